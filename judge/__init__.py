@@ -1,0 +1,51 @@
+"""judge: LLM-as-judge and human-rubric scoring for medical reasoning.
+
+The public API is imported lazily so that `judge --help` and `import judge` stay fast:
+nothing here pulls in litellm or instructor until a judge is actually called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Case",
+    "Criterion",
+    "JudgeError",
+    "Judgment",
+    "Prediction",
+    "ResultRecord",
+    "Rubric",
+    "__version__",
+    "ascore",
+    "load_rubric",
+    "score",
+]
+
+_LAZY = {
+    "Case": "judge.contracts",
+    "Criterion": "judge.contracts",
+    "Judgment": "judge.contracts",
+    "Prediction": "judge.contracts",
+    "ResultRecord": "judge.contracts",
+    "Rubric": "judge.contracts",
+    "JudgeError": "judge.errors",
+    "load_rubric": "judge.rubric",
+    "score": "judge.run",
+    "ascore": "judge.run",
+}
+
+if TYPE_CHECKING:
+    from judge.contracts import Case, Criterion, Judgment, Prediction, ResultRecord, Rubric
+    from judge.errors import JudgeError
+    from judge.rubric import load_rubric
+    from judge.run import ascore, score
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'judge' has no attribute {name!r}")

@@ -1,0 +1,59 @@
+"""One error hierarchy for everything the user can get wrong or the judges can do wrong.
+
+The CLI turns any `JudgeError` into a one-line message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "JudgeError",
+    "RubricError",
+    "redact",
+]
+
+
+class JudgeError(Exception):
+    """Base class of every error `judge` raises on purpose."""
+
+
+class ConfigError(JudgeError):
+    """Options that cannot work together, a judge that cannot be reached, a missing key."""
+
+
+class InputError(JudgeError):
+    """A bad line in a user's file; says which file, line and field."""
+
+    def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
+        self.path = path
+        self.line = line
+        self.field = field
+        self.message = message
+        where = path if line is None else f"{path}:{line}"
+        what = f"field '{field}': {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class RubricError(InputError):
+    """A rubric that does not exist or does not validate."""
+
+
+_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
+_KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
+
+
+def redact(text: str) -> str:
+    """Remove API keys from text before it reaches a record, a log or the terminal.
+
+    Values of secret-looking environment variables are replaced wherever they occur, and
+    common key shapes (``sk-…``, ``Bearer …``) are masked even when they did not come from
+    the environment (a key typed into ``--api-base`` or echoed back by a gateway).
+    """
+    for name, value in os.environ.items():
+        if value and len(value) >= 8 and _SECRET_ENV.search(name):
+            text = text.replace(value, f"<{name}>")
+    return _KEY_SHAPES.sub("<redacted>", text)
