@@ -33,6 +33,8 @@ __all__ = [
 LETTERS = ("A", "B", "C", "D", "E")
 _IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality)$")
 _SLUG = r"^[a-z][a-z0-9_\-]*$"
+# Criterion ids become field names of the judge's response model: identifiers only.
+_FIELD = r"^[a-z][a-z0-9_]*$"
 
 Score = int | float | str
 
@@ -114,7 +116,9 @@ class TwiTrace(BaseModel):
         # Accept [{"image": 1, "findings": "..."}] as well as plain strings.
         if isinstance(value, list):
             return [
-                v if isinstance(v, str) else str(v.get("findings") or v.get("text") or v)
+                v
+                if isinstance(v, str)
+                else str(v.get("findings") or v.get("text") or v)
                 if isinstance(v, dict)
                 else v
                 for v in value
@@ -135,7 +139,9 @@ class Prediction(Case):
         for part in path.split("."):
             if isinstance(value, BaseModel):
                 extra = value.model_extra or {}
-                value = getattr(value, part) if part in type(value).model_fields else extra.get(part)
+                value = (
+                    getattr(value, part) if part in type(value).model_fields else extra.get(part)
+                )
             elif isinstance(value, dict):
                 value = value.get(part)
             else:
@@ -214,7 +220,7 @@ Scale = Annotated[OrdinalScale | BinaryScale | CategoricalScale, Field(discrimin
 class Criterion(_Strict):
     """One question of a rubric, answered on its scale by a person or a judge."""
 
-    id: str = Field(pattern=_SLUG)
+    id: str = Field(pattern=_FIELD)
     question: str = Field(min_length=1)
     scale: Scale
     weight: float = Field(default=1.0, ge=0)
@@ -322,6 +328,8 @@ class ResultRecord(BaseModel):
     judgments: list[Judgment]
     calls: list[CallUsage] = Field(default_factory=list)
     judges: list[str] = Field(default_factory=list)
+    # Which prediction field was judged (the rubric's first target that held text).
+    judged_field: str | None = None
     rubric: RubricRef
     prompt_hash: str
     judge_version: str

@@ -1,0 +1,126 @@
+"""The call cache: finished judge calls in SQLite (WAL), so a rerun never pays twice.
+
+Keys hash only what changes a judge's output: the model, the call parameters, the rendered
+messages and the response schema (not the API base, the key, or the run's concurrency).
+Values are JSON. Only successful calls are stored; errors are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Cache", "cache_key", "default_cache_path", "judge_home"]
+
+
+def judge_home() -> Path:
+    """Where `judge` keeps its state: $JUDGE_HOME, else $XDG_CACHE_HOME/judge, else ~/.cache."""
+    if os.environ.get("JUDGE_HOME"):
+        return Path(os.environ["JUDGE_HOME"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "judge"
+
+
+def default_cache_path() -> Path:
+    return judge_home() / "cache.sqlite"
+
+
+def cache_key(
+    model: str, params: dict[str, Any], messages: list[dict[str, str]], schema: dict[str, Any]
+) -> str:
+    """A stable hash of everything that determines a judge's reply."""
+    payload = json.dumps(
+        {"model": model, "params": params, "messages": messages, "schema": schema},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _m1_calls(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE calls ("
+        " key TEXT PRIMARY KEY,"
+        " model TEXT NOT NULL,"
+        " value TEXT NOT NULL,"
+        " created_at TEXT NOT NULL)"
+    )
+
+
+# Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_calls]
+
+
+class Cache:
+    """A key → JSON store of finished judge calls."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit: each finished call is durable the moment it is stored, so a run killed
+        # right after never pays for that call again.
+        self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+        self.hits = 0
+        self.misses = 0
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
+        for version, migration in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have applied it while we waited for the lock.
+                if not conn.execute(
+                    "SELECT 1 FROM migrations WHERE version = ?", (version,)
+                ).fetchone():
+                    migration(conn)
+                    conn.execute("INSERT INTO migrations VALUES (?, ?)", (version, _now()))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def version(self) -> int:
+        row = self._conn.execute("SELECT MAX(version) FROM migrations").fetchone()
+        return int(row[0] or 0)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        value: dict[str, Any] = json.loads(row[0])
+        return value
+
+    def put(self, key: str, model: str, value: dict[str, Any]) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?)",
+            (key, model, json.dumps(value, ensure_ascii=False), _now()),
+        )
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

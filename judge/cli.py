@@ -1,0 +1,189 @@
+"""The `judge` command line: each command parses options, calls one library function and
+renders the result with rich. Heavy modules (the engine, litellm, pandas) are imported inside
+the commands, so `judge --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from judge import __version__
+from judge.errors import JudgeError
+
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Turns any JudgeError into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JudgeError as exc:
+            from judge.errors import redact
+
+            click.echo(f"error: {redact(str(exc))}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="judge")
+def cli() -> None:
+    """Score medical reasoning with rubrics, by LLM judges and by people."""
+
+
+@cli.command()
+@click.argument("predictions", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--rubric",
+    "-r",
+    default="ddx",
+    show_default=True,
+    help="A built-in rubric id or a rubric YAML file.",
+)
+@click.option(
+    "--judge",
+    "-j",
+    "judges",
+    multiple=True,
+    help="A litellm model (openai/gpt-4o-mini, hosted_vllm/…, local/smollm2-135m).",
+)
+@click.option("--api-base", help="Send judge calls to this OpenAI-compatible server.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results JSONL (default: <predictions>.<rubric>.results.jsonl here).",
+)
+@click.option("--concurrency", "-c", default=16, show_default=True, type=click.IntRange(1))
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds per judge call.")
+@click.option(
+    "--attempts",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Tries per call on 429s, 5xx and timeouts.",
+)
+@click.option(
+    "--mode",
+    default="tools",
+    show_default=True,
+    type=click.Choice(["tools", "json_schema", "json", "md_json"]),
+    help="How instructor asks for structured output.",
+)
+@click.option("--temperature", default=0.0, show_default=True, type=float)
+@click.option("--max-tokens", type=click.IntRange(1))
+@click.option("--seed", type=int, help="Passed to providers that take one.")
+@click.option(
+    "--id-field",
+    default="title",
+    show_default=True,
+    help="The field that identifies an item (unique).",
+)
+@click.option("--skip-invalid", is_flag=True, help="Score the valid lines, list the rest.")
+@click.option(
+    "--retry-unscored",
+    is_flag=True,
+    help="Judge again items an earlier run left (partly) unscored.",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache.")
+def score(
+    predictions: Path,
+    rubric: str,
+    judges: tuple[str, ...],
+    api_base: str | None,
+    out: Path | None,
+    concurrency: int,
+    timeout: float,
+    attempts: int,
+    mode: str,
+    temperature: float,
+    max_tokens: int | None,
+    seed: int | None,
+    id_field: str,
+    skip_invalid: bool,
+    retry_unscored: bool,
+    no_cache: bool,
+) -> None:
+    """Score every prediction in PREDICTIONS (JSONL) against a rubric."""
+    from judge.render import ProgressBar, render_run
+    from judge.run import score as run_score
+
+    if out is None:
+        out = Path(f"{predictions.stem}.{Path(rubric).stem}.results.jsonl")
+    with ProgressBar() as progress:
+        result = run_score(
+            predictions,
+            rubric,
+            out=out,
+            progress=progress,
+            judges=list(judges),
+            api_base=api_base,
+            mode=mode,
+            concurrency=concurrency,
+            timeout=timeout,
+            attempts=attempts,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            id_field=id_field,
+            skip_invalid=skip_invalid,
+            retry_unscored=retry_unscored,
+            cache=not no_cache,
+        )
+    render_run(result)
+
+
+@cli.group()
+def rubrics() -> None:
+    """List, show and validate rubrics."""
+
+
+@rubrics.command("list")
+def rubrics_list() -> None:
+    """The built-in rubrics."""
+    from judge.render import render_rubric_list
+
+    render_rubric_list()
+
+
+@rubrics.command("show")
+@click.argument("rubric")
+def rubrics_show(rubric: str) -> None:
+    """Every criterion and level anchor of RUBRIC (an id or a file)."""
+    from judge.render import render_rubric
+    from judge.rubric import load_rubric
+
+    render_rubric(load_rubric(rubric))
+
+
+@rubrics.command("validate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def rubrics_validate(path: Path) -> None:
+    """Check a rubric file; name the line of the first mistake."""
+    from judge.rubric import load_rubric, rubric_hash
+
+    loaded = load_rubric(path)
+    click.echo(
+        f"{path}: ok — rubric {loaded.id} v{loaded.version}, "
+        f"{len(loaded.criteria)} criteria, hash {rubric_hash(loaded)}"
+    )
+
+
+def _add_calibrate() -> None:
+    try:
+        from calibration.cli import calibrate_command
+    except ImportError:  # the calibration package is optional to the scoring CLI
+        return
+    cli.add_command(calibrate_command, "calibrate")
+
+
+_add_calibrate()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,144 @@
+"""Read a predictions JSONL file: stream it, validate each line, and name file:line:field of
+every problem.
+
+The file is read twice by a run: once to validate everything before any money is spent, once
+to feed the judges. Both passes stream, so memory does not grow with the file beyond the set
+of seen ids (kept as 8-byte digests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from judge.contracts import Prediction
+from judge.errors import InputError
+
+__all__ = ["InputReport", "Item", "iter_items", "read_items", "validate_items"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One valid prediction to score, with its id and 1-based line in the source."""
+
+    id: str
+    line: int
+    prediction: Prediction
+
+
+@dataclass
+class InputReport:
+    """What a validation pass found: how many good items, and every problem."""
+
+    path: str
+    n_valid: int = 0
+    problems: list[InputError] = field(default_factory=list)
+
+
+def iter_items(
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    id_field: str = "title",
+) -> Iterator[Item | InputError]:
+    """Yield each line of `source` as an Item, or as the InputError that describes it.
+
+    `source` is a JSONL path or an iterable of dicts / Predictions (for the Python API, where
+    the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
+    """
+    name, rows = _rows(source)
+    seen: set[bytes] = set()
+    for line, row in rows:
+        if isinstance(row, InputError):
+            yield row
+            continue
+        item = _to_item(name, line, row, id_field)
+        if isinstance(item, Item):
+            digest = hashlib.blake2b(item.id.encode(), digest_size=8).digest()
+            if digest in seen:
+                item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
+            seen.add(digest)
+        yield item
+
+
+def validate_items(
+    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+) -> InputReport:
+    """Validate every line without keeping the items."""
+    report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
+    for item in iter_items(source, id_field):
+        if isinstance(item, InputError):
+            report.problems.append(item)
+        else:
+            report.n_valid += 1
+    return report
+
+
+def read_items(
+    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+) -> list[Item]:
+    """All items of a source, raising the first problem (for small inputs and tests)."""
+    items = []
+    for item in iter_items(source, id_field):
+        if isinstance(item, InputError):
+            raise item
+        items.append(item)
+    return items
+
+
+def _rows(
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+) -> tuple[str, Iterator[tuple[int, Any]]]:
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(str(path), None, "no such file")
+        return str(path), _jsonl_rows(path)
+    return "<records>", enumerate(source, start=1)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with path.open("rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield line, json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                yield line, InputError(str(path), line, f"not valid JSON ({exc})")
+
+
+def _to_item(name: str, line: int, row: Any, id_field: str) -> Item | InputError:
+    if isinstance(row, Prediction):
+        prediction = row
+    elif not isinstance(row, dict):
+        return InputError(name, line, f"expected a JSON object, got {type(row).__name__}")
+    else:
+        try:
+            prediction = Prediction.model_validate(row)
+        except ValidationError as exc:
+            return _first_problem(name, line, exc)
+    raw_id = _field(prediction, id_field)
+    if raw_id is None or str(raw_id).strip() == "":
+        return InputError(name, line, "missing (it identifies the item; see --id-field)", id_field)
+    return Item(id=str(raw_id), line=line, prediction=prediction)
+
+
+def _field(prediction: Prediction, name: str) -> Any:
+    if name in Prediction.model_fields:
+        return getattr(prediction, name)
+    return (prediction.model_extra or {}).get(name)
+
+
+def _first_problem(name: str, line: int, exc: ValidationError) -> InputError:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"]) or None
+    message = first["msg"] if first["type"] != "missing" else "required but missing"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problems on this line)"
+    return InputError(name, line, message, field=where)

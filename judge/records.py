@@ -1,0 +1,119 @@
+"""Turn judges' verdicts into judgments, and judgments into one result record per item.
+
+The per-criterion score of a record aggregates every judge that scored it: the mean for
+ordinal criteria, the majority for binary and categorical ones (a tie is no score, with the
+tie named in the reason). Judges are sorted by name first, so the result never depends on
+the order they were listed in.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from judge import __version__
+from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef
+from judge.engine import CallResult
+
+__all__ = ["aggregate", "build_record", "judgments_from_call", "unscored_all"]
+
+
+def judgments_from_call(
+    rubric: Rubric, judge: str, result: CallResult, sample: int = 0
+) -> list[Judgment]:
+    """One judgment per LLM criterion from one call: scored, or unscored with the reason."""
+    if result.verdict is None:
+        return unscored_all(rubric, judge, result.error or "judge failed", result.retryable, sample)
+    judgments = []
+    for criterion in rubric.llm_criteria:
+        entry = result.verdict.get(criterion.id) or {}
+        judgments.append(
+            Judgment(
+                criterion=criterion.id,
+                judge=judge,
+                sample=sample,
+                status="scored",
+                score=entry.get("score"),
+                rationale=entry.get("rationale"),
+            )
+            if entry.get("score") is not None
+            else Judgment(
+                criterion=criterion.id,
+                judge=judge,
+                sample=sample,
+                status="unscored",
+                reason="the judge's reply held no score for this criterion",
+            )
+        )
+    return judgments
+
+
+def unscored_all(
+    rubric: Rubric, judge: str, reason: str, retryable: bool, sample: int = 0
+) -> list[Judgment]:
+    return [
+        Judgment(
+            criterion=c.id,
+            judge=judge,
+            sample=sample,
+            status="unscored",
+            reason=reason,
+            retryable=retryable,
+        )
+        for c in rubric.llm_criteria
+    ]
+
+
+def aggregate(criterion: Criterion, judgments: list[Judgment]) -> Any:
+    """The panel's score on one criterion, or None when no judge scored it (or a tie)."""
+    scores = [
+        j.score
+        for j in sorted(judgments, key=lambda j: (j.judge, j.sample))
+        if j.status == "scored" and j.score is not None
+    ]
+    if not scores:
+        return None
+    if len(scores) == 1:
+        return scores[0]
+    if criterion.scale.type == "ordinal":
+        return round(statistics.fmean(float(s) for s in scores), 4)
+    ranked = Counter(scores).most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None  # a tie: no majority
+    return ranked[0][0]
+
+
+def build_record(
+    *,
+    item_id: str,
+    line: int,
+    rubric: Rubric,
+    rubric_hash: str,
+    prompt_hash: str,
+    judges: list[str],
+    judgments: list[Judgment],
+    calls: list[Any],
+    judged_field: str | None = None,
+) -> ResultRecord:
+    scores = {}
+    for criterion in rubric.criteria:
+        mine = [j for j in judgments if j.criterion == criterion.id]
+        scores[criterion.id] = aggregate(criterion, mine)
+    n_scored = sum(v is not None for v in scores.values())
+    status = "scored" if n_scored == len(scores) else "unscored" if n_scored == 0 else "partial"
+    return ResultRecord(
+        id=item_id,
+        line=line,
+        status=status,
+        scores=scores,
+        judgments=judgments,
+        calls=calls,
+        judges=sorted(judges),
+        judged_field=judged_field,
+        rubric=RubricRef(id=rubric.id, version=rubric.version, hash=rubric_hash),
+        prompt_hash=prompt_hash,
+        judge_version=__version__,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
