@@ -70,7 +70,7 @@ class Case(BaseModel):
         if isinstance(value, list):
             return {
                 letter: re.sub(rf"^\s*\(?{letter}[\).:]\s*", "", str(text))
-                for letter, text in zip(LETTERS, value)
+                for letter, text in zip(LETTERS, value, strict=False)
             }
         return value
 

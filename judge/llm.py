@@ -44,7 +44,8 @@ def _litellm() -> Any:
 
 def litellm_acompletion() -> Callable[..., Awaitable[Any]]:
     """`litellm.acompletion`, imported on first use."""
-    return _litellm().acompletion  # type: ignore[no-any-return]
+    acompletion: Callable[..., Awaitable[Any]] = _litellm().acompletion
+    return acompletion
 
 
 def litellm_complete(
@@ -65,7 +66,7 @@ def litellm_complete(
     litellm = _litellm()
     import instructor
 
-    client = instructor.from_litellm(
+    client: Any = instructor.from_litellm(
         acompletion or litellm.acompletion, mode=getattr(instructor.Mode, mode.upper())
     )
     base_kwargs: dict[str, Any] = {

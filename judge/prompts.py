@@ -137,20 +137,18 @@ def response_model(rubric: Rubric) -> type[BaseModel]:
     fields: dict[str, Any] = {
         c.id: (_verdict_model(c), Field(description=c.question)) for c in rubric.llm_criteria
     }
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        "RubricVerdict", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    return create_model("RubricVerdict", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def _verdict_model(criterion: Criterion) -> type[BaseModel]:
     levels = tuple(criterion.scale.levels)
     name = "".join(part.title() for part in criterion.id.split("_")) + "Verdict"
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         name,
         __config__=ConfigDict(extra="forbid"),
         rationale=(
             str,
             Field(max_length=RATIONALE_MAX, description="One or two sentences: why this level."),
         ),
-        score=(Literal[levels], Field(description=f"One of {list(levels)}")),  # type: ignore[valid-type]
+        score=(Literal[levels], Field(description=f"One of {list(levels)}")),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from judge import __version__
 from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef
@@ -102,7 +102,9 @@ def build_record(
         mine = [j for j in judgments if j.criterion == criterion.id]
         scores[criterion.id] = aggregate(criterion, mine)
     n_scored = sum(v is not None for v in scores.values())
-    status = "scored" if n_scored == len(scores) else "unscored" if n_scored == 0 else "partial"
+    status: Literal["scored", "partial", "unscored"] = (
+        "scored" if n_scored == len(scores) else "unscored" if n_scored == 0 else "partial"
+    )
     return ResultRecord(
         id=item_id,
         line=line,

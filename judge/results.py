@@ -54,10 +54,12 @@ class ResultsWriter:
         self._lock = open(self.path.with_name(self.path.name + ".lock"), "w")  # noqa: SIM115
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError as exc:
             self._lock.close()
             self._lock = None
-            raise ConfigError(f"another run is writing {self.path}; wait for it or use --out")
+            raise ConfigError(
+                f"another run is writing {self.path}; wait for it or use --out"
+            ) from exc
         if self.path.exists():
             self._reconcile()
         self._out = self.path.open("a", encoding="utf-8")

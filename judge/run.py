@@ -258,7 +258,7 @@ class _Job:
                 results = await asyncio.gather(
                     *(self.engine.call(judge, prompt.messages, self.model) for judge in self.judges)
                 )
-                for judge, result in zip(self.judges, results):
+                for judge, result in zip(self.judges, results, strict=True):
                     judgments += judgments_from_call(self.rubric, judge.name, result)
                     calls.append(result.usage)
         return build_record(
