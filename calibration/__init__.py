@@ -1,0 +1,69 @@
+"""Calibration: do LLM judges agree with human raters well enough, per criterion?
+
+Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, and loaders for
+`judge score` results and human score files. Independent of the judge engine: importing
+this package loads neither litellm nor `judge`. Submodules load on first use, so
+`calibration.cli` stays cheap to import for the `judge` command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from calibration.agreement_table import agreement, level_of
+    from calibration.calibrate import calibrate_files, scales_from_rubric
+    from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
+    from calibration.errors import CalibrationError, InputFileError
+    from calibration.loaders import load_human_scores, load_judge_results, load_scores
+    from calibration.reliability import AlphaResult, alpha
+
+__all__ = [
+    "AlphaResult",
+    "CalibrationError",
+    "InputFileError",
+    "agreement",
+    "alpha",
+    "calibrate_files",
+    "collapse_repeats",
+    "from_wide",
+    "level_of",
+    "load_human_scores",
+    "load_judge_results",
+    "load_scores",
+    "normalize_long",
+    "scales_from_rubric",
+    "to_wide",
+]
+
+_HOMES = {
+    "AlphaResult": "reliability",
+    "alpha": "reliability",
+    "agreement": "agreement_table",
+    "level_of": "agreement_table",
+    "calibrate_files": "calibrate",
+    "scales_from_rubric": "calibrate",
+    "collapse_repeats": "data",
+    "from_wide": "data",
+    "normalize_long": "data",
+    "to_wide": "data",
+    "CalibrationError": "errors",
+    "InputFileError": "errors",
+    "load_human_scores": "loaders",
+    "load_judge_results": "loaders",
+    "load_scores": "loaders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: pandas, scipy and krippendorff load only when a statistic is asked for.
+    if name not in _HOMES:
+        raise AttributeError(f"module 'calibration' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"calibration.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,138 @@
+"""Read score files into the long format: `judge score` results and human score tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from calibration.data import LONG_COLUMNS, from_wide, normalize_long
+from calibration.errors import CalibrationError, InputFileError
+
+__all__ = ["load_human_scores", "load_judge_results", "load_scores"]
+
+# Columns that are never raters in a wide human table.
+_ID_COLUMNS = ("item", "id", "step", "criterion", "comment")
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputFileError(str(path), number, f"not valid JSON ({err.msg})") from err
+            if not isinstance(row, dict):
+                raise InputFileError(str(path), number, "each line must be a JSON object")
+            rows.append((number, row))
+    return rows
+
+
+def _judgment_rows(path: Path, number: int, record: dict[str, Any]) -> tuple[list[dict], int]:
+    if "id" not in record:
+        raise InputFileError(str(path), number, "missing", field="id")
+    judgments = record.get("judgments")
+    if not isinstance(judgments, list):
+        raise InputFileError(str(path), number, "must be a list", field="judgments")
+    rows, unscored = [], 0
+    for j in judgments:
+        if not isinstance(j, dict) or "criterion" not in j or "judge" not in j:
+            raise InputFileError(
+                str(path), number, "each judgment needs criterion and judge", field="judgments"
+            )
+        if j.get("status", "scored") != "scored" or j.get("score") is None:
+            unscored += 1
+            continue
+        rows.append(
+            {
+                "item": str(record["id"]),
+                "step": j.get("step", record.get("step")),
+                "criterion": j["criterion"],
+                "rater": j["judge"],
+                "rater_kind": "judge",
+                "score": j["score"],
+                "sample": j.get("sample", 0),
+            }
+        )
+    return rows, unscored
+
+
+def load_judge_results(path: str | Path) -> pd.DataFrame:
+    """Long scores from a `judge score` results JSONL; every distinct judge is a rater.
+
+    Unscored judgments are skipped; their number is in ``frame.attrs["unscored"]``.
+    """
+    path = Path(path)
+    rows: list[dict] = []
+    unscored = 0
+    for number, record in _read_jsonl(path):
+        found, skipped = _judgment_rows(path, number, record)
+        rows.extend(found)
+        unscored += skipped
+    columns = [*LONG_COLUMNS, "step", "sample"]
+    frame = normalize_long(pd.DataFrame(rows, columns=columns))
+    if frame["step"].isna().all():
+        frame = frame.drop(columns="step")
+    frame.attrs["unscored"] = unscored
+    return frame
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        # Read everything as text: ids like "007" must stay ids; scores are coerced later.
+        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+    if suffix == ".jsonl":
+        return pd.DataFrame([row for _, row in _read_jsonl(path)])
+    if suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise InputFileError(str(path), err.lineno, f"not valid JSON ({err.msg})") from err
+        if not isinstance(data, list):
+            raise InputFileError(str(path), None, "a .json score file must hold a list of rows")
+        return pd.DataFrame(data)
+    raise InputFileError(str(path), None, "score files must be .csv, .tsv, .jsonl or .json")
+
+
+def load_scores(
+    path: str | Path, rater_kind: str = "human", criterion: str = "score"
+) -> pd.DataFrame:
+    """Long scores from a CSV/TSV/JSONL/JSON table, long or wide.
+
+    Long: columns item, criterion, rater, score (+ optional rater_kind, step, comment).
+    Wide: an `item` (or `id`) column, optional `step` / `criterion` columns, and one column
+    per rater; without a criterion column every score belongs to `criterion`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(str(path), None, "no such file")
+    table = _read_table(path)
+    if table.empty:
+        raise InputFileError(str(path), None, "holds no rows")
+    try:
+        if {"item", "criterion", "rater", "score"} <= set(table.columns):
+            return normalize_long(table, rater_kind=rater_kind)
+        if "item" not in table.columns and "id" in table.columns:
+            table = table.rename(columns={"id": "item"})
+        if "item" not in table.columns:
+            table = table.rename(columns={table.columns[0]: "item"})
+        raters = [c for c in table.columns if c not in _ID_COLUMNS]
+        if not raters:
+            raise InputFileError(str(path), None, "found no rater columns")
+        keep = [c for c in table.columns if c in ("item", "step", "criterion") or c in raters]
+        return from_wide(table[keep], criterion=criterion, rater_kind=rater_kind)
+    except InputFileError:
+        raise
+    except CalibrationError as err:
+        raise InputFileError(str(path), None, str(err)) from err
+
+
+def load_human_scores(path: str | Path, criterion: str = "score") -> pd.DataFrame:
+    """Long human scores (rater_kind "human") from a CSV/TSV/JSONL/JSON table, long or wide."""
+    return load_scores(path, rater_kind="human", criterion=criterion)

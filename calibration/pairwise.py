@@ -1,0 +1,131 @@
+"""One rater (a judge, or a panel) against a reference (the humans' mean or majority).
+
+Which library does what: the correlations and the Pearson interval (Fisher z) come from
+`scipy.stats`; the Spearman interval from `scipy.stats.bootstrap` (percentile, paired,
+seeded); the Kendall interval is Fisher z with the Fieller–Hartley–Pearson variance;
+Cohen's κ (unweighted, linear, quadratic), MCC and the confusion matrix come from
+`sklearn.metrics`. Each function returns NaN with a reason when the statistic is undefined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["agreement_rates", "confusion", "correlations", "kappas"]
+
+Stats = dict[str, Any]
+NAN = float("nan")
+
+
+def _constant(values: np.ndarray) -> bool:
+    return len(np.unique(values)) < 2
+
+
+def _spearman_batch(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman's ρ of many resamples at once: Pearson's r of the ranks."""
+    from scipy import stats
+
+    ra = stats.rankdata(a, axis=axis)
+    rb = stats.rankdata(b, axis=axis)
+    ra = ra - ra.mean(axis=axis, keepdims=True)
+    rb = rb - rb.mean(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt((ra * ra).sum(axis=axis) * (rb * rb).sum(axis=axis))
+        return np.asarray((ra * rb).sum(axis=axis) / den)
+
+
+def _kendall_interval(tau: float, n: int, ci: float) -> Stats:
+    """Fisher-z interval with var(z) = 0.437 / (n − 4) (Fieller, Hartley & Pearson 1957).
+
+    Analytic, because resampling `scipy.stats.kendalltau` costs about 0.5 s per 1,000 draws.
+    """
+    from scipy import stats
+
+    if n <= 4 or abs(tau) >= 1:
+        return {"kendall_low": NAN, "kendall_high": NAN}
+    half = stats.norm.ppf(0.5 + ci / 2) * np.sqrt(0.437 / (n - 4))
+    z = np.arctanh(tau)
+    return {"kendall_low": float(np.tanh(z - half)), "kendall_high": float(np.tanh(z + half))}
+
+
+def correlations(
+    x: np.ndarray, y: np.ndarray, ci: float, n_boot: int, seed: int
+) -> tuple[Stats, list[str]]:
+    """Spearman, Kendall and Pearson of paired numbers, each with a `ci` interval."""
+    from scipy import stats
+
+    out: Stats = {}
+    names = ("spearman", "kendall", "pearson")
+    for name in names:
+        out.update({name: NAN, f"{name}_low": NAN, f"{name}_high": NAN})
+    if len(x) < 3:
+        return out, [f"correlations need 3 or more paired items, have {len(x)}"]
+    if _constant(x) or _constant(y):
+        return out, ["correlations undefined: one side gives the same score to every item"]
+    pearson = stats.pearsonr(x, y)
+    interval = pearson.confidence_interval(confidence_level=ci)
+    out.update(pearson=pearson.statistic, pearson_low=interval.low, pearson_high=interval.high)
+    out["spearman"] = float(stats.spearmanr(x, y).statistic)
+    if n_boot > 0:
+        res = stats.bootstrap(
+            (x, y), _spearman_batch, paired=True, vectorized=True, n_resamples=n_boot,
+            confidence_level=ci, method="percentile", rng=np.random.default_rng(seed),
+        )  # fmt: skip
+        out.update(spearman_low=res.confidence_interval.low)
+        out.update(spearman_high=res.confidence_interval.high)
+    kendall = float(stats.kendalltau(x, y).statistic)
+    out.update(kendall=kendall, **_kendall_interval(kendall, len(x), ci))
+    return out, []
+
+
+def kappas(
+    x: np.ndarray, y: np.ndarray, labels: Sequence[Any] | np.ndarray, ordered: bool
+) -> tuple[Stats, list[str]]:
+    """Cohen's κ unweighted, linear and quadratic (weights need an ordered scale), and MCC."""
+    from sklearn.metrics import cohen_kappa_score, matthews_corrcoef
+
+    out: Stats = {"kappa": NAN, "kappa_linear": NAN, "kappa_quadratic": NAN, "mcc": NAN}
+    notes: list[str] = []
+    if len(x) < 2:
+        return out, [f"κ needs 2 or more paired items, have {len(x)}"]
+    if _constant(np.concatenate([x, y])):
+        return out, ["κ undefined: judge and humans give one and the same score everywhere"]
+    labels = list(labels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["kappa"] = float(cohen_kappa_score(y, x, labels=labels))
+        if ordered:
+            for weights in ("linear", "quadratic"):
+                value = cohen_kappa_score(y, x, labels=labels, weights=weights)
+                out[f"kappa_{weights}"] = float(value)
+        else:
+            notes.append("weighted κ needs an ordered scale")
+    if len(labels) == 2:
+        out["mcc"] = float(matthews_corrcoef(y, x))
+    return out, notes
+
+
+def agreement_rates(
+    x: np.ndarray, y_mean: np.ndarray, x_major: np.ndarray, y_major: np.ndarray, numeric: bool
+) -> Stats:
+    """Mean bias (judge − human mean), exact and within-one agreement with the majority."""
+    out: Stats = {"bias": NAN, "exact": NAN, "within_one": NAN}
+    if len(x_major):
+        out["exact"] = float(np.mean(x_major == y_major))
+    if numeric and len(x):
+        out["bias"] = float(np.mean(x - y_mean))
+    if numeric and len(x_major):
+        gap = np.abs(x_major.astype(float) - y_major.astype(float))
+        out["within_one"] = float(np.mean(gap <= 1))
+    return out
+
+
+def confusion(x: np.ndarray, y: np.ndarray, labels: Sequence[Any] | np.ndarray) -> list[list[int]]:
+    """Counts with rows = human majority, columns = judge, in `labels` order."""
+    from sklearn.metrics import confusion_matrix
+
+    if len(x) == 0:
+        return []
+    return confusion_matrix(y, x, labels=list(labels)).tolist()
