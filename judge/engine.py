@@ -252,7 +252,7 @@ class Engine:
                         params=judge.params,
                         timeout=timeout,
                     ),
-                    timeout + 5.0,
+                    timeout + min(timeout, 5.0),
                 )
             except asyncio.TimeoutError as exc:
                 raise TransientError(f"no reply within {timeout:g} s") from exc

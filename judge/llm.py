@@ -152,12 +152,14 @@ def _short(exc: BaseException) -> str:
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    headers: Any = getattr(getattr(exc, "response", None), "headers", None) or getattr(
-        exc, "litellm_response_headers", None
+    # litellm keeps the provider's headers here; `exc.response` is a synthetic response
+    # with empty headers (checked against litellm 1.106 in tests/llm_server.py's notes).
+    headers: Any = getattr(exc, "litellm_response_headers", None) or getattr(
+        getattr(exc, "response", None), "headers", None
     )
     if not headers:
         return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
+    value = headers.get("retry-after")
     try:
         return float(value) if value is not None else None
     except ValueError:

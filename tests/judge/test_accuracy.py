@@ -1,0 +1,66 @@
+"""Final-answer extraction: from the prediction field, else from the rationale."""
+
+from __future__ import annotations
+
+import pytest
+
+from judge.accuracy import extract_letter, score_accuracy
+from judge.contracts import Prediction
+from judge.rubric import load_rubric
+
+OPTIONS = {
+    "A": "Sarcoidosis",
+    "B": "Anti-synthetase syndrome",
+    "C": "Lymphoma",
+    "D": "Tuberculosis",
+    "E": "Silicosis",
+}
+
+
+def _pred(prediction: str | None, rationale: str = "") -> Prediction:
+    return Prediction(
+        title="t",
+        options=OPTIONS,
+        correct_answer="B",
+        prediction=prediction,
+        prediction_rationale=rationale,
+    )
+
+
+@pytest.mark.parametrize(
+    ("prediction", "rationale", "letter"),
+    [
+        ("B", "", "B"),
+        ("(c)", "", "C"),
+        (" d. ", "", "D"),
+        ("B. Anti-synthetase syndrome", "", "B"),
+        ("The answer is D", "", "D"),
+        (None, "Final: B", "B"),
+        ("", "I doubt A. The answer is (b).", "B"),
+        (None, "**Answer:** C", "C"),
+        (None, "Final answer: E. Option A was less likely; the diagnosis is not C", "E"),
+        (None, "Sarcoid fits poorly.\nB. Anti-synthetase syndrome", "B"),
+        (None, "We choose option D.", "D"),
+        ("unsure", "Final diagnosis: A", "A"),
+    ],
+)
+def test_letter_is_found(prediction: str | None, rationale: str, letter: str) -> None:
+    assert extract_letter(_pred(prediction, rationale))[0] == letter
+
+
+@pytest.mark.parametrize(
+    ("prediction", "rationale"),
+    [(None, "This would answer a question about a patient."), ("", ""), ("unsure", "No idea")],
+)
+def test_no_letter_is_unscored_with_reason(prediction: str | None, rationale: str) -> None:
+    criterion = load_rubric("ddx").criterion("final_answer")
+    judgment = score_accuracy(criterion, _pred(prediction, rationale))
+    assert judgment.status == "unscored"
+    assert judgment.reason and "no" in judgment.reason
+    assert judgment.score is None
+
+
+def test_scores_one_for_correct_zero_for_wrong() -> None:
+    criterion = load_rubric("ddx").criterion("final_answer")
+    assert score_accuracy(criterion, _pred("B")).score == 1
+    assert score_accuracy(criterion, _pred("C")).score == 0

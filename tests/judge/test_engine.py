@@ -1,0 +1,170 @@
+"""The engine's policy around any completion function: retries, bounds, cache, dedupe.
+
+These tests pass a scripted completion function that records its calls (the engine takes it
+as a parameter); the same policy over real HTTP is tested in test_score_http.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from judge.cache import Cache
+from judge.engine import (
+    Completion,
+    Engine,
+    InvalidReplyError,
+    JudgeSpec,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+)
+
+
+class Verdict(BaseModel):
+    score: int
+
+
+MESSAGES = [{"role": "user", "content": "judge this"}]
+JUDGE = JudgeSpec("scripted/judge", {"temperature": 0.0})
+
+
+class Scripted:
+    """A completion function that plays a list of outcomes and records every call."""
+
+    def __init__(self, outcomes: list[Any], delay: float = 0.0):
+        self.outcomes = list(outcomes)
+        self.calls: list[dict[str, Any]] = []
+        self.delay = delay
+        self.in_flight = 0
+        self.peak = 0
+
+    async def __call__(self, **kwargs: Any) -> Completion:
+        self.calls.append(kwargs)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            outcome = self.outcomes.pop(0) if self.outcomes else Completion({"score": 3})
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome  # type: ignore[no-any-return]
+        finally:
+            self.in_flight -= 1
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def _engine(complete: Callable[..., Any], **kw: Any) -> tuple[Engine, Sleeps]:
+    sleeps = Sleeps()
+    policy = kw.pop("policy", RetryPolicy(attempts=3, timeout=5, backoff=1, backoff_max=8))
+    return Engine(complete, policy=policy, sleep=sleeps, **kw), sleeps
+
+
+async def test_rate_limit_is_retried_after_the_servers_delay() -> None:
+    script = Scripted([TransientError("429", retry_after=2.5), Completion({"score": 4}, 10, 3)])
+    engine, sleeps = _engine(script)
+    result = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert result.verdict == {"score": 4}
+    assert sleeps.waits == [2.5]
+    assert result.usage.attempts == 2 and result.usage.tokens_in == 10
+    assert script.calls[0]["params"] == {"temperature": 0.0}
+
+
+async def test_transient_failures_stop_after_the_bound_and_stay_retryable() -> None:
+    script = Scripted([TransientError("503")] * 5)
+    engine, sleeps = _engine(script)
+    result = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert result.verdict is None and result.retryable
+    assert len(script.calls) == 3 and len(sleeps.waits) == 2
+    assert all(0 <= w <= 8 for w in sleeps.waits)
+    assert "gave up after 3 attempts" in (result.error or "")
+    assert engine.stats.failures == {"scripted/judge: transient": 1}
+
+
+async def test_invalid_reply_is_final_and_not_retried() -> None:
+    script = Scripted(
+        [InvalidReplyError("score: 7 is not one of 1-5", attempts=3, tokens_in=90, tokens_out=30)]
+    )
+    engine, sleeps = _engine(script)
+    result = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert result.verdict is None and not result.retryable
+    assert "invalid reply" in (result.error or "") and result.usage.tokens_in == 90
+    assert len(script.calls) == 1 and sleeps.waits == []
+
+
+async def test_permanent_error_and_unexpected_exception_do_not_raise() -> None:
+    engine, _ = _engine(Scripted([PermanentError("401 bad key"), RuntimeError("bug")]))
+    first = await engine.call(JUDGE, MESSAGES, Verdict)
+    second = await engine.call(JUDGE, [{"role": "user", "content": "other"}], Verdict)
+    assert first.retryable and "401" in (first.error or "")
+    assert second.retryable and "RuntimeError: bug" in (second.error or "")
+
+
+async def test_a_hung_call_times_out_as_transient() -> None:
+    async def hang(**_: Any) -> Completion:
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+    policy = RetryPolicy(attempts=1, timeout=0.05)
+    engine = Engine(hang, policy=policy)
+    # wait_for allows a grace of 5 s beyond the timeout; shrink it for the test by a short
+    # overall bound instead of waiting.
+    result = await asyncio.wait_for(engine.call(JUDGE, MESSAGES, Verdict), 10)
+    assert result.verdict is None and result.retryable and "no reply" in (result.error or "")
+
+
+async def test_concurrency_is_bounded() -> None:
+    script = Scripted([], delay=0.02)
+    engine, _ = _engine(script, concurrency=3)
+    prompts = [[{"role": "user", "content": f"item {i}"}] for i in range(12)]
+    await asyncio.gather(*(engine.call(JUDGE, p, Verdict) for p in prompts))
+    assert len(script.calls) == 12
+    assert script.peak == 3 and engine.stats.peak_in_flight == 3
+
+
+async def test_identical_calls_in_flight_are_made_once() -> None:
+    script = Scripted([], delay=0.02)
+    engine, _ = _engine(script)
+    results = await asyncio.gather(*(engine.call(JUDGE, MESSAGES, Verdict) for _ in range(5)))
+    assert len(script.calls) == 1
+    assert all(r.verdict == {"score": 3} for r in results)
+
+
+async def test_cache_answers_reruns_and_never_stores_errors(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c.sqlite")
+    failing = Scripted([PermanentError("boom")])
+    engine, _ = _engine(failing, cache=cache)
+    assert (await engine.call(JUDGE, MESSAGES, Verdict)).verdict is None
+    assert len(cache) == 0
+
+    ok = Scripted([Completion({"score": 5}, 11, 4, cost_usd=0.002)])
+    engine, _ = _engine(ok, cache=cache)
+    fresh = await engine.call(JUDGE, MESSAGES, Verdict)
+    again = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert len(ok.calls) == 1 and len(cache) == 1
+    assert again.verdict == fresh.verdict == {"score": 5}
+    assert again.usage.cached and not fresh.usage.cached
+    assert again.usage.tokens_in == 11 and again.usage.cost_usd == 0.002
+
+    # A different temperature is a different call; a different sample index too.
+    other = JudgeSpec("scripted/judge", {"temperature": 0.7})
+    await engine.call(other, MESSAGES, Verdict)
+    await engine.call(JUDGE, MESSAGES, Verdict, sample=1)
+    assert len(ok.calls) == 3
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Engine(Scripted([]), concurrency=0)

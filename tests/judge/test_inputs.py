@@ -1,0 +1,76 @@
+"""Bad input is reported with file, line and field; nothing valid is lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from judge.errors import InputError
+from judge.inputs import read_items, validate_items
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def _write(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "preds.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _good(title: str, **extra: object) -> str:
+    row = {"title": title, "options": list("VWXYZ"), "correct_answer": "A", **extra}
+    return json.dumps(row)
+
+
+def test_fixture_file_reads_with_options_in_both_shapes() -> None:
+    items = read_items(FIXTURES / "predictions.jsonl")
+    assert [i.line for i in items] == [1, 2, 3]
+    assert items[1].prediction.options["B"] == "Idiopathic intracranial hypertension"
+    assert [img.index for img in items[1].prediction.images] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "field", "words"),
+    [
+        ('{"title": "x", ', None, "not valid JSON"),
+        (json.dumps({"title": "x", "correct_answer": "A"}), "options", "required"),
+        (
+            json.dumps({"title": "x", "options": list("ABCDE"), "correct_answer": "F"}),
+            "correct_answer",
+            "A-E",
+        ),
+        (
+            json.dumps({"title": "x", "options": list("ABCDE"), "correct_answer": 3}),
+            "correct_answer",
+            "string",
+        ),
+        (json.dumps({"options": list("ABCDE"), "correct_answer": "A"}), "title", "missing"),
+        (_good("one"), "title", "duplicate id 'one'"),
+        ("[1, 2]", None, "JSON object"),
+    ],
+)
+def test_each_problem_names_file_line_and_field(
+    tmp_path: Path, bad_line: str, field: str | None, words: str
+) -> None:
+    path = _write(tmp_path, [_good("one"), "", bad_line, _good("two")])
+    report = validate_items(path)
+    assert report.n_valid == 2
+    assert len(report.problems) == 1
+    problem = report.problems[0]
+    assert (problem.path, problem.line, problem.field) == (str(path), 3, field)
+    assert words in str(problem)
+    assert str(problem).startswith(f"{path}:3: ")
+
+
+def test_id_field_can_be_any_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, [_good("same", case_id="c1"), _good("same", case_id="c2")])
+    assert [i.id for i in read_items(path, id_field="case_id")] == ["c1", "c2"]
+    with pytest.raises(InputError, match="duplicate id 'same'"):
+        read_items(path)
+
+
+def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        validate_items(tmp_path / "absent.jsonl")
