@@ -60,6 +60,7 @@ def icc(matrix: np.ndarray) -> tuple[dict[str, float], str | None]:
         }
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+        # pingouin 0.7 trips pandas 3 deprecation warnings the user can do nothing about.
+        warnings.simplefilter("ignore")
         table = pingouin.intraclass_corr(long, targets="item", raters="rater", ratings="score")
     return dict(zip(ICC_FORMS, (float(v) for v in table["ICC"]), strict=True)), None

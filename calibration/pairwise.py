@@ -9,6 +9,7 @@ Cohen's κ (unweighted, linear, quadratic), MCC and the confusion matrix come fr
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -128,4 +129,7 @@ def confusion(x: np.ndarray, y: np.ndarray, labels: Sequence[Any] | np.ndarray) 
 
     if len(x) == 0:
         return []
-    return confusion_matrix(y, x, labels=list(labels)).tolist()
+    with warnings.catch_warnings():
+        # sklearn warns when one label is used throughout, even with `labels` given.
+        warnings.simplefilter("ignore", UserWarning)
+        return confusion_matrix(y, x, labels=list(labels)).tolist()

@@ -58,8 +58,12 @@ def _as_wide(data: Any) -> pd.DataFrame:
         raise CalibrationError("data must be a pandas DataFrame (wide or long) or a 2-D array")
     if {"item", "rater", "score"} <= set(data.columns):
         long = data if "criterion" in data.columns else data.assign(criterion="score")
-        return to_wide(long)
-    return data.set_index("item") if "item" in data.columns else data
+        wide = to_wide(long)
+    else:
+        wide = data.set_index("item") if "item" in data.columns else data
+    # Resamples draw item positions: a fixed item order makes the interval depend on the
+    # data and the seed only, not on how the table happened to be sorted.
+    return wide.sort_index(key=lambda index: index.astype(str))
 
 
 class Coded(NamedTuple):

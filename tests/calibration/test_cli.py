@@ -1,0 +1,77 @@
+"""`judge calibrate` (calibration.cli.calibrate_command) and the import-cost promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from calibration.cli import calibrate_command
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(calibrate_command, list(args))
+    return result.exit_code, result.output
+
+
+def test_table_and_csv_out(results_file: Path, human_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "agreement.csv"
+    code, output = _run("--judge", str(results_file), "--human", str(human_file),
+                        "--out", str(out), "--n-boot", "100")  # fmt: skip
+    assert code == 0, output
+    assert "evidence_grounding" in output and "judge-b" in output
+    assert "3 unscored judgment(s) skipped" in output
+    written = pd.read_csv(out)
+    assert len(written) == 4 and {"alpha_humans", "kappa_quadratic", "mcc"} <= set(written.columns)
+
+
+def test_json_out_with_the_rubric(results_file: Path, human_file: Path, tmp_path: Path) -> None:
+    pytest.importorskip("judge.rubric")
+    out = tmp_path / "agreement.json"
+    args = ["--rubric", "ddx", "--out", str(out), "--n-boot", "50", "--seed", "3"]
+    code, output = _run("--judge", str(results_file), "--human", str(human_file), *args)
+    assert code == 0, output
+    rows = {(r["criterion"], r["judge"]): r for r in json.loads(out.read_text())}
+    assert rows[("hallucination", "judge-a")]["level"] == "nominal"
+    assert rows[("evidence_grounding", "judge-a")]["level"] == "ordinal"
+
+
+def test_errors_are_one_line_messages(results_file: Path, tmp_path: Path) -> None:
+    human = tmp_path / "human.csv"
+    human.write_text("item,criterion,rater,score\nx,evidence_grounding,dr,3\n")
+    code, output = _run("--judge", str(results_file), "--human", str(human))
+    assert code == 1
+    assert "Error: the judge and human files share no item id" in output
+    assert "Traceback" not in output
+    code, output = _run("--judge", str(results_file), "--human", str(human),
+                        "--out", str(tmp_path / "table.xlsx"))  # fmt: skip
+    assert code == 1
+
+
+def test_unknown_rubric_is_a_clean_error(results_file: Path, human_file: Path) -> None:
+    pytest.importorskip("judge.rubric")
+    code, output = _run("--judge", str(results_file), "--human", str(human_file),
+                        "--rubric", "no-such-rubric")  # fmt: skip
+    assert code == 1 and "rubric 'no-such-rubric'" in output
+
+
+def _loaded_after(statement: str) -> set[str]:
+    code = (
+        f"import sys; {statement}; "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_imports_stay_cheap() -> None:
+    heavy = {"pandas", "scipy", "krippendorff", "sklearn", "pingouin", "statsmodels"}
+    assert not _loaded_after("import calibration.cli") & (heavy | {"litellm", "judge"})
+    loaded = _loaded_after("import calibration; calibration.alpha")
+    assert "krippendorff" in loaded
+    assert not loaded & {"litellm", "judge"}

@@ -1,0 +1,90 @@
+"""Loaders for `judge score` results and human score tables (long and wide)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import calibration
+
+
+def test_judge_results_become_long_scores(results_file: Path) -> None:
+    long = calibration.load_judge_results(results_file)
+    assert set(long["rater"]) == {"judge-a", "judge-b"}
+    assert set(long["rater_kind"]) == {"judge"}
+    assert len(long) == 30 * 3
+    assert long.attrs["unscored"] == 3
+    assert "step" not in long.columns
+
+
+def test_step_in_a_judgment_makes_step_level_items(tmp_path: Path) -> None:
+    judgments = [
+        {"criterion": "grounding", "judge": "m", "status": "scored", "score": s, "step": k}
+        for k, s in ((1, 4), (2, 2))
+    ]
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps({"id": "case-1", "judgments": judgments}) + "\n")
+    long = calibration.load_judge_results(path)
+    assert long["step"].tolist() == [1, 2]
+
+
+def test_human_long_csv(human_file: Path) -> None:
+    long = calibration.load_human_scores(human_file)
+    assert set(long["rater_kind"]) == {"human"}
+    assert set(long["criterion"]) == {"evidence_grounding", "hallucination"}
+    assert long["score"].map(type).eq(float).all()
+
+
+def test_human_wide_csv_keeps_ids_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("item,dr_a,dr_b\n007,3,4\n008,,2\n")
+    long = calibration.load_human_scores(path, criterion="coherence")
+    assert sorted(long["item"].unique()) == ["007", "008"]
+    assert set(long["criterion"]) == {"coherence"}
+    assert len(long) == 3  # the empty cell is a missing rating, not a score
+
+
+def test_human_wide_jsonl_with_criterion_column(tmp_path: Path) -> None:
+    rows = [{"id": "a", "criterion": "x", "r1": 1, "r2": 2}, {"id": "b", "criterion": "y", "r1": 3}]
+    path = tmp_path / "wide.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    long = calibration.load_human_scores(path)
+    assert sorted(zip(long["item"], long["criterion"], long["rater"], strict=True)) == [
+        ("a", "x", "r1"),
+        ("a", "x", "r2"),
+        ("b", "y", "r1"),
+    ]
+
+
+def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"id": "a", "judgments": []}\n{"id": \n')
+    with pytest.raises(calibration.InputFileError, match=r"results\.jsonl:2: not valid JSON"):
+        calibration.load_judge_results(path)
+
+
+def test_record_without_id_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"judgments": []}\n')
+    with pytest.raises(calibration.InputFileError, match="field 'id'"):
+        calibration.load_judge_results(path)
+
+
+def test_unknown_rater_kind_is_refused() -> None:
+    frame = pd.DataFrame(
+        {"item": ["a"], "criterion": ["x"], "rater": ["r"], "rater_kind": ["robot"], "score": [1]}
+    )
+    with pytest.raises(calibration.CalibrationError, match="rater_kind"):
+        calibration.normalize_long(frame)
+
+
+def test_unsupported_suffix_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(calibration.InputFileError, match="no such file"):
+        calibration.load_human_scores(tmp_path / "absent.csv")
+    odd = tmp_path / "scores.xlsx"
+    odd.write_text("x")
+    with pytest.raises(calibration.InputFileError, match=r"\.csv, \.tsv, \.jsonl or \.json"):
+        calibration.load_human_scores(odd)
