@@ -70,18 +70,11 @@ def render_run(result: RunResult) -> None:
     table = Table(
         title=f"rubric {summary.rubric} — {summary.n_records} records ({_status(summary.status)})"
     )
-    for column in (
-        "criterion",
-        "scale",
-        "mean",
-        "std",
-        "n scored",
-        "n unscored",
-        "top reason unscored",
-    ):
-        table.add_column(
-            column, justify="right" if column.startswith(("mean", "std", "n ")) else "left"
-        )
+    table.add_column("criterion", no_wrap=True)
+    table.add_column("scale")
+    for column in ("mean", "std", "n scored", "n unscored"):
+        table.add_column(column, justify="right")
+    table.add_column("top reason unscored", overflow="fold")
     for c in summary.criteria:
         reason = next(iter(c.reasons), "")[:40]
         table.add_row(

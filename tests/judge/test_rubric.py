@@ -78,5 +78,5 @@ def test_invalid_yaml_and_unknown_rubric(tmp_path: Path) -> None:
     with pytest.raises(RubricError, match="invalid YAML") as caught:
         load_rubric(path)
     assert caught.value.line is not None and caught.value.line >= 2
-    with pytest.raises(RubricError, match="built-in ids: .*ddx"):
+    with pytest.raises(RubricError, match=r"built-in ids: .*ddx"):
         load_rubric("no-such-rubric")
