@@ -174,15 +174,10 @@ def rubrics_validate(path: Path) -> None:
     )
 
 
-def _add_calibrate() -> None:
-    try:
-        from calibration.cli import calibrate_command
-    except ImportError:  # the calibration package is optional to the scoring CLI
-        return
-    cli.add_command(calibrate_command, "calibrate")
+# The calibration package ships in the same wheel; its command imports pandas lazily.
+from calibration.cli import calibrate_command  # noqa: E402
 
-
-_add_calibrate()
+cli.add_command(calibrate_command, "calibrate")
 
 
 def main() -> None:
