@@ -1,0 +1,31 @@
+"""Execute examples/agreement_study.ipynb as CI does (cwd examples/, with a timeout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "examples" / "agreement_study.ipynb"
+DATA = ROOT.parent / "shared" / "data" / "squality-human-eval" / "all-responses.jsonl"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATA.exists(), reason=f"SQuALITY human-eval data not found at {DATA}")
+def test_agreement_study_notebook_runs() -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    client.execute()
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the plot was not drawn"
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "300 responses, 4 raters, 2700 ratings" in text
