@@ -121,11 +121,10 @@ def to_wide(long: pd.DataFrame, raters: Iterable[str] | None = None) -> pd.DataF
     The long table must hold one criterion and at most one score per unit and rater;
     use `collapse_repeats` first when judges were sampled more than once.
     """
-    criteria = long["criterion"].unique() if len(long) else []
+    criteria: list[str] = sorted(map(str, long["criterion"].unique()))
     if len(criteria) > 1:
         raise CalibrationError(
-            f"the table holds {len(criteria)} criteria ({sorted(criteria)[:5]}); "
-            "select one criterion first"
+            f"the table holds {len(criteria)} criteria ({criteria[:5]}); select one criterion first"
         )
     df = long.assign(unit=unit_ids(long))
     repeated = df.duplicated(["unit", "rater"], keep=False)
