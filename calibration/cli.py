@@ -50,7 +50,7 @@ def _cell(row: Any, column: str) -> str:
             return "—"
         low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
         if isinstance(low, float) and isinstance(high, float) and not math.isnan(low):
-            return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+            return f"{value:.2f}\n[{low:.2f}, {high:.2f}]"
         return f"{value:.2f}"
     return "—" if value is None else str(value)
 
