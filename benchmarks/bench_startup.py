@@ -20,8 +20,9 @@ def _time(cmd: list[str], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)
+        subprocess.run(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         times.append(time.perf_counter() - start)
     return times
 
@@ -35,8 +36,10 @@ def main() -> None:
         "python -c pass": [sys.executable, "-c", "pass"],
         "import litellm": [sys.executable, "-c", "import litellm"],
     }
-    print(f"startup, {args.runs} runs each, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"startup, {args.runs} runs each, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     for name, cmd in commands.items():
         runs = args.runs if name != "import litellm" else max(3, args.runs // 3)
         times = _time(cmd, runs)

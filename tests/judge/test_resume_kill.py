@@ -35,7 +35,7 @@ def _write_predictions(path: Path) -> None:
                         },
                         "correct_answer": "A",
                         "prediction": "A" if i % 3 else "B",
-                        "prediction_rationale": f"Consolidation in patient marker-{i:03d}. Final: A",
+                        "prediction_rationale": f"Opacity in patient marker-{i:03d}. Final: A",
                     }
                 )
                 + "\n"
