@@ -24,7 +24,13 @@ from judge.engine import (
 )
 from judge.errors import ConfigError, redact
 
-__all__ = ["MODES", "check_judge_configured", "litellm_acompletion", "litellm_complete"]
+__all__ = [
+    "MODES",
+    "check_judge_configured",
+    "close_clients",
+    "litellm_acompletion",
+    "litellm_complete",
+]
 
 # instructor's modes by the names users pass on the command line.
 MODES = ("tools", "json_schema", "json", "md_json")
@@ -102,6 +108,14 @@ def litellm_complete(
         )
 
     return complete
+
+
+async def close_clients() -> None:
+    """Close litellm's cached HTTP clients: they are bound to the event loop of the run that
+    made them, and would otherwise leak sockets when `judge.score` ends its loop."""
+    close = getattr(_litellm(), "close_litellm_async_clients", None)
+    if close is not None:
+        await close()
 
 
 def check_judge_configured(model: str, api_base: str | None) -> str | None:
