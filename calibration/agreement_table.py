@@ -24,11 +24,18 @@ __all__ = ["PANEL", "agreement", "level_of"]
 
 PANEL = "panel"
 # Rubric scale types and their Krippendorff level of measurement.
-_SCALE_LEVELS = {"ordinal": "ordinal", "binary": "nominal", "categorical": "nominal"}
+_SCALE_LEVELS = {
+    "ordinal": "ordinal",
+    "binary": "nominal",
+    "categorical": "nominal",
+    # A computed score in a range (ROUGE F1): differences are meaningful, ratios are not.
+    "continuous": "interval",
+}
 
 
 def level_of(kind: str) -> str:
-    """The α level for a level name or a rubric scale type (binary/categorical → nominal)."""
+    """The α level for a level name or a rubric scale type (binary/categorical → nominal,
+    continuous → interval)."""
     level = _SCALE_LEVELS.get(kind, kind)
     if level not in LEVELS:
         raise CalibrationError(f"unknown scale level {kind!r}; use one of {LEVELS}")

@@ -19,11 +19,12 @@ __all__ = ["calibrate_files", "check_overlap", "scales_from_rubric"]
 def scales_from_rubric(rubric: Any) -> tuple[dict[str, str], dict[str, list[Any]]]:
     """Criterion → scale type, and criterion → ordered levels, from a `judge` Rubric.
 
-    Duck-typed (each criterion has `.id`, `.scale.type`, `.scale.levels`), so this module
-    never imports the judge package.
+    Duck-typed (each criterion has `.id`, `.scale.type`, and `.scale.levels` unless the scale
+    is continuous), so this module never imports the judge package. A continuous criterion
+    gets no domain: its values are whatever numbers were scored.
     """
     levels = {c.id: c.scale.type for c in rubric.criteria}
-    domains = {c.id: list(c.scale.levels) for c in rubric.criteria}
+    domains = {c.id: list(c.scale.levels) for c in rubric.criteria if hasattr(c.scale, "levels")}
     return levels, domains
 
 

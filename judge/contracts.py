@@ -18,12 +18,14 @@ __all__ = [
     "CallUsage",
     "Case",
     "CategoricalScale",
+    "ContinuousScale",
     "Criterion",
     "ImageInfo",
     "Judgment",
     "OrdinalScale",
     "Prediction",
     "ResultRecord",
+    "RougeSpec",
     "Rubric",
     "RubricRef",
     "Scale",
@@ -214,7 +216,40 @@ class CategoricalScale(_Strict):
         return list(self.labels)
 
 
-Scale = Annotated[OrdinalScale | BinaryScale | CategoricalScale, Field(discriminator="type")]
+class ContinuousScale(_Strict):
+    """A real number in [min, max], computed rather than rated (ROUGE F1 in [0, 1]).
+
+    It has no levels to anchor, so only deterministic methods may use it: a judge's reply is
+    constrained to an enum of levels, and a person cannot rate to four decimals.
+    """
+
+    type: Literal["continuous"]
+    min: float = 0.0
+    max: float = 1.0
+    description: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ContinuousScale:
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+Scale = Annotated[
+    OrdinalScale | BinaryScale | CategoricalScale | ContinuousScale, Field(discriminator="type")
+]
+
+
+class RougeSpec(_Strict):
+    """Which ROUGE F1 a `rouge` criterion reports, and which texts it compares.
+
+    `step1_per_image`: finding i of `prediction_twi.step1_per_image_findings` against image i's
+    caption, averaged over images. `step2_summary`: `prediction_twi.step2_integrated_summary`
+    against the case's `IMAGING_FINDINGS`.
+    """
+
+    metric: Literal["rouge1", "rouge2", "rougeL"]
+    compare: Literal["step1_per_image", "step2_summary"]
 
 
 class Criterion(_Strict):
@@ -224,13 +259,21 @@ class Criterion(_Strict):
     question: str = Field(min_length=1)
     scale: Scale
     weight: float = Field(default=1.0, ge=0)
-    # `llm`: asked of the judges. `answer_accuracy`: computed, no LLM.
-    method: Literal["llm", "answer_accuracy"] = "llm"
+    # `llm`: asked of the judges. `answer_accuracy`, `rouge`: computed, no LLM.
+    method: Literal["llm", "answer_accuracy", "rouge"] = "llm"
+    # The ROUGE settings; required by, and only allowed with, method `rouge`.
+    rouge: RougeSpec | None = None
 
     @model_validator(mode="after")
-    def _accuracy_is_binary(self) -> Criterion:
+    def _method_fits_scale(self) -> Criterion:
         if self.method == "answer_accuracy" and self.scale.type != "binary":
             raise ValueError("method answer_accuracy needs a binary scale")
+        if self.method == "rouge" and (self.scale.type != "continuous" or self.rouge is None):
+            raise ValueError("method rouge needs a continuous scale and a `rouge:` setting")
+        if self.method != "rouge" and self.rouge is not None:
+            raise ValueError("a `rouge:` setting is only allowed with method rouge")
+        if self.method == "llm" and self.scale.type == "continuous":
+            raise ValueError("method llm needs levels: an ordinal, binary or categorical scale")
         return self
 
 
@@ -288,6 +331,9 @@ class Judgment(BaseModel):
     # True when the failure was the judge's transport (timeout, 429, 5xx, no key), so a
     # rerun tries again; False for a final outcome such as a reply that never validated.
     retryable: bool = False
+    # Structured detail of a computed score (ROUGE's per-image values, the counts behind a
+    # mismatch), carried into the results file for analysis; None for judges' verdicts.
+    details: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _score_or_reason(self) -> Judgment:

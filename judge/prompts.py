@@ -14,7 +14,7 @@ from typing import Any, Literal
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judge.contracts import Criterion, Prediction, Rubric
+from judge.contracts import ContinuousScale, Criterion, Prediction, Rubric
 
 __all__ = [
     "Prompt",
@@ -141,7 +141,10 @@ def response_model(rubric: Rubric) -> type[BaseModel]:
 
 
 def _verdict_model(criterion: Criterion) -> type[BaseModel]:
-    levels = tuple(criterion.scale.levels)
+    scale = criterion.scale
+    if isinstance(scale, ContinuousScale):  # the Criterion validator already forbids this
+        raise ValueError(f"criterion {criterion.id}: an LLM cannot answer a continuous scale")
+    levels = tuple(scale.levels)
     name = "".join(part.title() for part in criterion.id.split("_")) + "Verdict"
     return create_model(
         name,

@@ -77,7 +77,7 @@ def aggregate(criterion: Criterion, judgments: list[Judgment]) -> Any:
         return None
     if len(scores) == 1:
         return scores[0]
-    if criterion.scale.type == "ordinal":
+    if criterion.scale.type in ("ordinal", "continuous"):
         return round(statistics.fmean(float(s) for s in scores), 4)
     ranked = Counter(scores).most_common()
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from judge.contracts import ResultRecord, Rubric
+from judge.contracts import CategoricalScale, ContinuousScale, ResultRecord, Rubric, Scale
 from judge.run import RunResult
 
 __all__ = ["ProgressBar", "render_rubric", "render_rubric_list", "render_run"]
@@ -130,9 +130,17 @@ def render_rubric(rubric: Rubric) -> None:
             f"\n[bold]{escape(c.id)}[/] ({c.scale.type}, {c.method}, "
             f"weight {c.weight:g}): {escape(c.question)}"
         )
-        levels = c.scale.labels if c.scale.type == "categorical" else c.scale.anchors
-        for level, meaning in levels.items():
+        for level, meaning in _levels(c.scale).items():
             console.print(f"  {level}: {escape(meaning)}")
+
+
+def _levels(scale: Scale) -> dict[Any, str]:
+    """What each level means; a continuous scale has a range and one description instead."""
+    if isinstance(scale, ContinuousScale):
+        return {f"{scale.min:g}–{scale.max:g}": scale.description}
+    if isinstance(scale, CategoricalScale):
+        return dict(scale.labels)
+    return dict(scale.anchors)
 
 
 def _num(value: float | None) -> str:

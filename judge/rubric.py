@@ -78,7 +78,7 @@ def _load_file(path: Path) -> Rubric:
 
 def _dotted(loc: tuple[Any, ...]) -> str:
     # Drop pydantic's discriminator tags ('ordinal', 'binary') that are not YAML keys.
-    parts = [str(p) for p in loc if p not in ("ordinal", "binary", "categorical")]
+    parts = [str(p) for p in loc if p not in ("ordinal", "binary", "categorical", "continuous")]
     return ".".join(parts) if parts else "<root>"
 
 

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from judge.accuracy import score_accuracy
 from judge.cache import Cache, default_cache_path
 from judge.contracts import Judgment, Prediction, ResultRecord, Rubric
+from judge.deterministic import score_deterministic
 from judge.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.errors import ConfigError, InputError
 from judge.inputs import Item, iter_items, validate_items
@@ -239,9 +239,9 @@ class _Job:
 
     async def _judge_item(self, item: Item) -> ResultRecord:
         judgments: list[Judgment] = [
-            score_accuracy(c, item.prediction)
+            score_deterministic(c, item.prediction)
             for c in self.rubric.criteria
-            if c.method == "answer_accuracy"
+            if c.method != "llm"
         ]
         calls = []
         prompt = render_prompt(self.rubric, item.prediction)
