@@ -25,7 +25,7 @@ from judge.errors import ConfigError, InputError
 from judge.inputs import Item, iter_items, validate_items
 from judge.prompts import render_prompt, response_model, template_hash
 from judge.records import build_record, judgments_from_call, unscored_all
-from judge.results import ResultsWriter
+from judge.results import ResultsWriter, iter_records
 from judge.rubric import load_rubric, rubric_hash
 from judge.summary import Summary, SummaryBuilder
 
@@ -184,8 +184,6 @@ class _Job:
         records: list[ResultRecord] = []
         try:
             if writer is not None and done:
-                from judge.results import iter_records
-
                 for old in iter_records(writer.path):
                     self.summary.add(old)
             if progress:
@@ -290,6 +288,9 @@ async def _open_judges(
         raise ConfigError("each --judge may be given once")
     if complete is not None:
         return [JudgeSpec(m, opts.params()) for m in opts.judges], complete
+    from judge import llm
+
+    stack.push_async_callback(llm.close_clients)
     routes: dict[str, CompleteFn] = {}
     for model in opts.judges:
         route = await _route(stack, model, opts, notices)
