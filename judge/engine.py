@@ -11,6 +11,7 @@ successes. A failure is returned as data, never raised, so one bad item cannot s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -96,6 +97,9 @@ class JudgeSpec:
 
     model: str
     params: dict[str, Any] = field(default_factory=dict)
+    # A judge's own bound on calls in flight (a llama.cpp server answers one at a time), on
+    # top of the engine's overall bound; waiting for a slot does not count against timeouts.
+    max_concurrency: int | None = None
 
     @property
     def name(self) -> str:
@@ -150,6 +154,7 @@ class Engine:
         self._slots = asyncio.Semaphore(concurrency)
         self._sleep = sleep
         self._pending: dict[str, asyncio.Future[CallResult]] = {}
+        self._judge_slots: dict[str, asyncio.Semaphore] = {}
 
     async def call(
         self,
@@ -237,7 +242,7 @@ class Engine:
         self, judge: JudgeSpec, messages: list[dict[str, str]], response_model: type[BaseModel]
     ) -> Completion:
         timeout = self.policy.timeout
-        async with self._slots:
+        async with self._slots_for(judge), self._slots:
             self.stats.sent += 1
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
@@ -258,6 +263,13 @@ class Engine:
                 raise TransientError(f"no reply within {timeout:g} s") from exc
             finally:
                 self.stats.in_flight -= 1
+
+    def _slots_for(self, judge: JudgeSpec) -> contextlib.AbstractAsyncContextManager[Any]:
+        if judge.max_concurrency is None:
+            return contextlib.nullcontext()
+        if judge.name not in self._judge_slots:
+            self._judge_slots[judge.name] = asyncio.Semaphore(judge.max_concurrency)
+        return self._judge_slots[judge.name]
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

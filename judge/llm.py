@@ -57,6 +57,7 @@ def litellm_acompletion() -> Callable[..., Awaitable[Any]]:
 def litellm_complete(
     *,
     api_base: str | None = None,
+    api_key: str | None = None,
     mode: str = "tools",
     acompletion: Callable[..., Awaitable[Any]] | None = None,
     max_validation_retries: int = 2,
@@ -92,7 +93,9 @@ def litellm_complete(
         timeout: float,
     ) -> Completion:
         kwargs = {**base_kwargs, **params, "timeout": timeout}
-        if api_base and not _has_key_for(model):
+        if api_key is not None:
+            kwargs["api_key"] = api_key
+        elif api_base and not _has_key_for(model):
             kwargs["api_key"] = PLACEHOLDER_KEY
         try:
             verdict, raw = await client.create_with_completion(

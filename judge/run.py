@@ -292,11 +292,12 @@ async def _open_judges(
 
     stack.push_async_callback(llm.close_clients)
     routes: dict[str, CompleteFn] = {}
+    judges = []
     for model in opts.judges:
         route = await _route(stack, model, opts, notices)
         if route is not None:
-            routes[model] = route
-    judges = [JudgeSpec(m, opts.params()) for m in opts.judges if m in routes]
+            routes[model], max_concurrency = route
+            judges.append(JudgeSpec(model, opts.params(), max_concurrency))
     if not judges:
         return [], None
 
@@ -308,32 +309,35 @@ async def _open_judges(
 
 async def _route(
     stack: contextlib.AsyncExitStack, model: str, opts: RunOptions, notices: list[str]
-) -> CompleteFn | None:
-    """The completion function for one judge, or None (with a notice) when it has no key."""
-    from judge import llm
+) -> tuple[CompleteFn, int | None] | None:
+    """One judge's completion function and its own concurrency bound, or None (with a
+    notice) when it cannot be called as configured."""
+    from judge import llm, local
 
-    if model.startswith("local/"):
-        from judge import local
-
+    if local.is_local(model):
+        # Started here, stopped when the run's exit stack closes (also on error or Ctrl-C).
         endpoint = await stack.enter_async_context(local.local_judge(model))
         inner = llm.litellm_complete(
             api_base=endpoint.api_base,
-            mode="json_schema",
+            api_key=endpoint.api_key,
+            mode=endpoint.mode,
             acompletion=endpoint.wrap(llm.litellm_acompletion()),
             max_validation_retries=opts.validation_retries,
         )
 
         async def local_complete(*, model: str, **kwargs: Any) -> Completion:
+            # Records and the cache name the judge by its spec; the server knows an alias.
             return await inner(model=endpoint.model, **kwargs)
 
-        return local_complete
+        return local_complete, endpoint.max_concurrency
     problem = llm.check_judge_configured(model, opts.api_base)
     if problem:
         notices.append(f"judge {model} is not used: {problem}")
         return None
-    return llm.litellm_complete(
+    complete = llm.litellm_complete(
         api_base=opts.api_base, mode=opts.mode, max_validation_retries=opts.validation_retries
     )
+    return complete, None
 
 
 def _open_cache(setting: bool | str | Path) -> Cache | None:
