@@ -168,3 +168,12 @@ async def test_cache_answers_reruns_and_never_stores_errors(tmp_path: Path) -> N
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Engine(Scripted([]), concurrency=0)
+
+
+async def test_a_judge_can_have_its_own_tighter_bound() -> None:
+    script = Scripted([], delay=0.02)
+    engine, _ = _engine(script, concurrency=8)
+    slow = JudgeSpec("local/one-at-a-time", {}, max_concurrency=1)
+    prompts = [[{"role": "user", "content": f"item {i}"}] for i in range(5)]
+    await asyncio.gather(*(engine.call(slow, p, Verdict) for p in prompts))
+    assert len(script.calls) == 5 and script.peak == 1
