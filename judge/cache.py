@@ -70,8 +70,6 @@ class Cache:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
-        self.hits = 0
-        self.misses = 0
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -103,9 +101,7 @@ class Cache:
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (key,)).fetchone()
         if row is None:
-            self.misses += 1
             return None
-        self.hits += 1
         value: dict[str, Any] = json.loads(row[0])
         return value
 

@@ -72,7 +72,9 @@ class SummaryBuilder:
         self.rubric = rubric
         self._status: Counter[str] = Counter()
         self._running = {c.id: _Running() for c in rubric.criteria}
+        self._continuous = {c.id for c in rubric.criteria if c.scale.type == "continuous"}
         self._unscored: Counter[str] = Counter()
+        self._scored: Counter[str] = Counter()
         self._counts: dict[str, Counter[str]] = {c.id: Counter() for c in rubric.criteria}
         self._reasons: dict[str, Counter[str]] = {c.id: Counter() for c in rubric.criteria}
         self._calls = 0
@@ -88,11 +90,16 @@ class SummaryBuilder:
                 continue
             if value is None:
                 self._unscored[criterion_id] += 1
-            elif isinstance(value, str):
+                continue
+            self._scored[criterion_id] += 1
+            if isinstance(value, str):
                 self._counts[criterion_id][value] += 1
             else:
                 self._running[criterion_id].add(float(value))
-                self._counts[criterion_id][_label(value)] += 1
+                # Per-level counts for discrete scales only: a continuous score (ROUGE F1)
+                # would add one entry per distinct value and grow with the run.
+                if criterion_id not in self._continuous:
+                    self._counts[criterion_id][_label(value)] += 1
         for judgment in record.judgments:
             if judgment.status == "unscored" and judgment.reason:
                 self._reasons[judgment.criterion][judgment.reason[:80]] += 1
@@ -114,7 +121,7 @@ class SummaryBuilder:
                 CriterionSummary(
                     id=c.id,
                     scale=c.scale.type,
-                    n_scored=sum(self._counts[c.id].values()),
+                    n_scored=self._scored[c.id],
                     n_unscored=self._unscored[c.id],
                     mean=running.mean if running.n else None,
                     std=running.std,
