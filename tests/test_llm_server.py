@@ -242,17 +242,26 @@ async def test_callable_script_gets_body_and_index(server: LLMServer) -> None:
 async def test_faults_are_seeded_per_item_and_attempt() -> None:
     faults = Faults(rate_429=0.2, rate_500=0.2, rate_malformed=0.1, seed=3)
 
-    async def statuses() -> list[int]:
+    async def statuses() -> tuple[dict[str, list[int]], int]:
+        """Per item, its two attempts' statuses in attempt order, and the malformed count.
+
+        The two copies of an item race each other, so which request index meets attempt 0
+        is up to the event loop; the server's request log is in attempt order."""
         with LLMServer(faults=faults) as s:
             async with httpx.AsyncClient() as client:
                 jobs = [http_post(client, s.url, f"item {i % 30}") for i in range(60)]
-                codes = await asyncio.gather(*jobs)
-            kinds = [r.kind for r in s.requests]
-        return [*codes, kinds.count("text")]
+                await asyncio.gather(*jobs)
+            per_item: dict[str, list[int]] = {}
+            for seen in s.requests:  # appended in the order attempts are counted
+                text = seen.body["messages"][-1]["content"]
+                per_item.setdefault(text, []).append(seen.status)
+            return per_item, [r.kind for r in s.requests].count("text")
 
     first, again = await statuses(), await statuses()
     assert first == again
-    assert 6 <= first.count(429) <= 20 and 6 <= first.count(500) <= 20 and first[-1] >= 1
+    codes = [c for item in first[0].values() for c in item]
+    assert len(first[0]) == 30 and len(codes) == 60
+    assert 6 <= codes.count(429) <= 20 and 6 <= codes.count(500) <= 20 and first[1] >= 1
 
 
 async def test_sustains_64_concurrent_requests_at_200ms() -> None:
