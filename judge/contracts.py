@@ -39,6 +39,11 @@ _SLUG = r"^[a-z][a-z0-9_\-]*$"
 _FIELD = r"^[a-z][a-z0-9_]*$"
 
 Score = int | float | str
+# Case fields that are content or model output, never slicing metadata.
+_NOT_META = frozenset(
+    {"prediction", "prediction_rationale", "prediction_twi", "prediction_discussion"}
+)
+_META_MAX_CHARS = 80
 
 
 # --------------------------------------------------------------------------- cases
@@ -91,6 +96,19 @@ class Case(BaseModel):
         if letter not in LETTERS:
             raise ValueError(f"correct_answer must be one of A-E, got {value!r}")
         return letter
+
+    def metadata(self) -> dict[str, str | int | float | bool | None]:
+        """Short scalar fields beyond the MedThinkVQA text fields (modality, ICD chapter,
+        longitudinal, …), plus `image_count`: what results are sliced by."""
+        meta: dict[str, str | int | float | bool | None] = {"image_count": len(self.images)}
+        for key, value in (self.model_extra or {}).items():
+            if key in _NOT_META or _IMAGE_FIELD.match(key):
+                continue
+            if isinstance(value, bool | int | float) or (
+                isinstance(value, str) and len(value) <= _META_MAX_CHARS
+            ):
+                meta[key] = value
+        return meta
 
     @property
     def images(self) -> list[ImageInfo]:
@@ -376,6 +394,11 @@ class ResultRecord(BaseModel):
     judges: list[str] = Field(default_factory=list)
     # Which prediction field was judged (the rubric's first target that held text).
     judged_field: str | None = None
+    # Per LLM criterion, the judges of the panel that gave no score (the panel shrank).
+    missing: dict[str, list[str]] = Field(default_factory=dict)
+    # The case's metadata for slicing (modality, ICD chapter, image count, …): see
+    # `Case.metadata`.
+    meta: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     rubric: RubricRef
     prompt_hash: str
     judge_version: str

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from judge.contracts import Prediction
 from judge.errors import InputError
 
-__all__ = ["InputReport", "Item", "iter_items", "read_items", "validate_items"]
+__all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,24 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 yield line, InputError(str(path), line, f"not valid JSON ({exc})")
 
 
-def _to_item(name: str, line: int, row: Any, id_field: str) -> Item | InputError:
+def make_item(
+    row: dict[str, Any] | Prediction,
+    id_field: str = "title",
+    *,
+    item_id: str | None = None,
+    source: str = "<item>",
+) -> Item:
+    """One prediction as an Item (id from `item_id`, else its `id_field`); raises InputError
+    naming the field when it is not valid."""
+    found = _to_item(source, 1, row, id_field, item_id)
+    if isinstance(found, InputError):
+        raise found
+    return found
+
+
+def _to_item(
+    name: str, line: int, row: Any, id_field: str, item_id: str | None = None
+) -> Item | InputError:
     if isinstance(row, Prediction):
         prediction = row
     elif not isinstance(row, dict):
@@ -122,7 +139,7 @@ def _to_item(name: str, line: int, row: Any, id_field: str) -> Item | InputError
             prediction = Prediction.model_validate(row)
         except ValidationError as exc:
             return _first_problem(name, line, exc)
-    raw_id = _field(prediction, id_field)
+    raw_id = item_id if item_id is not None else _field(prediction, id_field)
     if raw_id is None or str(raw_id).strip() == "":
         return InputError(name, line, "missing (it identifies the item; see --id-field)", id_field)
     return Item(id=str(raw_id), line=line, prediction=prediction)

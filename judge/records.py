@@ -17,7 +17,7 @@ from judge import __version__
 from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef
 from judge.engine import CallResult
 
-__all__ = ["aggregate", "build_record", "judgments_from_call", "unscored_all"]
+__all__ = ["aggregate", "build_record", "judgments_from_call", "missing_judges", "unscored_all"]
 
 
 def judgments_from_call(
@@ -66,23 +66,47 @@ def unscored_all(
     ]
 
 
-def aggregate(criterion: Criterion, judgments: list[Judgment]) -> Any:
-    """The panel's score on one criterion, or None when no judge scored it (or a tie)."""
-    scores = [
-        j.score
-        for j in sorted(judgments, key=lambda j: (j.judge, j.sample))
-        if j.status == "scored" and j.score is not None
-    ]
+def aggregate(criterion: Criterion, judgments: list[Judgment], method: str = "auto") -> Any:
+    """The panel's score on one criterion, or None when no judge scored it (or a tie).
+
+    Each judge's samples are aggregated first, then the judges, with the same method, so a
+    judge asked K times weighs as much as a judge asked once. `auto` and `mean` take the mean
+    of ordinal scores, `median` their median, `majority` the most common level; binary and
+    categorical criteria always take the majority. A tied majority is no score.
+    """
+    by_judge: dict[str, list[Any]] = {}
+    for j in sorted(judgments, key=lambda j: (j.judge, j.sample)):
+        if j.status == "scored" and j.score is not None:
+            by_judge.setdefault(j.judge, []).append(j.score)
+    if criterion.scale.type not in ("ordinal", "continuous"):
+        method = "majority"
+    elif method == "auto":
+        method = "mean"
+    per_judge = [_combine(scores, method) for scores in by_judge.values()]
+    return _combine([s for s in per_judge if s is not None], method)
+
+
+def _combine(scores: list[Any], method: str) -> Any:
     if not scores:
         return None
     if len(scores) == 1:
         return scores[0]
-    if criterion.scale.type in ("ordinal", "continuous"):
+    if method == "mean":
         return round(statistics.fmean(float(s) for s in scores), 4)
+    if method == "median":
+        return statistics.median(scores)
     ranked = Counter(scores).most_common()
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None  # a tie: no majority
     return ranked[0][0]
+
+
+def missing_judges(judges: list[str], judgments: list[Judgment]) -> dict[str, list[str]]:
+    """Per LLM criterion, the panel's judges that gave it no score (the panel shrank there)."""
+    scored = {(j.criterion, j.judge) for j in judgments if j.status == "scored"}
+    asked = sorted({j.criterion for j in judgments if j.judge in judges})
+    missing = {c: [x for x in sorted(judges) if (c, x) not in scored] for c in asked}
+    return {c: who for c, who in missing.items() if who}
 
 
 def build_record(
@@ -96,11 +120,13 @@ def build_record(
     judgments: list[Judgment],
     calls: list[Any],
     judged_field: str | None = None,
+    meta: dict[str, Any] | None = None,
+    method: str = "auto",
 ) -> ResultRecord:
     scores = {}
     for criterion in rubric.criteria:
         mine = [j for j in judgments if j.criterion == criterion.id]
-        scores[criterion.id] = aggregate(criterion, mine)
+        scores[criterion.id] = aggregate(criterion, mine, method)
     n_scored = sum(v is not None for v in scores.values())
     status: Literal["scored", "partial", "unscored"] = (
         "scored" if n_scored == len(scores) else "unscored" if n_scored == 0 else "partial"
@@ -114,6 +140,8 @@ def build_record(
         calls=calls,
         judges=sorted(judges),
         judged_field=judged_field,
+        missing=missing_judges(judges, judgments),
+        meta=meta or {},
         rubric=RubricRef(id=rubric.id, version=rubric.version, hash=rubric_hash),
         prompt_hash=prompt_hash,
         judge_version=__version__,
