@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
+    from calibration.patterns import alpha_from_patterns
     from calibration.reliability import AlphaResult, alpha
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "InputFileError",
     "agreement",
     "alpha",
+    "alpha_from_patterns",
     "calibrate_files",
     "collapse_repeats",
     "from_wide",
@@ -40,6 +42,7 @@ __all__ = [
 _HOMES = {
     "AlphaResult": "reliability",
     "alpha": "reliability",
+    "alpha_from_patterns": "patterns",
     "agreement": "agreement_table",
     "level_of": "agreement_table",
     "calibrate_files": "calibrate",

@@ -59,7 +59,38 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results JSONL (default: <predictions>.<rubric>.results.jsonl here).",
 )
-@click.option("--concurrency", "-c", default=16, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--concurrency",
+    "-c",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Judge calls in flight, all judges together.",
+)
+@click.option(
+    "--judge-concurrency",
+    "judge_concurrency",
+    multiple=True,
+    metavar="JUDGE=N",
+    help="Calls in flight for one judge (openai/gpt-4o-mini=8) or one provider shared by "
+    "its judges (anthropic=4). Repeatable.",
+)
+@click.option(
+    "--samples",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Judgments per judge and item (use --temperature > 0); their spread is reported.",
+)
+@click.option(
+    "--aggregate",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "mean", "median", "majority"]),
+    help="Panel score of ordinal criteria (binary and categorical: always majority).",
+)
+@click.option("--max-cost", type=click.FloatRange(0), help="Stop before spending more USD.")
+@click.option("--dry-run", is_flag=True, help="Count calls and estimate the cost; call no judge.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per judge call.")
 @click.option(
     "--attempts",
@@ -98,6 +129,11 @@ def score(
     api_base: str | None,
     out: Path | None,
     concurrency: int,
+    judge_concurrency: tuple[str, ...],
+    samples: int,
+    aggregate: str,
+    max_cost: float | None,
+    dry_run: bool,
     timeout: float,
     attempts: int,
     mode: str,
@@ -110,32 +146,49 @@ def score(
     no_cache: bool,
 ) -> None:
     """Score every prediction in PREDICTIONS (JSONL) against a rubric."""
-    from judge.render import ProgressBar, render_run
+    from judge.render import ProgressBar, render_plan, render_run
+    from judge.run import plan as run_plan
     from judge.run import score as run_score
 
     if out is None:
         out = Path(f"{predictions.stem}.{Path(rubric).stem}.results.jsonl")
+    options: dict[str, Any] = {
+        "judges": list(judges),
+        "api_base": api_base,
+        "mode": mode,
+        "concurrency": concurrency,
+        "judge_concurrency": _limits(judge_concurrency),
+        "samples": samples,
+        "aggregate": aggregate,
+        "max_cost": max_cost,
+        "timeout": timeout,
+        "attempts": attempts,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "seed": seed,
+        "id_field": id_field,
+        "skip_invalid": skip_invalid,
+        "retry_unscored": retry_unscored,
+        "cache": not no_cache,
+    }
+    if dry_run:
+        render_plan(run_plan(predictions, rubric, out=out, **options))
+        return
     with ProgressBar() as progress:
-        result = run_score(
-            predictions,
-            rubric,
-            out=out,
-            progress=progress,
-            judges=list(judges),
-            api_base=api_base,
-            mode=mode,
-            concurrency=concurrency,
-            timeout=timeout,
-            attempts=attempts,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            id_field=id_field,
-            skip_invalid=skip_invalid,
-            retry_unscored=retry_unscored,
-            cache=not no_cache,
-        )
+        result = run_score(predictions, rubric, out=out, progress=progress, **options)
     render_run(result)
+    if result.stopped:
+        sys.exit(3)
+
+
+def _limits(values: tuple[str, ...]) -> dict[str, int]:
+    limits = {}
+    for value in values:
+        key, _, number = value.rpartition("=")
+        if not key or not number.isdigit() or int(number) < 1:
+            raise click.BadParameter(f"{value!r}: expected JUDGE=N with N >= 1")
+        limits[key] = int(number)
+    return limits
 
 
 @cli.group()

@@ -100,6 +100,9 @@ class JudgeSpec:
     # A judge's own bound on calls in flight (a llama.cpp server answers one at a time), on
     # top of the engine's overall bound; waiting for a slot does not count against timeouts.
     max_concurrency: int | None = None
+    # Judges with the same group share one `max_concurrency` bound (a provider's rate limit);
+    # by default each judge is its own group.
+    group: str | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +159,28 @@ class Engine:
         self._pending: dict[str, asyncio.Future[CallResult]] = {}
         self._judge_slots: dict[str, asyncio.Semaphore] = {}
 
+    def is_cached(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int = 0,
+    ) -> bool:
+        """Whether this call would be answered from the cache (nothing is counted)."""
+        if self.cache is None:
+            return False
+        return self.cache.get(self._key(judge, messages, response_model, sample)) is not None
+
+    def _key(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int,
+    ) -> str:
+        params = {**judge.params, **({"sample": sample} if sample else {})}
+        return cache_key(judge.model, params, messages, response_model.model_json_schema())
+
     async def call(
         self,
         judge: JudgeSpec,
@@ -165,8 +190,7 @@ class Engine:
     ) -> CallResult:
         """Judge one prompt: from the cache, or from the judge with retries. Never raises
         for a judge's failure: the result carries the error and whether to retry later."""
-        params = {**judge.params, **({"sample": sample} if sample else {})}
-        key = cache_key(judge.model, params, messages, response_model.model_json_schema())
+        key = self._key(judge, messages, response_model, sample)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.stats.cached += 1
             usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
@@ -267,9 +291,10 @@ class Engine:
     def _slots_for(self, judge: JudgeSpec) -> contextlib.AbstractAsyncContextManager[Any]:
         if judge.max_concurrency is None:
             return contextlib.nullcontext()
-        if judge.name not in self._judge_slots:
-            self._judge_slots[judge.name] = asyncio.Semaphore(judge.max_concurrency)
-        return self._judge_slots[judge.name]
+        group = judge.group or judge.name
+        if group not in self._judge_slots:
+            self._judge_slots[group] = asyncio.Semaphore(judge.max_concurrency)
+        return self._judge_slots[group]
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

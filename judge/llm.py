@@ -26,8 +26,10 @@ from judge.errors import ConfigError, redact
 
 __all__ = [
     "MODES",
+    "call_price",
     "check_judge_configured",
     "close_clients",
+    "count_tokens",
     "litellm_acompletion",
     "litellm_complete",
 ]
@@ -134,6 +136,23 @@ def check_judge_configured(model: str, api_base: str | None) -> str | None:
     if missing:
         return f"{model} needs {', '.join(missing)} in the environment (or use --api-base)"
     return None
+
+
+def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
+    """Prompt tokens of `messages` by the model's tokenizer (litellm's counter; it falls back
+    to a generic tokenizer for models it does not know)."""
+    return int(_litellm().token_counter(model=model, messages=messages))
+
+
+def call_price(model: str, tokens_in: int, tokens_out: int) -> float | None:
+    """USD for one call from litellm's bundled price map, or None when the model is not in it."""
+    try:
+        prompt, completion = _litellm().cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out
+        )
+    except Exception:  # not mapped: the price is unknown, which callers must say
+        return None
+    return float(prompt + completion)
 
 
 def _has_key_for(model: str) -> bool:

@@ -6,6 +6,7 @@ prediction holding `[bold]` or control sequences cannot restyle the terminal.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -21,7 +22,8 @@ from rich.progress import (
 from rich.table import Table
 
 from judge.contracts import CategoricalScale, ContinuousScale, ResultRecord, Rubric, Scale
-from judge.run import RunResult
+from judge.run import Plan, RunResult
+from judge.summary import Summary
 
 __all__ = ["ProgressBar", "render_rubric", "render_rubric_list", "render_run"]
 
@@ -63,30 +65,13 @@ class ProgressBar:
 
 
 def render_run(result: RunResult) -> None:
-    """The summary of a run: per-criterion statistics, then costs, notices and skips."""
+    """The summary of a run: per-criterion statistics, per-judge costs, notices and skips."""
     summary = result.summary
     for notice in result.notices:
         err_console.print(f"[yellow]note:[/] {escape(notice)}")
-    table = Table(
-        title=f"rubric {summary.rubric} — {summary.n_records} records ({_status(summary.status)})"
-    )
-    table.add_column("criterion", no_wrap=True)
-    table.add_column("scale")
-    for column in ("mean", "std", "n scored", "n unscored"):
-        table.add_column(column, justify="right")
-    table.add_column("top reason unscored", overflow="fold")
-    for c in summary.criteria:
-        reason = next(iter(c.reasons), "")[:40]
-        table.add_row(
-            c.id,
-            c.scale,
-            _num(c.mean),
-            _num(c.std),
-            str(c.n_scored),
-            str(c.n_unscored),
-            escape(reason),
-        )
-    console.print(table)
+    console.print(_criteria_table(summary))
+    if len(summary.judges) > 1 or any(j.cost_usd for j in summary.judges):
+        console.print(_judges_table(summary))
     cost = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "unknown"
     console.print(
         f"calls: {summary.calls} ({summary.cached_calls} from cache), "
@@ -95,12 +80,85 @@ def render_run(result: RunResult) -> None:
     )
     for judge, n in summary.failed_calls.items():
         console.print(f"[red]failed calls[/] {escape(judge)}: {n}")
+    if result.stopped:
+        err_console.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
     if result.skipped:
         err_console.print(f"[yellow]skipped {len(result.skipped)} invalid lines:[/]")
         for problem in result.skipped[:20]:
             err_console.print(f"  {escape(str(problem))}")
     if result.out is not None:
         console.print(f"results: {escape(str(result.out))}")
+
+
+def render_plan(plan: Plan) -> None:
+    """A dry run: what would be judged and what it should cost."""
+    for notice in plan.notices:
+        err_console.print(f"[yellow]note:[/] {escape(notice)}")
+    e = plan.estimate
+    cost = f"${e.cost_usd:.4f}" if e.cost_usd is not None else "unknown"
+    console.print(
+        f"dry run: {plan.n_items - plan.n_done} of {plan.n_items} items to judge "
+        f"({plan.n_done} kept from the results file, {plan.invalid} invalid lines); "
+        f"{e.calls} calls, {e.cached} answered by the cache; "
+        f"about {e.tokens_in} tokens in, {e.tokens_out} out; estimated cost {cost}"
+    )
+    if e.unpriced:
+        err_console.print("[yellow]no price known for:[/] " + escape(", ".join(sorted(e.unpriced))))
+
+
+def _criteria_table(summary: Summary) -> Table:
+    table = Table(
+        title=f"rubric {summary.rubric} — {summary.n_records} records ({_status(summary.status)})"
+    )
+    panel = any(c.alpha is not None for c in summary.criteria)
+    spread = any(c.spread is not None for c in summary.criteria)
+    table.add_column("criterion", no_wrap=True)
+    table.add_column("scale")
+    for column in ("mean", "std", "n scored", "n unscored"):
+        table.add_column(column, justify="right")
+    if panel:
+        table.add_column("α judges", justify="right")
+    if spread:
+        table.add_column("sample sd", justify="right")
+    table.add_column("top reason unscored", overflow="fold")
+    for c in summary.criteria:
+        extra = [_num(c.alpha)] if panel else []
+        extra += [_num(c.spread)] if spread else []
+        reason = next(iter(c.reasons), "")[:40]
+        table.add_row(
+            c.id,
+            c.scale,
+            _num(c.mean),
+            _num(c.std),
+            str(c.n_scored),
+            str(c.n_unscored),
+            *extra,
+            escape(reason),
+        )
+    return table
+
+
+def _judges_table(summary: Summary) -> Table:
+    table = Table(title="judges")
+    table.add_column("judge", no_wrap=True)
+    for column in ("calls", "cached", "failed", "tokens in", "tokens out", "cost", "per call"):
+        table.add_column(column, justify="right")
+    for j in summary.judges:
+        table.add_row(
+            escape(j.judge),
+            str(j.calls),
+            str(j.cached),
+            str(j.failed),
+            str(j.tokens_in),
+            str(j.tokens_out),
+            _usd(j.cost_usd),
+            _usd(j.cost_per_call),
+        )
+    return table
+
+
+def _usd(value: float | None) -> str:
+    return f"${value:.4f}" if value is not None else "—"
 
 
 def render_rubric_list() -> None:
@@ -144,7 +202,9 @@ def _levels(scale: Scale) -> dict[Any, str]:
 
 
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+    if value is None:
+        return "—"
+    return "undefined" if math.isnan(value) else f"{value:.2f}"
 
 
 def _status(status: dict[str, int]) -> str:

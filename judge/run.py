@@ -9,21 +9,33 @@ free when a call had finished before the run stopped).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from judge.budget import Budget, Estimate
 from judge.contracts import Prediction, ResultRecord, Rubric
-from judge.engine import CompleteFn
-from judge.errors import InputError
-from judge.inputs import iter_items, validate_items
+from judge.engine import CompleteFn, Completion
+from judge.errors import ConfigError, InputError
+from judge.inputs import Item, iter_items, validate_items
 from judge.results import ResultsWriter, iter_records
 from judge.rubric import load_rubric
 from judge.scorer import NO_JUDGE, RunOptions, Scorer
 from judge.summary import Summary, SummaryBuilder
 
-__all__ = ["NO_JUDGE", "Progress", "RunOptions", "RunResult", "ascore", "score"]
+__all__ = [
+    "NO_JUDGE",
+    "Plan",
+    "Progress",
+    "RunOptions",
+    "RunResult",
+    "aplan",
+    "ascore",
+    "plan",
+    "score",
+]
 
 Source = str | Path | Iterable[dict[str, Any] | Prediction]
 
@@ -49,6 +61,8 @@ class RunResult:
     resumed: int = 0
     judged: int = 0
     peak_in_flight: int = 0
+    # Why the run ended before every item was judged (a --max-cost budget), or None.
+    stopped: str | None = None
 
 
 def score(
@@ -95,11 +109,67 @@ async def ascore(
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=bool(the_rubric.llm_criteria))
     try:
-        result = await _Job(the_rubric, scorer).run(predictions, out, progress, report.n_valid)
+        job = _Job(the_rubric, scorer)
+        if opts.max_cost is not None:
+            job.budget = Budget(opts.max_cost)
+        result = await job.run(predictions, out, progress, report.n_valid)
     finally:
         await scorer.close()
     result.skipped = report.problems
     return result
+
+
+def plan(
+    predictions: Source,
+    rubric: str | Path | Rubric = "ddx",
+    *,
+    out: str | Path | None = None,
+    complete: CompleteFn | None = None,
+    **options: Any,
+) -> Plan:
+    """What `score` would do, without calling a judge: items to judge, calls (and how many
+    the cache answers), estimated tokens and cost (see judge.budget)."""
+    return asyncio.run(aplan(predictions, rubric, out=out, complete=complete, **options))
+
+
+async def aplan(
+    predictions: Source,
+    rubric: str | Path | Rubric = "ddx",
+    *,
+    out: str | Path | None = None,
+    complete: CompleteFn | None = None,
+    **options: Any,
+) -> Plan:
+    """Async `plan`. Local judges are not started: their calls are counted, and free."""
+    opts = RunOptions(**options)
+    the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    report = validate_items(predictions, opts.id_field)
+    # A stand-in completion: nothing is sent, and local servers need not start.
+    scorer = Scorer(opts, complete or _never_called)
+    await scorer.open(needs_judges=bool(the_rubric.llm_criteria))
+    try:
+        job = _Job(the_rubric, scorer)
+        done = job.kept_ids(Path(out)) if out is not None else set()
+        result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
+        for item in iter_items(predictions, opts.id_field):
+            if isinstance(item, InputError) or item.id in done:
+                continue
+            result.estimate.add(scorer.estimate(item, the_rubric))
+        result.notices = scorer.notices
+        return result
+    finally:
+        await scorer.close()
+
+
+@dataclass
+class Plan:
+    """A dry run's answer: what a run would judge, and what it should cost."""
+
+    n_items: int
+    n_done: int
+    invalid: int
+    estimate: Estimate = field(default_factory=Estimate)
+    notices: list[str] = field(default_factory=list)
 
 
 class _Job:
@@ -111,6 +181,16 @@ class _Job:
         self.opts = scorer.options
         self.rubric_hash = scorer.prepare(rubric).hash
         self.summary = SummaryBuilder(rubric)
+        self.budget: Budget | None = None
+        self.stopped: str | None = None
+
+    def kept_ids(self, out: Path) -> set[str]:
+        """Ids of an existing results file's records that this run would keep (read-only)."""
+        if not out.is_file():
+            return set()
+        with out.open(encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip().endswith("}")]
+        return {str(r["id"]) for r in rows if isinstance(r, dict) and "id" in r and self.keep(r)}
 
     def keep(self, record: dict[str, Any]) -> bool:
         """Whether an earlier run's record is final for this run (else it is redone)."""
@@ -158,27 +238,68 @@ class _Job:
             resumed=len(done),
             judged=judged,
             peak_in_flight=self.scorer.engine.stats.peak_in_flight,
+            stopped=self.stopped,
         )
 
     async def _judge_all(self, source: Source, done: set[str]) -> AsyncIterator[ResultRecord]:
         """Judge every valid item not already done, a bounded number at a time."""
         window = max(self.opts.concurrency * 2, 4)
         pending: set[asyncio.Task[ResultRecord]] = set()
+
+        async def next_finished() -> list[ResultRecord]:
+            nonlocal pending
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            return [self._settled(task.result()) for task in finished]
+
         try:
             for item in iter_items(source, self.opts.id_field):
                 if isinstance(item, InputError) or item.id in done:
                     continue
+                # Over budget with calls in flight: their real cost may leave room.
+                while not self._affordable(item) and pending:
+                    for record in await next_finished():
+                        yield record
+                if self.stopped is not None:
+                    break
                 pending.add(asyncio.create_task(self.scorer.score_item(item, self.rubric)))
-                if len(pending) >= window:
-                    finished, pending = await asyncio.wait(
-                        pending, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in finished:
-                        yield task.result()
+                while len(pending) >= window:
+                    for record in await next_finished():
+                        yield record
             while pending:
-                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in finished:
-                    yield task.result()
+                for record in await next_finished():
+                    yield record
         finally:
             for task in pending:
                 task.cancel()
+        if self.stopped is not None and self.budget is not None:
+            self.stopped = (
+                f"--max-cost ${self.budget.max_usd:g} would be crossed by the next item "
+                f"(spent ${self.budget.spent:.4f}); run again with a higher budget to judge "
+                "the rest"
+            )
+
+    def _affordable(self, item: Item) -> bool:
+        """Whether the budget (if any) allows starting `item` (else `stopped` is set)."""
+        self.stopped = None
+        if self.budget is None:
+            return True
+        estimate = self.scorer.estimate(item, self.rubric)
+        if estimate.cost_usd is None:
+            raise ConfigError(
+                "--max-cost needs a price for every judge; litellm's price map has none for "
+                + ", ".join(sorted(estimate.unpriced))
+            )
+        if self.budget.reserve(item.id, estimate.cost_usd):
+            return True
+        self.stopped = "budget"
+        return False
+
+    def _settled(self, record: ResultRecord) -> ResultRecord:
+        if self.budget is not None:
+            paid = sum(c.cost_usd or 0.0 for c in record.calls if not c.cached)
+            self.budget.settle(record.id, paid)
+        return record
+
+
+async def _never_called(**_: Any) -> Completion:
+    raise AssertionError("a dry run calls no judge")

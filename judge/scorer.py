@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -20,12 +21,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from judge.budget import REPLY_TOKENS_PER_CRITERION, Estimate
 from judge.cache import Cache, default_cache_path
 from judge.contracts import Judgment, Prediction, ResultRecord, Rubric
 from judge.deterministic import score_deterministic
 from judge.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.errors import ConfigError
 from judge.inputs import Item, make_item
+from judge.local import is_local
 from judge.prompts import render_prompt, response_model, template_hash
 from judge.records import build_record, judgments_from_call, unscored_all
 from judge.rubric import load_rubric, rubric_hash
@@ -58,6 +61,11 @@ class RunOptions:
     samples: int = 1
     # How a panel's judgments become one score (auto: mean for ordinal, majority otherwise).
     aggregate: Aggregate = "auto"
+    # Calls in flight per judge (key: a judge's full name) or per provider (key: the prefix
+    # before "/", shared by that provider's judges), on top of `concurrency` overall.
+    judge_concurrency: dict[str, int] = field(default_factory=dict)
+    # Stop starting items before this many USD would be spent (needs known prices).
+    max_cost: float | None = None
     id_field: str = "title"
     skip_invalid: bool = False
     retry_unscored: bool = False
@@ -157,6 +165,37 @@ class Scorer:
         found = make_item(prediction, self.options.id_field, item_id=item_id)
         return await self.score_item(found, rubric)
 
+    def estimate(self, item: Item, rubric: str | Path | Rubric) -> Estimate:
+        """What judging `item` would cost: calls, cache hits, tokens, USD (see judge.budget)."""
+        if self.engine is None:
+            raise RuntimeError("open the Scorer first (async with Scorer(...) as scorer)")
+        prep = self.prepare(rubric)
+        prompt = render_prompt(prep.rubric, item.prediction)
+        total = Estimate()
+        if prompt is None or not prep.rubric.llm_criteria:
+            return total
+        from judge import llm
+
+        schema = json.dumps(prep.model.model_json_schema())
+        # The response schema travels with the prompt (as a tool or a response format).
+        sent = [*prompt.messages, {"role": "system", "content": schema}]
+        reply = REPLY_TOKENS_PER_CRITERION * len(prep.rubric.llm_criteria)
+        if self.options.max_tokens:
+            reply = min(reply, self.options.max_tokens)
+        for judge in self.judges:
+            tokens_in = llm.count_tokens(judge.model, sent)
+            price = 0.0 if is_local(judge.model) else llm.call_price(judge.model, tokens_in, reply)
+            for k in range(self.options.samples):
+                one = Estimate(calls=1)
+                if self.engine.is_cached(judge, prompt.messages, prep.model, k):
+                    one.cached = 1
+                else:
+                    one.tokens_in, one.tokens_out, one.cost_usd = tokens_in, reply, price
+                    if price is None:
+                        one.unpriced.add(judge.name)
+                total.add(one)
+        return total
+
     async def score_item(self, item: Item, rubric: str | Path | Rubric) -> ResultRecord:
         """Score one validated item: computed criteria, then every judge × sample."""
         if self.engine is None:
@@ -213,7 +252,7 @@ async def _open_judges(
     if len(set(opts.judges)) != len(opts.judges):
         raise ConfigError("each --judge may be given once")
     if complete is not None:
-        return [JudgeSpec(m, opts.params()) for m in opts.judges], complete
+        return [_spec(m, opts, None) for m in opts.judges], complete
     from judge import llm
 
     stack.push_async_callback(llm.close_clients)
@@ -223,7 +262,7 @@ async def _open_judges(
         route = await _route(stack, model, opts, notices)
         if route is not None:
             routes[model], max_concurrency = route
-            judges.append(JudgeSpec(model, opts.params(), max_concurrency))
+            judges.append(_spec(model, opts, max_concurrency))
     if not judges:
         return [], None
 
@@ -264,6 +303,21 @@ async def _route(
         api_base=opts.api_base, mode=opts.mode, max_validation_retries=opts.validation_retries
     )
     return complete, None
+
+
+def _spec(model: str, opts: RunOptions, server_bound: int | None) -> JudgeSpec:
+    """A judge with its own bound (the tighter of --judge-concurrency and its server's)."""
+    provider = model.split("/", 1)[0]
+    limits = opts.judge_concurrency
+    unknown = sorted(k for k in limits if k not in opts.judges and "/" in k)
+    if unknown:
+        raise ConfigError(f"--judge-concurrency names judges not in the panel: {unknown}")
+    bound, group = limits.get(model), model
+    if bound is None and provider in limits:
+        bound, group = limits[provider], f"provider:{provider}"
+    if server_bound is not None and (bound is None or server_bound < bound):
+        bound, group = server_bound, model
+    return JudgeSpec(model, opts.params(), bound, group)
 
 
 def _open_cache(setting: bool | str | Path) -> Cache | None:

@@ -1,18 +1,21 @@
-"""Aggregate a run: per-criterion mean, std, n scored and n unscored, and what the run cost.
+"""Aggregate a run: per-criterion mean, std, n scored and n unscored, inter-judge agreement,
+sample spread, and what each judge cost.
 
-Built incrementally (Welford's running mean and variance), so a run of a million records
-summarises in constant memory.
+Built incrementally (Welford's running mean and variance; counts of the panel's rating
+patterns for Krippendorff's α), so a run of a million records summarises in constant memory.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from judge.contracts import ResultRecord, Rubric
+from judge.contracts import CallUsage, ContinuousScale, Criterion, ResultRecord, Rubric
 
-__all__ = ["CriterionSummary", "Summary", "SummaryBuilder"]
+__all__ = ["CriterionSummary", "JudgeSummary", "Summary", "SummaryBuilder"]
 
 
 @dataclass
@@ -27,6 +30,38 @@ class CriterionSummary:
     std: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
+    # Krippendorff's α among the panel's judges (first sample each); None without a panel,
+    # NaN when undefined (no variation).
+    alpha: float | None = None
+    # Mean standard deviation of a judge's K samples on one item (None unless K > 1).
+    spread: float | None = None
+
+
+@dataclass
+class JudgeSummary:
+    """One judge across a run: calls, failures, tokens and money."""
+
+    judge: str
+    calls: int = 0
+    cached: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+
+    def add(self, call: CallUsage) -> None:
+        self.calls += 1
+        self.cached += call.cached
+        self.failed += call.error is not None
+        self.tokens_in += call.tokens_in or 0
+        self.tokens_out += call.tokens_out or 0
+        if call.cost_usd is not None and not call.cached:
+            self.cost_usd = (self.cost_usd or 0.0) + call.cost_usd
+
+    @property
+    def cost_per_call(self) -> float | None:
+        paid = self.calls - self.cached
+        return self.cost_usd / paid if self.cost_usd is not None and paid else None
 
 
 @dataclass
@@ -43,6 +78,7 @@ class Summary:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float | None = None
+    judges: list[JudgeSummary] = field(default_factory=list)
 
 
 class _Running:
@@ -77,11 +113,11 @@ class SummaryBuilder:
         self._scored: Counter[str] = Counter()
         self._counts: dict[str, Counter[str]] = {c.id: Counter() for c in rubric.criteria}
         self._reasons: dict[str, Counter[str]] = {c.id: Counter() for c in rubric.criteria}
-        self._calls = 0
-        self._cached = 0
-        self._failed: Counter[str] = Counter()
-        self._tokens = [0, 0]
-        self._cost: float | None = None
+        self._judges: dict[str, JudgeSummary] = {}
+        self._patterns: dict[str, Counter[tuple[Any, ...]]] = {
+            c.id: Counter() for c in rubric.llm_criteria
+        }
+        self._spread = {c.id: _Running() for c in rubric.llm_criteria}
 
     def add(self, record: ResultRecord) -> None:
         self._status[record.status] += 1
@@ -104,14 +140,32 @@ class SummaryBuilder:
             if judgment.status == "unscored" and judgment.reason:
                 self._reasons[judgment.criterion][judgment.reason[:80]] += 1
         for call in record.calls:
-            self._calls += 1
-            self._cached += call.cached
-            if call.error:
-                self._failed[call.judge] += 1
-            self._tokens[0] += call.tokens_in or 0
-            self._tokens[1] += call.tokens_out or 0
-            if call.cost_usd is not None and not call.cached:
-                self._cost = (self._cost or 0.0) + call.cost_usd
+            self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
+        if len(record.judges) > 1:
+            self._add_patterns(record)
+        self._add_spread(record)
+
+    def _add_patterns(self, record: ResultRecord) -> None:
+        first: dict[tuple[str, str], Any] = {
+            (j.criterion, j.judge): j.score
+            for j in record.judgments
+            if j.sample == 0 and j.status == "scored"
+        }
+        for criterion_id, patterns in self._patterns.items():
+            patterns[tuple(first.get((criterion_id, judge)) for judge in record.judges)] += 1
+
+    def _add_spread(self, record: ResultRecord) -> None:
+        samples: dict[tuple[str, str], list[float]] = {}
+        for j in record.judgments:
+            if (
+                j.status == "scored"
+                and isinstance(j.score, int | float)
+                and j.criterion in self._spread
+            ):
+                samples.setdefault((j.criterion, j.judge), []).append(float(j.score))
+        for (criterion_id, _), values in samples.items():
+            if len(values) > 1:
+                self._spread[criterion_id].add(statistics.stdev(values))
 
     def build(self) -> Summary:
         criteria = []
@@ -127,20 +181,36 @@ class SummaryBuilder:
                     std=running.std,
                     counts=dict(self._counts[c.id]),
                     reasons=dict(self._reasons[c.id].most_common(3)),
+                    alpha=self._alpha(c),
+                    spread=self._spread[c.id].mean
+                    if c.id in self._spread and self._spread[c.id].n
+                    else None,
                 )
             )
+        judges = [self._judges[name] for name in sorted(self._judges)]
+        costs = [j.cost_usd for j in judges if j.cost_usd is not None]
         return Summary(
             rubric=self.rubric.id,
             n_records=sum(self._status.values()),
             status=dict(self._status),
             criteria=criteria,
-            calls=self._calls,
-            cached_calls=self._cached,
-            failed_calls=dict(self._failed),
-            tokens_in=self._tokens[0],
-            tokens_out=self._tokens[1],
-            cost_usd=self._cost,
+            calls=sum(j.calls for j in judges),
+            cached_calls=sum(j.cached for j in judges),
+            failed_calls={j.judge: j.failed for j in judges if j.failed},
+            tokens_in=sum(j.tokens_in for j in judges),
+            tokens_out=sum(j.tokens_out for j in judges),
+            cost_usd=sum(costs) if costs else None,
+            judges=judges,
         )
+
+    def _alpha(self, criterion: Criterion) -> float | None:
+        patterns = self._patterns.get(criterion.id)
+        if not patterns or isinstance(criterion.scale, ContinuousScale):
+            return None
+        from calibration import alpha_from_patterns
+
+        level = "ordinal" if criterion.scale.type == "ordinal" else "nominal"
+        return alpha_from_patterns(patterns, criterion.scale.levels, level)
 
 
 def _label(value: float | int) -> str:
