@@ -1,0 +1,90 @@
+"""Export human scores in the long format `judge calibrate` reads.
+
+One row per (item, criterion, rater): columns `item`, `criterion`, `rater`, `rater_kind`
+(always "human"), `score` and `comment` (the rater's comment on the item, repeated on each of
+that item's rows; empty when none) — the columns `calibration.load_human_scores` takes.
+CSV or TSV by the file's suffix, or JSONL.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from judge.annotate.store import AnnotationStore
+from judge.errors import ConfigError
+
+__all__ = ["COLUMNS", "ExportSummary", "export_scores", "find_db"]
+
+COLUMNS = ("item", "criterion", "rater", "rater_kind", "score", "comment")
+_SUFFIXES = (".csv", ".tsv", ".jsonl")
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an export wrote."""
+
+    path: Path
+    db: Path
+    rows: int
+    items: int
+    raters: int
+    criteria: int
+
+
+def find_db(directory: str | Path = ".") -> Path:
+    """The one `*.annotations.sqlite` in `directory` (what `judge annotate` creates)."""
+    found = sorted(Path(directory).glob("*.annotations.sqlite"))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ConfigError(f"no *.annotations.sqlite in {Path(directory).resolve()}; pass --db")
+    names = ", ".join(p.name for p in found)
+    raise ConfigError(f"several annotation databases here ({names}); pass --db")
+
+
+def export_scores(db: str | Path, out: str | Path) -> ExportSummary:
+    """Write every score in the database `db` to `out`, replacing it atomically."""
+    db, out = Path(db), Path(out)
+    if out.suffix.lower() not in _SUFFIXES:
+        raise ConfigError(f"--out {out}: use a .csv, .tsv or .jsonl file")
+    if not db.is_file():
+        raise ConfigError(f"no annotation database at {db}")
+    store = AnnotationStore(db)
+    try:
+        rows = [
+            {
+                "item": r.item,
+                "criterion": r.criterion,
+                "rater": r.rater,
+                "rater_kind": "human",
+                "score": r.score,
+                "comment": r.comment,
+            }
+            for r in store.score_rows()
+        ]
+    finally:
+        store.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        if out.suffix.lower() == ".jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            delimiter = "\t" if out.suffix.lower() == ".tsv" else ","
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter=delimiter)
+            writer.writeheader()
+            writer.writerows(rows)
+    os.replace(partial, out)
+    return ExportSummary(
+        path=out,
+        db=db,
+        rows=len(rows),
+        items=len({r["item"] for r in rows}),
+        raters=len({r["rater"] for r in rows}),
+        criteria=len({r["criterion"] for r in rows}),
+    )

@@ -1,0 +1,155 @@
+"""What the rating page shows, built from an item and the rubric, and how its form is read.
+
+The page shows the case as the rubric's `context` lets a judge see it, the text the rubric
+judges (its first `target` holding text) with the chosen letter, and every rated criterion
+with one radio button per level, labelled with the level's anchor. All of it is plain data:
+the templates escape every string (autoescape), model text included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from judge.accuracy import extract_letter
+from judge.annotate.store import Answer
+from judge.contracts import Criterion, Rubric
+from judge.inputs import Item
+
+__all__ = [
+    "CaseView",
+    "CriterionView",
+    "FormError",
+    "LevelView",
+    "PredictionView",
+    "case_view",
+    "criterion_views",
+    "field_name",
+    "prediction_view",
+    "read_scores",
+]
+
+# Context names the case view renders in its own place, not as extra fields.
+_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "options", "title"}
+
+
+class FormError(ValueError):
+    """A submitted form that names a level the criterion does not have."""
+
+
+@dataclass(frozen=True)
+class LevelView:
+    value: str
+    key: str  # the keyboard shortcut that picks it
+    anchor: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    id: str
+    field: str
+    question: str
+    kind: str
+    levels: list[LevelView]
+
+    @property
+    def answered(self) -> bool:
+        return any(level.checked for level in self.levels)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    title: str
+    history: str | None
+    findings: str | None
+    options: list[tuple[str, str]]
+    captions: list[tuple[int, str, str]]
+    correct: str | None = None
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    field: str | None
+    text: str | None
+    letter: str | None
+    letter_text: str | None
+
+
+def field_name(criterion: Criterion) -> str:
+    """The form field of a criterion."""
+    return f"score_{criterion.id}"
+
+
+def case_view(item: Item, rubric: Rubric) -> CaseView:
+    """The case: title, history, findings, options, captions; plus what the rubric's context
+    adds (the correct answer, the discussion, other case fields)."""
+    p = item.prediction
+    extra = p.model_extra or {}
+    fields = []
+    for name in rubric.context:
+        if name in _SHOWN or name == "correct_answer":
+            continue
+        value = getattr(p, name, None) if name in type(p).model_fields else extra.get(name)
+        if value is not None and str(value).strip():
+            fields.append((name.replace("_", " ").capitalize(), str(value)))
+    return CaseView(
+        title=p.title or item.id,
+        history=p.CLINICAL_HISTORY,
+        findings=p.IMAGING_FINDINGS,
+        options=sorted(p.options.items()),
+        captions=[(i.index, i.modality or "", i.caption or "") for i in p.images],
+        correct=p.correct_answer if "correct_answer" in rubric.context else None,
+        fields=fields,
+    )
+
+
+def prediction_view(item: Item, rubric: Rubric) -> PredictionView:
+    """The text the rubric judges (first target holding text) and the letter it chose."""
+    p = item.prediction
+    found = next(((t, p.text_at(t)) for t in rubric.target if p.text_at(t)), (None, None))
+    letter, _ = extract_letter(p)
+    return PredictionView(
+        field=found[0],
+        text=found[1],
+        letter=letter,
+        letter_text=p.options.get(letter) if letter else None,
+    )
+
+
+def criterion_views(criteria: list[Criterion], answer: Answer) -> list[CriterionView]:
+    """Each rated criterion with its levels, the rater's earlier choice checked."""
+    views = []
+    for c in criteria:
+        given = answer.scores.get(c.id)
+        levels = []
+        for position, (level, anchor) in enumerate(_levels(c), start=1):
+            # Ordinal and binary levels are typed as themselves; labels by their position.
+            key = str(level) if isinstance(level, int) else str(position)
+            levels.append(LevelView(str(level), key, anchor, given == level))
+        views.append(CriterionView(c.id, field_name(c), c.question, c.scale.type, levels))
+    return views
+
+
+def read_scores(criteria: list[Criterion], form: Mapping[str, str]) -> dict[str, int | str]:
+    """The levels a submitted form gives; criteria left blank are absent."""
+    scores: dict[str, int | str] = {}
+    for c in criteria:
+        raw = form.get(field_name(c))
+        if raw is None or raw == "":
+            continue
+        match = [level for level, _ in _levels(c) if str(level) == raw]
+        if not match:
+            raise FormError(f"{raw!r} is not a level of criterion {c.id}")
+        scores[c.id] = match[0]
+    return scores
+
+
+def _levels(c: Criterion) -> list[tuple[int | str, str]]:
+    scale = c.scale
+    if scale.type == "categorical":
+        return list(scale.labels.items())
+    if scale.type in ("ordinal", "binary"):
+        return [(level, scale.anchors[level]) for level in scale.levels]
+    return []  # continuous: computed, never rated

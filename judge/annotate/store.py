@@ -1,0 +1,259 @@
+"""The annotation database: raters, assignments and every answer, in SQLite (WAL).
+
+Each submitted item is written in one transaction and is durable when the request returns
+(synchronous=FULL), so a closed tab or a killed server loses nothing already submitted.
+Answers are keyed by (rater, item, criterion) and written with an UPSERT: raters never touch
+each other's rows, and a rater revising an item replaces only their own answers.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+__all__ = ["MIGRATIONS", "AnnotationStore", "Answer", "RaterKeys", "ScoreRow"]
+
+Level = int | str
+
+
+@dataclass(frozen=True)
+class RaterKeys:
+    """A rater's secrets: the token in their link, and the CSRF token of their forms."""
+
+    token: str
+    csrf: str
+
+
+@dataclass
+class Answer:
+    """What one rater gave one item so far: a level per criterion and an optional comment."""
+
+    scores: dict[str, Level] = field(default_factory=dict)
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One stored score, as exported."""
+
+    item: str
+    criterion: str
+    rater: str
+    score: Level
+    comment: str
+    updated_at: str
+
+
+def _m1_tables(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE raters (name TEXT PRIMARY KEY, token TEXT NOT NULL UNIQUE,"
+        " csrf TEXT NOT NULL, created_at TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE assignments (rater TEXT NOT NULL REFERENCES raters(name),"
+        " item TEXT NOT NULL, assigned_at TEXT NOT NULL, PRIMARY KEY (rater, item))"
+    )
+    conn.execute(
+        "CREATE TABLE scores (rater TEXT NOT NULL, item TEXT NOT NULL, criterion TEXT NOT NULL,"
+        " score TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (rater, item, criterion))"
+    )
+    conn.execute(
+        "CREATE TABLE comments (rater TEXT NOT NULL, item TEXT NOT NULL, comment TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, PRIMARY KEY (rater, item))"
+    )
+
+
+# Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_tables]
+
+
+class AnnotationStore:
+    """The SQLite file behind one annotation study. Safe to share between threads."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode; writes open their own BEGIN IMMEDIATE transactions. One connection
+        # behind a lock: a handful of raters never contend enough to need a pool.
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        self._lock = threading.RLock()
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a submitted answer survives a power cut, not only a killed process.
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._apply_migrations()
+
+    # ------------------------------------------------------------------ schema
+
+    def _apply_migrations(self) -> None:
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        for version, migration in enumerate(MIGRATIONS, start=1):
+            with self._transaction() as conn:
+                # Checked inside the lock: another process may have just applied it.
+                found = conn.execute("SELECT 1 FROM migrations WHERE version = ?", (version,))
+                if found.fetchone() is None:
+                    migration(conn)
+                    conn.execute("INSERT INTO migrations VALUES (?, ?)", (version, _now()))
+
+    @property
+    def version(self) -> int:
+        """The schema version: how many migrations have been applied."""
+        row = self._conn.execute("SELECT MAX(version) FROM migrations").fetchone()
+        return int(row[0] or 0)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn, self._lock)
+
+    # ------------------------------------------------------------------ study settings
+
+    def meta(self) -> dict[str, str]:
+        """Settings the study was started with (rubric id and hash, id field, predictions)."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
+    # ------------------------------------------------------------------ raters
+
+    def ensure_raters(self, names: list[str]) -> dict[str, RaterKeys]:
+        """Create the raters not yet known (fresh tokens from `secrets`); return every rater.
+
+        Known raters keep their tokens, so links stay valid across restarts.
+        """
+        with self._transaction() as conn:
+            for name in names:
+                conn.execute(
+                    "INSERT INTO raters VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                    (name, secrets.token_urlsafe(24), secrets.token_urlsafe(24), _now()),
+                )
+        return self.raters()
+
+    def raters(self) -> dict[str, RaterKeys]:
+        with self._lock:
+            rows = self._conn.execute("SELECT name, token, csrf FROM raters ORDER BY name")
+            return {name: RaterKeys(token, csrf) for name, token, csrf in rows.fetchall()}
+
+    # ------------------------------------------------------------------ assignments
+
+    def assignments(self) -> dict[str, list[str]]:
+        """Item id → the raters it is assigned to."""
+        with self._lock:
+            rows = self._conn.execute("SELECT item, rater FROM assignments ORDER BY rowid")
+            found: dict[str, list[str]] = {}
+            for item, rater in rows.fetchall():
+                found.setdefault(item, []).append(rater)
+            return found
+
+    def add_assignments(self, pairs: list[tuple[str, str]]) -> None:
+        """Assign (item, rater) pairs; pairs already present are left as they are."""
+        now = _now()
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO assignments VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(rater, item, now) for item, rater in pairs],
+            )
+
+    # ------------------------------------------------------------------ answers
+
+    def save(self, rater: str, item: str, scores: Mapping[str, Level], comment: str) -> None:
+        """Store one rater's answers to one item, all in one transaction.
+
+        Criteria not in `scores` keep what the rater gave them before; an empty comment
+        removes the rater's earlier comment.
+        """
+        now = _now()
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO scores VALUES (?, ?, ?, ?, ?) ON CONFLICT (rater, item, criterion)"
+                " DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at",
+                [(rater, item, c, json.dumps(level), now) for c, level in scores.items()],
+            )
+            if comment:
+                conn.execute(
+                    "INSERT INTO comments VALUES (?, ?, ?, ?) ON CONFLICT (rater, item)"
+                    " DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
+                    (rater, item, comment, now),
+                )
+            else:
+                conn.execute("DELETE FROM comments WHERE rater = ? AND item = ?", (rater, item))
+
+    def answer(self, rater: str, item: str) -> Answer:
+        """The rater's current answers to an item (empty when not yet rated)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT criterion, score FROM scores WHERE rater = ? AND item = ?", (rater, item)
+            ).fetchall()
+            comment = self._conn.execute(
+                "SELECT comment FROM comments WHERE rater = ? AND item = ?", (rater, item)
+            ).fetchone()
+        return Answer({c: json.loads(s) for c, s in rows}, comment[0] if comment else "")
+
+    def answered(self, rater: str) -> dict[str, set[str]]:
+        """Item id → the criteria this rater has scored on it."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT item, criterion FROM scores WHERE rater = ?", (rater,)
+            ).fetchall()
+        found: dict[str, set[str]] = {}
+        for item, criterion in rows:
+            found.setdefault(item, set()).add(criterion)
+        return found
+
+    def score_rows(self) -> Iterator[ScoreRow]:
+        """Every stored score with the rater's comment on that item, in a stable order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT s.item, s.criterion, s.rater, s.score, COALESCE(c.comment, ''),"
+                " s.updated_at FROM scores s LEFT JOIN comments c"
+                " ON c.rater = s.rater AND c.item = s.item"
+                " ORDER BY s.item, s.criterion, s.rater"
+            ).fetchall()
+        for item, criterion, rater, score, comment, updated_at in rows:
+            yield ScoreRow(item, criterion, rater, json.loads(score), comment, updated_at)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class _Transaction:
+    """`with`: BEGIN IMMEDIATE under the store's lock; COMMIT, or ROLLBACK on any error."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock):
+        self._conn = conn
+        self._lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._conn
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._lock.release()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,124 @@
+"""One annotation study: the predictions to rate, the rubric, the raters and their queues.
+
+A study lives in its database: restarting with the same `--db` keeps raters' tokens, their
+assignments and every answer; new items, raters or a larger `--per-item` only add work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from judge.annotate.assign import assign
+from judge.annotate.store import AnnotationStore, RaterKeys
+from judge.contracts import Criterion, Rubric
+from judge.errors import ConfigError, InputError
+from judge.inputs import Item, read_items
+from judge.rubric import load_rubric, rubric_hash
+
+__all__ = ["Study", "default_db", "open_study", "parse_raters", "read_queue"]
+
+_RATER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+@dataclass
+class Study:
+    """Everything the app serves: items in queue order and each active rater's queue."""
+
+    rubric: Rubric
+    items: dict[str, Item]
+    raters: dict[str, RaterKeys]
+    queues: dict[str, list[str]]
+    store: AnnotationStore
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        """The criteria people rate: `method: llm` ones (the others are computed)."""
+        return self.rubric.llm_criteria
+
+
+def default_db(predictions: str | Path) -> Path:
+    """`<predictions stem>.annotations.sqlite`, beside the predictions file."""
+    path = Path(predictions)
+    return path.with_name(f"{path.stem}.annotations.sqlite")
+
+
+def parse_raters(text: str) -> list[str]:
+    """`alice,bob,carol` → names; each a short identifier, no repeats."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ConfigError("--raters needs at least one name, e.g. --raters alice,bob")
+    for name in names:
+        if not _RATER.match(name):
+            raise ConfigError(f"rater name {name!r}: use letters, digits, '.', '_' or '-'")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"--raters names {repeated} more than once")
+    return names
+
+
+def read_queue(path: str | Path, known: set[str]) -> list[str]:
+    """Item ids from a queue file, one per line (blank lines and `#` comments skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), None, "no such file")
+    ids: list[str] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line not in known:
+            raise InputError(str(path), number, f"no item {line!r} in the predictions file")
+        if line not in ids:
+            ids.append(line)
+    if not ids:
+        raise InputError(str(path), None, "names no items")
+    return ids
+
+
+def open_study(
+    predictions: str | Path,
+    rubric: str | Path,
+    raters: list[str],
+    per_item: int,
+    db: str | Path | None = None,
+    queue: str | Path | None = None,
+    id_field: str = "title",
+) -> Study:
+    """Load and check everything, assign new work, and open the database."""
+    loaded = load_rubric(rubric)
+    if not loaded.llm_criteria:
+        raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
+    items = {item.id: item for item in read_items(predictions, id_field)}
+    order = read_queue(queue, set(items)) if queue is not None else list(items)
+    store = AnnotationStore(db if db is not None else default_db(predictions))
+    try:
+        _check_meta(store, loaded, id_field)
+        keys = store.ensure_raters(raters)
+        store.add_assignments(assign(order, raters, per_item, store.assignments()))
+    except BaseException:
+        store.close()
+        raise
+    assigned = store.assignments()
+    queues = {r: [i for i in order if r in assigned.get(i, ())] for r in raters}
+    return Study(
+        rubric=loaded,
+        items={i: items[i] for i in order},
+        raters={r: keys[r] for r in raters},
+        queues=queues,
+        store=store,
+    )
+
+
+def _check_meta(store: AnnotationStore, rubric: Rubric, id_field: str) -> None:
+    # Scores from two different rubrics (or item identities) must never mix in one study.
+    wanted = {"rubric_id": rubric.id, "rubric_hash": rubric_hash(rubric), "id_field": id_field}
+    found = store.meta()
+    for key, value in wanted.items():
+        if key in found and found[key] != value:
+            raise ConfigError(
+                f"{store.path} was started with {key} {found[key]!r}, not {value!r}: "
+                "use another --db for another rubric"
+            )
+    store.set_meta({**wanted, "rubric_version": rubric.version})
