@@ -1,0 +1,301 @@
+"""The scoring service as a FastAPI app: the same Scorer as `judge score`, over HTTP.
+
+One Scorer is opened for the app's lifetime (its lifespan), so every request shares one
+engine: one bounded pool of judge calls, one cache, and identical calls in flight made once.
+Only the rubrics loaded at start are served: a request names a rubric by id and can never
+make the server read a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from judge import __version__
+from judge.contracts import ResultRecord, Rubric
+from judge.engine import CompleteFn
+from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
+from judge.rubric import builtin_rubrics, load_rubric
+from judge.scorer import RunOptions, Scorer
+from judge.serve import promptfoo
+from judge.serve.middleware import BearerAuth, BodyLimit, Guard
+from judge.serve.models import (
+    BatchItem,
+    BatchRequest,
+    ErrorLine,
+    Health,
+    PromptfooRequest,
+    PromptfooResult,
+    RubricSummary,
+    ScoreRequest,
+)
+
+__all__ = ["DEFAULT_MAX_BODY", "create_app", "load_rubrics"]
+
+DEFAULT_MAX_BODY = 1 << 20
+NDJSON = "application/x-ndjson"
+
+log = logging.getLogger("judge.serve")
+router = APIRouter()
+
+
+def create_app(
+    options: RunOptions,
+    complete: CompleteFn | None = None,
+    *,
+    rubrics: Sequence[str | Path] = (),
+    token: str | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> FastAPI:
+    """The service: built-in rubrics plus the YAML files in `rubrics`, judged as `options`
+    say (`complete` replaces litellm, as in `judge.score`). With `token`, every request but
+    `/healthz` needs `Authorization: Bearer <token>`; bodies over `max_body` bytes get 413."""
+    served = load_rubrics(rubrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with Scorer(options, complete) as scorer:
+            for notice in scorer.notices:
+                log.warning("%s", redact(notice))
+            app.state.scorer = scorer
+            app.state.tasks = set()
+            try:
+                yield
+            finally:
+                await _finish(app.state.tasks)
+
+    app = FastAPI(
+        title="judge",
+        version=__version__,
+        summary="Rubric scoring of medical reasoning by LLM judges: the engine of `judge score`.",
+        lifespan=lifespan,
+    )
+    app.state.rubrics = served
+    app.include_router(router)
+    _install_error_handlers(app)
+    # The last added is the outermost: the guard sees everything, auth runs before a body
+    # is read, and the body limit before the app parses anything.
+    app.add_middleware(BodyLimit, max_body=max_body)
+    if token:
+        app.add_middleware(BearerAuth, token=token, open_paths=frozenset({"/healthz"}))
+    app.add_middleware(Guard)
+    return app
+
+
+def load_rubrics(extra: Sequence[str | Path] = ()) -> dict[str, Rubric]:
+    """The built-in rubrics and the given YAML files, by id; two files with one id are an
+    error rather than one silently hiding the other."""
+    served = {rid: load_rubric(path) for rid, path in builtin_rubrics().items()}
+    for path in extra:
+        rubric = load_rubric(Path(path))
+        if rubric.id in served:
+            raise ConfigError(f"{path}: rubric id {rubric.id!r} is already served")
+        served[rubric.id] = rubric
+    return served
+
+
+async def _finish(tasks: set[asyncio.Task[Any]]) -> None:
+    """At shutdown: batch items still judging for clients that left are cancelled."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --------------------------------------------------------------------------- dependencies
+
+
+def _scorer(request: Request) -> Scorer:
+    scorer: Scorer = request.app.state.scorer
+    return scorer
+
+
+ScorerDep = Annotated[Scorer, Depends(_scorer)]
+
+
+def _served(request: Request, rubric_id: str) -> Rubric:
+    rubrics: dict[str, Rubric] = request.app.state.rubrics
+    if rubric_id not in rubrics:
+        known = ", ".join(sorted(rubrics))
+        raise RubricError(rubric_id, None, f"unknown rubric (served: {known})")
+    return rubrics[rubric_id]
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz(scorer: ScorerDep) -> Health:
+    """Liveness, the package version and the judges in use (no token needed)."""
+    return Health(status="ok", version=__version__, judges=scorer.judge_names)
+
+
+@router.get("/v1/rubrics", response_model=list[RubricSummary])
+async def list_rubrics(request: Request) -> list[RubricSummary]:
+    """The served rubrics."""
+    rubrics: dict[str, Rubric] = request.app.state.rubrics
+    return [
+        RubricSummary(
+            id=r.id,
+            version=r.version,
+            description=r.description,
+            target=r.target,
+            criteria=[c.id for c in r.criteria],
+        )
+        for r in rubrics.values()
+    ]
+
+
+@router.get("/v1/rubrics/{rubric_id}", response_model=Rubric)
+async def show_rubric(request: Request, rubric_id: str) -> Rubric:
+    """One rubric in full: criteria, scales, anchors, weights."""
+    return _served(request, rubric_id)
+
+
+@router.post("/v1/score", response_model=ResultRecord)
+async def score_one(body: ScoreRequest, request: Request, scorer: ScorerDep) -> ResultRecord:
+    """Score one prediction: the record `judge score` writes for it (its `line` is 1)."""
+    rubric = _served(request, body.rubric)
+    try:
+        return await scorer.score(body.prediction, rubric, item_id=body.id)
+    except InputError as exc:
+        raise _Unprocessable(("body", "prediction"), exc) from exc
+
+
+@router.post(
+    "/v1/score/batch",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON line per item as it finishes: a result record (its "
+            "`line` is the item's index + 1) or an error line.",
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def score_batch(body: BatchRequest, request: Request, scorer: ScorerDep) -> StreamingResponse:
+    """Score many predictions against one rubric, streamed back as each finishes."""
+    rubric = _served(request, body.rubric)
+    tasks: set[asyncio.Task[Any]] = request.app.state.tasks
+    return StreamingResponse(_stream(scorer, rubric, body.items, tasks), media_type=NDJSON)
+
+
+@router.post("/v1/promptfoo/{rubric_id}", response_model=PromptfooResult)
+async def promptfoo_webhook(
+    rubric_id: str,
+    body: PromptfooRequest,
+    request: Request,
+    scorer: ScorerDep,
+    threshold: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="Pass mark in [0, 1]; default vars.threshold, else 0.5."),
+    ] = None,
+    field: Annotated[
+        str | None, Query(description="The rubric target the output fills; default its first.")
+    ] = None,
+) -> PromptfooResult:
+    """promptfoo's `webhook` assertion: the output judged against the test's vars (the case),
+    answered as pass/score/reason."""
+    rubric = _served(request, rubric_id)
+    variables = body.context.vars
+    try:
+        pass_mark = promptfoo.threshold_from(threshold, variables)
+        row = promptfoo.prediction_from(body.output, variables, rubric, field)
+    except InputError as exc:
+        where = ("query",) if exc.field == "field" else ("body", "context", "vars")
+        raise _Unprocessable(where, exc) from exc
+    item_id = str(variables.get(scorer.options.id_field) or f"promptfoo:{rubric.id}")
+    try:
+        record = await scorer.score(row, rubric, item_id=item_id)
+    except InputError as exc:
+        raise _Unprocessable(("body", "context", "vars"), exc) from exc
+    verdict = promptfoo.grade(record, rubric, pass_mark)
+    return PromptfooResult.model_validate(
+        {"pass": verdict.passed, "score": verdict.score, "reason": verdict.reason}
+    )
+
+
+# --------------------------------------------------------------------------- batch stream
+
+
+async def _stream(
+    scorer: Scorer, rubric: Rubric, items: list[BatchItem], tasks: set[asyncio.Task[Any]]
+) -> AsyncIterator[bytes]:
+    started = [asyncio.ensure_future(_one(scorer, rubric, i, item)) for i, item in enumerate(items)]
+    # A client that leaves does not cancel its items: an identical call from another request
+    # may be waiting on one of them, and their verdicts land in the cache for a retry. The
+    # app keeps them referenced until they finish.
+    for task in started:
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    for next_done in asyncio.as_completed(started):
+        yield await next_done
+
+
+async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> bytes:
+    """One batch line; never raises, so one item cannot end the stream of the others."""
+    try:
+        record = await scorer.score(item.prediction, rubric, item_id=item.id)
+    except InputError as exc:
+        field = f"prediction.{exc.field}" if exc.field else None
+        return _error_line(index, field, exc.message)
+    except JudgeError as exc:
+        return _error_line(index, None, str(exc))
+    except Exception:
+        log.error("batch item %d failed: %s", index, redact(traceback.format_exc()))
+        return _error_line(index, None, "internal error")
+    return record.model_copy(update={"line": index + 1}).model_dump_json().encode() + b"\n"
+
+
+def _error_line(index: int, field: str | None, message: str) -> bytes:
+    line = ErrorLine(index=index, line=index + 1, field=field, error=redact(message))
+    return line.model_dump_json().encode() + b"\n"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class _Unprocessable(Exception):
+    """An InputError found inside a request, with where in the request it points."""
+
+    def __init__(self, where: tuple[str, ...], error: InputError):
+        super().__init__(error.message)
+        self.loc = [*where, *(error.field.split(".") if error.field else [])]
+        self.message = error.message
+
+
+def _validation(loc: list[Any], message: str) -> JSONResponse:
+    # The shape of FastAPI's own 422s, so a client reads every field problem one way.
+    detail = [{"loc": loc, "msg": redact(message), "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def unprocessable(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, _Unprocessable)
+        return _validation(exc.loc, exc.message)
+
+    async def unknown_rubric(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RubricError)
+        known = sorted(request.app.state.rubrics)
+        body = {"detail": f"unknown rubric {exc.path!r}", "known": known}
+        return JSONResponse(body, status_code=404)
+
+    async def bad_input(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InputError)
+        return _validation(["body", *(exc.field.split(".") if exc.field else [])], exc.message)
+
+    async def judge_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": redact(str(exc))}, status_code=400)
+
+    app.add_exception_handler(_Unprocessable, unprocessable)
+    app.add_exception_handler(RubricError, unknown_rubric)
+    app.add_exception_handler(InputError, bad_input)
+    app.add_exception_handler(JudgeError, judge_error)

@@ -1,0 +1,87 @@
+"""`judge serve`: the click command. Only click and the standard library at module level, so
+`judge --help` does not import FastAPI or litellm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["serve"]
+
+
+@click.command("serve")
+@click.option(
+    "--judge",
+    "-j",
+    "judges",
+    multiple=True,
+    help="A litellm model (openai/gpt-4o-mini, hosted_vllm/…, local/smollm2-135m).",
+)
+@click.option("--api-base", help="Send judge calls to this OpenAI-compatible server.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--token",
+    envvar="JUDGE_SERVE_TOKEN",
+    help="Require `Authorization: Bearer TOKEN` (needed with a non-loopback --host).",
+)
+@click.option("--concurrency", "-c", default=16, show_default=True, type=click.IntRange(1))
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds per judge call.")
+@click.option(
+    "--attempts",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Tries per call on 429s, 5xx and timeouts.",
+)
+@click.option(
+    "--mode",
+    default="tools",
+    show_default=True,
+    type=click.Choice(["tools", "json_schema", "json", "md_json"]),
+    help="How instructor asks for structured output.",
+)
+@click.option(
+    "--rubric",
+    "rubric_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also serve this rubric YAML, under its id.",
+)
+@click.option(
+    "--max-body",
+    default=1 << 20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest request body in bytes (413 beyond).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache.")
+def serve(
+    judges: tuple[str, ...],
+    api_base: str | None,
+    host: str,
+    port: int,
+    token: str | None,
+    concurrency: int,
+    timeout: float,
+    attempts: int,
+    mode: str,
+    rubric_files: tuple[Path, ...],
+    max_body: int,
+    no_cache: bool,
+) -> None:
+    """Serve scoring over HTTP (OpenAPI at /openapi.json, docs at /docs)."""
+    from judge.scorer import RunOptions
+    from judge.serve.server import serve as run_server
+
+    options = RunOptions(
+        judges=list(judges),
+        api_base=api_base,
+        mode=mode,
+        concurrency=concurrency,
+        timeout=timeout,
+        attempts=attempts,
+        cache=not no_cache,
+    )
+    run_server(options, host=host, port=port, token=token, max_body=max_body, rubrics=rubric_files)

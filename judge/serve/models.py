@@ -1,0 +1,123 @@
+"""The HTTP API's request and response bodies.
+
+Requests forbid unknown keys, so a misspelt option is a 422 naming it rather than silently
+ignored; the prediction inside keeps unknown fields, as a predictions-file line does. The
+promptfoo payload is the exception: it is promptfoo's shape, not ours, and a newer promptfoo
+adding a key must not break grading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judge.contracts import Prediction
+
+__all__ = [
+    "BatchItem",
+    "BatchRequest",
+    "ErrorLine",
+    "Health",
+    "PromptfooContext",
+    "PromptfooRequest",
+    "PromptfooResult",
+    "RubricSummary",
+    "ScoreRequest",
+]
+
+# A rubric id as rubric files spell it; anything else cannot name a served rubric.
+_RUBRIC_ID = Field(min_length=1, max_length=100, description="A served rubric id (`ddx`).")
+_ITEM_ID = Field(
+    default=None,
+    min_length=1,
+    max_length=1000,
+    description="The record's id; default: the prediction's `title`.",
+)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScoreRequest(_Request):
+    """One prediction (a predictions-file line: case fields and model output) to score."""
+
+    rubric: str = _RUBRIC_ID
+    id: str | None = _ITEM_ID
+    prediction: Prediction
+
+
+class BatchItem(_Request):
+    """One prediction of a batch. It is validated on its own, so one bad item is one error
+    line in the stream rather than a rejected batch."""
+
+    id: str | None = _ITEM_ID
+    prediction: dict[str, Any] = Field(
+        description="A predictions-file line (see ScoreRequest.prediction for its fields)."
+    )
+
+
+class BatchRequest(_Request):
+    """Many predictions against one rubric; answered as JSON lines as each one finishes."""
+
+    rubric: str = _RUBRIC_ID
+    items: list[BatchItem] = Field(min_length=1, max_length=1000)
+
+
+class ErrorLine(BaseModel):
+    """A batch line for an item that could not be scored (the others go on)."""
+
+    index: int = Field(description="0-based position of the item in `items`.")
+    line: int = Field(description="index + 1, the `line` its record would have had.")
+    field: str | None = Field(description="The item's field at fault, as a dotted path.")
+    error: str
+
+
+class RubricSummary(BaseModel):
+    """A served rubric at a glance; `GET /v1/rubrics/{id}` gives all of it."""
+
+    id: str
+    version: str
+    description: str
+    target: list[str]
+    criteria: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    judges: list[str]
+
+
+class PromptfooContext(BaseModel):
+    """What promptfoo sends beside the output: the rendered prompt and the test's vars."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: Any = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class PromptfooRequest(BaseModel):
+    """promptfoo's `webhook` assertion request: `{"output": ..., "context": {...}}`.
+
+    `output` is the model's text, or an object when promptfoo parsed the output as JSON (its
+    keys are then prediction fields).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    output: str | dict[str, Any]
+    context: PromptfooContext = Field(default_factory=PromptfooContext)
+
+
+class PromptfooResult(BaseModel):
+    """The grading result promptfoo reads back: `pass`, `score` in [0, 1], `reason`."""
+
+    # FastAPI writes responses by alias, so the key on the wire is `pass`.
+    model_config = ConfigDict(populate_by_name=True)
+
+    passed: bool = Field(alias="pass")
+    score: float = Field(ge=0, le=1)
+    reason: str

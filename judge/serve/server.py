@@ -1,0 +1,112 @@
+"""Run the scoring service on uvicorn: in the foreground for `judge serve`, or on a
+background thread (`running`) for tests, benchmarks and notebooks.
+
+The service binds 127.0.0.1 unless told otherwise, and refuses any other address without a
+token: medical cases and a paid judge must not be open to the network by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from judge.engine import CompleteFn
+from judge.errors import ConfigError, redact
+from judge.scorer import RunOptions
+from judge.serve.app import DEFAULT_MAX_BODY, create_app
+
+__all__ = ["check_exposure", "is_loopback", "running", "serve"]
+
+_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "judge.serve", "")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse a non-loopback address without a token."""
+    if not is_loopback(host) and not token:
+        raise ConfigError(
+            f"--host {host} is reachable from other machines: give --token (or set "
+            "JUDGE_SERVE_TOKEN) so that every request must carry it"
+        )
+
+
+def serve(
+    options: RunOptions,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    rubrics: Sequence[str | Path] = (),
+    complete: CompleteFn | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+    check_exposure(host, token)
+    app = create_app(options, complete, rubrics=rubrics, token=token, max_body=max_body)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, lifespan="on", server_header=False
+    )
+    _redact_logs()  # after Config: it (re)configures uvicorn's loggers
+    uvicorn.Server(config).run()
+
+
+@contextmanager
+def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run `app` on a background thread for the length of the block; yields its base URL
+    (a free port unless `port` is given). Startup errors are raised here."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    _redact_logs()
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="judge-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the scoring service did not start (see the log above)")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+class _Redact(logging.Filter):
+    """Keys out of every log line, including uvicorn's own (a startup traceback, say)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+        return True
+
+
+def _redact_logs() -> None:
+    for name in _LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _Redact) for f in handler.filters):
+                handler.addFilter(_Redact())

@@ -1,0 +1,212 @@
+"""`judge serve` over real HTTP: httpx → uvicorn on 127.0.0.1 → the Scorer → litellm → the
+local test LLM server (tests/llm_server.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import judge
+from judge.contracts import ResultRecord
+from judge.results import iter_records
+from judge.rubric import load_rubric
+from judge.scorer import RunOptions
+from judge.serve.app import create_app
+from judge.serve.server import running
+from tests.llm_server import LLMServer, Reply
+
+PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
+ROWS: list[dict[str, Any]] = [json.loads(line) for line in PREDICTIONS.read_text().splitlines()]
+MODEL = "openai/test-judge"
+
+
+def _options(server: LLMServer, **changes: Any) -> RunOptions:
+    values: dict[str, Any] = {
+        "judges": [MODEL],
+        "api_base": server.url,
+        "timeout": 5.0,
+        "cache": False,
+        **changes,
+    }
+    return RunOptions(**values)
+
+
+def _distinct(n: int) -> list[dict[str, Any]]:
+    """n predictions whose prompts differ (the history is in every prompt)."""
+    return [
+        {**ROWS[0], "title": f"case {i}", "CLINICAL_HISTORY": f"{ROWS[0]['CLINICAL_HISTORY']} #{i}"}
+        for i in range(n)
+    ]
+
+
+def test_score_returns_the_record_the_cli_writes(llm_server: LLMServer, tmp_path: Path) -> None:
+    # The same prediction through `judge score` and through the service: same scores, same
+    # provenance, the same record schema.
+    out = tmp_path / "r.jsonl"
+    judge.score(PREDICTIONS, "ddx", out=out, judges=[MODEL], api_base=llm_server.url)
+    expected = next(r for r in iter_records(out) if r.id == ROWS[0]["title"])
+    with running(create_app(_options(llm_server))) as url:
+        response = httpx.post(f"{url}/v1/score", json={"rubric": "ddx", "prediction": ROWS[0]})
+    assert response.status_code == 200
+    record = ResultRecord.model_validate(response.json())
+    assert record.id == ROWS[0]["title"] and record.status == "scored"
+    assert record.scores == expected.scores  # the test server's replies are deterministic
+    assert record.rubric == expected.rubric and record.prompt_hash == expected.prompt_hash
+    assert record.judges == [MODEL] and record.meta == expected.meta
+    assert set(response.json()) == set(ResultRecord.model_fields)
+
+
+def test_item_id_overrides_the_title(llm_server: LLMServer) -> None:
+    with running(create_app(_options(llm_server))) as url:
+        body = {"rubric": "ddx", "id": "my-7", "prediction": ROWS[1]}
+        assert httpx.post(f"{url}/v1/score", json=body).json()["id"] == "my-7"
+
+
+def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
+    no_options = {k: v for k, v in ROWS[0].items() if k != "options"}
+    no_title = {k: v for k, v in ROWS[0].items() if k != "title"}
+    with running(create_app(_options(llm_server))) as url:
+        post = lambda body: httpx.post(f"{url}/v1/score", json=body)  # noqa: E731
+        missing = post({"rubric": "ddx", "prediction": no_options})
+        unidentified = post({"rubric": "ddx", "prediction": no_title})
+        typo = post({"rubric": "ddx", "prediction": ROWS[0], "rubirc": "ddx"})
+        not_json = httpx.post(
+            f"{url}/v1/score", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        unknown = post({"rubric": "nope", "prediction": ROWS[0]})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body", "prediction", "options"]
+    assert unidentified.status_code == 422
+    assert unidentified.json()["detail"][0]["loc"] == ["body", "prediction", "title"]
+    assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["body", "rubirc"]
+    assert not_json.status_code == 422
+    assert unknown.status_code == 404
+    assert unknown.json()["known"] == ["ddx", "education", "twi"]
+    assert llm_server.count == 0  # nothing invalid reached a judge
+
+
+def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
+    custom = tmp_path / "custom.yaml"
+    text = Path(judge.rubric.builtin_rubrics()["ddx"]).read_text()
+    custom.write_text(text.replace("id: ddx", "id: my-ddx", 1))
+    with running(create_app(_options(llm_server), rubrics=[custom])) as url:
+        listed = httpx.get(f"{url}/v1/rubrics").json()
+        shown = httpx.get(f"{url}/v1/rubrics/education").json()
+        missing = httpx.get(f"{url}/v1/rubrics/nope")
+        health = httpx.get(f"{url}/healthz").json()
+        scored = httpx.post(f"{url}/v1/score", json={"rubric": "my-ddx", "prediction": ROWS[0]})
+    assert [r["id"] for r in listed] == ["ddx", "education", "twi", "my-ddx"]
+    assert listed[0]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
+    assert shown == load_rubric("education").model_dump(mode="json")
+    assert missing.status_code == 404 and "ddx" in missing.json()["known"]
+    assert health == {"status": "ok", "version": judge.__version__, "judges": [MODEL]}
+    assert scored.json()["rubric"]["id"] == "my-ddx"
+
+
+def test_rubric_ids_never_read_files(llm_server: LLMServer, tmp_path: Path) -> None:
+    # `judge score --rubric` takes a path; a request must not be able to.
+    path = str(Path(judge.rubric.builtin_rubrics()["ddx"]))
+    with running(create_app(_options(llm_server))) as url:
+        response = httpx.post(f"{url}/v1/score", json={"rubric": path, "prediction": ROWS[0]})
+    assert response.status_code == 404
+
+
+def test_batch_streams_records_and_error_lines(llm_server: LLMServer) -> None:
+    bad = {**ROWS[1], "correct_answer": "Z"}
+    items = [{"prediction": ROWS[0]}, {"prediction": bad}, {"id": "third", "prediction": ROWS[2]}]
+    # The first item is slow: later items must arrive before it.
+    slow = ROWS[0]["CLINICAL_HISTORY"]
+    llm_server.script = lambda body, n: Reply.auto(
+        latency=1.0 if slow in json.dumps(body["messages"]) else 0.0
+    )
+    with (
+        running(create_app(_options(llm_server))) as url,
+        httpx.stream(
+            "POST", f"{url}/v1/score/batch", json={"rubric": "ddx", "items": items}, timeout=30
+        ) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/x-ndjson"
+        lines = [json.loads(line) for line in response.iter_lines()]
+    assert len(lines) == 3
+    error = next(line for line in lines if "error" in line)
+    assert error["index"] == 1 and error["line"] == 2
+    assert error["field"] == "prediction.correct_answer" and "A-E" in error["error"]
+    records = [ResultRecord.model_validate(line) for line in lines if "error" not in line]
+    assert [(r.line, r.id) for r in records] == [(3, "third"), (1, ROWS[0]["title"])]
+    assert all(r.status == "scored" for r in records)
+
+
+def test_batch_checks_the_whole_request_first(llm_server: LLMServer) -> None:
+    with running(create_app(_options(llm_server))) as url:
+        empty = httpx.post(f"{url}/v1/score/batch", json={"rubric": "ddx", "items": []})
+        unknown = httpx.post(
+            f"{url}/v1/score/batch", json={"rubric": "x", "items": [{"prediction": ROWS[0]}]}
+        )
+        extra = httpx.post(
+            f"{url}/v1/score/batch",
+            json={"rubric": "ddx", "items": [{"prediction": ROWS[0], "idd": "x"}]},
+        )
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "items"]
+    assert unknown.status_code == 404
+    assert extra.status_code == 422
+    assert extra.json()["detail"][0]["loc"] == ["body", "items", 0, "idd"]
+
+
+async def _post_all(url: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        return await asyncio.gather(*(client.post("/v1/score", json=b) for b in bodies))
+
+
+def test_identical_requests_in_flight_are_judged_once(llm_server: LLMServer) -> None:
+    # No cache: only the engine's in-flight dedupe can make eight requests one judge call.
+    llm_server.latency = 0.5
+    with running(create_app(_options(llm_server))) as url:
+        responses = asyncio.run(_post_all(url, [{"rubric": "ddx", "prediction": ROWS[0]}] * 8))
+    assert [r.status_code for r in responses] == [200] * 8
+    assert llm_server.count == 1
+    assert len({json.dumps(r.json()["scores"], sort_keys=True) for r in responses}) == 1
+
+
+def test_all_requests_share_one_bounded_pool(llm_server: LLMServer) -> None:
+    llm_server.latency = 0.2
+    bodies = [{"rubric": "ddx", "prediction": row} for row in _distinct(6)]
+    with running(create_app(_options(llm_server, concurrency=2))) as url:
+        responses = asyncio.run(_post_all(url, bodies))
+    assert [r.status_code for r in responses] == [200] * 6
+    assert llm_server.count == 6
+    assert llm_server.peak_in_flight == 2
+
+
+def test_a_judge_failure_is_a_record_not_an_error(llm_server: LLMServer) -> None:
+    llm_server.script = lambda body, n: Reply.error(503)
+    with running(create_app(_options(llm_server, attempts=2))) as url:
+        response = httpx.post(f"{url}/v1/score", json={"rubric": "ddx", "prediction": ROWS[0]})
+    assert response.status_code == 200
+    record = response.json()
+    assert record["status"] == "partial"  # final_answer needs no judge
+    assert record["scores"]["final_answer"] == 1
+    unscored = [j for j in record["judgments"] if j["status"] == "unscored"]
+    assert unscored and all(j["retryable"] for j in unscored)
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs"])
+def test_openapi_is_served(llm_server: LLMServer, path: str) -> None:
+    with running(create_app(_options(llm_server))) as url:
+        response = httpx.get(f"{url}{path}")
+    assert response.status_code == 200
+    if path == "/openapi.json":
+        paths = response.json()["paths"]
+        assert {
+            "/v1/score",
+            "/v1/score/batch",
+            "/v1/rubrics",
+            "/v1/rubrics/{rubric_id}",
+            "/healthz",
+            "/v1/promptfoo/{rubric_id}",
+        } <= set(paths)
