@@ -52,6 +52,9 @@ class AnnotationServer:
         """Serve in this thread until Ctrl-C or SIGTERM."""
         try:
             self._server.run(sockets=[self.sock])
+        except KeyboardInterrupt:
+            # uvicorn has shut down cleanly and re-raised the Ctrl-C: a normal end here.
+            pass
         finally:
             self.sock.close()
 

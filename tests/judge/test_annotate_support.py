@@ -30,8 +30,14 @@ RATED = [
 def _case(n: int, title: str, reasoning: str, letter: str = "A") -> dict:
     return {
         "title": title,
-        "CLINICAL_HISTORY": f"A {30 + n}-year-old with {n + 1} weeks of cough and low fever.",
-        "IMAGING_FINDINGS": f"Chest CT shows a {n + 2} cm right upper lobe cavity.",
+        "CLINICAL_HISTORY": (
+            f"A {30 + n}-year-old man, a smoker, has {n + 2} weeks of productive cough, night "
+            "sweats and 4 kg weight loss; he returned from a long stay abroad last year."
+        ),
+        "IMAGING_FINDINGS": (
+            f"Chest CT shows a {n + 2} cm thick-walled cavity in the apical right upper lobe "
+            "with surrounding tree-in-bud nodules and no hilar mass."
+        ),
         "discussion": "Reactivation tuberculosis: an upper-lobe cavity with tree-in-bud nodules.",
         "options": {
             "A": "Reactivation tuberculosis",
@@ -58,7 +64,15 @@ def write_predictions(path: Path, n_items: int = 4) -> list[str]:
     """Synthetic predictions (the shape of tests/fixtures/predictions.jsonl); item 2's
     reasoning carries a script payload. Returns the item ids in file order."""
     rows = [
-        _case(0, "Cavity in a smoker", "The upper-lobe cavity and fever fit tuberculosis (A)."),
+        _case(
+            0,
+            "Cavity in a smoker",
+            "The apical cavity with tree-in-bud nodules, night sweats and weight loss after a "
+            "stay abroad point to reactivation tuberculosis. No hilar mass or thick nodular "
+            "wall argues against squamous cell carcinoma; there is no air-fluid level for an "
+            "abscess; no renal or sinus disease for granulomatosis with polyangiitis; no "
+            "mobile intracavitary ball for aspergilloma. Final answer: A",
+        ),
         _case(1, "Payload case <b>bold?</b>", f"Reasoning with markup {PAYLOAD} then (C).", "C"),
     ]
     rows += [
