@@ -1,0 +1,49 @@
+"""`judge report`: write the HTML report of a results file.
+
+Only click is imported at module level: the `judge` CLI imports this module on every start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["report_command"]
+
+
+@click.command("report")
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--human",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Human scores (CSV/TSV/JSONL/JSON, long or wide): adds the agreement tables.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (default: RESULTS with .html).",
+)
+@click.option(
+    "--rubric",
+    "-r",
+    help="The rubric id or YAML file the results were scored with (default: the records').",
+)
+@click.option(
+    "--lowest",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many of the lowest-scoring items to show with their rationales.",
+)
+def report_command(
+    results: Path, human: Path | None, out: Path | None, rubric: str | None, lowest: int
+) -> None:
+    """One self-contained HTML report of RESULTS (a `judge score` results file)."""
+    from judge.report.html import write_report
+
+    written = write_report(
+        results, out or results.with_suffix(".html"), human, rubric=rubric, lowest=lowest
+    )
+    click.echo(f"report: {written}")

@@ -1,0 +1,223 @@
+"""`judge report`: one self-contained HTML file describing a results file.
+
+Everything is in the file: CSS inline, plots as inline SVG, no script, no font, image or link
+fetched from anywhere. Rationales, reasons, ids and metadata come from models and users and are
+untrusted: the template escapes them (jinja2 autoescape); only the SVG our own plots produce is
+marked safe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from judge.contracts import ResultRecord, Rubric
+from judge.errors import InputError
+from judge.report import data, plots
+
+__all__ = ["build_report", "write_report"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Columns of the human agreement table worth a page's width, as `judge calibrate` shows them.
+_HUMAN_COLUMNS = (
+    ("criterion", "criterion"),
+    ("judge", "judge"),
+    ("n_items", "n"),
+    ("alpha_humans", "α humans"),
+    ("alpha_with_judge", "α humans + judge"),
+    ("spearman", "Spearman"),
+    ("kappa_quadratic", "κ quadratic"),
+    ("kappa", "κ"),
+    ("bias", "bias"),
+    ("exact", "exact"),
+)
+
+
+def write_report(
+    results: str | Path,
+    out: str | Path,
+    human: str | Path | None = None,
+    *,
+    rubric: str | Path | Rubric | None = None,
+    lowest: int = 10,
+) -> Path:
+    """Write the report of `results` (and of `human` scores against it) to `out`."""
+    page = build_report(results, human, rubric=rubric, lowest=lowest)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def build_report(
+    results: str | Path,
+    human: str | Path | None = None,
+    *,
+    rubric: str | Path | Rubric | None = None,
+    lowest: int = 10,
+) -> str:
+    """The HTML report of a results file: distributions, slices by case metadata, judges
+    compared, unscored reasons, agreement with `human` scores, and the `lowest` items."""
+    from judge.frame import records_frame
+    from judge.results import iter_records
+
+    records = list(iter_records(results))
+    if not records:
+        raise InputError(str(results), None, "holds no results record")
+    the_rubric = _rubric_for(records, rubric, str(results))
+    criteria = data.criteria_of(records, the_rubric)
+    scores, meta = data.score_table(records), data.meta_table(records)
+    tidy = records_frame(records)
+    context = {
+        "title": f"judge report — {Path(results).name}",
+        "source": str(results),
+        "rubric": records[0].rubric,
+        "judges": sorted({j for r in records for j in r.judges}),
+        "n_items": len(records),
+        "status": pd.Series([r.status for r in records]).value_counts().to_dict(),
+        "criteria": _criteria_section(scores, criteria),
+        "slices": _slice_sections(scores, meta, criteria),
+        "panel": _panel_section(tidy, criteria),
+        "unscored": data.unscored_table(tidy).to_dict("records"),
+        "human": _human_section(results, human, the_rubric) if human else None,
+        "lowest": _lowest_section(records, scores, criteria, tidy, lowest),
+        "accuracy": [c.id for c in criteria if c.is_accuracy],
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def _environment() -> Any:
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _num
+    env.globals["svg"] = Markup  # our own plots only: see plots.to_svg
+    return env
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    """A number as shown on the page: fixed decimals, `—` when there is none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int) or (float(value).is_integer() and digits == 0):
+        return str(int(value))
+    return f"{float(value):.{digits}f}"
+
+
+def _rubric_for(
+    records: Sequence[ResultRecord], rubric: str | Path | Rubric | None, source: str
+) -> Rubric | None:
+    from judge.errors import JudgeError
+    from judge.rubric import load_rubric
+
+    ids = sorted({r.rubric.id for r in records})
+    if len(ids) > 1:
+        raise InputError(source, None, f"holds results of several rubrics {ids}: report one")
+    if isinstance(rubric, Rubric):
+        return rubric
+    try:
+        return load_rubric(rubric or ids[0])
+    except JudgeError:
+        if rubric is not None:
+            raise
+        return None  # a custom rubric not at hand: scales are read off the scores
+
+
+def _criteria_section(scores: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict:
+    summary = data.criterion_summary(scores, criteria).reset_index().to_dict("records")
+    counts = [data.distribution(scores, c) for c in criteria]
+    return {"summary": summary, "plot": plots.distribution_plot(counts) if counts else ""}
+
+
+def _slice_sections(
+    scores: pd.DataFrame, meta: pd.DataFrame, criteria: list[data.CriterionInfo]
+) -> list[dict]:
+    sections = []
+    numeric = [c.id for c in criteria if c.numeric]
+    spans = [(c.id, c.low, c.high) for c in criteria if c.numeric]
+    for field in data.slice_fields(meta):
+        table = data.slice_table(scores, meta, field, criteria)
+        sections.append(
+            {
+                "field": field,
+                "columns": numeric,
+                "rows": [{"value": v, **row} for v, row in table.to_dict("index").items()],
+                "plot": plots.slice_plot(table, field, spans),
+            }
+        )
+    return sections
+
+
+def _panel_section(tidy: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict | None:
+    means = data.judge_means(tidy)
+    if means.empty:
+        return None
+    alpha = data.judge_alpha(tidy, criteria) if len(means.columns) > 1 else pd.DataFrame()
+    return {
+        "judges": list(means.columns),
+        "means": [{"criterion": c, **row} for c, row in means.to_dict("index").items()],
+        "plot": plots.judge_plot(means) if len(means.columns) > 1 else "",
+        "alpha": alpha.to_dict("records"),
+    }
+
+
+def _human_section(results: str | Path, human: str | Path, rubric: Rubric | None) -> dict:
+    from calibration.calibrate import calibrate_files, scales_from_rubric
+
+    levels, domains = scales_from_rubric(rubric) if rubric is not None else ({}, {})
+    table = calibrate_files(results, human, levels=levels, domains=domains, n_boot=500)
+    # A criterion nobody scored by hand has no comparison; the notes already name it.
+    table = table[table["judge"].notna()]
+    shown = [(c, h) for c, h in _HUMAN_COLUMNS if c in table.columns]
+    rows = []
+    for row in table.to_dict("records"):
+        cells = []
+        for column, _ in shown:
+            value, low, high = row.get(column), row.get(f"{column}_low"), row.get(f"{column}_high")
+            if column == "n_items" and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            cells.append({"value": value, "low": low, "high": high})
+        rows.append({"cells": cells, "notes": row.get("notes") or ""})
+    return {"headers": [h for _, h in shown], "rows": rows, "notes": table.attrs.get("notes", [])}
+
+
+def _lowest_section(
+    records: list[ResultRecord],
+    scores: pd.DataFrame,
+    criteria: list[data.CriterionInfo],
+    tidy: pd.DataFrame,
+    k: int,
+) -> dict:
+    ranked = data.lowest_items(scores, criteria, k)
+    by_id = {r.id: r for r in records}
+    items = []
+    for item, rank in ranked.items():
+        record = by_id[str(item)]
+        mine = tidy[tidy["item"] == item]
+        items.append(
+            {
+                "id": record.id,
+                "rank": rank,
+                "meta": record.meta,
+                "scores": record.scores,
+                "judged_field": record.judged_field,
+                "judgments": mine[
+                    ["criterion", "judge", "sample", "status", "score", "rationale", "reason"]
+                ].to_dict("records"),
+            }
+        )
+    ranked_on = [c.id for c in criteria if c.ranked]
+    return {"entries": items, "ranked_on": ranked_on}

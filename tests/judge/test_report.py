@@ -1,0 +1,310 @@
+"""`judge report`: the HTML report of a results file, checked as a person sees it.
+
+The results come from a real run over HTTP against the local test server, scripted so the two
+judges disagree, one rationale holds a `<script>`, one item's metadata holds an `<img>` that
+would fetch a URL if it were not escaped, and one judge's reply never validates on one item.
+Every number the tests compare with is computed here from the results file with `json`, not
+with the report's own code. Set JUDGE_WRITE_DOCS=1 to refresh docs/report.png.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import judge
+from judge.report import build_report, slice_scores, write_report
+from judge.report.command import report_command
+from judge.results import iter_records
+from judge.rubric import load_rubric
+from tests.llm_server import LLMServer, Reply
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "examples" / "predictions.jsonl"
+SCRIPT = "<script>window.__pwned = 1</script>"
+IMG = '<img src="http://198.51.100.7/x.png">MRI'
+LLM = [c.id for c in load_rubric("ddx").llm_criteria]
+
+
+def _verdict(body: dict[str, Any], n: int) -> Reply:
+    """Judge `a` and judge `b` disagree by one level in a pattern fixed by the prompt."""
+    text = "\n".join(str(m.get("content")) for m in body["messages"])
+    if body["model"] == "b" and "A 52-year-old woman developed" in text:
+        return Reply.text("I would rather not say.")  # never validates
+    digest = hashlib.sha256(text.encode()).digest()
+    shift = 1 if body["model"] == "b" else 0
+    verdict = {}
+    for k, criterion in enumerate(LLM):
+        if criterion == "hallucination":
+            score = (digest[k] + shift) % 2
+        else:
+            score = 1 + (digest[k] + shift) % 5
+        verdict[criterion] = {"rationale": f"{body['model']} on {criterion}", "score": score}
+    if body["model"] == "a" and "A 34-year-old woman had an abdominal" in text:
+        verdict["coherence"] = {"rationale": SCRIPT, "score": 1}
+    return Reply.json(verdict)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("report")
+    rows = [json.loads(line) for line in EXAMPLES.read_text().splitlines()]
+    rows[1]["modality"] = IMG
+    predictions = where / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = where / "results.jsonl"
+    with LLMServer(script=_verdict) as server:
+        judge.score(
+            predictions,
+            "ddx",
+            out=out,
+            judges=["openai/a", "openai/b"],
+            api_base=server.url,
+            cache=False,
+            validation_retries=0,
+            timeout=10.0,
+        )
+    return out
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _mean(values: list[Any]) -> float | None:
+    numbers = [float(v) for v in values if v is not None]
+    return statistics.fmean(numbers) if numbers else None
+
+
+def _close(shown: str, expected: float | None) -> bool:
+    if expected is None:
+        return shown == "—"
+    return abs(float(shown) - expected) <= 0.005 + 1e-9
+
+
+# ------------------------------------------------------------------ the page as HTML
+
+
+class _Refs(HTMLParser):
+    """Every attribute value and style text that could make a browser fetch something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._style = tag == "style"
+        for name, value in attrs:
+            value = value or ""
+            if name == "content" and tag == "meta":
+                continue  # the CSP and viewport declarations
+            if "//" in value or "url(" in value.replace("url(#", "") or name in ("src", "srcset"):
+                self.found.append(f"{tag} {name}={value}")
+            if name.endswith("href") and not value.startswith("#"):
+                self.found.append(f"{tag} {name}={value}")
+
+    def handle_data(self, data: str) -> None:
+        if self._style and ("url(" in data or "@import" in data):
+            self.found.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._style = False
+
+
+def _references(page: str) -> list[str]:
+    parser = _Refs()
+    parser.feed(page)
+    return parser.found
+
+
+def test_page_is_self_contained_and_escapes_model_text(results: Path) -> None:
+    page = build_report(results)
+    # Nothing to fetch: no attribute or style refers outside the page (the SVG's DTD and
+    # namespace URLs are gone too); URLs only appear as escaped text (a pydantic error link
+    # in an unscored reason, the <img> metadata value).
+    assert _references(page) == []
+    assert "svg11.dtd" not in page and "www.w3.org" not in page
+    assert "<script" not in page and "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
+    assert "<img" not in page and "&lt;img src=" in page
+    assert page.count("<svg") >= 3 and "<?xml" not in page and "<!DOCTYPE svg" not in page
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "element ids must be unique across the inline plots"
+
+
+def test_slice_scores_counts_and_means_each_value(results: Path) -> None:
+    records = list(iter_records(results))
+    table = slice_scores(records, "modality")
+    raw = _records(results)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in raw:
+        groups[str(r["meta"]["modality"])].append(r)
+    assert sorted(table.index) == sorted(groups)
+    for value, members in groups.items():
+        assert table.loc[value, "n"] == len(members)
+        for criterion in ("final_answer", "coherence"):
+            expected = _mean([m["scores"][criterion] for m in members])
+            assert table.loc[value, criterion] == pytest.approx(expected)
+
+
+def test_a_field_some_items_lack_is_its_own_slice(results: Path) -> None:
+    records = list(iter_records(results))
+    records[0].meta.pop("modality")
+    table = slice_scores(records, "modality")
+    assert table.loc["(missing)", "n"] == 1
+    assert table["n"].sum() == len(records)
+
+
+def test_command_writes_the_report(results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(report_command, [str(results), "--out", str(out), "--lowest", "2"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().count('class="item"') == 2
+
+
+def test_human_scores_add_the_agreement_table(results: Path, tmp_path: Path) -> None:
+    raw = _records(results)
+    human = tmp_path / "human.csv"
+    lines = ["item,criterion,rater,score"]
+    for r in raw:
+        for criterion in ("coherence", "medical_accuracy"):
+            score = r["scores"][criterion]
+            for rater, delta in (("h1", 0), ("h2", 1)):
+                level = min(5, max(1, round(score) + delta))
+                lines.append(f'"{r["id"]}",{criterion},{rater},{level}')
+    human.write_text("\n".join(lines) + "\n")
+    page = build_report(results, human)
+    section = page[page.index('id="human-table"') :]
+    section = section[: section.index("</table>")]
+    rows = [re.findall(r"<td[^>]*>([^<]*)", row) for row in section.split("<tr>")[2:]]
+    # One row per criterion the humans scored and judge (and the panel), with the number of
+    # items both scored: judge b lost one item.
+    shown = {(row[0], row[1]): int(row[2]) for row in rows}
+    expected = {}
+    for criterion in ("coherence", "medical_accuracy"):
+        for name in ("openai/a", "openai/b"):
+            expected[(criterion, name)] = sum(
+                any(j["judge"] == name and j["criterion"] == criterion and j["status"] == "scored"
+                    for j in r["judgments"])
+                for r in raw
+            )  # fmt: skip
+        expected[(criterion, "panel")] = len(raw)
+    assert shown == expected
+    assert expected[("coherence", "openai/b")] == len(raw) - 1
+
+
+# ------------------------------------------------------------------ the page in a browser
+
+LAUNCH = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH)
+        yield browser
+        browser.close()
+
+
+def _rows(page: Any, selector: str) -> list[list[str]]:
+    rows = page.locator(f"{selector} tr").all()
+    return [[c.inner_text().strip() for c in row.locator("td").all()] for row in rows[1:]]
+
+
+def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None:
+    html = write_report(results, tmp_path / "report.html")
+    raw = _records(results)
+    page = browser.new_page(viewport={"width": 1200, "height": 1500})
+    attempted: list[str] = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(html.as_uri())
+    page.wait_for_load_state("load")
+
+    # Plots: inline SVG, rendered with a real size.
+    plots = page.locator(".plot svg").all()
+    assert len(plots) >= 3
+    for svg in plots:
+        assert svg.is_visible()
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 80
+
+    # The criteria table: n scored, n unscored and mean, as computed here.
+    shown = {row[0]: row for row in _rows(page, "#criteria-table")}
+    for criterion in load_rubric("ddx").criteria:
+        values = [r["scores"][criterion.id] for r in raw]
+        row = shown[criterion.id]
+        assert int(row[2]) == sum(v is not None for v in values)
+        assert int(row[3]) == sum(v is None for v in values)
+        assert _close(row[4], _mean(values))
+
+    # Sliced by modality: n and accuracy per value (the <img> value shown as text).
+    by_modality = {row[0]: row for row in _rows(page, 'table[data-field="modality"]')}
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in raw:
+        groups[str(r["meta"]["modality"])].append(r)
+    assert set(by_modality) == set(groups) and IMG in by_modality
+    for value, members in groups.items():
+        assert int(by_modality[value][1]) == len(members)
+        assert _close(by_modality[value][2], _mean([m["scores"]["final_answer"] for m in members]))
+
+    # Each judge's mean per criterion.
+    judges = page.locator("#judge-means th").all_inner_texts()[1:]
+    assert judges == ["openai/a", "openai/b"]
+    for row in _rows(page, "#judge-means"):
+        for judge_name, cell in zip(judges, row[1:], strict=True):
+            values = [
+                j["score"]
+                for r in raw
+                for j in r["judgments"]
+                if j["judge"] == judge_name and j["criterion"] == row[0] and j["status"] == "scored"
+            ]
+            assert _close(cell, _mean(values))
+
+    # Unscored: judge b's reply on one case never validated, for each of its criteria.
+    unscored = _rows(page, "#unscored-table")
+    expected = sum(j["status"] == "unscored" for r in raw for j in r["judgments"])
+    assert expected == len(LLM) and sum(int(r[3]) for r in unscored) == expected
+    assert {r[1] for r in unscored} == {"openai/b"}
+
+    # The rationale with a <script> did not run and reads as text.
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.get_by_text(SCRIPT, exact=True).first.is_visible()
+    assert attempted == []
+
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 1200, "height": 1500})
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("JUDGE_WRITE_DOCS"):
+        shutil.copy(shot, ROOT / "docs" / "report.png")
+    page.close()
