@@ -184,3 +184,26 @@ def test_assignment_tops_up_without_moving_work() -> None:
     assert not set(more) & set(first)
     totals = Counter(r for _, r in [*first, *more])
     assert sum(totals.values()) == 8 and max(totals.values()) - min(totals.values()) <= 1
+
+
+def test_example_queue_names_example_items() -> None:
+    from judge.annotate.study import read_queue
+    from judge.inputs import read_items
+
+    examples = Path(__file__).parents[2] / "examples"
+    known = {item.id for item in read_items(examples / "predictions.jsonl")}
+    assert len(read_queue(examples / "annotate_queue.txt", known)) == 3
+
+
+def test_queue_restricts_and_orders_the_items(tmp_path: Path) -> None:
+    from judge.annotate.study import open_study
+
+    ids = write_predictions(tmp_path / "p.jsonl")
+    queue = tmp_path / "queue.txt"
+    queue.write_text(f"{ids[3]}\n\n{ids[0]}\n")
+    study = open_study(tmp_path / "p.jsonl", "ddx", ["alice", "bob"], 2, queue=queue)
+    try:
+        assert list(study.items) == [ids[3], ids[0]]
+        assert study.queues == {"alice": [ids[3], ids[0]], "bob": [ids[3], ids[0]]}
+    finally:
+        study.store.close()
