@@ -143,12 +143,13 @@ async def _guarded(
     """403 unless the Host is ours, the path carries a rater's token and a POST is
     same-origin; otherwise hand the request on with `request.state.rater` set."""
     if hosts is not None and request.headers.get("host") not in hosts:
-        return Response("unknown host", status_code=403, media_type="text/plain")
+        return Response("403: unknown host", 403, media_type="text/plain")
     parts = request.url.path.split("/")
     token = parts[2] if len(parts) >= 3 and parts[1] == "r" else ""
     rater = rater_for_token(token, study.raters) if token else None
     if rater is None:
-        return page("error.html", 403, message="This page needs your personal link.", token="")
+        # Plain text: nothing about the study (not even the rubric) before a valid token.
+        return Response("403: this page needs your personal link", 403, media_type="text/plain")
     if request.method not in ("GET", "HEAD", "POST"):
         return Response(status_code=405)
     if request.method == "POST":

@@ -39,7 +39,9 @@ def test_every_request_needs_a_token(live: Live) -> None:
     base = live.path("alice")
     with live.client() as client:
         for path in ["/", "/r/", "/r/not-a-token/", "/r/not-a-token/items/1", "/docs"]:
-            assert client.get(path).status_code == 403, path
+            refused = client.get(path)
+            assert refused.status_code == 403, path
+            assert "ddx" not in refused.text  # nothing about the study without a token
         assert client.get(f"{base}static/annotate.js").status_code == 200
         wrong = base.replace(live.study.raters["alice"].token, "x" * 32)
         assert client.get(f"{wrong}static/annotate.js").status_code == 403
