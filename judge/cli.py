@@ -232,6 +232,11 @@ from calibration.cli import calibrate_command  # noqa: E402
 
 cli.add_command(calibrate_command, "calibrate")
 
+# Each command module imports only click at module level; its app loads when it runs.
+from judge.annotate.command import annotate  # noqa: E402
+
+cli.add_command(annotate)
+
 
 def main() -> None:
     cli()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
 from collections import Counter
@@ -136,6 +137,12 @@ class EngineStats:
     failures: Counter[str] = field(default_factory=Counter)
 
 
+@functools.lru_cache(maxsize=256)
+def _schema(response_model: type[BaseModel]) -> dict[str, Any]:
+    # Generating a JSON schema costs ~5 ms; every call of a rubric shares one model class.
+    return response_model.model_json_schema()
+
+
 class Engine:
     """Runs judge calls through a completion function under one shared set of limits."""
 
@@ -179,7 +186,7 @@ class Engine:
         sample: int,
     ) -> str:
         params = {**judge.params, **({"sample": sample} if sample else {})}
-        return cache_key(judge.model, params, messages, response_model.model_json_schema())
+        return cache_key(judge.model, params, messages, _schema(response_model))
 
     async def call(
         self,

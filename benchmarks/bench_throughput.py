@@ -1,0 +1,165 @@
+"""Throughput of `judge score` against a bare asyncio gather of `litellm.acompletion`.
+
+Both talk to the same local OpenAI-compatible test server (a separate process, with injected
+latency), carry the same prompts and the same tool schema, at the same concurrency. Prints:
+
+- judgments/s of each, and their ratio (target >= 0.9: the engine adds at most 10%);
+- peak calls in flight seen by the engine;
+- a cached rerun into a new results file (every call answered by the cache): records/s and
+  requests sent (target >= 2,000 records/s, 0 requests);
+- a resumed rerun into the same results file: records/s.
+
+    python benchmarks/bench_throughput.py                       # 2,000 items, 200 ms, c=64
+    python benchmarks/bench_throughput.py -n 500 --latency 0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import judge  # noqa: E402
+from judge.contracts import Rubric  # noqa: E402
+from judge.inputs import read_items  # noqa: E402
+from judge.prompts import render_prompt, response_model  # noqa: E402
+from judge.rubric import load_rubric  # noqa: E402
+
+MODEL = "openai/bench-judge"
+FIXTURE = ROOT / "tests" / "fixtures" / "predictions.jsonl"
+
+
+def five_criteria() -> Rubric:
+    """ddx's first five LLM criteria (the issue's "5 criteria")."""
+    ddx = load_rubric("ddx")
+    return ddx.model_copy(update={"id": "ddx-5", "criteria": ddx.llm_criteria[:5]})
+
+
+def write_items(path: Path, n: int) -> None:
+    """n distinct synthetic items (distinct histories, so no two prompts are the same)."""
+    cases = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    with path.open("w") as handle:
+        for i in range(n):
+            case = cases[i % len(cases)]
+            history = f"{case['CLINICAL_HISTORY']} (synthetic variant {i})"
+            row = {**case, "title": f"bench {i}", "CLINICAL_HISTORY": history}
+            handle.write(json.dumps(row) + "\n")
+
+
+@contextmanager
+def test_server(latency: float) -> Iterator[str]:
+    """The test LLM server in its own process; yields its /v1 URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.llm_server", "--port", "0", "--latency", str(latency)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def bare_gather(url: str, rubric: Rubric, items_path: Path, concurrency: int) -> float:
+    """Seconds for a bare gather of litellm.acompletion with judge's prompts and tool."""
+    import litellm
+
+    model = response_model(rubric)
+    schema = model.model_json_schema()
+    tool = {"type": "function", "function": {"name": model.__name__, "parameters": schema}}
+    choice = {"type": "function", "function": {"name": model.__name__}}
+    prompts = []
+    for item in read_items(items_path):
+        prompt = render_prompt(rubric, item.prediction)
+        assert prompt is not None
+        prompts.append(prompt.messages)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(messages: list[dict[str, str]]) -> Any:
+        async with slots:
+            return await litellm.acompletion(
+                model=MODEL,
+                messages=messages,
+                tools=[tool],
+                tool_choice=choice,
+                temperature=0.0,
+                api_base=url,
+                api_key="sk-bench",
+                num_retries=0,
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(m) for m in prompts))
+    elapsed = time.perf_counter() - started
+    await litellm.close_litellm_async_clients()
+    return elapsed
+
+
+def judge_run(url: str, rubric: Rubric, items: Path, out: Path, concurrency: int) -> Any:
+    started = time.perf_counter()
+    result = judge.score(
+        items, rubric, out=out, judges=[MODEL], api_base=url, concurrency=concurrency
+    )
+    return result, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=2000, help="items")
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    rubric = five_criteria()
+    k = len(rubric.criteria)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["JUDGE_HOME"] = str(Path(tmp) / "home")  # a cold cache
+        items = Path(tmp) / "items.jsonl"
+        write_items(items, args.n)
+        warm = Path(tmp) / "warm.jsonl"
+        write_items(warm, min(args.n, 64))
+        with test_server(args.latency) as url:
+            # Warm the server, litellm's clients and tokenizers before anything is timed.
+            asyncio.run(bare_gather(url, rubric, warm, args.concurrency))
+            bare = asyncio.run(bare_gather(url, rubric, items, args.concurrency))
+            result, ours = judge_run(url, rubric, items, Path(tmp) / "a.jsonl", args.concurrency)
+            cached, cached_s = judge_run(
+                url, rubric, items, Path(tmp) / "b.jsonl", args.concurrency
+            )
+            resumed, resumed_s = judge_run(
+                url, rubric, items, Path(tmp) / "b.jsonl", args.concurrency
+            )
+    n = args.n
+    print(
+        f"items {n}, criteria {k}, latency {args.latency * 1000:.0f} ms, "
+        f"concurrency {args.concurrency}, cores {os.cpu_count()}"
+    )
+    print(f"bare litellm gather : {n * k / bare:8.1f} judgments/s ({bare:.2f} s)")
+    print(
+        f"judge score         : {n * k / ours:8.1f} judgments/s ({ours:.2f} s), "
+        f"scored {result.summary.status.get('scored', 0)}/{n}"
+    )
+    print(f"ratio judge / bare  : {bare / ours:.3f}  (target >= 0.9)")
+    print(f"peak calls in flight: {result.peak_in_flight}")
+    sent = cached.summary.calls - cached.summary.cached_calls
+    print(f"cached rerun        : {n / cached_s:8.0f} records/s, requests sent {sent}")
+    print(f"resumed rerun       : {n / resumed_s:8.0f} records/s, judged {resumed.judged}")
+
+
+if __name__ == "__main__":
+    main()
