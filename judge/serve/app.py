@@ -80,6 +80,7 @@ def create_app(
     )
     app.state.rubrics = served
     app.include_router(router)
+    _document_rubric_ids(app, sorted(served))
     _install_error_handlers(app)
     # The last added is the outermost: the guard sees everything, auth runs before a body
     # is read, and the body limit before the app parses anything.
@@ -107,6 +108,27 @@ async def _finish(tasks: set[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _document_rubric_ids(app: FastAPI, ids: list[str]) -> None:
+    """List the served rubric ids in the OpenAPI schema, where a rubric is named: clients
+    (and schemathesis) see the valid values; any other id is still answered with 404."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for name in ("ScoreRequest", "BatchRequest"):
+                schema["components"]["schemas"][name]["properties"]["rubric"]["enum"] = ids
+            for item in schema["paths"].values():
+                for operation in item.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter["name"] == "rubric_id":
+                            parameter["schema"]["enum"] = ids
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- dependencies

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from judge.contracts import Prediction
 
 __all__ = [
+    "EXAMPLE_PREDICTION",
     "BatchItem",
     "BatchRequest",
     "ErrorLine",
@@ -36,12 +37,35 @@ _ITEM_ID = Field(
 )
 
 
+# A synthetic case for the OpenAPI examples (shown at /docs, and sent by schemathesis).
+EXAMPLE_PREDICTION: dict[str, Any] = {
+    "title": "Fever and right lower quadrant pain",
+    "CLINICAL_HISTORY": "A 19-year-old with migrating abdominal pain, fever and leukocytosis.",
+    "IMAGING_FINDINGS": "A non-compressible 9 mm appendix with periappendiceal fat stranding.",
+    "options": {
+        "A": "Acute appendicitis",
+        "B": "Ovarian torsion",
+        "C": "Mesenteric adenitis",
+        "D": "Crohn ileitis",
+        "E": "Ectopic pregnancy",
+    },
+    "correct_answer": "A",
+    "prediction": "A",
+    "prediction_rationale": "A dilated non-compressible appendix with fat stranding. Final: A",
+}
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ScoreRequest(_Request):
     """One prediction (a predictions-file line: case fields and model output) to score."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"rubric": "ddx", "prediction": EXAMPLE_PREDICTION}]},
+    )
 
     rubric: str = _RUBRIC_ID
     id: str | None = _ITEM_ID
@@ -60,6 +84,21 @@ class BatchItem(_Request):
 
 class BatchRequest(_Request):
     """Many predictions against one rubric; answered as JSON lines as each one finishes."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rubric": "ddx",
+                    "items": [
+                        {"prediction": EXAMPLE_PREDICTION},
+                        {"id": "case-2", "prediction": {**EXAMPLE_PREDICTION, "prediction": "B"}},
+                    ],
+                }
+            ]
+        },
+    )
 
     rubric: str = _RUBRIC_ID
     items: list[BatchItem] = Field(min_length=1, max_length=1000)
@@ -106,7 +145,22 @@ class PromptfooRequest(BaseModel):
     keys are then prediction fields).
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "output": EXAMPLE_PREDICTION["prediction_rationale"],
+                    "context": {
+                        "prompt": "Which diagnosis fits this case best?",
+                        "vars": {
+                            k: v for k, v in EXAMPLE_PREDICTION.items() if "prediction" not in k
+                        },
+                    },
+                }
+            ]
+        },
+    )
 
     output: str | dict[str, Any]
     context: PromptfooContext = Field(default_factory=PromptfooContext)

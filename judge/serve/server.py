@@ -65,7 +65,10 @@ def serve(
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, lifespan="on", server_header=False
     )
-    _redact_logs()  # after Config: it (re)configures uvicorn's loggers
+    # After Config, which (re)configures uvicorn's loggers. Libraries' own loggers (instructor
+    # logs each failed call with the provider's message) reach a redacting root handler
+    # rather than logging's last-resort one, which prints raw.
+    _redact_logs(root_handler=True)
     uvicorn.Server(config).run()
 
 
@@ -105,7 +108,12 @@ class _Redact(logging.Filter):
         return True
 
 
-def _redact_logs() -> None:
+def _redact_logs(root_handler: bool = False) -> None:
+    root = logging.getLogger()
+    if root_handler and not root.handlers:
+        stderr = logging.StreamHandler()
+        stderr.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        root.addHandler(stderr)
     for name in _LOGGERS:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, _Redact) for f in handler.filters):
