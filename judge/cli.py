@@ -115,6 +115,11 @@ def cli() -> None:
     show_default=True,
     help="The field that identifies an item (unique).",
 )
+@click.option(
+    "--by",
+    metavar="FIELD",
+    help="Also summarise per value of this case metadata field (modality, icd10_chapter, …).",
+)
 @click.option("--skip-invalid", is_flag=True, help="Score the valid lines, list the rest.")
 @click.option(
     "--retry-unscored",
@@ -141,6 +146,7 @@ def score(
     max_tokens: int | None,
     seed: int | None,
     id_field: str,
+    by: str | None,
     skip_invalid: bool,
     retry_unscored: bool,
     no_cache: bool,
@@ -167,6 +173,7 @@ def score(
         "max_tokens": max_tokens,
         "seed": seed,
         "id_field": id_field,
+        "by": by,
         "skip_invalid": skip_invalid,
         "retry_unscored": retry_unscored,
         "cache": not no_cache,

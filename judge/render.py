@@ -70,6 +70,8 @@ def render_run(result: RunResult) -> None:
     for notice in result.notices:
         err_console.print(f"[yellow]note:[/] {escape(notice)}")
     console.print(_criteria_table(summary))
+    if summary.by is not None:
+        console.print(_slices_table(summary))
     if len(summary.judges) > 1 or any(j.cost_usd for j in summary.judges):
         console.print(_judges_table(summary))
     cost = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "unknown"
@@ -135,6 +137,18 @@ def _criteria_table(summary: Summary) -> Table:
             *extra,
             escape(reason),
         )
+    return table
+
+
+def _slices_table(summary: Summary) -> Table:
+    table = Table(title=f"by {escape(summary.by or '')} (mean per criterion)")
+    table.add_column(escape(summary.by or ""), no_wrap=True)
+    table.add_column("n", justify="right")
+    for c in summary.criteria:
+        table.add_column(c.id, justify="right")
+    for piece in summary.slices:
+        means = [_num(piece.means.get(c.id)) for c in summary.criteria]
+        table.add_row(escape(piece.value), str(piece.n), *means)
     return table
 
 

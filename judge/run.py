@@ -180,7 +180,7 @@ class _Job:
         self.scorer = scorer
         self.opts = scorer.options
         self.rubric_hash = scorer.prepare(rubric).hash
-        self.summary = SummaryBuilder(rubric)
+        self.summary = SummaryBuilder(rubric, scorer.options.by)
         self.budget: Budget | None = None
         self.stopped: str | None = None
 

@@ -67,6 +67,8 @@ class RunOptions:
     # Stop starting items before this many USD would be spent (needs known prices).
     max_cost: float | None = None
     id_field: str = "title"
+    # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
+    by: str | None = None
     skip_invalid: bool = False
     retry_unscored: bool = False
     cache: bool | str | Path = True

@@ -15,7 +15,7 @@ from typing import Any
 
 from judge.contracts import CallUsage, ContinuousScale, Criterion, ResultRecord, Rubric
 
-__all__ = ["CriterionSummary", "JudgeSummary", "Summary", "SummaryBuilder"]
+__all__ = ["CriterionSummary", "JudgeSummary", "SliceSummary", "Summary", "SummaryBuilder"]
 
 
 @dataclass
@@ -79,6 +79,18 @@ class Summary:
     tokens_out: int = 0
     cost_usd: float | None = None
     judges: list[JudgeSummary] = field(default_factory=list)
+    # With `by`: per value of that metadata field, n and the mean of each criterion.
+    by: str | None = None
+    slices: list[SliceSummary] = field(default_factory=list)
+
+
+@dataclass
+class SliceSummary:
+    """The records whose metadata field `by` has one value."""
+
+    value: str
+    n: int
+    means: dict[str, float | None]
 
 
 class _Running:
@@ -104,8 +116,12 @@ class _Running:
 class SummaryBuilder:
     """Feed records one at a time; `build()` any time."""
 
-    def __init__(self, rubric: Rubric):
+    def __init__(self, rubric: Rubric, by: str | None = None):
         self.rubric = rubric
+        self.by = by
+        # One running mean per (slice value, criterion): bounded by the field's distinct values.
+        self._slices: dict[str, dict[str, _Running]] = {}
+        self._slice_n: Counter[str] = Counter()
         self._status: Counter[str] = Counter()
         self._running = {c.id: _Running() for c in rubric.criteria}
         self._continuous = {c.id for c in rubric.criteria if c.scale.type == "continuous"}
@@ -121,6 +137,8 @@ class SummaryBuilder:
 
     def add(self, record: ResultRecord) -> None:
         self._status[record.status] += 1
+        if self.by is not None:
+            self._add_slice(record)
         for criterion_id, value in record.scores.items():
             if criterion_id not in self._running:
                 continue
@@ -144,6 +162,15 @@ class SummaryBuilder:
         if len(record.judges) > 1:
             self._add_patterns(record)
         self._add_spread(record)
+
+    def _add_slice(self, record: ResultRecord) -> None:
+        value = record.meta.get(self.by or "")
+        key = "(missing)" if value is None else str(value)
+        self._slice_n[key] += 1
+        running = self._slices.setdefault(key, {c.id: _Running() for c in self.rubric.criteria})
+        for criterion_id, score in record.scores.items():
+            if isinstance(score, int | float) and criterion_id in running:
+                running[criterion_id].add(float(score))
 
     def _add_patterns(self, record: ResultRecord) -> None:
         first: dict[tuple[str, str], Any] = {
@@ -201,6 +228,15 @@ class SummaryBuilder:
             tokens_out=sum(j.tokens_out for j in judges),
             cost_usd=sum(costs) if costs else None,
             judges=judges,
+            by=self.by,
+            slices=[
+                SliceSummary(
+                    value=key,
+                    n=self._slice_n[key],
+                    means={c: (r.mean if r.n else None) for c, r in self._slices[key].items()},
+                )
+                for key in sorted(self._slices)
+            ],
         )
 
     def _alpha(self, criterion: Criterion) -> float | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import judge
 
 STRONG = Path(__file__).parents[2] / "examples" / "predictions" / "strong.jsonl"
@@ -22,3 +24,25 @@ def test_discrete_scores_keep_their_level_counts() -> None:
     result = judge.score(STRONG, "ddx")
     final = next(c for c in result.summary.criteria if c.id == "final_answer")
     assert final.n_scored == 12 and final.counts == {"1": 12}
+
+
+def test_by_slices_match_an_independent_count(tmp_path: Path) -> None:
+    import json
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
+    base = json.loads(fixture.read_text().splitlines()[0])
+    plan = [("CT", "A"), ("CT", "B"), ("CT", "C"), ("MRI", "A"), ("MRI", base["correct_answer"])]
+    rows = [
+        {**base, "title": f"case {i}", "modality": modality, "prediction": letter}
+        for i, (modality, letter) in enumerate(plan)
+    ]
+    rows.append({**base, "title": "no modality", "prediction": base["correct_answer"]})
+    result = judge.score(rows, "ddx", by="modality")
+    correct = base["correct_answer"]
+    expected = {
+        "CT": (3, sum(letter == correct for _, letter in plan[:3]) / 3),
+        "MRI": (2, sum(letter == correct for _, letter in plan[3:]) / 2),
+        "(missing)": (1, 1.0),
+    }
+    got = {s.value: (s.n, s.means["final_answer"]) for s in result.summary.slices}
+    assert got == pytest.approx(expected)
