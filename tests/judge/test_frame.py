@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +95,58 @@ def test_missing_cells_are_missing_fields_and_a_bad_row_stops_before_any_call(
         score_frame(df, "ddx", judges=[MODEL], api_base=llm_server.url, cache=False)
     assert caught.value.field == "correct_answer" and "row 2" in str(caught.value)
     assert llm_server.count == 0
+
+
+# ------------------------------------------------------------------ examples/embed_in_harness.py
+
+EMBED = ROOT / "examples" / "embed_in_harness.py"
+MODES = ("one item", "list", "DataFrame")
+
+
+def _run_example(tmp_path: Path, *args: str) -> dict[tuple[str, str], dict[str, str]]:
+    """Run the example as a user would, from another directory with no key; parse its
+    `[mode] id: criterion=value …` lines."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["JUDGE_HOME"] = str(tmp_path)  # its call cache, away from the user's
+    done = subprocess.run(
+        [sys.executable, str(EMBED), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for line in done.stdout.splitlines():
+        match = re.match(r"^\[(.+?)\] (.+?): (\S+=.*)$", line)
+        if match:
+            values = dict(pair.split("=", 1) for pair in match.group(3).split())
+            found[(match.group(1), match.group(2))] = values
+    return found
+
+
+def _expected(rubric: str, n: int = 3, **options: object) -> dict[str, dict[str, object]]:
+    rows = [json.loads(line) for line in EXAMPLES.read_text().splitlines()[:n]]
+    return {r.id: r.scores for r in judge.score(rows, rubric, cache=False, **options).records}
+
+
+def test_embed_example_runs_with_no_judge(tmp_path: Path) -> None:
+    shown = _run_example(tmp_path)
+    expected = _expected("twi")
+    first = json.loads(EXAMPLES.read_text().splitlines()[0])["title"]
+    for mode in MODES:
+        for how in ("sync", "async"):
+            mine = {item: v for (m, item), v in shown.items() if m == f"{mode}, {how}"}
+            assert set(mine) == ({first} if mode == "one item" else set(expected))
+            for item, values in mine.items():
+                assert values == {k: f"{v:.4f}" for k, v in expected[item].items()}
+
+
+def test_embed_example_runs_with_a_judge(llm_server: LLMServer, tmp_path: Path) -> None:
+    shown = _run_example(tmp_path, "--judge", MODEL, "--api-base", llm_server.url)
+    expected = _expected("ddx", judges=[MODEL], api_base=llm_server.url)
+    assert len(shown) == 2 * (1 + 3 + 3)
+    for (_, item), values in shown.items():
+        assert values["final_answer"] == str(expected[item]["final_answer"])
+        assert values == {k: str(v) for k, v in expected[item].items()}
