@@ -154,11 +154,13 @@ def distribution(scores: pd.DataFrame, criterion: CriterionInfo, bins: int = 10)
     keys = [_level_key(v) for v in column]
     levels = [_level_key(v) for v in criterion.levels] or sorted(set(keys), key=_sort_key)
     counts = pd.Series(keys, dtype=object).value_counts()
-    extra = sorted(set(keys) - set(levels), key=_sort_key)  # e.g. a panel's mean of 3 and 4
+    extra = set(keys) - set(levels)  # e.g. 3.5, a panel's mean of 3 and 4
+    if extra and criterion.scale != "categorical":
+        levels = sorted({*levels, *extra}, key=_sort_key)
+    else:
+        levels = [*levels, *sorted(extra, key=_sort_key)]
     return pd.Series(
-        [int(counts.get(k, 0)) for k in [*levels, *extra]],
-        index=[str(k) for k in [*levels, *extra]],
-        name=criterion.id,
+        [int(counts.get(k, 0)) for k in levels], index=[str(k) for k in levels], name=criterion.id
     )
 
 

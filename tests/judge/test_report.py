@@ -39,14 +39,15 @@ LLM = [c.id for c in load_rubric("ddx").llm_criteria]
 
 
 def _verdict(body: dict[str, Any], n: int) -> Reply:
-    """Judge `a` and judge `b` disagree by one level in a pattern fixed by the prompt."""
+    """Judge `b` is one level off judge `a` on about a third of its scores, in a pattern fixed
+    by the prompt."""
     text = "\n".join(str(m.get("content")) for m in body["messages"])
     if body["model"] == "b" and "A 52-year-old woman developed" in text:
         return Reply.text("I would rather not say.")  # never validates
     digest = hashlib.sha256(text.encode()).digest()
-    shift = 1 if body["model"] == "b" else 0
     verdict = {}
     for k, criterion in enumerate(LLM):
+        shift = 1 if body["model"] == "b" and digest[k + 8] % 3 == 0 else 0
         if criterion == "hallucination":
             score = (digest[k] + shift) % 2
         else:
