@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from judge.contracts import Criterion, ResultRecord, RubricRef
 from judge.errors import InputError
@@ -21,6 +22,7 @@ from judge.serve.server import running
 from tests.llm_server import LLMServer, Reply
 
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "promptfoo" / "promptfooconfig.yaml"
 CASE: dict[str, Any] = {
     k: v
     for k, v in json.loads(PREDICTIONS.read_text().splitlines()[0]).items()
@@ -246,3 +248,23 @@ def test_threshold_from_url_then_vars(
 def test_threshold_var_must_be_in_unit_interval(bad: Any) -> None:
     with pytest.raises(InputError):
         promptfoo.threshold_from(None, {"threshold": bad})
+
+
+def test_the_example_promptfoo_config_fits_the_endpoint(llm_server: LLMServer) -> None:
+    """examples/promptfoo/promptfooconfig.yaml, posted as promptfoo would post it (promptfoo
+    itself is an npm tool and is not run here): its URL and every test's vars are accepted."""
+    config = yaml.safe_load(EXAMPLE.read_text())
+    webhook = config["defaultTest"]["assert"][0]
+    assert webhook["type"] == "webhook"
+    path = webhook["value"].removeprefix("http://127.0.0.1:8000")
+    options = RunOptions(
+        judges=["openai/test-judge"], api_base=llm_server.url, timeout=5.0, cache=False
+    )
+    with running(create_app(options)) as url:
+        for test in config["tests"]:
+            variables = config["defaultTest"].get("vars", {}) | test["vars"]
+            body = {"output": "Reasoning. Final answer: A", "context": {"vars": variables}}
+            graded = httpx.post(f"{url}{path}", json=body)
+            assert graded.status_code == 200, graded.text
+            assert f"threshold {variables['threshold']:g}" in graded.json()["reason"]
+    assert llm_server.count == len(config["tests"])
