@@ -210,3 +210,27 @@ def test_openapi_is_served(llm_server: LLMServer, path: str) -> None:
             "/healthz",
             "/v1/promptfoo/{rubric_id}",
         } <= set(paths)
+
+
+async def _leave_a_batch_early(url: str) -> httpx.Response:
+    """Start a batch, start an identical single request, then drop the batch's connection
+    while both wait on the same judge call."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        batch = {"rubric": "ddx", "items": [{"prediction": ROWS[0]}]}
+        async with client.stream("POST", "/v1/score/batch", json=batch) as response:
+            assert response.status_code == 200
+            follower = asyncio.create_task(
+                client.post("/v1/score", json={"rubric": "ddx", "prediction": ROWS[0]})
+            )
+            await asyncio.sleep(0.3)
+        return await follower
+
+
+def test_a_client_leaving_does_not_fail_others_waiting_on_the_same_call(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.latency = 1.0
+    with running(create_app(_options(llm_server))) as url:
+        response = asyncio.run(_leave_a_batch_early(url))
+    assert response.status_code == 200 and response.json()["status"] == "scored"
+    assert llm_server.count == 1
