@@ -21,8 +21,11 @@ __all__ = [
     "Rubric",
     "__version__",
     "ascore",
+    "ascore_frame",
+    "load_results",
     "load_rubric",
     "score",
+    "score_frame",
 ]
 
 _LAZY = {
@@ -36,11 +39,15 @@ _LAZY = {
     "load_rubric": "judge.rubric",
     "score": "judge.run",
     "ascore": "judge.run",
+    "load_results": "judge.frame",
+    "score_frame": "judge.frame",
+    "ascore_frame": "judge.frame",
 }
 
 if TYPE_CHECKING:
     from judge.contracts import Case, Criterion, Judgment, Prediction, ResultRecord, Rubric
     from judge.errors import JudgeError
+    from judge.frame import ascore_frame, load_results, score_frame
     from judge.rubric import load_rubric
     from judge.run import ascore, score
 

@@ -244,6 +244,10 @@ from judge.annotate.command import annotate  # noqa: E402
 
 cli.add_command(annotate)
 
+from judge.report.command import report_command  # noqa: E402
+
+cli.add_command(report_command, "report")
+
 
 def main() -> None:
     cli()
