@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic import ValidationError
+
 from judge.contracts import ResultRecord
 from judge.errors import ConfigError, InputError
 
@@ -33,8 +35,11 @@ def iter_records(path: str | Path) -> Iterator[ResultRecord]:
                 continue  # a torn last line from a killed run
             try:
                 yield ResultRecord.model_validate_json(raw)
-            except ValueError as exc:
-                raise InputError(str(path), number, f"not a results record ({exc})") from exc
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or None
+                message = f"not a results record ({first['msg']})"
+                raise InputError(str(path), number, message, field=where) from exc
 
 
 class ResultsWriter:
