@@ -248,6 +248,10 @@ from judge.report.command import report_command  # noqa: E402
 
 cli.add_command(report_command, "report")
 
+from judge.serve.command import serve  # noqa: E402
+
+cli.add_command(serve)
+
 
 def main() -> None:
     cli()

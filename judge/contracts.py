@@ -277,6 +277,8 @@ class Criterion(_Strict):
     question: str = Field(min_length=1)
     scale: Scale
     weight: float = Field(default=1.0, ge=0)
+    # False when a high score is bad (a hallucination flag): weighted pass/fail scores use it.
+    higher_is_better: bool = True
     # `llm`: asked of the judges. `answer_accuracy`, `rouge`: computed, no LLM.
     method: Literal["llm", "answer_accuracy", "rouge"] = "llm"
     # The ROUGE settings; required by, and only allowed with, method `rouge`.

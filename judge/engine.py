@@ -202,30 +202,41 @@ class Engine:
             self.stats.cached += 1
             usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
             return CallResult(verdict=hit["verdict"], usage=usage)
-        # Identical calls in flight at once are made once.
-        if key in self._pending:
-            return await asyncio.shield(self._pending[key])
-        future: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            result = await self._call_with_retries(judge, messages, response_model, sample)
-            if self.cache is not None and result.verdict is not None:
-                self.cache.put(
-                    key,
-                    judge.model,
-                    {
-                        "verdict": result.verdict,
-                        "usage": result.usage.model_dump(exclude={"cached", "sample"}),
-                    },
-                )
-            future.set_result(result)
-            return result
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: no "never retrieved" warning if unshared
-            raise
-        finally:
-            del self._pending[key]
+        # Identical calls in flight at once are made once. The call runs as its own task so
+        # that a caller cancelled midway (a client gone) does not cancel the others' answer.
+        shared = self._pending.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(
+                self._call_and_cache(key, judge, messages, response_model, sample)
+            )
+            self._pending[key] = shared
+            shared.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(shared)
+
+    def _finished(self, key: str, done: asyncio.Future[CallResult]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: no "never retrieved" warning when nobody waits
+
+    async def _call_and_cache(
+        self,
+        key: str,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int,
+    ) -> CallResult:
+        result = await self._call_with_retries(judge, messages, response_model, sample)
+        if self.cache is not None and result.verdict is not None:
+            self.cache.put(
+                key,
+                judge.model,
+                {
+                    "verdict": result.verdict,
+                    "usage": result.usage.model_dump(exclude={"cached", "sample"}),
+                },
+            )
+        return result
 
     async def _call_with_retries(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,12 @@ MODES = ("tools", "json_schema", "json", "md_json")
 # Local servers accept any key, but litellm refuses an openai/ call without one.
 PLACEHOLDER_KEY = "sk-no-key-needed"
 _TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+
+
+# The engine records every failure, redacted; instructor's own log line of a failed call
+# repeats the provider's message, which can echo an API key.
+logging.getLogger("instructor").addHandler(logging.NullHandler())
+logging.getLogger("instructor").propagate = False
 
 
 def _litellm() -> Any:

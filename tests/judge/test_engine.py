@@ -177,3 +177,15 @@ async def test_a_judge_can_have_its_own_tighter_bound() -> None:
     prompts = [[{"role": "user", "content": f"item {i}"}] for i in range(5)]
     await asyncio.gather(*(engine.call(slow, p, Verdict) for p in prompts))
     assert len(script.calls) == 5 and script.peak == 1
+
+
+async def test_cancelling_one_caller_does_not_cancel_a_shared_call() -> None:
+    complete = Scripted([], delay=0.05)
+    engine, _ = _engine(complete)
+    first = asyncio.ensure_future(engine.call(JUDGE, MESSAGES, Verdict))
+    second = asyncio.ensure_future(engine.call(JUDGE, MESSAGES, Verdict))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    result = await second
+    assert first.cancelled() and result.verdict == {"score": 3}
+    assert len(complete.calls) == 1
