@@ -107,7 +107,7 @@ class Scorer:
         self.prompt_hash = template_hash()
         self._complete = complete
         self._stack = contextlib.AsyncExitStack()
-        self._prepared: dict[int, _Prepared] = {}
+        self._prepared: dict[object, _Prepared] = {}
         self.engine: Engine | None = None
 
     async def __aenter__(self) -> Scorer:
@@ -144,12 +144,14 @@ class Scorer:
         return sorted(j.name for j in self.judges)
 
     def prepare(self, rubric: str | Path | Rubric) -> _Prepared:
-        """A rubric with its hash and response model (cached by identity)."""
-        the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-        found = self._prepared.get(id(the_rubric))
-        if found is None or found.rubric is not the_rubric:
+        """A rubric with its hash and response model, made once per rubric object or name
+        (an entry holds its rubric, so an object's id cannot be reused while cached)."""
+        key: object = id(rubric) if isinstance(rubric, Rubric) else str(rubric)
+        found = self._prepared.get(key)
+        if found is None or (isinstance(rubric, Rubric) and found.rubric is not rubric):
+            the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
             found = _Prepared(the_rubric, rubric_hash(the_rubric), response_model(the_rubric))
-            self._prepared[id(the_rubric)] = found
+            self._prepared[key] = found
         return found
 
     async def score(
