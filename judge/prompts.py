@@ -146,6 +146,8 @@ def _verdict_model(criterion: Criterion) -> type[BaseModel]:
         raise ValueError(f"criterion {criterion.id}: an LLM cannot answer a continuous scale")
     levels = tuple(scale.levels)
     name = "".join(part.title() for part in criterion.id.split("_")) + "Verdict"
+    # An enum of the scale's levels, built at run time (typed Any: it is not a static type).
+    score_type: Any = Literal[levels]
     return create_model(
         name,
         __config__=ConfigDict(extra="forbid"),
@@ -153,5 +155,5 @@ def _verdict_model(criterion: Criterion) -> type[BaseModel]:
             str,
             Field(max_length=RATIONALE_MAX, description="One or two sentences: why this level."),
         ),
-        score=(Literal[levels], Field(description=f"One of {list(levels)}")),
+        score=(score_type, Field(description=f"One of {list(levels)}")),
     )
