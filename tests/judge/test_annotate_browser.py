@@ -67,6 +67,11 @@ def test_rater_scores_two_items_in_chromium(live: Live, browser: Browser, tmp_pa
     # Every level's anchor is on the page.
     assert page.get_by_text("Weaves history, labs and exposures").count() == 1
     # Keyboard only: the first criterion has focus; each digit picks a level and moves on.
+    # Wait until the app's script has run (it sets that focus): keys pressed before are lost.
+    page.wait_for_load_state("load")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.closest('fieldset.criterion')"
+    )
     for key in ["4", "3"]:
         page.keyboard.press(key)
     page.evaluate("window.scrollTo(0, 0)")
