@@ -33,6 +33,10 @@ import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_throughput import test_server  # noqa: E402
+
 FIXTURE = ROOT / "tests" / "fixtures" / "predictions.jsonl"
 MODEL = "openai/bench-judge"
 
@@ -46,23 +50,6 @@ def predictions(n: int, salt: str) -> list[dict[str, Any]]:
         history = f"{case['CLINICAL_HISTORY']} (variant {salt}-{i})"
         rows.append({**case, "title": f"{salt}-{i}", "CLINICAL_HISTORY": history})
     return rows
-
-
-@contextmanager
-def llm_server(latency: float) -> Iterator[str]:
-    """The test LLM server in its own process; yields its /v1 URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.llm_server", "--port", "0", "--latency", str(latency)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -186,7 +173,7 @@ def main() -> None:
     )
     with (
         tempfile.TemporaryDirectory() as home,
-        llm_server(args.latency) as api_base,
+        test_server(args.latency) as api_base,
         service(api_base, args.concurrency, home) as (url, pid),
     ):
         idle = cpu_seconds(pid)

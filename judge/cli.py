@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from judge import __version__
+from judge.command_options import judge_call_options
 from judge.errors import JudgeError
 
 __all__ = ["cli", "main"]
@@ -46,26 +47,10 @@ def cli() -> None:
     help="A built-in rubric id or a rubric YAML file.",
 )
 @click.option(
-    "--judge",
-    "-j",
-    "judges",
-    multiple=True,
-    help="A litellm model (openai/gpt-4o-mini, hosted_vllm/…, local/smollm2-135m).",
-)
-@click.option("--api-base", help="Send judge calls to this OpenAI-compatible server.")
-@click.option(
     "--out",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results JSONL (default: <predictions>.<rubric>.results.jsonl here).",
-)
-@click.option(
-    "--concurrency",
-    "-c",
-    default=16,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Judge calls in flight, all judges together.",
 )
 @click.option(
     "--judge-concurrency",
@@ -91,21 +76,6 @@ def cli() -> None:
 )
 @click.option("--max-cost", type=click.FloatRange(0), help="Stop before spending more USD.")
 @click.option("--dry-run", is_flag=True, help="Count calls and estimate the cost; call no judge.")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per judge call.")
-@click.option(
-    "--attempts",
-    default=4,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Tries per call on 429s, 5xx and timeouts.",
-)
-@click.option(
-    "--mode",
-    default="tools",
-    show_default=True,
-    type=click.Choice(["tools", "json_schema", "json", "md_json"]),
-    help="How instructor asks for structured output.",
-)
 @click.option("--temperature", default=0.0, show_default=True, type=float)
 @click.option("--max-tokens", type=click.IntRange(1))
 @click.option("--seed", type=int, help="Passed to providers that take one.")
@@ -126,7 +96,7 @@ def cli() -> None:
     is_flag=True,
     help="Judge again items an earlier run left (partly) unscored.",
 )
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache.")
+@judge_call_options
 def score(
     predictions: Path,
     rubric: str,

@@ -256,10 +256,11 @@ class _Job:
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 # Over budget with calls in flight: their real cost may leave room.
-                while not self._affordable(item) and pending:
+                while not (affordable := self._affordable(item)) and pending:
                     for record in await next_finished():
                         yield record
-                if self.stopped is not None:
+                if not affordable:  # and nothing in flight: what was spent is final
+                    self.stopped = self._budget_message()
                     break
                 pending.add(asyncio.create_task(self.scorer.score_item(item, self.rubric)))
                 while len(pending) >= window:
@@ -271,16 +272,16 @@ class _Job:
         finally:
             for task in pending:
                 task.cancel()
-        if self.stopped is not None and self.budget is not None:
-            self.stopped = (
-                f"--max-cost ${self.budget.max_usd:g} would be crossed by the next item "
-                f"(spent ${self.budget.spent:.4f}); run again with a higher budget to judge "
-                "the rest"
-            )
+
+    def _budget_message(self) -> str:
+        assert self.budget is not None
+        return (
+            f"--max-cost ${self.budget.max_usd:g} would be crossed by the next item "
+            f"(spent ${self.budget.spent:.4f}); run again with a higher budget to judge the rest"
+        )
 
     def _affordable(self, item: Item) -> bool:
-        """Whether the budget (if any) allows starting `item` (else `stopped` is set)."""
-        self.stopped = None
+        """Whether the budget (if any) allows starting `item`."""
         if self.budget is None:
             return True
         estimate = self.scorer.estimate(item, self.rubric)
@@ -289,10 +290,7 @@ class _Job:
                 "--max-cost needs a price for every judge; litellm's price map has none for "
                 + ", ".join(sorted(estimate.unpriced))
             )
-        if self.budget.reserve(item.id, estimate.cost_usd):
-            return True
-        self.stopped = "budget"
-        return False
+        return self.budget.reserve(item.id, estimate.cost_usd)
 
     def _settled(self, record: ResultRecord) -> ResultRecord:
         if self.budget is not None:

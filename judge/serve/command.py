@@ -7,40 +7,18 @@ from pathlib import Path
 
 import click
 
+from judge.command_options import judge_call_options
+
 __all__ = ["serve"]
 
 
 @click.command("serve")
-@click.option(
-    "--judge",
-    "-j",
-    "judges",
-    multiple=True,
-    help="A litellm model (openai/gpt-4o-mini, hosted_vllm/…, local/smollm2-135m).",
-)
-@click.option("--api-base", help="Send judge calls to this OpenAI-compatible server.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--token",
     envvar="JUDGE_SERVE_TOKEN",
     help="Require `Authorization: Bearer TOKEN` (needed with a non-loopback --host).",
-)
-@click.option("--concurrency", "-c", default=16, show_default=True, type=click.IntRange(1))
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per judge call.")
-@click.option(
-    "--attempts",
-    default=4,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Tries per call on 429s, 5xx and timeouts.",
-)
-@click.option(
-    "--mode",
-    default="tools",
-    show_default=True,
-    type=click.Choice(["tools", "json_schema", "json", "md_json"]),
-    help="How instructor asks for structured output.",
 )
 @click.option(
     "--rubric",
@@ -56,7 +34,7 @@ __all__ = ["serve"]
     type=click.IntRange(1),
     help="Largest request body in bytes (413 beyond).",
 )
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache.")
+@judge_call_options
 def serve(
     judges: tuple[str, ...],
     api_base: str | None,

@@ -19,18 +19,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from test_annotate_support import PAYLOAD, RATED, Live, live
 
 from judge.annotate.export import export_scores
+from tests.browser import ARGS, CHROMIUM
 
 __all__ = ["live"]  # the fixture, imported for pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 

@@ -29,6 +29,7 @@ from judge.report import build_report, slice_scores, write_report
 from judge.report.command import report_command
 from judge.results import iter_records
 from judge.rubric import load_rubric
+from tests.browser import ARGS, CHROMIUM
 from tests.llm_server import LLMServer, Reply
 
 ROOT = Path(__file__).parents[2]
@@ -208,24 +209,15 @@ def test_human_scores_add_the_agreement_table(results: Path, tmp_path: Path) -> 
 
 # ------------------------------------------------------------------ the page in a browser
 
-LAUNCH = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path("/usr/bin/chromium").exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
 
