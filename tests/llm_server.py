@@ -321,6 +321,55 @@ def _error(reply: Reply) -> web.Response:
     return web.json_response(body, status=reply.status, headers=headers)
 
 
+# ---------------------------------------------------------------- files and batches
+
+
+@dataclass
+class StoredFile:
+    """A file uploaded to /v1/files (or a batch's output file)."""
+
+    id: str
+    name: str
+    purpose: str
+    data: bytes
+    created_at: int
+
+    def object(self) -> Json:
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.data),
+            "created_at": self.created_at,
+            "filename": self.name,
+            "purpose": self.purpose,
+            "status": "processed",
+        }
+
+
+@dataclass
+class BatchScript:
+    """How the server's batches behave (set the fields of `server.batch`).
+
+    A batch is `validating` when created, `in_progress` until it has been retrieved `polls`
+    times, then ends as `outcome`: completed, failed (validation errors, no output), expired
+    (the lines answered so far), cancelled, or in_progress (never ends). `lines(body,
+    custom_id)` answers each line like a chat request (None: auto): an error Reply puts it in
+    the error file with its status, a hang() Reply leaves it out of both files.
+    """
+
+    polls: int = 1
+    outcome: str = "completed"
+    lines: Callable[[Json, str], Reply | None] | None = None
+
+    def reply(self, body: Json, custom_id: str) -> Reply:
+        found = self.lines(body, custom_id) if self.lines else None
+        return found or Reply.auto()
+
+
+def _public(batch: Json) -> Json:
+    return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+
 # ---------------------------------------------------------------- server
 
 
@@ -354,6 +403,11 @@ class LLMServer:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        # The OpenAI Files and Batch APIs (see "files and batches" below).
+        self.batch = BatchScript()
+        self.batch_requests: list[Seen] = []
+        self.files: dict[str, StoredFile] = {}
+        self.batches: dict[str, Json] = {}
 
     @property
     def script(self) -> Script:
@@ -439,6 +493,141 @@ class LLMServer:
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    # ---- files and batches: OpenAI's Files and Batch APIs, as litellm's openai provider calls them
+
+    def _add_batch_routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/files", self._file_upload)
+        app.router.add_get("/v1/files/{id}", self._file_get)
+        app.router.add_get("/v1/files/{id}/content", self._file_content)
+        app.router.add_post("/v1/batches", self._batch_create)
+        app.router.add_get("/v1/batches/{id}", self._batch_get)
+        app.router.add_post("/v1/batches/{id}/cancel", self._batch_cancel)
+
+    def _seen_batch(self, request: web.Request, body: Json) -> None:
+        authorized = "Authorization" in request.headers
+        seen = Seen(body, request.path, time.time(), authorized, kind=request.method)
+        self.batch_requests.append(seen)
+
+    def batch_calls(self, method: str, path: str) -> int:
+        """How many files/batches requests matched `method` (GET/POST) and `path` (a suffix
+        such as "/files" or "/batches")."""
+        return sum(1 for r in self.batch_requests if r.kind == method and r.path.endswith(path))
+
+    def _store(self, name: str, data: bytes, purpose: str) -> StoredFile:
+        stored = StoredFile(f"file-{uuid.uuid4().hex[:24]}", name, purpose, data, int(time.time()))
+        self.files[stored.id] = stored
+        return stored
+
+    async def _file_upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload, purpose = form.get("file"), str(form.get("purpose", ""))
+        if not isinstance(upload, web.FileField) or not purpose:
+            return _error(Reply.error(400))
+        stored = self._store(upload.filename or "upload.jsonl", upload.file.read(), purpose)
+        self._seen_batch(request, {"purpose": purpose, "filename": stored.name})
+        return web.json_response(stored.object())
+
+    async def _file_get(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["id"])
+        self._seen_batch(request, {})
+        return web.json_response(stored.object()) if stored else _error(Reply.error(404))
+
+    async def _file_content(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["id"])
+        self._seen_batch(request, {})
+        if stored is None:
+            return _error(Reply.error(404))
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
+    async def _batch_create(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(Reply.error(400))
+        self._seen_batch(request, body)
+        stored = self.files.get(body.get("input_file_id", ""))
+        if stored is None or body.get("endpoint") != "/v1/chat/completions":
+            return _error(Reply.error(400))
+        lines = [json.loads(line) for line in stored.data.decode().splitlines() if line.strip()]
+        now = int(time.time())
+        batch: Json = {
+            "id": f"batch_{uuid.uuid4().hex[:24]}",
+            "object": "batch",
+            "endpoint": body["endpoint"],
+            "errors": None,
+            "input_file_id": stored.id,
+            "completion_window": body.get("completion_window", "24h"),
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": now,
+            "expires_at": now + 86400,
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+            "metadata": body.get("metadata"),
+            "_polls": 0,
+        }
+        self.batches[batch["id"]] = batch
+        return web.json_response(_public(batch))
+
+    async def _batch_get(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["id"])
+        self._seen_batch(request, {})
+        if batch is None:
+            return _error(Reply.error(404))
+        batch["_polls"] += 1
+        if batch["status"] in ("validating", "in_progress"):
+            if batch["_polls"] >= self.batch.polls and self.batch.outcome != "in_progress":
+                self._finish(batch, self.batch.outcome)
+            else:
+                batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
+        return web.json_response(_public(batch))
+
+    async def _batch_cancel(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["id"])
+        self._seen_batch(request, {})
+        if batch is None:
+            return _error(Reply.error(404))
+        if batch["status"] in ("validating", "in_progress"):
+            self._finish(batch, "cancelled")
+        return web.json_response(_public(batch))
+
+    def _finish(self, batch: Json, outcome: str) -> None:
+        """Run the batch's lines (unless it failed validation) and write its output files."""
+        now = int(time.time())
+        batch["status"], batch[f"{outcome}_at"] = outcome, now
+        if outcome == "failed":
+            error = {"code": "invalid_request", "message": "scripted batch failure", "line": 1}
+            batch["errors"] = {"object": "list", "data": [error]}
+            return
+        outputs, errors = [], []
+        for line in self.files[batch["input_file_id"]].data.decode().splitlines():
+            if not line.strip():
+                continue
+            request = json.loads(line)
+            reply = self.batch.reply(request["body"], request["custom_id"])
+            if reply.kind == "hang" or outcome == "cancelled":
+                continue  # never reached: in neither file (as in an expired or cancelled batch)
+            response = self._respond(request["body"], reply)
+            assert isinstance(response.body, bytes)
+            row = {
+                "id": f"batch_req_{uuid.uuid4().hex[:16]}",
+                "custom_id": request["custom_id"],
+                "response": {
+                    "status_code": response.status,
+                    "request_id": uuid.uuid4().hex,
+                    "body": json.loads(response.body),
+                },
+                "error": None,
+            }
+            (outputs if response.status == 200 else errors).append(row)
+        counts = batch["request_counts"]
+        counts["completed"], counts["failed"] = len(outputs), len(errors)
+        for rows, field in ((outputs, "output_file_id"), (errors, "error_file_id")):
+            if rows:
+                text = "".join(json.dumps(row) + "\n" for row in rows)
+                name = f"{batch['id']}_{field}.jsonl"
+                batch[field] = self._store(name, text.encode(), "batch_output").id
+
     # ---- lifecycle
 
     async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
@@ -449,6 +638,7 @@ class LLMServer:
             app.router.add_post(path, self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
+        self._add_batch_routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, backlog=1024)
