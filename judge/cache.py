@@ -54,8 +54,35 @@ def _m1_calls(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m2_batches(conn: sqlite3.Connection) -> None:
+    # Batches submitted by `judge score --batch` (judge.batch), and the call keys in each, so
+    # a rerun waits for a batch instead of paying for its calls again.
+    conn.execute(
+        "CREATE TABLE batches ("
+        " id TEXT PRIMARY KEY,"
+        " judge TEXT NOT NULL,"
+        " endpoint TEXT NOT NULL,"
+        " mode TEXT NOT NULL,"
+        " model_hash TEXT NOT NULL,"
+        " status TEXT NOT NULL,"
+        " input_file_id TEXT,"
+        " output_file_id TEXT,"
+        " error_file_id TEXT,"
+        " n_requests INTEGER NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE batch_keys ("
+        " key TEXT NOT NULL,"
+        " batch_id TEXT NOT NULL,"
+        " PRIMARY KEY (key, batch_id)) WITHOUT ROWID"
+    )
+    conn.execute("CREATE INDEX batch_keys_batch ON batch_keys (batch_id)")
+
+
 # Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_calls]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_calls, _m2_batches]
 
 
 class Cache:
