@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["REPLY_TOKENS_PER_CRITERION", "Budget", "Estimate"]
+__all__ = ["REPLY_TOKENS_PER_CRITERION", "REPLY_TOKENS_PER_UNIT", "Budget", "Estimate"]
 
 # A verdict per criterion: the score, a rationale of one or two sentences, JSON punctuation.
+# A multi-stage rubric's per-unit verdict (an explanation and its fields) is about the same.
 REPLY_TOKENS_PER_CRITERION = 70
+# One unit of a segment stage's reply: a sentence of the candidate's reasoning.
+REPLY_TOKENS_PER_UNIT = 30
 
 
 @dataclass

@@ -125,7 +125,7 @@ async def ascore_frame(
     ]
     scorer = Scorer(opts, complete)
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
-    await scorer.open(needs_judges=bool(the_rubric.llm_criteria))
+    await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         records = await _score_all(scorer, items, the_rubric)
     finally:

@@ -9,17 +9,20 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judge.contracts import ContinuousScale, Criterion, Prediction, Rubric
+from judge.contracts import ContinuousScale, Criterion, Prediction, Rubric, Stage
 
 __all__ = [
     "Prompt",
     "render_prompt",
+    "render_stage_prompt",
     "response_model",
+    "stage_model",
+    "target_text",
     "template_hash",
 ]
 
@@ -62,23 +65,30 @@ def _environment() -> jinja2.Environment:
     )
 
 
+SINGLE_TEMPLATES = ("system.j2", "user.j2")
+STAGE_TEMPLATES = ("stage_system.j2", "stage_user.j2")
+
+
 @cache
-def template_hash() -> str:
-    """Hash of the prompt templates, recorded in every result."""
+def template_hash(names: tuple[str, ...] = SINGLE_TEMPLATES) -> str:
+    """Hash of the prompt templates a rubric uses, recorded in every result (a change to
+    the stage templates does not invalidate results of single-call rubrics)."""
     digest = hashlib.sha256()
-    for path in sorted(TEMPLATES.glob("*.j2")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in sorted(names):
+        digest.update(name.encode() + b"\0" + (TEMPLATES / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def rubric_templates(rubric: Rubric) -> tuple[str, ...]:
+    return STAGE_TEMPLATES if rubric.stages else SINGLE_TEMPLATES
 
 
 def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
     """The chat messages for judging `prediction`, or None when it holds no text to judge."""
-    judged_field, candidate = _target(rubric, prediction)
+    judged_field, candidate = target_text(rubric, prediction)
     if candidate is None:
         return None
-    # The fence tag is derived from the text itself, so the text cannot contain it (and the
-    # prompt stays deterministic for the cache).
-    fence = hashlib.sha256(candidate.encode()).hexdigest()[:12]
+    fence = _fence(candidate)
     env = _environment()
     system = env.get_template("system.j2").render(rubric=rubric, fence=fence)
     user = env.get_template("user.j2").render(
@@ -93,7 +103,51 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
     return Prompt(messages=messages, judged_field=judged_field)
 
 
-def _target(rubric: Rubric, prediction: Prediction) -> tuple[str, str | None]:
+def render_stage_prompt(
+    rubric: Rubric, stage: Stage, prediction: Prediction, units: list[str] | None = None
+) -> Prompt | None:
+    """The messages of one stage of a multi-stage rubric: a segment stage sees the case and
+    the judged text; a judge stage also sees the numbered `units` it rates."""
+    judged_field, candidate = target_text(rubric, prediction)
+    if candidate is None:
+        return None
+    unit = rubric.stage(stage.per).unit if stage.per else stage.unit
+    env = _environment()
+    system = env.get_template("stage_system.j2").render(rubric=rubric, stage=stage, unit=unit)
+    user = env.get_template("stage_user.j2").render(
+        rubric=rubric,
+        stage=stage,
+        context=_context(rubric, prediction),
+        judged_field=judged_field,
+        candidate=candidate,
+        fence=_fence(candidate),
+        unit=unit,
+        units=units or [],
+        # The units come from a model that saw the first fence: they get a fence of their own.
+        units_fence=_fence("\n".join(units or [])),
+        conditions={c.id: _condition(stage, c) for c in stage.criteria if c.when},
+    )
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return Prompt(messages=messages, judged_field=judged_field)
+
+
+def _fence(text: str) -> str:
+    # Derived from the text itself, so the text cannot contain it (and the prompt stays
+    # deterministic for the cache).
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _condition(stage: Stage, criterion: Criterion) -> str:
+    parts = []
+    for name, level in (criterion.when or {}).items():
+        other = next(c for c in stage.criteria if c.id == name)
+        shown = str(bool(level)).lower() if other.scale.type == "binary" else str(level)
+        parts.append(f"{name} is {shown}")
+    return " and ".join(parts)
+
+
+def target_text(rubric: Rubric, prediction: Prediction) -> tuple[str, str | None]:
+    """The rubric's first target holding text, and that text (None when none does)."""
     for path in rubric.target:
         text = prediction.text_at(path)
         if text is not None:
@@ -157,3 +211,47 @@ def _verdict_model(criterion: Criterion) -> type[BaseModel]:
         ),
         score=(score_type, Field(description=f"One of {list(levels)}")),
     )
+
+
+def stage_model(rubric: Rubric, stage: Stage) -> type[BaseModel]:
+    """The reply model of one stage. segment: `{unit}s`, a list of short texts. judge:
+    `{unit}s`, one verdict per unit with its number, an explanation and the stage's criteria,
+    field for field (binary criteria are booleans, a labels criterion is a list of its labels,
+    a criterion asked only `when` others have some level may be empty or null)."""
+    if stage.kind == "segment":
+        text: Any = Annotated[str, Field(min_length=1, max_length=stage.unit_max_chars)]
+        units: dict[str, Any] = {
+            stage.unit + "s": (
+                list[text],
+                Field(min_length=stage.min_units, max_length=stage.max_units),
+            )
+        }
+        return create_model("Segmentation", __config__=ConfigDict(extra="forbid"), **units)
+    segment = rubric.stage(stage.per or "")
+    fields: dict[str, Any] = {
+        segment.unit: (int, Field(ge=1, le=segment.max_units, description="Its number.")),
+        "explanation": (
+            str,
+            Field(min_length=stage.explanation_min, max_length=stage.explanation_max),
+        ),
+    }
+    fields.update({c.id: _unit_field(c) for c in stage.criteria})
+    name = "".join(part.title() for part in segment.unit.split("_"))
+    verdict: Any = create_model(f"{name}Verdict", __config__=ConfigDict(extra="forbid"), **fields)
+    verdicts: dict[str, Any] = {segment.unit + "s": (list[verdict], Field(min_length=1))}
+    return create_model(f"{name}Verdicts", __config__=ConfigDict(extra="forbid"), **verdicts)
+
+
+def _unit_field(criterion: Criterion) -> tuple[Any, Any]:
+    scale = criterion.scale
+    question = criterion.question.strip()
+    levels: Any = tuple(getattr(scale, "levels", ()))
+    # Enums built at run time (typed Any: they are not static types).
+    label: Any = Literal[levels]
+    if scale.type == "labels":
+        many: Any = list[label]
+        return many, Field(description=question)
+    kind: Any = bool if scale.type == "binary" else label
+    if criterion.when:  # required but nullable: strict structured outputs need every field
+        return kind | None, Field(description=question)
+    return kind, Field(description=question)

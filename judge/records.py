@@ -14,10 +14,17 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from judge import __version__
-from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef
+from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef, Segments
 from judge.engine import CallResult
 
-__all__ = ["aggregate", "build_record", "judgments_from_call", "missing_judges", "unscored_all"]
+__all__ = [
+    "aggregate",
+    "build_record",
+    "judgments_from_call",
+    "missing_judges",
+    "panel_vote",
+    "unscored_all",
+]
 
 
 def judgments_from_call(
@@ -74,14 +81,42 @@ def aggregate(criterion: Criterion, judgments: list[Judgment], method: str = "au
     of ordinal scores, `median` their median, `majority` the most common level; binary and
     categorical criteria always take the majority. A tied majority is no score.
     """
-    by_judge: dict[str, list[Any]] = {}
-    for j in sorted(judgments, key=lambda j: (j.judge, j.sample)):
-        if j.status == "scored" and j.score is not None:
-            by_judge.setdefault(j.judge, []).append(j.score)
+    by_judge = _by_judge(judgments)
     if criterion.scale.type not in ("ordinal", "continuous"):
         method = "majority"
     elif method == "auto":
         method = "mean"
+    return _vote(by_judge, method)
+
+
+def panel_vote(criterion: Criterion, judgments: list[Judgment], method: str = "auto") -> Any:
+    """Like `aggregate`, and for a labels criterion the sorted labels a majority gave (each
+    label voted on alone; a tie on any label is no verdict)."""
+    if criterion.scale.type != "labels":
+        return aggregate(criterion, judgments, method)
+    by_judge = _by_judge(judgments)
+    if not by_judge:
+        return None
+    carried = []
+    for label in criterion.scale.levels:
+        votes = {judge: [label in s for s in scores] for judge, scores in by_judge.items()}
+        verdict = _vote(votes, "majority")
+        if verdict is None:
+            return None
+        if verdict:
+            carried.append(label)
+    return carried
+
+
+def _by_judge(judgments: list[Judgment]) -> dict[str, list[Any]]:
+    by_judge: dict[str, list[Any]] = {}
+    for j in sorted(judgments, key=lambda j: (j.judge, j.sample)):
+        if j.status == "scored" and j.score is not None:
+            by_judge.setdefault(j.judge, []).append(j.score)
+    return by_judge
+
+
+def _vote(by_judge: dict[str, list[Any]], method: str) -> Any:
     per_judge = [_combine(scores, method) for scores in by_judge.values()]
     return _combine([s for s in per_judge if s is not None], method)
 
@@ -122,6 +157,7 @@ def build_record(
     judged_field: str | None = None,
     meta: dict[str, Any] | None = None,
     method: str = "auto",
+    segments: dict[str, Segments] | None = None,
 ) -> ResultRecord:
     scores = {}
     for criterion in rubric.criteria:
@@ -142,6 +178,7 @@ def build_record(
         judged_field=judged_field,
         missing=missing_judges(judges, judgments),
         meta=meta or {},
+        segments=segments or {},
         rubric=RubricRef(id=rubric.id, version=rubric.version, hash=rubric_hash),
         prompt_hash=prompt_hash,
         judge_version=__version__,

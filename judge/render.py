@@ -21,7 +21,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from judge.contracts import CategoricalScale, ContinuousScale, ResultRecord, Rubric, Scale
+from judge.contracts import (
+    CategoricalScale,
+    ContinuousScale,
+    Criterion,
+    LabelsScale,
+    ResultRecord,
+    Rubric,
+    Scale,
+)
 from judge.run import Plan, RunResult
 from judge.summary import Summary
 
@@ -197,20 +205,29 @@ def render_rubric(rubric: Rubric) -> None:
         f"judges: {escape(' or '.join(rubric.target))}; "
         f"sees: {escape(', '.join(rubric.context) or 'nothing else')}"
     )
-    for c in rubric.criteria:
+    for stage in rubric.stages:
+        console.print(f"\n[bold]stage {escape(stage.id)}[/] ({stage.kind}): ", end="")
+        console.print(escape(stage.instructions.strip()))
+        _render_criteria(stage.criteria, indent="  ")
+    _render_criteria(rubric.criteria)
+
+
+def _render_criteria(criteria: list[Criterion], indent: str = "") -> None:
+    for c in criteria:
+        when = f" when {c.when}" if c.when else ""
         console.print(
-            f"\n[bold]{escape(c.id)}[/] ({c.scale.type}, {c.method}, "
+            f"\n{indent}[bold]{escape(c.id)}[/] ({c.scale.type}, {c.method}{escape(when)}, "
             f"weight {c.weight:g}): {escape(c.question)}"
         )
         for level, meaning in _levels(c.scale).items():
-            console.print(f"  {level}: {escape(meaning)}")
+            console.print(f"{indent}  {level}: {escape(meaning)}")
 
 
 def _levels(scale: Scale) -> dict[Any, str]:
     """What each level means; a continuous scale has a range and one description instead."""
     if isinstance(scale, ContinuousScale):
         return {f"{scale.min:g}–{scale.max:g}": scale.description}
-    if isinstance(scale, CategoricalScale):
+    if isinstance(scale, CategoricalScale | LabelsScale):
         return dict(scale.labels)
     return dict(scale.anchors)
 

@@ -48,10 +48,28 @@ def load_rubric(id_or_path: str | Path) -> Rubric:
     return _load_file(path)
 
 
+# Rubric fields added after results existed: left out of the hash while unset, so adding
+# them did not change the hash of a rubric that does not use them (no needless re-judging).
+_LATER_FIELDS = ("stages", "measure", "when")
+
+
 def rubric_hash(rubric: Rubric) -> str:
     """A hash of the rubric's content (not its formatting), recorded in every result."""
-    canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    content = _without_unset_later(rubric.model_dump(mode="json"))
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _without_unset_later(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _without_unset_later(v)
+            for k, v in node.items()
+            if not (k in _LATER_FIELDS and v in (None, []))
+        }
+    if isinstance(node, list):
+        return [_without_unset_later(v) for v in node]
+    return node
 
 
 def _load_file(path: Path) -> Rubric:

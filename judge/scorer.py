@@ -21,24 +21,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from judge.budget import REPLY_TOKENS_PER_CRITERION, Estimate
+from judge.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.cache import Cache, default_cache_path
-from judge.contracts import Judgment, Prediction, ResultRecord, Rubric
+from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.deterministic import score_deterministic
 from judge.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.errors import ConfigError
 from judge.inputs import Item, make_item
 from judge.local import is_local
-from judge.prompts import render_prompt, response_model, template_hash
+from judge.measures import measure_judgments
+from judge.panel import NO_JUDGE, open_judges
+from judge.prompts import (
+    render_prompt,
+    render_stage_prompt,
+    response_model,
+    rubric_templates,
+    stage_model,
+    target_text,
+    template_hash,
+)
 from judge.records import build_record, judgments_from_call, unscored_all
 from judge.rubric import load_rubric, rubric_hash
+from judge.sentences import fit_units, split_sentences
+from judge.stages import StageOutcome, run_stages
 
 __all__ = ["NO_JUDGE", "RunOptions", "Scorer"]
 
-NO_JUDGE = (
-    "no judge configured: pass --judge MODEL (e.g. openai/gpt-4o-mini with OPENAI_API_KEY set, "
-    "or any OpenAI-compatible server with --api-base URL)"
-)
 
 Aggregate = Literal["auto", "mean", "median", "majority"]
 
@@ -72,6 +80,11 @@ class RunOptions:
     skip_invalid: bool = False
     retry_unscored: bool = False
     cache: bool | str | Path = True
+    # Send judges' calls through their providers' batch APIs first (judge.batch): poll every
+    # `batch_poll` seconds, and stop waiting (to resume later) after `batch_wait` seconds.
+    batch: bool = False
+    batch_poll: float = 30.0
+    batch_wait: float | None = None
 
     def params(self) -> dict[str, Any]:
         values = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
@@ -85,12 +98,37 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class _Call:
+    """One judge call a scoring would make (for estimates)."""
+
+    judge: JudgeSpec
+    messages: list[dict[str, str]]
+    model: type[BaseModel]
+    sample: int
+    reply_tokens: int
+
+
+@dataclass(frozen=True)
 class _Prepared:
     """What a rubric needs per call, computed once per rubric."""
 
     rubric: Rubric
     hash: str
     model: type[BaseModel]
+    # The hash of the prompt templates this rubric uses, recorded in its results.
+    prompt_hash: str
+    # A multi-stage rubric's reply model per stage.
+    stage_models: dict[str, type[BaseModel]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rubric: Rubric) -> _Prepared:
+        return cls(
+            rubric,
+            rubric_hash(rubric),
+            response_model(rubric),
+            template_hash(rubric_templates(rubric)),
+            {stage.id: stage_model(rubric, stage) for stage in rubric.stages},
+        )
 
 
 class Scorer:
@@ -104,7 +142,6 @@ class Scorer:
         self.options = options or RunOptions()
         self.notices: list[str] = []
         self.judges: list[JudgeSpec] = []
-        self.prompt_hash = template_hash()
         self._complete = complete
         self._stack = contextlib.AsyncExitStack()
         self._prepared: dict[object, _Prepared] = {}
@@ -128,7 +165,7 @@ class Scorer:
             self._stack.callback(cache.close)
         complete = self._complete
         if needs_judges:
-            self.judges, complete = await _open_judges(self._stack, opts, complete, self.notices)
+            self.judges, complete = await open_judges(self._stack, opts, complete, self.notices)
         self.engine = Engine(
             complete or _no_complete,
             cache=cache,
@@ -149,8 +186,7 @@ class Scorer:
         key: object = id(rubric) if isinstance(rubric, Rubric) else str(rubric)
         found = self._prepared.get(key)
         if found is None or (isinstance(rubric, Rubric) and found.rubric is not rubric):
-            the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-            found = _Prepared(the_rubric, rubric_hash(the_rubric), response_model(the_rubric))
+            found = _Prepared.of(rubric if isinstance(rubric, Rubric) else load_rubric(rubric))
             self._prepared[key] = found
         return found
 
@@ -173,35 +209,62 @@ class Scorer:
         """What judging `item` would cost: calls, cache hits, tokens, USD (see judge.budget)."""
         if self.engine is None:
             raise RuntimeError("open the Scorer first (async with Scorer(...) as scorer)")
-        prep = self.prepare(rubric)
-        prompt = render_prompt(prep.rubric, item.prediction)
-        total = Estimate()
-        if prompt is None or not prep.rubric.llm_criteria:
-            return total
         from judge import llm
 
-        schema = json.dumps(prep.model.model_json_schema())
-        # The response schema travels with the prompt (as a tool or a response format).
-        sent = [*prompt.messages, {"role": "system", "content": schema}]
-        reply = REPLY_TOKENS_PER_CRITERION * len(prep.rubric.llm_criteria)
-        if self.options.max_tokens:
-            reply = min(reply, self.options.max_tokens)
-        for judge in self.judges:
-            tokens_in = llm.count_tokens(judge.model, sent)
-            price = 0.0 if is_local(judge.model) else llm.call_price(judge.model, tokens_in, reply)
-            for k in range(self.options.samples):
-                one = Estimate(calls=1)
-                if self.engine.is_cached(judge, prompt.messages, prep.model, k):
-                    one.cached = 1
-                else:
-                    one.tokens_in, one.tokens_out, one.cost_usd = tokens_in, reply, price
-                    if price is None:
-                        one.unpriced.add(judge.name)
+        total = Estimate()
+        for call in self._planned(self.prepare(rubric), item):
+            one = Estimate(calls=1)
+            if self.engine.is_cached(call.judge, call.messages, call.model, call.sample):
+                one.cached = 1
                 total.add(one)
+                continue
+            # The response schema travels with the prompt (as a tool or a response format).
+            schema = json.dumps(call.model.model_json_schema())
+            sent = [*call.messages, {"role": "system", "content": schema}]
+            one.tokens_in = llm.count_tokens(call.judge.model, sent)
+            one.tokens_out = call.reply_tokens
+            if self.options.max_tokens:
+                one.tokens_out = min(one.tokens_out, self.options.max_tokens)
+            model = call.judge.model
+            price = 0.0 if is_local(model) else llm.call_price(model, one.tokens_in, one.tokens_out)
+            one.cost_usd = price
+            if price is None:
+                one.unpriced.add(call.judge.name)
+            total.add(one)
         return total
 
+    def _planned(self, prep: _Prepared, item: Item) -> list[_Call]:
+        """The calls judging `item` would make. For a multi-stage rubric, later stages are
+        planned on the sentence split, since the real units are known only once made."""
+        the_rubric, judges, k = prep.rubric, self.judges, range(self.options.samples)
+        if not judges or target_text(the_rubric, item.prediction)[1] is None:
+            return []
+        if not the_rubric.stages:
+            prompt = render_prompt(the_rubric, item.prediction)
+            reply = REPLY_TOKENS_PER_CRITERION * len(the_rubric.llm_criteria)
+            if prompt is None or not the_rubric.llm_criteria:
+                return []
+            return [_Call(j, prompt.messages, prep.model, s, reply) for j in judges for s in k]
+        text = target_text(the_rubric, item.prediction)[1] or ""
+        calls, splitter = [], min(judges, key=lambda j: j.name)
+        for stage in the_rubric.stages:
+            seg = the_rubric.stage(stage.per) if stage.per else stage
+            units = fit_units(split_sentences(text), seg.max_units)
+            model = prep.stage_models[stage.id]
+            if stage.kind == "segment":
+                prompt = render_stage_prompt(the_rubric, stage, item.prediction)
+                reply = REPLY_TOKENS_PER_UNIT * len(units)
+                calls += [_Call(splitter, prompt.messages, model, 0, reply)] if prompt else []
+                continue
+            prompt = render_stage_prompt(the_rubric, stage, item.prediction, units)
+            reply = REPLY_TOKENS_PER_CRITERION * len(units)
+            if prompt is not None:
+                calls += [_Call(j, prompt.messages, model, s, reply) for j in judges for s in k]
+        return calls
+
     async def score_item(self, item: Item, rubric: str | Path | Rubric) -> ResultRecord:
-        """Score one validated item: computed criteria, then every judge × sample."""
+        """Score one validated item: computed criteria, then every judge × sample (stage by
+        stage for a multi-stage rubric)."""
         if self.engine is None:
             raise RuntimeError("open the Scorer first (async with Scorer(...) as scorer)")
         prep = self.prepare(rubric)
@@ -209,119 +272,84 @@ class Scorer:
         judgments: list[Judgment] = [
             score_deterministic(c, item.prediction)
             for c in the_rubric.criteria
-            if c.method != "llm"
+            if c.method not in ("llm", "measure")
         ]
-        calls = []
-        prompt = render_prompt(the_rubric, item.prediction)
-        if the_rubric.llm_criteria:
-            if not self.judges:
-                judgments += unscored_all(the_rubric, "none", "no judge configured", True)
-            elif prompt is None:
-                reason = f"no text to judge at {' or '.join(the_rubric.target)}"
-                for judge in self.judges:
-                    judgments += unscored_all(the_rubric, judge.name, reason, retryable=False)
-            else:
-                asks = [(j, k) for j in self.judges for k in range(self.options.samples)]
-                results = await asyncio.gather(
-                    *(self.engine.call(j, prompt.messages, prep.model, k) for j, k in asks)
-                )
-                for (judge, k), result in zip(asks, results, strict=True):
-                    judgments += judgments_from_call(the_rubric, judge.name, result, k)
-                    calls.append(result.usage)
+        if the_rubric.stages:
+            staged = await self._staged(prep, item)
+            judgments += staged.judgments
+            calls, segments = staged.calls, staged.segments
+        else:
+            found, calls = await self._single(prep, item)
+            judgments += found
+            segments = {}
         return build_record(
             item_id=item.id,
             line=item.line,
             rubric=the_rubric,
             rubric_hash=prep.hash,
-            prompt_hash=self.prompt_hash,
+            prompt_hash=prep.prompt_hash,
             judges=[j.name for j in self.judges],
             judgments=judgments,
             calls=calls,
-            judged_field=prompt.judged_field if prompt else None,
+            judged_field=target_text(the_rubric, item.prediction)[0]
+            if the_rubric.needs_judges
+            else None,
             meta=item.prediction.metadata(),
             method=self.options.aggregate,
+            segments=segments,
         )
 
-
-async def _open_judges(
-    stack: contextlib.AsyncExitStack,
-    opts: RunOptions,
-    complete: CompleteFn | None,
-    notices: list[str],
-) -> tuple[list[JudgeSpec], CompleteFn | None]:
-    """Judge specs and one completion function routing each judge to its endpoint."""
-    if not opts.judges:
-        notices.append(NO_JUDGE + "; only criteria that need no LLM are scored")
-        return [], complete
-    if len(set(opts.judges)) != len(opts.judges):
-        raise ConfigError("each --judge may be given once")
-    if complete is not None:
-        return [_spec(m, opts, None) for m in opts.judges], complete
-    from judge import llm
-
-    stack.push_async_callback(llm.close_clients)
-    routes: dict[str, CompleteFn] = {}
-    judges = []
-    for model in opts.judges:
-        route = await _route(stack, model, opts, notices)
-        if route is not None:
-            routes[model], max_concurrency = route
-            judges.append(_spec(model, opts, max_concurrency))
-    if not judges:
-        return [], None
-
-    async def router(*, model: str, **kwargs: Any) -> Completion:
-        return await routes[model](model=model, **kwargs)
-
-    return judges, router
-
-
-async def _route(
-    stack: contextlib.AsyncExitStack, model: str, opts: RunOptions, notices: list[str]
-) -> tuple[CompleteFn, int | None] | None:
-    """One judge's completion function and its own concurrency bound, or None (with a
-    notice) when it cannot be called as configured."""
-    from judge import llm, local
-
-    if local.is_local(model):
-        # Started here, stopped when the exit stack closes (also on error or Ctrl-C).
-        endpoint = await stack.enter_async_context(local.local_judge(model))
-        inner = llm.litellm_complete(
-            api_base=endpoint.api_base,
-            api_key=endpoint.api_key,
-            mode=endpoint.mode,
-            acompletion=endpoint.wrap(llm.litellm_acompletion()),
-            max_validation_retries=opts.validation_retries,
+    async def _single(self, prep: _Prepared, item: Item) -> tuple[list[Judgment], list[CallUsage]]:
+        """A one-call rubric: every judge × sample answers all LLM criteria at once."""
+        assert self.engine is not None
+        the_rubric = prep.rubric
+        if not the_rubric.llm_criteria:
+            return [], []
+        if not self.judges:
+            return unscored_all(the_rubric, "none", "no judge configured", True), []
+        prompt = render_prompt(the_rubric, item.prediction)
+        if prompt is None:
+            reason = f"no text to judge at {' or '.join(the_rubric.target)}"
+            return [
+                j
+                for judge in self.judges
+                for j in unscored_all(the_rubric, judge.name, reason, False)
+            ], []
+        asks = [(j, k) for j in self.judges for k in range(self.options.samples)]
+        results = await asyncio.gather(
+            *(self.engine.call(j, prompt.messages, prep.model, k) for j, k in asks)
         )
+        judgments: list[Judgment] = []
+        for (judge, k), result in zip(asks, results, strict=True):
+            judgments += judgments_from_call(the_rubric, judge.name, result, k)
+        return judgments, [r.usage for r in results]
 
-        async def local_complete(*, model: str, **kwargs: Any) -> Completion:
-            # Records and the cache name the judge by its spec; the server knows an alias.
-            return await inner(model=endpoint.model, **kwargs)
-
-        return local_complete, endpoint.max_concurrency
-    problem = llm.check_judge_configured(model, opts.api_base)
-    if problem:
-        notices.append(f"judge {model} is not used: {problem}")
-        return None
-    complete = llm.litellm_complete(
-        api_base=opts.api_base, mode=opts.mode, max_validation_retries=opts.validation_retries
-    )
-    return complete, None
-
-
-def _spec(model: str, opts: RunOptions, server_bound: int | None) -> JudgeSpec:
-    """A judge with its own bound (the tighter of --judge-concurrency and its server's)."""
-    provider = model.split("/", 1)[0]
-    limits = opts.judge_concurrency
-    unknown = sorted(k for k in limits if k not in opts.judges and "/" in k)
-    if unknown:
-        raise ConfigError(f"--judge-concurrency names judges not in the panel: {unknown}")
-    bound, group = limits.get(model), model
-    if bound is None and provider in limits:
-        bound, group = limits[provider], f"provider:{provider}"
-    if server_bound is not None and (bound is None or server_bound < bound):
-        bound, group = server_bound, model
-    return JudgeSpec(model, opts.params(), bound, group)
+    async def _staged(self, prep: _Prepared, item: Item) -> StageOutcome:
+        """A multi-stage rubric: the stages' per-unit judgments, then the measures."""
+        assert self.engine is not None
+        the_rubric = prep.rubric
+        if not self.judges:
+            outcome = StageOutcome(problem="no judge configured", retryable=True)
+        elif target_text(the_rubric, item.prediction)[1] is None:
+            outcome = StageOutcome(problem=f"no text to judge at {' or '.join(the_rubric.target)}")
+        else:
+            outcome = await run_stages(
+                self.engine,
+                self.judges,
+                self.options.samples,
+                the_rubric,
+                prep.stage_models,
+                item.prediction,
+            )
+        measured = measure_judgments(
+            the_rubric, outcome.judgments, outcome.segments, self.options.aggregate, outcome.problem
+        )
+        if outcome.retryable:
+            measured = [
+                m.model_copy(update={"retryable": m.status == "unscored"}) for m in measured
+            ]
+        outcome.judgments += measured
+        return outcome
 
 
 def _open_cache(setting: bool | str | Path) -> Cache | None:

@@ -155,7 +155,8 @@ class SummaryBuilder:
                 if criterion_id not in self._continuous:
                     self._counts[criterion_id][_label(value)] += 1
         for judgment in record.judgments:
-            if judgment.status == "unscored" and judgment.reason:
+            # Per-unit verdicts of a multi-stage rubric are summarised by its measures.
+            if judgment.status == "unscored" and judgment.reason and judgment.step is None:
                 self._reasons[judgment.criterion][judgment.reason[:80]] += 1
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)

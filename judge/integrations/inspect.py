@@ -64,7 +64,7 @@ def rubric_scorer(
         else the_rubric.target[0]
     )
     shared = _Shared(
-        RunOptions(judges=list(judges or []), **options), bool(the_rubric.llm_criteria)
+        RunOptions(judges=list(judges or []), **options), the_rubric.needs_judges
     )
 
     async def score(state: TaskState, target: Target) -> Score:

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from judge.contracts import Criterion, ResultRecord, Rubric
+from judge.contracts import CategoricalScale, Criterion, LabelsScale, ResultRecord, Rubric
 from judge.errors import InputError
 
 __all__ = [
@@ -104,8 +104,8 @@ def higher_is_better(criterion: Criterion) -> bool:
 def normalise(criterion: Criterion, score: float, better_high: bool | None = None) -> float:
     """A score on [0, 1], 1 the best answer, by the criterion's scale."""
     scale = criterion.scale
-    if scale.type == "categorical":
-        raise ValueError(f"{criterion.id}: a categorical scale has no order")
+    if isinstance(scale, CategoricalScale | LabelsScale):
+        raise ValueError(f"{criterion.id}: a {scale.type} scale has no order")
     low, high = (0.0, 1.0) if scale.type == "binary" else (float(scale.min), float(scale.max))
     value = min(max((float(score) - low) / (high - low), 0.0), 1.0)
     if better_high is None:

@@ -1,0 +1,49 @@
+"""The data contracts of `judge`: cases, predictions, rubrics, judgments and result records.
+
+Everything that crosses a boundary (a user's file, a rubric, a judge's reply, a results line)
+is one of these pydantic models. User-authored configuration (rubrics) forbids unknown keys so
+a typo is an error; dataset rows keep unknown fields, because MedThinkVQA rows carry many.
+"""
+
+from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, TwiTrace
+from judge.contracts.results import CallUsage, Judgment, ResultRecord, RubricRef, Score, Segments
+from judge.contracts.rubrics import (
+    BinaryScale,
+    CategoricalScale,
+    ContinuousScale,
+    Criterion,
+    LabelsScale,
+    Level,
+    OrdinalScale,
+    RougeSpec,
+    Rubric,
+    Scale,
+    Stage,
+    UnitMeasure,
+)
+
+__all__ = [
+    "LETTERS",
+    "BinaryScale",
+    "CallUsage",
+    "Case",
+    "CategoricalScale",
+    "ContinuousScale",
+    "Criterion",
+    "ImageInfo",
+    "Judgment",
+    "LabelsScale",
+    "Level",
+    "OrdinalScale",
+    "Prediction",
+    "ResultRecord",
+    "RougeSpec",
+    "Rubric",
+    "RubricRef",
+    "Scale",
+    "Score",
+    "Segments",
+    "Stage",
+    "TwiTrace",
+    "UnitMeasure",
+]

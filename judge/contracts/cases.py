@@ -1,0 +1,148 @@
+"""Cases and predictions: MedThinkVQA rows as they arrive in a predictions file.
+
+Dataset rows keep unknown fields (`extra="allow"`), because MedThinkVQA rows carry many.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["LETTERS", "Case", "ImageInfo", "Prediction", "TwiTrace"]
+
+LETTERS = ("A", "B", "C", "D", "E")
+_IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality)$")
+# Case fields that are content or model output, never slicing metadata.
+_NOT_META = frozenset(
+    {"prediction", "prediction_rationale", "prediction_twi", "prediction_discussion"}
+)
+_META_MAX_CHARS = 80
+
+
+# --------------------------------------------------------------------------- cases
+
+
+class ImageInfo(BaseModel):
+    """One image of a case, gathered from the `image_NN_caption` / `image_NN_modality` fields."""
+
+    index: int
+    caption: str | None = None
+    modality: str | None = None
+
+
+class Case(BaseModel):
+    """A MedThinkVQA-style case. Unknown fields are kept (`extra="allow"`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str | None = None
+    CLINICAL_HISTORY: str | None = None
+    IMAGING_FINDINGS: str | None = None
+    discussion: str | None = None
+    options: dict[str, str]
+    correct_answer: str
+    correct_answer_text: str | None = None
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options_to_letters(cls, value: Any) -> Any:
+        # The dataset has been seen both as {"A": "..."} and as ["A. ...", ...].
+        if isinstance(value, list):
+            return {
+                letter: re.sub(rf"^\s*\(?{letter}[\).:]\s*", "", str(text))
+                for letter, text in zip(LETTERS, value, strict=False)
+            }
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _five_options(cls, value: dict[str, str]) -> dict[str, str]:
+        keys = sorted(k.strip().upper() for k in value)
+        if keys != list(LETTERS):
+            raise ValueError(f"options must have the keys A-E, got {sorted(value)}")
+        return {k.strip().upper(): v for k, v in value.items()}
+
+    @field_validator("correct_answer")
+    @classmethod
+    def _letter(cls, value: str) -> str:
+        letter = value.strip().strip("().").upper()
+        if letter not in LETTERS:
+            raise ValueError(f"correct_answer must be one of A-E, got {value!r}")
+        return letter
+
+    def metadata(self) -> dict[str, str | int | float | bool | None]:
+        """Short scalar fields beyond the MedThinkVQA text fields (modality, ICD chapter,
+        longitudinal, …), plus `image_count`: what results are sliced by."""
+        meta: dict[str, str | int | float | bool | None] = {"image_count": len(self.images)}
+        for key, value in (self.model_extra or {}).items():
+            if key in _NOT_META or _IMAGE_FIELD.match(key):
+                continue
+            if isinstance(value, bool | int | float) or (
+                isinstance(value, str) and len(value) <= _META_MAX_CHARS
+            ):
+                meta[key] = value
+        return meta
+
+    @property
+    def images(self) -> list[ImageInfo]:
+        """Per-image captions and modalities, in image order."""
+        found: dict[int, dict[str, str]] = {}
+        for key, value in (self.model_extra or {}).items():
+            match = _IMAGE_FIELD.match(key)
+            if match and value is not None:
+                found.setdefault(int(match.group(1)), {})[match.group(2)] = str(value)
+        return [ImageInfo(index=i, **found[i]) for i in sorted(found)]
+
+
+class TwiTrace(BaseModel):
+    """A Think-with-Images trace: per-image findings, integrated summary, DDx reasoning."""
+
+    model_config = ConfigDict(extra="allow")
+
+    step1_per_image_findings: list[str] = Field(default_factory=list)
+    step2_integrated_summary: str | None = None
+    step3_differential_reasoning: str | None = None
+
+    @field_validator("step1_per_image_findings", mode="before")
+    @classmethod
+    def _findings_as_text(cls, value: Any) -> Any:
+        # Accept [{"image": 1, "findings": "..."}] as well as plain strings.
+        if isinstance(value, list):
+            return [
+                v
+                if isinstance(v, str)
+                else str(v.get("findings") or v.get("text") or v)
+                if isinstance(v, dict)
+                else v
+                for v in value
+            ]
+        return value
+
+
+class Prediction(Case):
+    """One line of a predictions file: the case's own fields plus the model's output."""
+
+    prediction: str | None = None
+    prediction_rationale: str | None = None
+    prediction_twi: TwiTrace | None = None
+
+    def text_at(self, path: str) -> str | None:
+        """The text at a dotted path (`prediction_twi.step3_differential_reasoning`), or None."""
+        value: Any = self
+        for part in path.split("."):
+            if isinstance(value, BaseModel):
+                extra = value.model_extra or {}
+                value = (
+                    getattr(value, part) if part in type(value).model_fields else extra.get(part)
+                )
+            elif isinstance(value, dict):
+                value = value.get(part)
+            else:
+                return None
+        if isinstance(value, list):
+            value = "\n".join(str(v) for v in value)
+        if value is None or not str(value).strip():
+            return None
+        return str(value)

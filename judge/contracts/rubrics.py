@@ -1,0 +1,330 @@
+"""Rubrics: the one contract shared by human raters and LLM judges.
+
+User-authored, so every model forbids unknown keys: a typo is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "BinaryScale",
+    "CategoricalScale",
+    "ContinuousScale",
+    "Criterion",
+    "LabelsScale",
+    "Level",
+    "OrdinalScale",
+    "RougeSpec",
+    "Rubric",
+    "Scale",
+    "Stage",
+    "UnitMeasure",
+]
+
+_SLUG = r"^[a-z][a-z0-9_\-]*$"
+# Criterion ids become field names of the judge's response model: identifiers only.
+_FIELD = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrdinalScale(_Strict):
+    """Integer levels min..max, each with one anchoring sentence."""
+
+    type: Literal["ordinal"]
+    min: int = 1
+    max: int = 5
+    anchors: dict[int, str]
+
+    @model_validator(mode="after")
+    def _one_anchor_per_level(self) -> OrdinalScale:
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        wanted = set(range(self.min, self.max + 1))
+        if set(self.anchors) != wanted:
+            raise ValueError(
+                f"anchors must give exactly one sentence for each level {sorted(wanted)}, "
+                f"got {sorted(self.anchors)}"
+            )
+        return self
+
+    @property
+    def levels(self) -> list[int]:
+        return list(range(self.min, self.max + 1))
+
+
+class BinaryScale(_Strict):
+    """Yes (1) or no (0), each with its meaning."""
+
+    type: Literal["binary"]
+    anchors: dict[int, str]
+
+    @field_validator("anchors")
+    @classmethod
+    def _zero_and_one(cls, value: dict[int, str]) -> dict[int, str]:
+        if set(value) != {0, 1}:
+            raise ValueError(f"binary anchors must be given for 0 and 1, got {sorted(value)}")
+        return value
+
+    @property
+    def levels(self) -> list[int]:
+        return [0, 1]
+
+
+class CategoricalScale(_Strict):
+    """Unordered labels, each with its meaning."""
+
+    type: Literal["categorical"]
+    labels: dict[str, str] = Field(min_length=2)
+
+    @property
+    def levels(self) -> list[str]:
+        return list(self.labels)
+
+
+class ContinuousScale(_Strict):
+    """A real number in [min, max], computed rather than rated (ROUGE F1 in [0, 1]).
+
+    It has no levels to anchor, so only deterministic methods may use it: a judge's reply is
+    constrained to an enum of levels, and a person cannot rate to four decimals.
+    """
+
+    type: Literal["continuous"]
+    min: float = 0.0
+    max: float = 1.0
+    description: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ContinuousScale:
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class LabelsScale(_Strict):
+    """A set of labels (none, one or several), each with its meaning: the error types of a
+    reasoning step. Only a stage's per-unit criteria may use it."""
+
+    type: Literal["labels"]
+    labels: dict[str, str] = Field(min_length=1)
+
+    @property
+    def levels(self) -> list[str]:
+        return list(self.labels)
+
+
+Scale = Annotated[
+    OrdinalScale | BinaryScale | CategoricalScale | ContinuousScale | LabelsScale,
+    Field(discriminator="type"),
+]
+# A level as a rubric file writes it (`where:` and `when:` conditions).
+Level = int | str
+
+
+class RougeSpec(_Strict):
+    """Which ROUGE F1 a `rouge` criterion reports, and which texts it compares.
+
+    `step1_per_image`: finding i of `prediction_twi.step1_per_image_findings` against image i's
+    caption, averaged over images. `step2_summary`: `prediction_twi.step2_integrated_summary`
+    against the case's `IMAGING_FINDINGS`.
+    """
+
+    metric: Literal["rouge1", "rouge2", "rougeL"]
+    compare: Literal["step1_per_image", "step2_summary"]
+
+
+class UnitMeasure(_Strict):
+    """A number computed from a judge stage's per-unit verdicts (after the panel's vote on
+    each unit): how many units match `where`, or what share of them does.
+
+    `where` maps the stage's criteria to a level (for a labels criterion: a label the unit
+    carries). A unit whose verdict on a `where` criterion is missing makes a count unscored
+    and is left out of a ratio's denominator, rather than counting as a silent "no".
+    """
+
+    stage: str
+    statistic: Literal["count", "ratio"]
+    where: dict[str, Level] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ratio_of_something(self) -> UnitMeasure:
+        if self.statistic == "ratio" and not self.where:
+            raise ValueError("a ratio needs a `where:` condition (the share of units matching it)")
+        return self
+
+
+class Criterion(_Strict):
+    """One question of a rubric, answered on its scale by a person or a judge."""
+
+    id: str = Field(pattern=_FIELD)
+    question: str = Field(min_length=1)
+    scale: Scale
+    weight: float = Field(default=1.0, ge=0)
+    # False when a high score is bad (a hallucination flag): weighted pass/fail scores use it.
+    higher_is_better: bool = True
+    # `llm`: asked of the judges. `answer_accuracy`, `rouge`: computed, no LLM. `measure`:
+    # computed from a stage's per-unit verdicts (the share of factual steps).
+    method: Literal["llm", "answer_accuracy", "rouge", "measure"] = "llm"
+    # The ROUGE settings; required by, and only allowed with, method `rouge`.
+    rouge: RougeSpec | None = None
+    # What a `measure` criterion counts; required by, and only allowed with, method `measure`.
+    measure: UnitMeasure | None = None
+    # A per-unit criterion asked only when the unit's other criteria have these levels
+    # (error types only for a step that is not factual).
+    when: dict[str, Level] | None = None
+
+    @model_validator(mode="after")
+    def _method_fits_scale(self) -> Criterion:
+        if self.method == "answer_accuracy" and self.scale.type != "binary":
+            raise ValueError("method answer_accuracy needs a binary scale")
+        if self.method == "rouge" and (self.scale.type != "continuous" or self.rouge is None):
+            raise ValueError("method rouge needs a continuous scale and a `rouge:` setting")
+        if self.method != "rouge" and self.rouge is not None:
+            raise ValueError("a `rouge:` setting is only allowed with method rouge")
+        if self.method == "llm" and self.scale.type == "continuous":
+            raise ValueError("method llm needs levels: an ordinal, binary or categorical scale")
+        if (self.method == "measure") != (self.measure is not None):
+            raise ValueError("method measure needs a `measure:` setting, and only it allows one")
+        if self.method == "measure" and self.scale.type != "continuous":
+            raise ValueError("method measure needs a continuous scale")
+        return self
+
+    def allows(self, level: Level) -> bool:
+        """Whether `level` is one of this criterion's levels (or labels)."""
+        return level in getattr(self.scale, "levels", [])
+
+
+class Stage(_Strict):
+    """One call of a multi-stage rubric. Stages run in order; each sees the case, the judged
+    text and what the earlier stages produced.
+
+    `segment`: the reply is a list of `min_units`..`max_units` short texts (the reasoning's
+    atomic steps), made once per item by the panel's first judge (by name) and shared by all,
+    so every judge rates the same units; when that call fails, `fallback: sentences` splits the
+    text into sentences instead (the record says which). `judge`: every judge rates each unit
+    of the segment stage named by `per` on the stage's criteria, with a short explanation.
+    """
+
+    id: str = Field(pattern=_FIELD)
+    kind: Literal["segment", "judge"]
+    instructions: str = Field(min_length=1)
+    # segment
+    unit: str = Field(default="step", pattern=_FIELD)
+    min_units: int = Field(default=1, ge=1)
+    max_units: int = Field(default=15, ge=1)
+    unit_max_chars: int = Field(default=400, ge=20)
+    fallback: Literal["sentences", "none"] = "sentences"
+    # judge
+    per: str | None = None
+    criteria: list[Criterion] = Field(default_factory=list)
+    explanation_min: int = Field(default=2, ge=0)
+    explanation_max: int = Field(default=300, ge=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Stage:
+        if self.kind == "segment" and (self.criteria or self.per):
+            raise ValueError(f"stage {self.id}: a segment stage has no `criteria` or `per`")
+        if self.kind == "judge" and not (self.criteria and self.per):
+            raise ValueError(f"stage {self.id}: a judge stage needs `per` and `criteria`")
+        if self.max_units < self.min_units:
+            raise ValueError(f"stage {self.id}: max_units is below min_units")
+        for c in self.criteria:
+            if c.method != "llm":
+                raise ValueError(f"stage {self.id}: criterion {c.id} must be asked (method llm)")
+            for other, level in (c.when or {}).items():
+                if not any(o.id == other and o.allows(level) for o in self.criteria):
+                    raise ValueError(
+                        f"stage {self.id}: criterion {c.id}: `when` names {other}={level!r}, "
+                        "not a level of a criterion of this stage"
+                    )
+        return self
+
+
+class Rubric(_Strict):
+    """A scoring rubric: the one contract shared by human raters and LLM judges."""
+
+    id: str = Field(pattern=_SLUG)
+    version: str
+    description: str
+    # Dotted paths into the prediction; the first one holding text is what is judged.
+    target: list[str] = Field(min_length=1)
+    # Case fields the judge may see. `options`, `correct_answer` and `image_captions` are
+    # rendered specially; any other name is a case field shown as is.
+    context: list[str] = Field(default_factory=list)
+    instructions: str | None = None
+    criteria: list[Criterion] = Field(min_length=1)
+    # More than one call per item (split the reasoning, then judge each step); without
+    # stages, one call asks every `llm` criterion.
+    stages: list[Stage] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _unique_criteria(self) -> Rubric:
+        ids = [c.id for c in self.criteria]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"criterion ids must be unique, repeated: {dupes}")
+        return self
+
+    @model_validator(mode="after")
+    def _stages_fit(self) -> Rubric:
+        if not self.stages:
+            if any(c.scale.type == "labels" or c.when for c in self.criteria):
+                raise ValueError("`labels` scales and `when` belong to a stage's criteria")
+            if any(c.method == "measure" for c in self.criteria):
+                raise ValueError("method measure needs a judge stage to measure")
+            return self
+        if self.llm_criteria:
+            raise ValueError("with stages, the judges' criteria belong to a judge stage")
+        names = [s.id for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage ids must be unique, got {names}")
+        unit_ids = [c.id for s in self.stages for c in s.criteria]
+        if len(set(unit_ids) | {c.id for c in self.criteria}) != len(unit_ids) + len(self.criteria):
+            raise ValueError("criterion ids must be unique across the rubric and its stages")
+        for i, stage in enumerate(self.stages):
+            earlier = {s.id for s in self.stages[:i] if s.kind == "segment"}
+            if stage.kind == "judge" and stage.per not in earlier:
+                raise ValueError(f"stage {stage.id}: `per` must name an earlier segment stage")
+        for c in self.criteria:
+            if c.measure is not None:
+                self._check_measure(c.id, c.measure)
+        return self
+
+    def _check_measure(self, criterion_id: str, measure: UnitMeasure) -> None:
+        stage = next((s for s in self.stages if s.id == measure.stage), None)
+        if stage is None or stage.kind != "judge":
+            raise ValueError(f"criterion {criterion_id}: measure.stage must name a judge stage")
+        for name, level in measure.where.items():
+            if not any(c.id == name and c.allows(level) for c in stage.criteria):
+                raise ValueError(
+                    f"criterion {criterion_id}: `where` {name}={level!r} is not a level of a "
+                    f"criterion of stage {stage.id}"
+                )
+
+    @property
+    def needs_judges(self) -> bool:
+        """Whether scoring with this rubric asks an LLM at all (twi does not)."""
+        return bool(self.llm_criteria or self.stages)
+
+    def stage(self, stage_id: str) -> Stage:
+        return next(s for s in self.stages if s.id == stage_id)
+
+    @property
+    def llm_criteria(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.method == "llm"]
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)

@@ -1,0 +1,120 @@
+"""Case-level numbers from per-unit verdicts: the `measure` criteria of a multi-stage rubric.
+
+Each unit (a reasoning step) first gets the panel's verdict on each criterion, by the same
+vote as item-level scores (per judge over its samples, then across judges; a tie is no
+verdict). A measure then counts the units matching its `where`, or takes their share. A unit
+with no verdict on a `where` criterion is never counted as a "no": it makes a count unscored
+and leaves a ratio's denominator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from judge.accuracy import DETERMINISTIC
+from judge.contracts import Criterion, Judgment, Level, Rubric, Segments
+from judge.records import panel_vote
+
+__all__ = ["measure_judgments", "unit_verdict"]
+
+# A criterion asked only `when` others have some level, on a unit where they do not.
+NOT_ASKED = object()
+
+
+def measure_judgments(
+    rubric: Rubric,
+    judgments: list[Judgment],
+    segments: dict[str, Segments],
+    method: str = "auto",
+    no_units: str | None = None,
+) -> list[Judgment]:
+    """One computed judgment per `measure` criterion. `no_units` is the reason when the
+    stages made no units (no judge, no text), so every measure is unscored."""
+    out = []
+    for criterion in rubric.criteria:
+        if criterion.measure is None:
+            continue
+        stage = rubric.stage(criterion.measure.stage)
+        found = segments.get(stage.per or "")
+        if found is None:
+            out.append(_unscored(criterion, no_units or "the text was not split into units"))
+            continue
+        mine = [j for j in judgments if j.criterion in {c.id for c in stage.criteria}]
+        matches = [
+            _matches(stage.criteria, criterion.measure.where, mine, step, method)
+            for step in range(1, len(found.units) + 1)
+        ]
+        out.append(_measured(criterion, matches))
+    return out
+
+
+def unit_verdict(
+    criteria: list[Criterion], criterion: Criterion, mine: list[Judgment], step: int, method: str
+) -> Any:
+    """The panel's verdict on one unit: a level, a list of labels' votes resolved, None when
+    no verdict, or NOT_ASKED when the criterion's `when` does not hold on this unit."""
+    for name, level in (criterion.when or {}).items():
+        other = next(c for c in criteria if c.id == name)
+        value = unit_verdict(criteria, other, mine, step, method)
+        if value is None:
+            return None
+        if value is NOT_ASKED or value != level:
+            return NOT_ASKED
+    votes = [j for j in mine if j.criterion == criterion.id and j.step == step]
+    return panel_vote(criterion, votes, method)
+
+
+def _matches(
+    criteria: list[Criterion],
+    where: dict[str, Level],
+    mine: list[Judgment],
+    step: int,
+    method: str,
+) -> bool | None:
+    result: bool | None = True
+    for name, level in where.items():
+        criterion = next(c for c in criteria if c.id == name)
+        value = unit_verdict(criteria, criterion, mine, step, method)
+        if value is NOT_ASKED:
+            return False
+        if value is None:
+            result = None
+        elif criterion.scale.type == "labels":
+            if level not in value:
+                return False
+        elif value != level:
+            return False
+    return result
+
+
+def _measured(criterion: Criterion, matches: list[bool | None]) -> Judgment:
+    assert criterion.measure is not None
+    unknown = sum(m is None for m in matches)
+    hits = sum(m is True for m in matches)
+    known = len(matches) - unknown
+    details = {"units": len(matches), "matching": hits, "no_verdict": unknown}
+    if criterion.measure.statistic == "count":
+        if unknown:
+            return _unscored(
+                criterion, f"{unknown} of {len(matches)} units have no verdict", details
+            )
+        return _scored(criterion, hits, details)
+    if not known:
+        return _unscored(criterion, f"none of {len(matches)} units has a verdict", details)
+    return _scored(criterion, round(hits / known, 4), details)
+
+
+def _scored(criterion: Criterion, value: float, details: dict[str, Any]) -> Judgment:
+    return Judgment(
+        criterion=criterion.id, judge=DETERMINISTIC, status="scored", score=value, details=details
+    )
+
+
+def _unscored(criterion: Criterion, reason: str, details: dict[str, Any] | None = None) -> Judgment:
+    return Judgment(
+        criterion=criterion.id,
+        judge=DETERMINISTIC,
+        status="unscored",
+        reason=reason,
+        details=details,
+    )
