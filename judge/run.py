@@ -107,7 +107,7 @@ async def ascore(
         raise first
     scorer = Scorer(opts, complete)
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
-    await scorer.open(needs_judges=bool(the_rubric.llm_criteria))
+    await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
         if opts.max_cost is not None:
@@ -146,7 +146,7 @@ async def aplan(
     report = validate_items(predictions, opts.id_field)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called)
-    await scorer.open(needs_judges=bool(the_rubric.llm_criteria))
+    await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
         done = job.kept_ids(Path(out)) if out is not None else set()
@@ -180,6 +180,7 @@ class _Job:
         self.scorer = scorer
         self.opts = scorer.options
         self.rubric_hash = scorer.prepare(rubric).hash
+        self.prompt_hash = scorer.prepare(rubric).prompt_hash
         self.summary = SummaryBuilder(rubric, scorer.options.by)
         self.budget: Budget | None = None
         self.stopped: str | None = None
@@ -197,7 +198,7 @@ class _Job:
         judgments = record.get("judgments") or []
         return (
             record.get("rubric", {}).get("hash") == self.rubric_hash
-            and record.get("prompt_hash") == self.scorer.prompt_hash
+            and record.get("prompt_hash") == self.prompt_hash
             and sorted(record.get("judges") or []) == self.scorer.judge_names
             and not any(j.get("retryable") for j in judgments)
             and not (self.opts.retry_unscored and record.get("status") != "scored")
