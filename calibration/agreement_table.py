@@ -27,6 +27,8 @@ PANEL = "panel"
 _SCALE_LEVELS = {
     "ordinal": "ordinal",
     "binary": "nominal",
+    # A set of labels (error types) compares as one nominal value: the same set or not.
+    "labels": "nominal",
     "categorical": "nominal",
     # A computed score in a range (ROUGE F1): differences are meaningful, ratios are not.
     "continuous": "interval",

@@ -23,8 +23,14 @@ def scales_from_rubric(rubric: Any) -> tuple[dict[str, str], dict[str, list[Any]
     is continuous), so this module never imports the judge package. A continuous criterion
     gets no domain: its values are whatever numbers were scored.
     """
-    levels = {c.id: c.scale.type for c in rubric.criteria}
-    domains = {c.id: list(c.scale.levels) for c in rubric.criteria if hasattr(c.scale, "levels")}
+    # A multi-stage rubric's per-unit criteria (is_factual per step) are rated too.
+    criteria = [*rubric.criteria, *(c for s in getattr(rubric, "stages", []) for c in s.criteria)]
+    levels = {c.id: c.scale.type for c in criteria}
+    domains = {
+        c.id: list(c.scale.levels)
+        for c in criteria
+        if hasattr(c.scale, "levels") and c.scale.type != "labels"
+    }
     return levels, domains
 
 

@@ -89,7 +89,8 @@ def unit_ids(frame: pd.DataFrame) -> pd.Series:
         return items
     steps = frame["step"]
     has_step = steps.map(lambda v: not (v is None or (isinstance(v, float) and np.isnan(v))))
-    return items.where(~has_step, items + "#" + steps.astype(str))
+    # A step column mixing numbers and gaps is float (2.0): the unit is "item#2" either way.
+    return items.where(~has_step, items + "#" + steps.map(lambda v: str(_clean_step(v))))
 
 
 def from_wide(

@@ -55,11 +55,16 @@ def _judgment_rows(path: Path, number: int, record: dict[str, Any]) -> tuple[lis
                 "criterion": j["criterion"],
                 "rater": j["judge"],
                 "rater_kind": "judge",
-                "score": j["score"],
+                "score": _scalar(j["score"]),
                 "sample": j.get("sample", 0),
             }
         )
     return rows, unscored
+
+
+def _scalar(score: Any) -> Any:
+    """A set of labels (a step's error types) as one comparable value: sorted, joined."""
+    return "; ".join(sorted(map(str, score))) if isinstance(score, list) else score
 
 
 def load_judge_results(path: str | Path) -> pd.DataFrame:

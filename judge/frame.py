@@ -34,6 +34,7 @@ JUDGMENT_COLUMNS = [
     "criterion",
     "judge",
     "sample",
+    "step",
     "status",
     "score",
     "rationale",
@@ -45,7 +46,8 @@ T = TypeVar("T")
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
-    """A results file as a tidy DataFrame: one row per item × criterion × judge × sample.
+    """A results file as a tidy DataFrame: one row per item × criterion × judge × sample
+    (× step, for a multi-stage rubric's per-step verdicts; `step` is empty otherwise).
 
     Columns: `JUDGMENT_COLUMNS`, then one column per case metadata field (`image_count`,
     `modality`, …; a field whose name clashes with a judgment column gets a `meta_` prefix).
@@ -70,6 +72,7 @@ def records_frame(records: Iterable[ResultRecord]) -> pd.DataFrame:
                     "criterion": j.criterion,
                     "judge": j.judge,
                     "sample": j.sample,
+                    "step": j.step,
                     "status": j.status,
                     "score": j.score,
                     "rationale": j.rationale,

@@ -112,6 +112,8 @@ def _num(value: Any, digits: int = 2) -> str:
         return "—"
     if isinstance(value, bool | str):
         return str(value)
+    if isinstance(value, list):  # a labels criterion: the labels given
+        return ", ".join(map(str, value)) or "none"
     if isinstance(value, int) or (float(value).is_integer() and digits == 0):
         return str(int(value))
     return f"{float(value):.{digits}f}"
@@ -206,7 +208,6 @@ def _lowest_section(
     items = []
     for item, rank in ranked.items():
         record = by_id[str(item)]
-        mine = tidy[tidy["item"] == item]
         items.append(
             {
                 "id": record.id,
@@ -214,9 +215,7 @@ def _lowest_section(
                 "meta": record.meta,
                 "scores": record.scores,
                 "judged_field": record.judged_field,
-                "judgments": mine[
-                    ["criterion", "judge", "sample", "status", "score", "rationale", "reason"]
-                ].to_dict("records"),
+                "judgments": [j.model_dump() for j in record.judgments],
             }
         )
     ranked_on = [c.id for c in criteria if c.ranked]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import calibration
+from calibration.data import unit_ids
 
 
 def test_judge_results_become_long_scores(results_file: Path) -> None:
@@ -29,6 +30,24 @@ def test_step_in_a_judgment_makes_step_level_items(tmp_path: Path) -> None:
     path.write_text(json.dumps({"id": "case-1", "judgments": judgments}) + "\n")
     long = calibration.load_judge_results(path)
     assert long["step"].tolist() == [1, 2]
+
+
+def test_steps_mixed_with_item_level_scores_keep_integer_unit_ids(tmp_path: Path) -> None:
+    # A multi-stage result: item-level measures (no step) beside per-step verdicts, some with
+    # a list of labels; the float step column must still give "case-1#2", matching humans.
+    judgments = [
+        {"criterion": "step_count", "judge": "m", "status": "scored", "score": 2},
+        {"criterion": "is_factual", "judge": "m", "status": "scored", "score": 1, "step": 1},
+        {"criterion": "is_factual", "judge": "m", "status": "scored", "score": 0, "step": 2},
+        {"criterion": "error_types", "judge": "m", "status": "scored", "step": 2,
+         "score": ["Reasoning Err", "Image Understanding Err"]},
+    ]  # fmt: skip
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps({"id": "case-1", "judgments": judgments}) + "\n")
+    long = calibration.load_judge_results(path)
+    assert unit_ids(long).tolist() == ["case-1", "case-1#1", "case-1#2", "case-1#2"]
+    labels = long[long["criterion"] == "error_types"]["score"].tolist()
+    assert labels == ["Image Understanding Err; Reasoning Err"]
 
 
 def test_human_long_csv(human_file: Path) -> None:
