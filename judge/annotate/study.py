@@ -88,6 +88,12 @@ def open_study(
 ) -> Study:
     """Load and check everything, assign new work, and open the database."""
     loaded = load_rubric(rubric)
+    if loaded.stages:
+        raise ConfigError(
+            f"rubric {loaded.id} rates units (steps) in stages, which the annotation app does "
+            "not show yet; rate steps in a table (item, step, criterion, rater, score) and "
+            "compare it with `judge calibrate`"
+        )
     if not loaded.llm_criteria:
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
     items = {item.id: item for item in read_items(predictions, id_field)}
