@@ -1,9 +1,17 @@
-"""The real completion function: instructor over litellm, async, for any provider.
+"""The real completion function: structured output over litellm, async, for any provider.
 
 This is the only module that imports litellm or instructor, and it does so lazily, so the CLI
 starts fast and `import judge` stays light. Provider errors are translated into the engine's
 three kinds (transient, permanent, invalid reply); keys are read by litellm from the
 environment and never pass through here into records or messages.
+
+In the tools, json_schema and json modes the request instructor would send (its tool, its
+response format, its schema prompt) is built once per response model and sent with
+`litellm.acompletion` directly; the reply is validated with pydantic and, when it fails, re-asked
+with the messages instructor would add. Going through instructor on every call cost more client
+CPU than litellm itself (it walks the response model for async validators and re-prepares the
+request each time), which on a busy machine bounds judgments/s. md_json, whose replies need
+instructor's code-block extraction, still goes through instructor.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -24,7 +33,7 @@ from judge.engine import (
     PermanentError,
     TransientError,
 )
-from judge.errors import ConfigError, redact
+from judge.errors import ConfigError, JudgeError, redact
 
 __all__ = [
     "MODES",
@@ -41,6 +50,9 @@ MODES = ("tools", "json_schema", "json", "md_json")
 # Local servers accept any key, but litellm refuses an openai/ call without one.
 PLACEHOLDER_KEY = "sk-no-key-needed"
 _TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+
+Send = Callable[..., Awaitable[Any]]
+Messages = list[dict[str, Any]]
 
 
 # The engine records every failure, redacted; instructor's own log line of a failed call
@@ -72,25 +84,23 @@ def litellm_complete(
     acompletion: Callable[..., Awaitable[Any]] | None = None,
     max_validation_retries: int = 2,
 ) -> CompleteFn:
-    """Build a completion function on instructor + litellm.
+    """Build a completion function on litellm (instructor's requests, pydantic validation).
 
     `acompletion` defaults to `litellm.acompletion`; an adapter (for a local llama.cpp server,
     say) can wrap it. A reply that fails validation is re-asked up to
-    `max_validation_retries` times by instructor, then reported as an invalid reply.
+    `max_validation_retries` times, then reported as an invalid reply.
     """
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     litellm = _litellm()
-    import instructor
-
-    client: Any = instructor.from_litellm(
-        acompletion or litellm.acompletion, mode=getattr(instructor.Mode, mode.upper())
+    send: Send = acompletion or litellm.acompletion
+    structured = (
+        _via_instructor(send, max_validation_retries)
+        if mode == "md_json"
+        else _direct(send, mode, max_validation_retries)
     )
-    base_kwargs: dict[str, Any] = {
-        # The engine owns retries: neither litellm nor the OpenAI SDK under it retry.
-        "num_retries": 0,
-        "max_retries": max_validation_retries,
-    }
+    # The engine owns retries: neither litellm nor the OpenAI SDK under it retry.
+    base_kwargs: dict[str, Any] = {"num_retries": 0}
     if api_base:
         base_kwargs["api_base"] = api_base
 
@@ -108,19 +118,203 @@ def litellm_complete(
         elif api_base and not _has_key_for(model):
             kwargs["api_key"] = PLACEHOLDER_KEY
         try:
-            verdict, raw = await client.create_with_completion(
-                model=model, messages=messages, response_model=_wrapped(response_model), **kwargs
-            )
+            return await structured(model, messages, response_model, kwargs)
+        except JudgeError:  # already one of the engine's kinds (an invalid reply)
+            raise
         except Exception as exc:  # translated into the engine's three kinds below
             raise _translate(exc) from exc
+
+    return complete
+
+
+Structured = Callable[[str, Messages, type[BaseModel], dict[str, Any]], Awaitable[Completion]]
+
+
+def _direct(send: Send, mode: str, retries: int) -> Structured:
+    """One request per attempt with the prepared structured-output fields; validate; re-ask."""
+
+    async def call(
+        model: str, messages: Messages, response_model: type[BaseModel], kwargs: dict[str, Any]
+    ) -> Completion:
+        request = _request(response_model, mode)
+        messages = request.messages(messages)
+        spent = _Spent()
+        for attempt in range(1, retries + 2):
+            raw = await send(model=model, messages=messages, **request.fields, **kwargs)
+            spent.add(raw)
+            try:
+                verdict = response_model.model_validate_json(request.reply_text(raw))
+            except (ValidationError, _NoStructuredReply) as exc:
+                if attempt > retries:
+                    raise InvalidReplyError(_short(exc), attempt, *spent.tokens()) from exc
+                messages = [*messages, *request.reask(raw, exc)]
+                continue
+            except _FinalReply as exc:  # cut off or refused: asking again will not help
+                raise InvalidReplyError(_short(exc), attempt, *spent.tokens()) from exc
+            return Completion(
+                verdict=verdict.model_dump(mode="json"),
+                tokens_in=spent.tokens_in,
+                tokens_out=spent.tokens_out,
+                cost_usd=spent.cost_usd,
+                attempts=attempt,
+            )
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return call
+
+
+def _via_instructor(send: Send, retries: int) -> Structured:
+    """md_json through instructor (its code-block extraction and re-ask)."""
+    import instructor
+
+    client: Any = instructor.from_litellm(send, mode=instructor.Mode.MD_JSON)
+
+    async def call(
+        model: str, messages: Messages, response_model: type[BaseModel], kwargs: dict[str, Any]
+    ) -> Completion:
+        verdict, raw = await client.create_with_completion(
+            model=model,
+            messages=messages,
+            response_model=_wrapped(response_model),
+            max_retries=retries,
+            **kwargs,
+        )
         return Completion(
             verdict=verdict.model_dump(mode="json"),
             tokens_in=_usage(raw, "prompt_tokens"),
             tokens_out=_usage(raw, "completion_tokens"),
-            cost_usd=_cost(litellm, raw),
+            cost_usd=_cost(raw),
         )
 
-    return complete
+    return call
+
+
+class _NoStructuredReply(ValueError):
+    """The reply holds no tool call (tools mode): re-asked like a validation error."""
+
+
+class _FinalReply(ValueError):
+    """A reply re-asking cannot fix: cut off at max_tokens, or a refusal."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What instructor adds to a request in one mode for one response model, made once."""
+
+    mode: str
+    fields: dict[str, Any]  # tools + tool_choice, or response_format
+    system_suffix: str | None = None  # json mode: the schema prompt after the system message
+
+    def messages(self, messages: Messages) -> Messages:
+        if self.system_suffix is None:
+            return messages
+        if messages and messages[0].get("role") == "system":
+            first = messages[0]
+            return [
+                {**first, "content": f"{first['content']}\n\n{self.system_suffix}"},
+                *messages[1:],
+            ]
+        return [{"role": "system", "content": self.system_suffix}, *messages]
+
+    def reply_text(self, raw: Any) -> str:
+        choices = getattr(raw, "choices", None)
+        if not choices:
+            raise _NoStructuredReply("the reply has no choices")
+        choice = choices[0]
+        if choice.finish_reason == "length":
+            raise _FinalReply("the reply was cut off at max_tokens (finish_reason=length)")
+        message = choice.message
+        # litellm keeps an OpenAI refusal among the message's provider-specific fields.
+        extra = getattr(message, "provider_specific_fields", None) or {}
+        if refusal := getattr(message, "refusal", None) or extra.get("refusal"):
+            raise _FinalReply(f"the judge refused: {refusal}")
+        if self.mode != "tools":
+            return str(message.content or "")
+        calls = message.tool_calls or []
+        if not calls:
+            raise _NoStructuredReply("the reply calls no function; call the function given")
+        return str(calls[0].function.arguments or "")
+
+    def reask(self, raw: Any, error: Exception) -> Messages:
+        """The assistant's reply and the error, as instructor appends them before a re-ask."""
+        message = raw.choices[0].message if getattr(raw, "choices", None) else None
+        content = (getattr(message, "content", None) or "") if message else ""
+        if self.mode != "tools":
+            fix = f"Correct your JSON ONLY RESPONSE, based on the following errors:\n{error}"
+            return [{"role": "assistant", "content": content}, {"role": "user", "content": fix}]
+        fix = f"Validation Error found:\n{error}\nRecall the function correctly, fix the errors"
+        calls = (getattr(message, "tool_calls", None) or []) if message else []
+        assistant: dict[str, Any] = {"role": "assistant", "content": content}
+        if not calls:
+            return [assistant, {"role": "user", "content": fix}]
+        assistant["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.function.name, "arguments": c.function.arguments},
+            }
+            for c in calls
+        ]
+        answers = [
+            {"role": "tool", "tool_call_id": c.id, "name": c.function.name, "content": fix}
+            for c in calls
+        ]
+        return [assistant, *answers]
+
+
+@functools.lru_cache(maxsize=256)
+def _request(response_model: type[BaseModel], mode: str) -> _Request:
+    """The structured-output part of instructor's request for `mode` (as it sends it through
+    litellm; tests/judge/test_llm.py checks the bodies are the same)."""
+    wrapped = _wrapped(response_model)
+    if mode == "tools":
+        function = dict(wrapped.openai_schema)  # type: ignore[attr-defined]
+        choice = {"type": "function", "function": {"name": function["name"]}}
+        return _Request(
+            mode, {"tools": [{"type": "function", "function": function}], "tool_choice": choice}
+        )
+    schema = wrapped.model_json_schema()
+    if mode == "json_schema":
+        fmt = {"type": "json_schema", "json_schema": {"name": wrapped.__name__, "schema": schema}}
+        return _Request(mode, {"response_format": fmt})
+    if mode == "json":
+        return _Request(mode, {"response_format": {"type": "json_object"}}, _schema_prompt(schema))
+    raise ConfigError(f"mode {mode!r} is not sent directly")
+
+
+def _schema_prompt(schema: dict[str, Any]) -> str:
+    """instructor's JSON-mode instruction, character for character (a dedented f-string in
+    instructor whose schema lines defeat the dedent, so its indentation stays)."""
+    pad = " " * 12
+    return (
+        f"\n{pad}As a genius expert, your task is to understand the content and provide\n"
+        f"{pad}the parsed objects in json that match the following json_schema:\n\n\n"
+        f"{pad}{json.dumps(schema, indent=2, ensure_ascii=False)}\n\n"
+        f"{pad}Make sure to return an instance of the JSON, not the schema itself\n"
+    )
+
+
+@dataclass
+class _Spent:
+    """Tokens and USD over every attempt of one call (a re-asked reply was paid for too)."""
+
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+
+    def add(self, raw: Any) -> None:
+        self.tokens_in = _plus(self.tokens_in, _usage(raw, "prompt_tokens"))
+        self.tokens_out = _plus(self.tokens_out, _usage(raw, "completion_tokens"))
+        self.cost_usd = _plus(self.cost_usd, _cost(raw))
+
+    def tokens(self) -> tuple[int | None, int | None]:
+        return self.tokens_in, self.tokens_out
+
+
+def _plus(total: Any, value: Any) -> Any:
+    if value is None:
+        return total
+    return value if total is None else total + value
 
 
 @functools.lru_cache(maxsize=256)
@@ -234,12 +428,16 @@ def _total_usage(usage: Any) -> tuple[int | None, int | None]:
     )
 
 
-def _cost(litellm: Any, raw: Any) -> float | None:
+def _cost(raw: Any) -> float | None:
+    """USD of one reply, computed once: litellm prices every reply as it returns it (None when
+    the model is not in its price map), so that figure is taken as it is; only a reply litellm
+    did not price (a wrapped completion function) is priced here."""
     hidden = getattr(raw, "_hidden_params", None) or {}
-    cost = hidden.get("response_cost")
-    if cost is None:
+    if "response_cost" in hidden:
+        cost = hidden["response_cost"]
+    else:
         try:
-            cost = litellm.completion_cost(completion_response=raw)
+            cost = _litellm().completion_cost(completion_response=raw)
         except Exception:  # litellm does not know this model's price: no cost, not an error
             return None
     return float(cost) if cost else None
