@@ -1,10 +1,12 @@
 """Throughput of `judge score` against a bare asyncio gather of `litellm.acompletion`.
 
 Both talk to the same local OpenAI-compatible test server (a separate process, with injected
-latency), carry the same prompts and the same tool schema, at the same concurrency. Prints:
+latency), carry the same prompts and the same tool (instructor's, for the rubric's response
+model), at the same concurrency; before timing, one item is sent both ways to an in-process test
+server and the two request bodies are compared. Prints:
 
 - judgments/s of each, and their ratio (target >= 0.9: the engine adds at most 10%);
-- peak calls in flight seen by the engine;
+- peak calls in flight of each;
 - a cached rerun into a new results file (every call answered by the cache): records/s and
   requests sent (target >= 2,000 records/s, 0 requests);
 - a resumed rerun into the same results file: records/s.
@@ -27,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,39 +80,70 @@ def test_server(latency: float) -> Iterator[str]:
         proc.wait(10)
 
 
-async def bare_gather(url: str, rubric: Rubric, items_path: Path, concurrency: int) -> float:
-    """Seconds for a bare gather of litellm.acompletion with judge's prompts and tool."""
+def tool_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """The tool and tool_choice instructor's TOOLS mode sends for `model`."""
+    import instructor
+
+    function = instructor.openai_schema(model).openai_schema
+    choice = {"type": "function", "function": {"name": function["name"]}}
+    return {"tools": [{"type": "function", "function": function}], "tool_choice": choice}
+
+
+async def bare_gather(
+    url: str, rubric: Rubric, items_path: Path, concurrency: int
+) -> tuple[float, int]:
+    """Seconds for a bare gather of litellm.acompletion with judge's prompts and tool, and
+    the peak number of calls in flight."""
     import litellm
 
-    model = response_model(rubric)
-    schema = model.model_json_schema()
-    tool = {"type": "function", "function": {"name": model.__name__, "parameters": schema}}
-    choice = {"type": "function", "function": {"name": model.__name__}}
+    fields = tool_fields(response_model(rubric))
     prompts = []
     for item in read_items(items_path):
         prompt = render_prompt(rubric, item.prediction)
         assert prompt is not None
         prompts.append(prompt.messages)
     slots = asyncio.Semaphore(concurrency)
+    in_flight = peak = 0
 
     async def one(messages: list[dict[str, str]]) -> Any:
+        nonlocal in_flight, peak
         async with slots:
-            return await litellm.acompletion(
-                model=MODEL,
-                messages=messages,
-                tools=[tool],
-                tool_choice=choice,
-                temperature=0.0,
-                api_base=url,
-                api_key="sk-bench",
-                num_retries=0,
-            )
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                return await litellm.acompletion(
+                    model=MODEL,
+                    messages=messages,
+                    **fields,
+                    temperature=0.0,
+                    api_base=url,
+                    api_key="sk-bench",
+                    num_retries=0,
+                )
+            finally:
+                in_flight -= 1
 
     started = time.perf_counter()
     await asyncio.gather(*(one(m) for m in prompts))
     elapsed = time.perf_counter() - started
     await litellm.close_litellm_async_clients()
-    return elapsed
+    return elapsed, peak
+
+
+def check_same_payload(rubric: Rubric, items: Path) -> None:
+    """Send the first item both ways to an in-process test server; fail unless the request
+    bodies are the same (so the ratio compares like with like)."""
+    from tests.llm_server import LLMServer
+
+    one = items.with_name("one.jsonl")
+    one.write_text(items.read_text().splitlines()[0] + "\n")
+    with LLMServer() as server:
+        asyncio.run(bare_gather(server.url, rubric, one, 1))
+        judge.score(one, rubric, judges=[MODEL], api_base=server.url, cache=False)
+        bare, ours = (r.body for r in server.requests)
+    if bare != ours:
+        keys = sorted(k for k in {*bare, *ours} if bare.get(k) != ours.get(k))
+        raise SystemExit(f"the two request bodies differ in {keys}: not a like-for-like bench")
 
 
 def judge_run(url: str, rubric: Rubric, items: Path, out: Path, concurrency: int) -> Any:
@@ -134,9 +169,10 @@ def main() -> None:
         warm = Path(tmp) / "warm.jsonl"
         write_items(warm, min(args.n, 64))
         with test_server(args.latency) as url:
+            check_same_payload(rubric, items)
             # Warm the server, litellm's clients and tokenizers before anything is timed.
             asyncio.run(bare_gather(url, rubric, warm, args.concurrency))
-            bare = asyncio.run(bare_gather(url, rubric, items, args.concurrency))
+            bare, bare_peak = asyncio.run(bare_gather(url, rubric, items, args.concurrency))
             result, ours = judge_run(url, rubric, items, Path(tmp) / "a.jsonl", args.concurrency)
             cached, cached_s = judge_run(
                 url, rubric, items, Path(tmp) / "b.jsonl", args.concurrency
@@ -154,8 +190,8 @@ def main() -> None:
         f"judge score         : {n * k / ours:8.1f} judgments/s ({ours:.2f} s), "
         f"scored {result.summary.status.get('scored', 0)}/{n}"
     )
-    print(f"ratio judge / bare  : {bare / ours:.3f}  (target >= 0.9)")
-    print(f"peak calls in flight: {result.peak_in_flight}")
+    print(f"ratio judge / bare  : {bare / ours:.3f}  (target >= 0.9; same request bodies)")
+    print(f"peak calls in flight: judge {result.peak_in_flight}, bare {bare_peak}")
     sent = cached.summary.calls - cached.summary.cached_calls
     print(f"cached rerun        : {n / cached_s:8.0f} records/s, requests sent {sent}")
     print(f"resumed rerun       : {n / resumed_s:8.0f} records/s, judged {resumed.judged}")
