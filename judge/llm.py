@@ -37,6 +37,8 @@ from judge.errors import ConfigError, JudgeError, redact
 
 __all__ = [
     "MODES",
+    "batch_reply",
+    "batch_request",
     "call_price",
     "check_judge_configured",
     "close_clients",
@@ -366,6 +368,56 @@ def call_price(model: str, tokens_in: int, tokens_out: int) -> float | None:
     except Exception:  # not mapped: the price is unknown, which callers must say
         return None
     return float(prompt + completion)
+
+
+def batch_request(
+    model: str,
+    messages: Messages,
+    response_model: type[BaseModel],
+    params: dict[str, Any],
+    mode: str,
+) -> dict[str, Any]:
+    """The chat-completions body `litellm_complete` sends first for one call in `mode` (tools,
+    json_schema or json), as a line of a provider's batch file carries it: the model as the
+    provider names it (`openai/gpt-4o-mini` → `gpt-4o-mini`), the same messages, tool or
+    response format, and `params`."""
+    request = _request(response_model, mode)
+    provider_model = _litellm().get_llm_provider(model)[0]
+    return {
+        "model": provider_model,
+        "messages": request.messages(messages),
+        **request.fields,
+        **params,
+    }
+
+
+def batch_reply(
+    model: str, body: dict[str, Any], response_model: type[BaseModel], mode: str
+) -> Completion:
+    """A batch output line's chat completion (`body`) validated like a live reply's first
+    attempt, priced at `model`'s batch rate (litellm's price map: its batch prices, else half
+    the live ones; None when the model is not in it). Raises InvalidReplyError when it does
+    not validate: a batch cannot re-ask."""
+    litellm = _litellm()
+    raw = litellm.ModelResponse(**body)
+    try:
+        verdict = response_model.model_validate_json(_request(response_model, mode).reply_text(raw))
+    except (ValidationError, _NoStructuredReply, _FinalReply) as exc:
+        raise InvalidReplyError(_short(exc), 1, *_total_usage(raw.usage)) from exc
+    cost: float | None = None
+    try:
+        litellm.get_model_info(model)  # raises for a model without a price
+        from litellm.cost_calculator import batch_cost_calculator
+
+        cost = float(sum(batch_cost_calculator(usage=raw.usage, model=model)))
+    except Exception:  # not in the price map: unknown, which the summary says
+        pass
+    return Completion(
+        verdict=verdict.model_dump(mode="json"),
+        tokens_in=_usage(raw, "prompt_tokens"),
+        tokens_out=_usage(raw, "completion_tokens"),
+        cost_usd=cost,
+    )
 
 
 def _has_key_for(model: str) -> bool:
