@@ -96,6 +96,26 @@ def cli() -> None:
     is_flag=True,
     help="Judge again items an earlier run left (partly) unscored.",
 )
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Send the calls through the judges' batch APIs first (openai, azure, litellm_proxy: "
+    "about half price, no rate limit; others run live). A rerun picks up a pending batch.",
+)
+@click.option(
+    "--batch-poll",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="With --batch: how often to ask whether a batch has ended.",
+)
+@click.option(
+    "--batch-wait",
+    type=click.FloatRange(0),
+    metavar="SECONDS",
+    help="With --batch: stop waiting after this long (exit status 3); rerun to pick it up.",
+)
 @judge_call_options
 def score(
     predictions: Path,
@@ -119,9 +139,13 @@ def score(
     by: str | None,
     skip_invalid: bool,
     retry_unscored: bool,
+    batch: bool,
+    batch_poll: float,
+    batch_wait: float | None,
     no_cache: bool,
 ) -> None:
     """Score every prediction in PREDICTIONS (JSONL) against a rubric."""
+    from judge.batch import BatchPending
     from judge.render import ProgressBar, render_plan, render_run
     from judge.run import plan as run_plan
     from judge.run import score as run_score
@@ -147,15 +171,38 @@ def score(
         "skip_invalid": skip_invalid,
         "retry_unscored": retry_unscored,
         "cache": not no_cache,
+        "batch": batch,
+        "batch_poll": batch_poll,
+        "batch_wait": batch_wait,
     }
     if dry_run:
         render_plan(run_plan(predictions, rubric, out=out, **options))
         return
-    with ProgressBar() as progress:
-        result = run_score(predictions, rubric, out=out, progress=progress, **options)
+    try:
+        with ProgressBar() as progress:
+            if batch:  # inside the bar, whose display prints stderr's lines above it
+                _show_batch_progress()
+            result = run_score(predictions, rubric, out=out, progress=progress, **options)
+    except BatchPending as exc:  # a batch still running: a pause, not an error
+        click.echo(str(exc), err=True)
+        sys.exit(3)
     render_run(result)
     if result.stopped:
         sys.exit(3)
+
+
+def _show_batch_progress() -> None:
+    """Batches take minutes to hours: say on stderr what is submitted and awaited."""
+    import logging
+
+    log = logging.getLogger("judge.batch")
+    for old in [h for h in log.handlers if h.get_name() == "judge-cli"]:
+        log.removeHandler(old)  # an earlier command in this process (tests) left its own
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("judge-cli")
+    handler.setFormatter(logging.Formatter("batch: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 def _limits(values: tuple[str, ...]) -> dict[str, int]:

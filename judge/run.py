@@ -110,6 +110,11 @@ async def ascore(
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
+        if opts.batch:  # the providers' batch APIs answer the calls first, into the cache
+            from judge.batch import prefill
+
+            done = job.kept_ids(Path(out)) if out is not None else set()
+            await prefill(scorer, the_rubric, predictions, done)
         if opts.max_cost is not None:
             job.budget = Budget(opts.max_cost)
         result = await job.run(predictions, out, progress, report.n_valid)

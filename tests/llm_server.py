@@ -500,6 +500,7 @@ class LLMServer:
         app.router.add_get("/v1/files/{id}", self._file_get)
         app.router.add_get("/v1/files/{id}/content", self._file_content)
         app.router.add_post("/v1/batches", self._batch_create)
+        app.router.add_get("/v1/batches", self._batch_list)
         app.router.add_get("/v1/batches/{id}", self._batch_get)
         app.router.add_post("/v1/batches/{id}/cancel", self._batch_cancel)
 
@@ -565,6 +566,7 @@ class LLMServer:
             "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
             "metadata": body.get("metadata"),
             "_polls": 0,
+            "_order": len(self.batches),
         }
         self.batches[batch["id"]] = batch
         return web.json_response(_public(batch))
@@ -581,6 +583,14 @@ class LLMServer:
             else:
                 batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
         return web.json_response(_public(batch))
+
+    async def _batch_list(self, request: web.Request) -> web.Response:
+        """The most recent batches first, as OpenAI lists them (`limit`, no paging)."""
+        self._seen_batch(request, dict(request.query))
+        limit = int(request.query.get("limit", "20"))
+        newest = sorted(self.batches.values(), key=lambda b: -b["_order"])[:limit]
+        data = [_public(b) for b in newest]
+        return web.json_response({"object": "list", "data": data, "has_more": False})
 
     async def _batch_cancel(self, request: web.Request) -> web.Response:
         batch = self.batches.get(request.match_info["id"])
