@@ -8,12 +8,21 @@ patterns for Krippendorff's α), so a run of a million records summarises in con
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from judge.contracts import CallUsage, ContinuousScale, Criterion, ResultRecord, Rubric
+from judge.contracts import (
+    CallUsage,
+    ContinuousScale,
+    Criterion,
+    Judgment,
+    LabelsScale,
+    ResultRecord,
+    Rubric,
+)
 
 __all__ = ["CriterionSummary", "JudgeSummary", "SliceSummary", "Summary", "SummaryBuilder"]
 
@@ -123,15 +132,20 @@ class SummaryBuilder:
         self._slices: dict[str, dict[str, _Running]] = {}
         self._slice_n: Counter[str] = Counter()
         self._status: Counter[str] = Counter()
-        self._running = {c.id: _Running() for c in rubric.criteria}
+        # A multi-stage rubric's per-unit criteria (is_factual per step) are summarised over
+        # units: their mean, level counts and α among judges, one pattern per item x step.
+        self._units = {c.id: c for stage in rubric.stages for c in stage.criteria}
+        self._unit_stage = {c.id: s.per or "" for s in rubric.stages for c in s.criteria}
+        self._rows = [*rubric.criteria, *self._units.values()]
+        self._running = {c.id: _Running() for c in self._rows}
         self._continuous = {c.id for c in rubric.criteria if c.scale.type == "continuous"}
         self._unscored: Counter[str] = Counter()
         self._scored: Counter[str] = Counter()
-        self._counts: dict[str, Counter[str]] = {c.id: Counter() for c in rubric.criteria}
-        self._reasons: dict[str, Counter[str]] = {c.id: Counter() for c in rubric.criteria}
+        self._counts: dict[str, Counter[str]] = {c.id: Counter() for c in self._rows}
+        self._reasons: dict[str, Counter[str]] = {c.id: Counter() for c in self._rows}
         self._judges: dict[str, JudgeSummary] = {}
         self._patterns: dict[str, Counter[tuple[Any, ...]]] = {
-            c.id: Counter() for c in rubric.llm_criteria
+            c.id: Counter() for c in [*rubric.llm_criteria, *self._units.values()]
         }
         self._spread = {c.id: _Running() for c in rubric.llm_criteria}
 
@@ -155,14 +169,31 @@ class SummaryBuilder:
                 if criterion_id not in self._continuous:
                     self._counts[criterion_id][_label(value)] += 1
         for judgment in record.judgments:
-            # Per-unit verdicts of a multi-stage rubric are summarised by its measures.
-            if judgment.status == "unscored" and judgment.reason and judgment.step is None:
+            if judgment.step is not None and judgment.criterion in self._units:
+                self._add_unit(judgment)
+            elif judgment.status == "unscored" and judgment.reason:
                 self._reasons[judgment.criterion][judgment.reason[:80]] += 1
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
         if len(record.judges) > 1:
             self._add_patterns(record)
         self._add_spread(record)
+
+    def _add_unit(self, judgment: Judgment) -> None:
+        """One judge's verdict on one unit (first samples and repeats alike)."""
+        criterion = judgment.criterion
+        if judgment.status != "scored" or judgment.score is None:
+            self._unscored[criterion] += 1
+            self._reasons[criterion][_unit_reason(judgment.reason or "")] += 1
+            return
+        self._scored[criterion] += 1
+        if isinstance(judgment.score, list):  # labels: how often each was given
+            self._counts[criterion].update(judgment.score)
+        elif isinstance(judgment.score, int | float):
+            self._running[criterion].add(float(judgment.score))
+            self._counts[criterion][_label(judgment.score)] += 1
+        else:
+            self._counts[criterion][str(judgment.score)] += 1
 
     def _add_slice(self, record: ResultRecord) -> None:
         value = record.meta.get(self.by or "")
@@ -174,13 +205,22 @@ class SummaryBuilder:
                 running[criterion_id].add(float(score))
 
     def _add_patterns(self, record: ResultRecord) -> None:
-        first: dict[tuple[str, str], Any] = {
-            (j.criterion, j.judge): j.score
+        first: dict[tuple[str, int | None, str], Any] = {
+            (j.criterion, j.step, j.judge): j.score
             for j in record.judgments
-            if j.sample == 0 and j.status == "scored"
+            if j.sample == 0 and j.status == "scored" and not isinstance(j.score, list)
         }
         for criterion_id, patterns in self._patterns.items():
-            patterns[tuple(first.get((criterion_id, judge)) for judge in record.judges)] += 1
+            for step in self._steps(criterion_id, record):
+                key = (criterion_id, step)
+                patterns[tuple(first.get((*key, judge)) for judge in record.judges)] += 1
+
+    def _steps(self, criterion_id: str, record: ResultRecord) -> list[int | None]:
+        """The units a criterion rates on a record: [None] (the item) or its unit numbers."""
+        if criterion_id not in self._units:
+            return [None]
+        segments = record.segments.get(self._unit_stage[criterion_id])
+        return list(range(1, len(segments.units) + 1)) if segments else []
 
     def _add_spread(self, record: ResultRecord) -> None:
         samples: dict[tuple[str, str], list[float]] = {}
@@ -197,7 +237,7 @@ class SummaryBuilder:
 
     def build(self) -> Summary:
         criteria = []
-        for c in self.rubric.criteria:
+        for c in self._rows:
             running = self._running[c.id]
             criteria.append(
                 CriterionSummary(
@@ -242,12 +282,17 @@ class SummaryBuilder:
 
     def _alpha(self, criterion: Criterion) -> float | None:
         patterns = self._patterns.get(criterion.id)
-        if not patterns or isinstance(criterion.scale, ContinuousScale):
+        if not patterns or isinstance(criterion.scale, ContinuousScale | LabelsScale):
             return None
         from calibration import alpha_from_patterns
 
         level = "ordinal" if criterion.scale.type == "ordinal" else "nominal"
         return alpha_from_patterns(patterns, criterion.scale.levels, level)
+
+
+def _unit_reason(reason: str) -> str:
+    # "no verdict for step 3" and "step 5" are one reason, not one per step number.
+    return re.sub(r"\b(step|unit) \d+\b", r"\1 N", reason)[:80]
 
 
 def _label(value: float | int) -> str:

@@ -155,7 +155,7 @@ def test_a_panel_rates_the_same_steps_and_votes_per_step(
     llm_server.script = lambda body, n: scripts[body["model"]](body, n)
     out = tmp_path / "r.jsonl"
     # Listed in reverse order: the split is still made by the first judge by name.
-    _score(llm_server, out, judges=["openai/judge-b", "openai/judge-a"])
+    result = _score(llm_server, out, judges=["openai/judge-b", "openai/judge-a"])
     splits = [b["model"] for b in _chat(llm_server) if is_split(b)]
     assert splits == ["judge-a"] * 3  # one split per item, shared by the panel
     record = next(iter_records(out))
@@ -165,6 +165,13 @@ def test_a_panel_rates_the_same_steps_and_votes_per_step(
     assert record.scores["factual_ratio"] == 0.5
     assert record.scores["nonfactual_critical_steps"] is None
     assert record.scores["step_count"] == 3
+    # The summary's α among judges on is_factual takes each item x step as a unit.
+    factual = next(c for c in result.summary.criteria if c.id == "is_factual")
+    expected = krippendorff.alpha(
+        reliability_data=[[1, 1, 0] * 3, [1, 0, 0] * 3], level_of_measurement="nominal"
+    )
+    assert factual.alpha == pytest.approx(expected)
+    assert factual.n_scored == 18 and factual.mean == pytest.approx(9 / 18)
 
 
 def test_rerun_sends_nothing_and_keeps_the_records(llm_server: LLMServer, tmp_path: Path) -> None:
