@@ -258,3 +258,27 @@ def test_options_batch_cannot_work_with(
     with pytest.raises(ConfigError, match=problem):
         _score(llm_server, tmp_path / "r.jsonl", **options)
     assert llm_server.count == 0 and not llm_server.batch_requests
+
+
+def test_a_multi_stage_rubric_takes_one_round_per_stage(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    panel = [MODEL, "openai/other-judge"]
+    live = tmp_path / "live.jsonl"
+    judge.score(
+        PREDICTIONS, "ddx-steps", out=live, judges=panel, api_base=llm_server.url, cache=False
+    )
+    llm_server.reset()
+
+    out = tmp_path / "batch.jsonl"
+    options = {"judges": panel, "api_base": llm_server.url, "batch": True, **FAST}
+    result = judge.score(PREDICTIONS, "ddx-steps", out=out, **options)
+
+    assert _chats(llm_server) == 0
+    # Round 1: the split, by the panel's first judge; round 2: every judge rates the steps.
+    sizes = sorted((lines[0]["body"]["model"], len(lines)) for lines in _uploads(llm_server))
+    assert sizes == [("other-judge", 3), ("other-judge", 3), ("test-judge", 3)]
+    assert _scores(out) == _scores(live)
+    steps = {r.id: r.segments for r in iter_records(out)}
+    assert steps == {r.id: r.segments for r in iter_records(live)}
+    assert sum("answered by" in n for n in result.notices) == 2
