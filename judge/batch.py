@@ -44,7 +44,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Container, Iterable
+from collections.abc import AsyncIterator, Awaitable, Collection, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -189,14 +189,17 @@ class _Chunk:
     model: type[BaseModel]
     path: Path
     handle: IO[bytes]
-    keys: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
     size: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
+
+    def full(self, line: bytes) -> bool:
+        return len(self.keys) >= MAX_REQUESTS or self.size + len(line) > MAX_BYTES
 
     def add(self, key: str, line: bytes) -> None:
         self.handle.write(line)
         self.digest.update(line)
-        self.keys.append(key)
+        self.keys.add(key)
         self.size += len(line)
 
 
@@ -227,8 +230,9 @@ class _BatchRun:
         self.state = _State(cache.path)
         self.clients = {j.name: _Client(j.model, opts.api_base) for j in judges}
         self.work = Path(tempfile.mkdtemp(prefix="batch-", dir=_work_root()))
-        # Per round: keys collected, open and full batch files, batches to wait for.
-        self.seen: set[str] = set()
+        # Per round: the batch files being written (one per judge and reply model; a full
+        # one is submitted at once, so memory holds at most these files' keys), the full ones,
+        # and the batches to wait for.
         self.open: dict[tuple[str, str], _Chunk] = {}
         self.full: list[_Chunk] = []
         self.waiting: set[str] = set()
@@ -248,16 +252,15 @@ class _BatchRun:
         await self._recover()
         while True:
             await self._collect(source, done)
-            if not self.full and not self.waiting:
+            if not self.waiting:
                 return
-            for chunk in self.full:
-                self.waiting.add(await self._submit(chunk))
-            self.full = []
             await self._wait(sorted(self.waiting))
-            self.seen, self.waiting = set(), set()
+            self.waiting = set()
 
     async def _collect(self, source: Any, done: Container[str]) -> None:
-        """One pass over the items with the collecting engine; fills `full` and `waiting`."""
+        """One pass over the items with the collecting engine: every call no cache or batch
+        answers yet is written to a batch file, submitted when full or when the pass ends;
+        `waiting` gets the batches the pass needs."""
         real = self.scorer.engine
         self.scorer.engine = _Collector(self.engine, self)
         try:
@@ -266,13 +269,19 @@ class _BatchRun:
                     continue
                 with contextlib.suppress(_Collected):
                     await self.scorer.score_item(item, self.rubric)
+                await self._submit_full()
             await asyncio.sleep(0)  # calls gathered with one that stopped an item record too
         finally:
             self.scorer.engine = real
         self.full += self.open.values()
         self.open = {}
-        for chunk in self.full:
+        await self._submit_full()
+
+    async def _submit_full(self) -> None:
+        while self.full:
+            chunk = self.full.pop()
             chunk.handle.close()
+            self.waiting.add(await self._submit(chunk))
 
     def missed(
         self,
@@ -282,16 +291,19 @@ class _BatchRun:
         response_model: type[BaseModel],
     ) -> None:
         """A call the cache does not answer: wait for the batch that has it, or batch it."""
-        if judge.name not in self.judges or key in self.seen or key in self.failed:
+        if judge.name not in self.judges or key in self.failed:
             return
-        self.seen.add(key)
         model_hash = _model_hash(response_model)
         self.models[model_hash] = response_model
+        slot = (judge.name, model_hash)
+        chunk = self.open.get(slot)
+        if chunk is not None and key in chunk.keys:  # the same call for another item
+            return
+        # In a batch already (submitted this round, or by an earlier run): wait for it.
         pending = self.state.pending(key, judge.name, self.endpoint)
         if pending is not None:
             self.waiting.add(pending)
             return
-        slot = (judge.name, model_hash)
         body = llm.batch_request(
             judge.model, messages, response_model, judge.params, self.opts.mode
         )
@@ -301,11 +313,7 @@ class _BatchRun:
             separators=(",", ":"),
         ).encode()
         line += b"\n"
-        chunk = self.open.get(slot)
-        if chunk is not None and (
-            len(chunk.keys) >= MAX_REQUESTS or chunk.size + len(line) > MAX_BYTES
-        ):
-            chunk.handle.close()
+        if chunk is not None and chunk.full(line):
             self.full.append(chunk)
             chunk = None
         if chunk is None:
@@ -561,7 +569,7 @@ class _State:
         mode: str,
         model_hash: str,
         input_file_id: str,
-        keys: list[str],
+        keys: Collection[str],
     ) -> None:
         """A batch about to be created from `input_file_id`, under a local id until then."""
         row = (local, judge, endpoint, mode, model_hash, SUBMITTING, input_file_id, len(keys))

@@ -282,3 +282,29 @@ def test_a_multi_stage_rubric_takes_one_round_per_stage(
     steps = {r.id: r.segments for r in iter_records(out)}
     assert steps == {r.id: r.segments for r in iter_records(live)}
     assert sum("answered by" in n for n in result.notices) == 2
+
+
+def test_a_batch_the_provider_lost_is_submitted_anew(llm_server: LLMServer, tmp_path: Path) -> None:
+    llm_server.batch.outcome = "in_progress"
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(BatchPending):
+        _score(llm_server, out, batch_wait=0.05)
+    llm_server.batches.clear()  # deleted at the provider, or another account's key
+    llm_server.batch.outcome = "completed"
+    with pytest.raises(JudgeError, match=r"is not found at .*running again submits"):
+        _score(llm_server, out)
+    _score(llm_server, out)
+    assert llm_server.batch_calls("POST", "/batches") == 2
+    assert _chats(llm_server) == 0 and len(list(iter_records(out))) == 3
+
+
+def test_a_server_without_a_batch_api_is_named_and_leaves_no_state(
+    llm_server: LLMServer, tmp_path: Path, judge_home: Path
+) -> None:
+    elsewhere = llm_server.url.replace("/v1", "/v2")  # answers 404 to everything
+    with pytest.raises(JudgeError, match=r"uploading the batch file failed at http://127\.0\.0\.1"):
+        _score(llm_server, tmp_path / "r.jsonl", api_base=elsewhere)
+    with sqlite3.connect(judge_home / "cache.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 0
+    _score(llm_server, tmp_path / "r.jsonl")  # the right endpoint: a batch as usual
+    assert llm_server.batch_calls("POST", "/batches") == 1
