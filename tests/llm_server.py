@@ -360,6 +360,8 @@ class BatchScript:
     polls: int = 1
     outcome: str = "completed"
     lines: Callable[[Json, str], Reply | None] | None = None
+    # Seconds POST /v1/batches takes before it creates the batch and answers.
+    create_delay: float = 0.0
 
     def reply(self, body: Json, custom_id: str) -> Reply:
         found = self.lines(body, custom_id) if self.lines else None
@@ -546,6 +548,7 @@ class LLMServer:
         except ValueError:
             return _error(Reply.error(400))
         self._seen_batch(request, body)
+        await self._wait(self.batch.create_delay)
         stored = self.files.get(body.get("input_file_id", ""))
         if stored is None or body.get("endpoint") != "/v1/chat/completions":
             return _error(Reply.error(400))

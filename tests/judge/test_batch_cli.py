@@ -84,3 +84,33 @@ def test_ctrl_c_while_waiting_then_rerun_resumes_the_batch(
     assert llm_server.batch_calls("POST", "/files") == 1
     assert llm_server.batch_calls("POST", "/batches") == 1 and llm_server.count == 0
     assert len(list(iter_records(out))) == 3
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_batch_is_created_waits_to_record_it(
+    llm_server: LLMServer, tmp_path: Path, judge_home: Path
+) -> None:
+    llm_server.batch.create_delay = 2.0
+    out = tmp_path / "r.jsonl"
+    env = {**os.environ, "JUDGE_HOME": str(judge_home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    command = [sys.executable, "-m", "judge", *_args(llm_server, out)]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while llm_server.batch_calls("POST", "/batches") < 1:  # the creation is under way
+            assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+            time.sleep(0.02)
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode != 0, err
+    assert len(llm_server.batches) == 1
+
+    llm_server.batch.create_delay = 0.0
+    done = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert llm_server.batch_calls("POST", "/batches") == 1
+    assert llm_server.batch_calls("GET", "/batches") == 0  # recorded: no need to look for it
+    assert llm_server.count == 0 and len(list(iter_records(out))) == 3
