@@ -1,5 +1,5 @@
 """`judge score --batch`: the run's judge calls through the providers' batch APIs first (half
-price at OpenAI and Azure, and no per-minute rate limit), with the same resume guarantee.
+price at OpenAI and Azure, outside the per-minute rate limits), with the same resume guarantee.
 
 A batch run is rounds of collect → submit → wait → apply, then the normal run:
 
@@ -8,9 +8,10 @@ A batch run is rounds of collect → submit → wait → apply, then the normal 
    file: `custom_id` is the call's cache key, `body` the chat-completions request the live
    path sends (same tools or response format, built by `judge.llm`). The item stops there.
 2. **submit**: one batch per judge and reply model (at most `MAX_REQUESTS` lines and
-   `MAX_BYTES`), uploaded and created through litellm. Its id, input file and keys are stored
-   in the cache's database (tables `batches` and `batch_keys`) as it is created, so a rerun
-   finds it and waits for it instead of paying again.
+   `MAX_BYTES`; a full file is submitted at once), uploaded and created through litellm's
+   files and batches API (imported through `judge.llm`). Its id, input file and keys are
+   stored in the cache's database (tables `batches` and `batch_keys`) as it is created, so a
+   rerun finds it and waits for it instead of paying again.
 3. **wait**: every batch the run needs is polled until it ends (`--batch-poll`); with
    `--batch-wait` the run stops after that long (`BatchPending`) and the same command picks
    the batch up later.
@@ -160,7 +161,8 @@ class _Collected(Exception):
 
 
 class _Collector(Engine):
-    """An engine that answers from the cache and hands every other call to `on_miss`."""
+    """An engine that answers from the cache and hands every other call to the batch run
+    (`_BatchRun.missed`), stopping the item there."""
 
     def __init__(self, real: Engine, run: _BatchRun):
         super().__init__(real.complete, cache=real.cache)
@@ -470,11 +472,11 @@ class _BatchRun:
                 continue
             cost = "" if tally.cost_usd is None else f" for ${tally.cost_usd:.4f} at batch prices"
             note = (
-                f"--batch: {name}: {tally.answered} calls answered by "
+                f"--batch: {name}: {_calls(tally.answered)} answered by "
                 f"{len(tally.batches)} batch(es){cost}"
             )
             if tally.failed:
-                note += f"; {tally.failed} the batch did not answer validly were judged live"
+                note += f"; {_calls(tally.failed)} it did not answer validly judged live"
             notes.append(note)
         return notes
 
@@ -489,6 +491,10 @@ async def _uninterrupted(work: Awaitable[T]) -> T:
         with contextlib.suppress(Exception):
             await task
         raise
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
 
 
 def _pending_message(state: _State, ids: list[str], waited: float) -> str:

@@ -153,7 +153,7 @@ def test_lines_that_failed_or_did_not_validate_are_judged_live(
 
     assert _chats(llm_server) == 2  # the two lines the batch did not answer validly
     assert {r.status for r in iter_records(out)} == {"scored"}
-    assert any("1 calls answered" in n and "2 the batch did not" in n for n in result.notices)
+    assert any("1 call answered" in n and "2 calls it did not" in n for n in result.notices)
     calls = [c for r in iter_records(out) for c in r.calls]
     assert sorted(c.cached for c in calls) == [False, False, True]
 
