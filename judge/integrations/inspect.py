@@ -63,9 +63,7 @@ def rubric_scorer(
         if "prediction_rationale" in the_rubric.target
         else the_rubric.target[0]
     )
-    shared = _Shared(
-        RunOptions(judges=list(judges or []), **options), the_rubric.needs_judges
-    )
+    shared = _Shared(RunOptions(judges=list(judges or []), **options), the_rubric.needs_judges)
 
     async def score(state: TaskState, target: Target) -> Score:
         try:
