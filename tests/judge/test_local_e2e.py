@@ -4,6 +4,7 @@ SmolLM2-135M judge that `judge` starts and stops itself (needs the `local` extra
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 from pathlib import Path
 
@@ -26,7 +27,10 @@ pytestmark = [
 
 
 def _servers() -> list[str]:
-    found = subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True, text=True)
+    # Only this process's children: another run on the machine may have a server of its own.
+    found = subprocess.run(
+        ["pgrep", "-P", str(os.getpid()), "-f", "llama_cpp.server"], capture_output=True, text=True
+    )
     return found.stdout.split()
 
 
