@@ -2,13 +2,13 @@
 every problem.
 
 The file is read twice by a run: once to validate everything before any money is spent, once
-to feed the judges. Both passes stream, so memory does not grow with the file beyond the set
-of seen ids (kept as 8-byte digests).
+to feed the judges. Both passes stream, and the ids seen so far (to report a repeated id) are
+held in an IdSet, which moves to a temporary database past a few ten thousand ids: memory does
+not grow with the file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Prediction
 from judge.errors import InputError
+from judge.idset import IdSet
 
 __all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
 
@@ -51,18 +52,15 @@ def iter_items(
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
     """
     name, rows = _rows(source)
-    seen: set[bytes] = set()
-    for line, row in rows:
-        if isinstance(row, InputError):
-            yield row
-            continue
-        item = _to_item(name, line, row, id_field)
-        if isinstance(item, Item):
-            digest = hashlib.blake2b(item.id.encode(), digest_size=8).digest()
-            if digest in seen:
+    with IdSet() as seen:  # closed when the generator ends or is closed early
+        for line, row in rows:
+            if isinstance(row, InputError):
+                yield row
+                continue
+            item = _to_item(name, line, row, id_field)
+            if isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
-            seen.add(digest)
-        yield item
+            yield item
 
 
 def validate_items(

@@ -9,7 +9,6 @@ free when a call had finished before the run stopped).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,9 @@ from judge.budget import Budget, Estimate
 from judge.contracts import Prediction, ResultRecord, Rubric
 from judge.engine import CompleteFn, Completion
 from judge.errors import ConfigError, InputError
+from judge.idset import IdSet
 from judge.inputs import Item, iter_items, validate_items
-from judge.results import ResultsWriter, iter_records
+from judge.results import ResultsWriter, iter_records, kept_ids
 from judge.rubric import load_rubric
 from judge.scorer import NO_JUDGE, RunOptions, Scorer
 from judge.summary import Summary, SummaryBuilder
@@ -113,8 +113,8 @@ async def ascore(
         if opts.batch:  # the providers' batch APIs answer the calls first, into the cache
             from judge.batch import prefill
 
-            done = job.kept_ids(Path(out)) if out is not None else set()
-            await prefill(scorer, the_rubric, predictions, done)
+            with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
+                await prefill(scorer, the_rubric, predictions, done)
         if opts.max_cost is not None:
             job.budget = Budget(opts.max_cost)
         result = await job.run(predictions, out, progress, report.n_valid)
@@ -154,12 +154,12 @@ async def aplan(
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
-        done = job.kept_ids(Path(out)) if out is not None else set()
-        result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
-        for item in iter_items(predictions, opts.id_field):
-            if isinstance(item, InputError) or item.id in done:
-                continue
-            result.estimate.add(scorer.estimate(item, the_rubric))
+        with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
+            result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
+            for item in iter_items(predictions, opts.id_field):
+                if isinstance(item, InputError) or item.id in done:
+                    continue
+                result.estimate.add(scorer.estimate(item, the_rubric))
         result.notices = scorer.notices
         return result
     finally:
@@ -190,13 +190,10 @@ class _Job:
         self.budget: Budget | None = None
         self.stopped: str | None = None
 
-    def kept_ids(self, out: Path) -> set[str]:
-        """Ids of an existing results file's records that this run would keep (read-only)."""
-        if not out.is_file():
-            return set()
-        with out.open(encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip().endswith("}")]
-        return {str(r["id"]) for r in rows if isinstance(r, dict) and "id" in r and self.keep(r)}
+    def kept_ids(self, out: Path) -> IdSet:
+        """Ids of an existing results file's records that this run would keep (read-only; the
+        caller closes the set)."""
+        return kept_ids(out, self.keep)
 
     def keep(self, record: dict[str, Any]) -> bool:
         """Whether an earlier run's record is final for this run (else it is redone)."""
@@ -213,7 +210,8 @@ class _Job:
         self, source: Source, out: str | Path | None, progress: Progress | None, n_valid: int
     ) -> RunResult:
         writer = ResultsWriter(out, self.keep) if out is not None else None
-        done = writer.open() if writer else set()
+        # The ids an earlier run finished; closed with the writer.
+        done = writer.open() if writer else IdSet()
         records: list[ResultRecord] = []
         judged = 0
         try:
@@ -247,7 +245,7 @@ class _Job:
             stopped=self.stopped,
         )
 
-    async def _judge_all(self, source: Source, done: set[str]) -> AsyncIterator[ResultRecord]:
+    async def _judge_all(self, source: Source, done: IdSet) -> AsyncIterator[ResultRecord]:
         """Judge every valid item not already done, a bounded number at a time."""
         window = max(self.opts.concurrency * 2, 4)
         pending: set[asyncio.Task[ResultRecord]] = set()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from judge import idset
 from judge.errors import InputError
 from judge.inputs import read_items, validate_items
 
@@ -74,3 +75,18 @@ def test_id_field_can_be_any_field(tmp_path: Path) -> None:
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         validate_items(tmp_path / "absent.jsonl")
+
+
+def test_a_duplicate_is_found_after_the_seen_ids_went_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idset, "MEMORY_IDS", 3)  # 3 ids in memory, the rest on disk
+    lines = [_good(f"case {i}") for i in range(20)]
+    lines[17] = _good("case 1")  # seen 16 lines earlier, several spills ago
+    lines[18] = _good("case 16")  # seen on the line before, still in memory
+    path = _write(tmp_path, lines)
+    report = validate_items(path)
+    assert report.n_valid == 18
+    where = [(p.path, p.line, p.field, str(p)) for p in report.problems]
+    assert [w[:3] for w in where] == [(str(path), 18, "title"), (str(path), 19, "title")]
+    assert "duplicate id 'case 1'" in where[0][3] and "duplicate id 'case 16'" in where[1][3]
