@@ -7,8 +7,14 @@ criteria, record building, the results writer and the summary (the LLM criteria 
 `unscored: no judge configured`). `--judged` adds a judge on the local test server (its own
 process) for sizes small enough to finish.
 
+`--resume` then runs the same command again into the same results file and measures that run
+too. With `--rubric twi` (no LLM criteria, so its records are final) the rerun resumes every
+line: it reads the results file back, holds every id as finished, and judges nothing. (With
+ddx and no judge the records are not final, so the rerun judges everything again.)
+
     python benchmarks/bench_memory.py                       # 100k, 300k, 1M lines
     python benchmarks/bench_memory.py --sizes 2000,8000 --judged
+    python benchmarks/bench_memory.py --rubric twi --resume
 """
 
 from __future__ import annotations
@@ -69,25 +75,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,300000,1000000")
     parser.add_argument("--judged", action="store_true", help="judge on the local test server")
+    parser.add_argument("--rubric", default="ddx")
+    parser.add_argument("--resume", action="store_true", help="measure a rerun too")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "JUDGE_HOME": str(Path(tmp) / "home"), "PYTHONPATH": str(ROOT)}
-        print(f"cores {os.cpu_count()}, judged {args.judged}")
+        print(f"cores {os.cpu_count()}, judged {args.judged}, rubric {args.rubric}")
         for n in sizes:
             lines = Path(tmp) / f"{n}.jsonl"
             write_lines(lines, n)
             size_mb = lines.stat().st_size / 2**20
-            command = [sys.executable, "-m", "judge", "score", str(lines), "--rubric", "ddx"]
-            command += ["--out", str(Path(tmp) / f"{n}.results.jsonl")]
+            results = Path(tmp) / f"{n}.results.jsonl"
+            command = [sys.executable, "-m", "judge", "score", str(lines), "--rubric", args.rubric]
+            command += ["--out", str(results)]
+            runs = 2 if args.resume else 1
             if args.judged:
                 with test_server(0.0) as url:
                     judged = [*command, "--judge", "openai/mem", "--api-base", url, "-c", "64"]
-                    rss, seconds = peak_rss_mb(judged, env)
+                    measured = [peak_rss_mb(judged, env) for _ in range(runs)]
             else:
-                rss, seconds = peak_rss_mb(command, env)
+                measured = [peak_rss_mb(command, env) for _ in range(runs)]
+            rss, seconds = measured[0]
             print(f"{n:>9,} lines ({size_mb:7.1f} MB): peak RSS {rss:6.1f} MB, {seconds:7.1f} s")
+            if args.resume:
+                rss, seconds = measured[1]
+                print(f"{'rerun':>28}: peak RSS {rss:6.1f} MB, {seconds:7.1f} s", end="")
+                print(f" ({n / seconds:,.0f} lines/s)")
             lines.unlink()
+            results.unlink()
 
 
 if __name__ == "__main__":
