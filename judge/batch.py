@@ -175,9 +175,10 @@ class _Collector(Engine):
         response_model: type[BaseModel],
         sample: int = 0,
     ) -> CallResult:
-        key = self._key(judge, messages, response_model, sample)
-        if self.cache is not None and self.cache.get(key) is not None:
-            return await super().call(judge, messages, response_model, sample)
+        key = self.key(judge, messages, response_model, sample)
+        found = self.lookup(key, sample)
+        if found is not None:
+            return found
         self.run.missed(key, judge, messages, response_model)
         # The item stops here: what comes after this call depends on its reply.
         raise _Collected

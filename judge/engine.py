@@ -176,15 +176,16 @@ class Engine:
         """Whether this call would be answered from the cache (nothing is counted)."""
         if self.cache is None:
             return False
-        return self.cache.get(self._key(judge, messages, response_model, sample)) is not None
+        return self.cache.get(self.key(judge, messages, response_model, sample)) is not None
 
-    def _key(
+    def key(
         self,
         judge: JudgeSpec,
         messages: list[dict[str, str]],
         response_model: type[BaseModel],
         sample: int,
     ) -> str:
+        """The cache key of a call: what changes its output, nothing else."""
         params = {**judge.params, **({"sample": sample} if sample else {})}
         return cache_key(judge.model, params, messages, _schema(response_model))
 
@@ -197,11 +198,10 @@ class Engine:
     ) -> CallResult:
         """Judge one prompt: from the cache, or from the judge with retries. Never raises
         for a judge's failure: the result carries the error and whether to retry later."""
-        key = self._key(judge, messages, response_model, sample)
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            self.stats.cached += 1
-            usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
-            return CallResult(verdict=hit["verdict"], usage=usage)
+        key = self.key(judge, messages, response_model, sample)
+        found = self.lookup(key, sample)
+        if found is not None:
+            return found
         # Identical calls in flight at once are made once. The call runs as its own task so
         # that a caller cancelled midway (a client gone) does not cancel the others' answer.
         shared = self._pending.get(key)
@@ -212,6 +212,14 @@ class Engine:
             self._pending[key] = shared
             shared.add_done_callback(lambda done: self._finished(key, done))
         return await asyncio.shield(shared)
+
+    def lookup(self, key: str, sample: int = 0) -> CallResult | None:
+        """The cache's answer to the call with this key (counted as cached), or None."""
+        if self.cache is None or (hit := self.cache.get(key)) is None:
+            return None
+        self.stats.cached += 1
+        usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
+        return CallResult(verdict=hit["verdict"], usage=usage)
 
     def _finished(self, key: str, done: asyncio.Future[CallResult]) -> None:
         self._pending.pop(key, None)

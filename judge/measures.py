@@ -39,7 +39,8 @@ def measure_judgments(
         if found is None:
             out.append(_unscored(criterion, no_units or "the text was not split into units"))
             continue
-        mine = [j for j in judgments if j.criterion in {c.id for c in stage.criteria}]
+        asked = {c.id for c in stage.criteria}
+        mine = [j for j in judgments if j.criterion in asked]
         matches = [
             _matches(stage.criteria, criterion.measure.where, mine, step, method)
             for step in range(1, len(found.units) + 1)

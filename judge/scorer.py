@@ -237,7 +237,8 @@ class Scorer:
         """The calls judging `item` would make. For a multi-stage rubric, later stages are
         planned on the sentence split, since the real units are known only once made."""
         the_rubric, judges, k = prep.rubric, self.judges, range(self.options.samples)
-        if not judges or target_text(the_rubric, item.prediction)[1] is None:
+        text = target_text(the_rubric, item.prediction)[1]
+        if not judges or text is None:
             return []
         if not the_rubric.stages:
             prompt = render_prompt(the_rubric, item.prediction)
@@ -245,11 +246,11 @@ class Scorer:
             if prompt is None or not the_rubric.llm_criteria:
                 return []
             return [_Call(j, prompt.messages, prep.model, s, reply) for j in judges for s in k]
-        text = target_text(the_rubric, item.prediction)[1] or ""
+        sentences = split_sentences(text)
         calls, splitter = [], min(judges, key=lambda j: j.name)
         for stage in the_rubric.stages:
             seg = the_rubric.stage(stage.per) if stage.per else stage
-            units = fit_units(split_sentences(text), seg.max_units)
+            units = fit_units(sentences, seg.max_units)
             model = prep.stage_models[stage.id]
             if stage.kind == "segment":
                 prompt = render_stage_prompt(the_rubric, stage, item.prediction)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,24 @@ def _args(server: LLMServer, out: Path, *more: str) -> list[str]:
     ]
 
 
+def _interrupt_when(
+    ready: Callable[[], bool], command: list[str], env: dict[str, str]
+) -> tuple[int, bytes]:
+    """Run `command`, send it SIGINT once `ready()` holds, and return its status and stderr."""
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+            time.sleep(0.02)
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    return run.returncode, err
+
+
 def test_batch_wait_pauses_with_status_3_and_a_rerun_finishes(
     llm_server: LLMServer, tmp_path: Path
 ) -> None:
@@ -64,18 +83,13 @@ def test_ctrl_c_while_waiting_then_rerun_resumes_the_batch(
     out = tmp_path / "r.jsonl"
     env = {**os.environ, "JUDGE_HOME": str(judge_home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     command = [sys.executable, "-m", "judge", *_args(llm_server, out)]
-    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while llm_server.batch_calls("GET", f"/batches/{next(iter(llm_server.batches), '-')}") < 2:
-            assert time.monotonic() < deadline and run.poll() is None, run.communicate()
-            time.sleep(0.05)
-        run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
-    assert run.returncode != 0
+
+    def polled_twice() -> bool:
+        batch = next(iter(llm_server.batches), "-")
+        return llm_server.batch_calls("GET", f"/batches/{batch}") >= 2
+
+    status, err = _interrupt_when(polled_twice, command, env)
+    assert status != 0
     assert b"waiting for 1 batch(es)" in err
 
     llm_server.batch.outcome = "completed"
@@ -94,18 +108,11 @@ def test_ctrl_c_while_a_batch_is_created_waits_to_record_it(
     out = tmp_path / "r.jsonl"
     env = {**os.environ, "JUDGE_HOME": str(judge_home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     command = [sys.executable, "-m", "judge", *_args(llm_server, out)]
-    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while llm_server.batch_calls("POST", "/batches") < 1:  # the creation is under way
-            assert time.monotonic() < deadline and run.poll() is None, run.communicate()
-            time.sleep(0.02)
-        run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
-    assert run.returncode != 0, err
+    # Interrupted while the creation is under way.
+    status, err = _interrupt_when(
+        lambda: llm_server.batch_calls("POST", "/batches") >= 1, command, env
+    )
+    assert status != 0, err
     assert len(llm_server.batches) == 1
 
     llm_server.batch.create_delay = 0.0
