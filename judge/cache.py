@@ -3,15 +3,23 @@
 Keys hash only what changes a judge's output: the model, the call parameters, the rendered
 messages and the response schema (not the API base, the key, or the run's concurrency).
 Values are JSON. Only successful calls are stored; errors are never cached.
+
+A run stores its calls with `await Cache.store(...)`: the rows go to one writer thread, which
+commits whatever has queued meanwhile in one transaction, so a write that waits on the disk
+never stalls the event loop, and `store` returns once its row is durable.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -97,6 +105,10 @@ class Cache:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+        self._writer: _Writer | None = None
+        # Rows handed to the writer and not yet committed, as JSON: `get` sees them, so a
+        # call finished a moment ago is never paid for again.
+        self._unwritten: dict[str, str] = {}
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -126,23 +138,123 @@ class Cache:
         return int(row[0] or 0)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        value: dict[str, Any] = json.loads(row[0])
+        text = self._unwritten.get(key)
+        if text is None:
+            row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            text = row[0]
+        value: dict[str, Any] = json.loads(text)
         return value
 
     def put(self, key: str, model: str, value: dict[str, Any]) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?)",
-            (key, model, json.dumps(value, ensure_ascii=False), _now()),
-        )
+        """Store one value now (blocking; a run uses `store`)."""
+        self._conn.execute(_INSERT, _row(key, model, value))
+
+    async def store(self, key: str, model: str, value: dict[str, Any]) -> None:
+        """Store one value without blocking the event loop; returns once it is committed."""
+        if self._writer is None:
+            self._writer = _Writer(self.path)
+        row = _row(key, model, value)
+        self._unwritten[key] = row[2]
+        try:
+            await self._writer.write(row)
+        finally:
+            self._unwritten.pop(key, None)
 
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 
     def close(self) -> None:
+        """Commit what is still queued (calls that finished before a Ctrl-C), then close."""
+        if self._writer is not None:
+            self._writer.close()
         self._conn.close()
+
+
+_INSERT = "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?)"
+Row = tuple[str, str, str, str]
+
+
+def _row(key: str, model: str, value: dict[str, Any]) -> Row:
+    return (key, model, json.dumps(value, ensure_ascii=False), _now())
+
+
+@dataclass
+class _Batch:
+    done: asyncio.Future[None]
+    rows: list[Row] = field(default_factory=list)
+
+
+class _Writer:
+    """One thread with its own connection; commits are serial, and the rows that queue while
+    one commit runs all go in the next. Everything but `_commit` runs on the event loop."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="judge-cache-writer")
+        self._conn: sqlite3.Connection | None = None  # the writer thread's own
+        self._queued: _Batch | None = None
+        self._busy = False
+
+    async def write(self, row: Row) -> None:
+        loop = asyncio.get_running_loop()
+        if self._queued is None:
+            self._queued = _Batch(loop.create_future())
+            if not self._busy:
+                # At the end of this loop pass, so rows finished in the same pass share it.
+                loop.call_soon(self._start, loop)
+        batch = self._queued
+        batch.rows.append(row)
+        # Shielded: a caller cancelled now does not take the others' commit with it.
+        await asyncio.shield(batch.done)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._queued = self._queued, None
+        if batch is None:
+            return
+        self._busy = True
+        work = self._pool.submit(self._commit, batch.rows)
+        work.add_done_callback(lambda work: self._report(loop, batch, work))
+
+    def _report(self, loop: asyncio.AbstractEventLoop, batch: _Batch, work: Future[None]) -> None:
+        # In the writer thread. A loop already closed has no one left waiting.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._finished, loop, batch, work)
+
+    def _finished(self, loop: asyncio.AbstractEventLoop, batch: _Batch, work: Future[None]) -> None:
+        self._busy = False
+        error = work.exception()
+        if error is not None:
+            batch.done.set_exception(error)
+        else:
+            batch.done.set_result(None)
+        if self._queued is not None:
+            self._start(loop)
+
+    def _commit(self, rows: list[Row]) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        batch, self._queued = self._queued, None
+        if batch is not None:
+            self._pool.submit(self._commit, batch.rows)
+        self._pool.submit(self._close_connection)
+        self._pool.shutdown(wait=True)
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
 
 def _now() -> str:

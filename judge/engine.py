@@ -236,7 +236,7 @@ class Engine:
     ) -> CallResult:
         result = await self._call_with_retries(judge, messages, response_model, sample)
         if self.cache is not None and result.verdict is not None:
-            self.cache.put(
+            await self.cache.store(
                 key,
                 judge.model,
                 {

@@ -18,6 +18,7 @@ from judge.budget import Budget, Estimate
 from judge.contracts import Prediction, ResultRecord, Rubric
 from judge.engine import CompleteFn, Completion
 from judge.errors import ConfigError, InputError
+from judge.heap import frozen_heap
 from judge.idset import IdSet
 from judge.inputs import Item, iter_items, validate_items
 from judge.results import ResultsWriter, iter_records, kept_ids
@@ -117,7 +118,8 @@ async def ascore(
                 await prefill(scorer, the_rubric, predictions, done)
         if opts.max_cost is not None:
             job.budget = Budget(opts.max_cost)
-        result = await job.run(predictions, out, progress, report.n_valid)
+        with frozen_heap():  # after the judges open, so litellm's import-time heap is in it
+            result = await job.run(predictions, out, progress, report.n_valid)
     finally:
         await scorer.close()
     result.skipped = report.problems
