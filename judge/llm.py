@@ -45,6 +45,8 @@ __all__ = [
     "count_tokens",
     "litellm_acompletion",
     "litellm_complete",
+    "litellm_module",
+    "placeholder_key",
 ]
 
 # instructor's modes by the names users pass on the command line.
@@ -63,7 +65,8 @@ logging.getLogger("instructor").addHandler(logging.NullHandler())
 logging.getLogger("instructor").propagate = False
 
 
-def _litellm() -> Any:
+def litellm_module() -> Any:
+    """The litellm module, imported on first use (with its price map read locally)."""
     # Without this, importing litellm tries to download a price map from the internet.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
@@ -74,7 +77,7 @@ def _litellm() -> Any:
 
 def litellm_acompletion() -> Callable[..., Awaitable[Any]]:
     """`litellm.acompletion`, imported on first use."""
-    acompletion: Callable[..., Awaitable[Any]] = _litellm().acompletion
+    acompletion: Callable[..., Awaitable[Any]] = litellm_module().acompletion
     return acompletion
 
 
@@ -94,7 +97,7 @@ def litellm_complete(
     """
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    litellm = _litellm()
+    litellm = litellm_module()
     send: Send = acompletion or litellm.acompletion
     structured = (
         _via_instructor(send, max_validation_retries)
@@ -117,8 +120,8 @@ def litellm_complete(
         kwargs = {**base_kwargs, **params, "timeout": timeout}
         if api_key is not None:
             kwargs["api_key"] = api_key
-        elif api_base and not _has_key_for(model):
-            kwargs["api_key"] = PLACEHOLDER_KEY
+        elif api_base and (stand_in := placeholder_key(model)):
+            kwargs["api_key"] = stand_in
         try:
             return await structured(model, messages, response_model, kwargs)
         except JudgeError:  # already one of the engine's kinds (an invalid reply)
@@ -333,7 +336,7 @@ def _wrapped(response_model: type[BaseModel]) -> type[BaseModel]:
 async def close_clients() -> None:
     """Close litellm's cached HTTP clients: they are bound to the event loop of the run that
     made them, and would otherwise leak sockets when `judge.score` ends its loop."""
-    close = getattr(_litellm(), "close_litellm_async_clients", None)
+    close = getattr(litellm_module(), "close_litellm_async_clients", None)
     if close is not None:
         await close()
 
@@ -342,7 +345,7 @@ def check_judge_configured(model: str, api_base: str | None) -> str | None:
     """Why `model` cannot be called as configured (a missing key), or None when it can."""
     if api_base:
         return None
-    litellm = _litellm()
+    litellm = litellm_module()
     try:
         env = litellm.validate_environment(model=model)
     except Exception as exc:  # unknown provider prefix, for instance
@@ -356,13 +359,13 @@ def check_judge_configured(model: str, api_base: str | None) -> str | None:
 def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
     """Prompt tokens of `messages` by the model's tokenizer (litellm's counter; it falls back
     to a generic tokenizer for models it does not know)."""
-    return int(_litellm().token_counter(model=model, messages=messages))
+    return int(litellm_module().token_counter(model=model, messages=messages))
 
 
 def call_price(model: str, tokens_in: int, tokens_out: int) -> float | None:
     """USD for one call from litellm's bundled price map, or None when the model is not in it."""
     try:
-        prompt, completion = _litellm().cost_per_token(
+        prompt, completion = litellm_module().cost_per_token(
             model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out
         )
     except Exception:  # not mapped: the price is unknown, which callers must say
@@ -382,7 +385,7 @@ def batch_request(
     provider names it (`openai/gpt-4o-mini` → `gpt-4o-mini`), the same messages, tool or
     response format, and `params`."""
     request = _request(response_model, mode)
-    provider_model = _litellm().get_llm_provider(model)[0]
+    provider_model = litellm_module().get_llm_provider(model)[0]
     return {
         "model": provider_model,
         "messages": request.messages(messages),
@@ -398,7 +401,7 @@ def batch_reply(
     attempt, priced at `model`'s batch rate (litellm's price map: its batch prices, else half
     the live ones; None when the model is not in it). Raises InvalidReplyError when it does
     not validate: a batch cannot re-ask."""
-    litellm = _litellm()
+    litellm = litellm_module()
     raw = litellm.ModelResponse(**body)
     try:
         verdict = response_model.model_validate_json(_request(response_model, mode).reply_text(raw))
@@ -420,9 +423,11 @@ def batch_reply(
     )
 
 
-def _has_key_for(model: str) -> bool:
+def placeholder_key(model: str) -> str | None:
+    """The stand-in key sent with `model` to a user's --api-base when no key is set for its
+    provider (None when one is set)."""
     provider = model.split("/", 1)[0].upper() if "/" in model else "OPENAI"
-    return bool(os.environ.get(f"{provider}_API_KEY"))
+    return None if os.environ.get(f"{provider}_API_KEY") else PLACEHOLDER_KEY
 
 
 def _translate(exc: Exception) -> Exception:
@@ -489,7 +494,7 @@ def _cost(raw: Any) -> float | None:
         cost = hidden["response_cost"]
     else:
         try:
-            cost = _litellm().completion_cost(completion_response=raw)
+            cost = litellm_module().completion_cost(completion_response=raw)
         except Exception:  # litellm does not know this model's price: no cost, not an error
             return None
     return float(cost) if cost else None

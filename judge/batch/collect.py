@@ -1,0 +1,132 @@
+"""Collecting a batch round: the calls a run would make that nothing answers yet, written as
+lines of OpenAI batch files (one file per judge and reply model)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel
+
+from judge import llm
+from judge.batch.client import ENDPOINT
+from judge.engine import CallResult, Engine, JudgeSpec
+
+__all__ = ["MAX_BYTES", "MAX_REQUESTS", "BatchFiles", "Chunk", "Collected", "Collector"]
+
+# OpenAI's limits per batch: 50,000 requests and a 200 MB input file (Azure: 100,000).
+MAX_REQUESTS = 50_000
+MAX_BYTES = 190 * 2**20
+
+Missed = Callable[[str, JudgeSpec, list[dict[str, str]], type[BaseModel]], None]
+
+
+class Collected(Exception):
+    """Raised out of a collecting scoring at the first call the cache does not answer."""
+
+
+class Collector(Engine):
+    """An engine that answers from the cache and hands every other call to `missed`,
+    stopping the item there."""
+
+    def __init__(self, real: Engine, missed: Missed):
+        super().__init__(real.complete, cache=real.cache)
+        self.missed = missed
+
+    async def call(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int = 0,
+    ) -> CallResult:
+        key = self.key(judge, messages, response_model, sample)
+        found = self.lookup(key, sample)
+        if found is not None:
+            return found
+        self.missed(key, judge, messages, response_model)
+        # The item stops here: what comes after this call depends on its reply.
+        raise Collected
+
+
+@dataclass
+class Chunk:
+    """One batch file being written: a judge's calls with one reply model."""
+
+    judge: JudgeSpec
+    model: type[BaseModel]
+    path: Path
+    handle: IO[bytes]
+    keys: set[str] = field(default_factory=set)
+    size: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    def full(self, line: bytes) -> bool:
+        return len(self.keys) >= MAX_REQUESTS or self.size + len(line) > MAX_BYTES
+
+    def add(self, key: str, line: bytes) -> None:
+        self.handle.write(line)
+        self.digest.update(line)
+        self.keys.add(key)
+        self.size += len(line)
+
+
+class BatchFiles:
+    """The files of one collecting pass: one open per judge and reply model; a full one is set
+    aside to be submitted at once, so memory holds at most the open files' keys."""
+
+    def __init__(self, work: Path, mode: str):
+        self.work, self.mode = work, mode
+        self.open: dict[tuple[str, str], Chunk] = {}
+        self.full: list[Chunk] = []
+
+    def has(self, slot: tuple[str, str], key: str) -> bool:
+        chunk = self.open.get(slot)
+        return chunk is not None and key in chunk.keys
+
+    def add(
+        self,
+        slot: tuple[str, str],
+        key: str,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+    ) -> None:
+        """Write the call as a line of the slot's file (`custom_id` is its cache key, `body`
+        the request the live path sends first)."""
+        body = llm.batch_request(judge.model, messages, response_model, judge.params, self.mode)
+        line = json.dumps(
+            {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        line += b"\n"
+        chunk = self.open.get(slot)
+        if chunk is not None and chunk.full(line):
+            self.full.append(chunk)
+            chunk = None
+        if chunk is None:
+            path = self.work / f"{uuid.uuid4().hex}.jsonl"
+            chunk = self.open[slot] = Chunk(judge, response_model, path, path.open("wb"))
+        chunk.add(key, line)
+
+    def end_pass(self) -> None:
+        """Every open file is full enough now: the pass has ended."""
+        self.full += self.open.values()
+        self.open = {}
+
+    def take_full(self) -> list[Chunk]:
+        """The files to submit now, closed."""
+        full, self.full = self.full, []
+        for chunk in full:
+            chunk.handle.close()
+        return full
+
+    def close(self) -> None:
+        for chunk in [*self.open.values(), *self.full]:
+            chunk.handle.close()
