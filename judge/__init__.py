@@ -19,6 +19,7 @@ __all__ = [
     "Prediction",
     "ResultRecord",
     "Rubric",
+    "RunOptions",
     "__version__",
     "ascore",
     "ascore_frame",
@@ -35,6 +36,7 @@ _LAZY = {
     "Prediction": "judge.contracts",
     "ResultRecord": "judge.contracts",
     "Rubric": "judge.contracts",
+    "RunOptions": "judge.scorer",
     "JudgeError": "judge.errors",
     "load_rubric": "judge.rubric",
     "score": "judge.run",
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from judge.frame import ascore_frame, load_results, score_frame
     from judge.rubric import load_rubric
     from judge.run import ascore, score
+    from judge.scorer import RunOptions
 
 
 def __getattr__(name: str) -> Any:

@@ -93,11 +93,12 @@ def score_frame(
     rubric: str | Path | Rubric = "ddx",
     *,
     complete: CompleteFn | None = None,
-    **options: Any,
+    options: RunOptions | None = None,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Score each row of `df` (blocking; also works inside a running event loop, such as a
     notebook's). See `ascore_frame`."""
-    return _run(ascore_frame(df, rubric, complete=complete, **options))
+    return _run(ascore_frame(df, rubric, complete=complete, options=options, **overrides))
 
 
 async def ascore_frame(
@@ -105,16 +106,17 @@ async def ascore_frame(
     rubric: str | Path | Rubric = "ddx",
     *,
     complete: CompleteFn | None = None,
-    **options: Any,
+    options: RunOptions | None = None,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Score each row of `df` (columns in the predictions-file shape) against `rubric`.
 
     Returns one row per input row, with `df`'s index: `id`, `status` and one column per
-    criterion (missing, NaN or None, where unscored). `options` are `RunOptions` fields
-    (`judges`, `api_base`, …). Rows are identified by their `id_field` column (default
+    criterion (missing, NaN or None, where unscored). `options` and `overrides` are as in
+    `judge.ascore`. Rows are identified by their `id_field` column (default
     `title`) when `df` has it, else by the index. Every row is validated before any judge is called.
     """
-    opts = RunOptions(**options)
+    opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     by_index = opts.id_field not in df.columns
     items = [

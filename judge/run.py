@@ -73,11 +73,20 @@ def score(
     out: str | Path | None = None,
     progress: Progress | None = None,
     complete: CompleteFn | None = None,
-    **options: Any,
+    options: RunOptions | None = None,
+    **overrides: Any,
 ) -> RunResult:
     """Score predictions against a rubric (blocking). See `ascore` for the arguments."""
     return asyncio.run(
-        ascore(predictions, rubric, out=out, progress=progress, complete=complete, **options)
+        ascore(
+            predictions,
+            rubric,
+            out=out,
+            progress=progress,
+            complete=complete,
+            options=options,
+            **overrides,
+        )
     )
 
 
@@ -88,16 +97,18 @@ async def ascore(
     out: str | Path | None = None,
     progress: Progress | None = None,
     complete: CompleteFn | None = None,
-    **options: Any,
+    options: RunOptions | None = None,
+    **overrides: Any,
 ) -> RunResult:
     """Score predictions against a rubric with the configured judges.
 
     `predictions` is a JSONL path or an iterable of dicts/Predictions; `rubric` a built-in
-    id, a YAML path or a Rubric; `options` are RunOptions fields (`judges`, `api_base`,
-    `concurrency`, …). `complete` replaces the litellm completion function (for tests and
-    custom clients).
+    id, a YAML path or a Rubric. How to judge is a `RunOptions` (typed: `options=`), its fields
+    as keywords (`judges=`, `api_base=`, `concurrency=`, …), or both (the keywords win); an
+    unknown name is a ConfigError. `complete` replaces the litellm completion function (for
+    tests and custom clients).
     """
-    opts = RunOptions(**options)
+    opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     report = validate_items(predictions, opts.id_field)
     if report.problems and not opts.skip_invalid:
@@ -132,11 +143,14 @@ def plan(
     *,
     out: str | Path | None = None,
     complete: CompleteFn | None = None,
-    **options: Any,
+    options: RunOptions | None = None,
+    **overrides: Any,
 ) -> Plan:
     """What `score` would do, without calling a judge: items to judge, calls (and how many
     the cache answers), estimated tokens and cost (see judge.budget)."""
-    return asyncio.run(aplan(predictions, rubric, out=out, complete=complete, **options))
+    return asyncio.run(
+        aplan(predictions, rubric, out=out, complete=complete, options=options, **overrides)
+    )
 
 
 async def aplan(
@@ -145,10 +159,11 @@ async def aplan(
     *,
     out: str | Path | None = None,
     complete: CompleteFn | None = None,
-    **options: Any,
+    options: RunOptions | None = None,
+    **overrides: Any,
 ) -> Plan:
     """Async `plan`. Local judges are not started: their calls are counted, and free."""
-    opts = RunOptions(**options)
+    opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     report = validate_items(predictions, opts.id_field)
     # A stand-in completion: nothing is sent, and local servers need not start.

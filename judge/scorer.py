@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -85,6 +85,18 @@ class RunOptions:
     batch: bool = False
     batch_poll: float = 30.0
     batch_wait: float | None = None
+
+    @classmethod
+    def of(
+        cls, options: RunOptions | None = None, overrides: dict[str, Any] | None = None
+    ) -> RunOptions:
+        """`options` (default: the defaults) with `overrides` set; an unknown name is a
+        ConfigError that lists the known ones."""
+        unknown = sorted(set(overrides or {}) - {f.name for f in fields(cls)})
+        if unknown:
+            known = ", ".join(f.name for f in fields(cls))
+            raise ConfigError(f"unknown run option(s) {', '.join(unknown)}; options are: {known}")
+        return replace(options or cls(), **(overrides or {}))
 
     def params(self) -> dict[str, Any]:
         values = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
