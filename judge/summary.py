@@ -172,7 +172,7 @@ class SummaryBuilder:
             if judgment.step is not None and judgment.criterion in self._units:
                 self._add_unit(judgment)
             elif judgment.status == "unscored" and judgment.reason:
-                self._reasons[judgment.criterion][judgment.reason[:80]] += 1
+                _count_reason(self._reasons[judgment.criterion], judgment.reason[:80])
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
         if len(record.judges) > 1:
@@ -184,7 +184,7 @@ class SummaryBuilder:
         criterion = judgment.criterion
         if judgment.status != "scored" or judgment.score is None:
             self._unscored[criterion] += 1
-            self._reasons[criterion][_unit_reason(judgment.reason or "")] += 1
+            _count_reason(self._reasons[criterion], _unit_reason(judgment.reason or ""))
             return
         self._scored[criterion] += 1
         if isinstance(judgment.score, list):  # labels: how often each was given
@@ -288,6 +288,18 @@ class SummaryBuilder:
 
         level = "ordinal" if criterion.scale.type == "ordinal" else "nominal"
         return alpha_from_patterns(patterns, criterion.scale.levels, level)
+
+
+# Distinct reasons kept per criterion (the summary shows the 3 most common): a reason that
+# quotes each item (a provider's request id, say) would otherwise grow with the run.
+MAX_REASONS = 1000
+OTHER_REASONS = "(other reasons)"
+
+
+def _count_reason(counts: Counter[str], reason: str) -> None:
+    if reason not in counts and len(counts) >= MAX_REASONS:
+        reason = OTHER_REASONS
+    counts[reason] += 1
 
 
 def _unit_reason(reason: str) -> str:

@@ -48,3 +48,38 @@ def test_by_slices_match_an_independent_count(tmp_path: Path) -> None:
     assert got.keys() == expected.keys()
     for value, (n, mean) in expected.items():
         assert got[value][0] == n and got[value][1] == pytest.approx(mean)
+
+
+def test_reasons_quoting_each_item_stay_bounded(tmp_path: Path) -> None:
+    import json
+
+    from judge.engine import PermanentError
+    from judge.summary import MAX_REASONS, OTHER_REASONS
+
+    rows = [json.loads(line) for line in STRONG.read_text().splitlines()]
+    n = MAX_REASONS + 100
+    items = tmp_path / "many.jsonl"
+    items.write_text("".join(json.dumps(_variant(rows[i % len(rows)], i)) + "\n" for i in range(n)))
+    calls = 0
+
+    async def refuse(**_: object) -> None:
+        nonlocal calls
+        calls += 1
+        raise PermanentError(f"bad request (request id {calls:06d})")  # unique per call
+
+    result = judge.score(
+        items,
+        "ddx",
+        complete=refuse,
+        judges=["x/a"],
+        attempts=1,
+        cache=False,  # type: ignore[arg-type]
+    )
+    row = next(c for c in result.summary.criteria if c.id == "evidence_grounding")
+    assert row.n_unscored == n
+    assert row.reasons[OTHER_REASONS] == n - MAX_REASONS  # the rest share one entry
+
+
+def _variant(row: dict[str, object], i: int) -> dict[str, object]:
+    # A distinct prompt per item, so no two items share one call.
+    return {**row, "title": f"case {i}", "CLINICAL_HISTORY": f"{row['CLINICAL_HISTORY']} ({i})"}
