@@ -12,7 +12,6 @@ never stalls the event loop, and `store` returns once its row is durable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
@@ -218,9 +217,12 @@ class _Writer:
         work.add_done_callback(lambda work: self._report(loop, batch, work))
 
     def _report(self, loop: asyncio.AbstractEventLoop, batch: _Batch, work: Future[None]) -> None:
-        # In the writer thread. A loop already closed has no one left waiting.
-        with contextlib.suppress(RuntimeError):
+        # In the writer thread. A loop already closed has no one left waiting; the next
+        # loop's writes must not wait for its commit.
+        try:
             loop.call_soon_threadsafe(self._finished, loop, batch, work)
+        except RuntimeError:
+            self._busy = False
 
     def _finished(self, loop: asyncio.AbstractEventLoop, batch: _Batch, work: Future[None]) -> None:
         self._busy = False
