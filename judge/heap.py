@@ -10,28 +10,32 @@ kept from the collector for longer than a run.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["frozen_heap"]
 
 _depth = 0  # runs in progress that froze (or found frozen by an earlier run) the heap
+_lock = threading.Lock()  # runs in other threads' loops (score_frame in a notebook) count too
 
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """Freeze the heap for the duration of a run (runs may nest or overlap)."""
     global _depth
-    if _depth == 0 and gc.get_freeze_count():
+    with _lock:
         # Frozen by the host (e.g. before forking workers): theirs to undo, not ours.
-        yield
-        return
-    if _depth == 0:
-        gc.freeze()
-    _depth += 1
+        ours = _depth > 0 or not gc.get_freeze_count()
+        if ours:
+            if _depth == 0:
+                gc.freeze()
+            _depth += 1
     try:
         yield
     finally:
-        _depth -= 1
-        if _depth == 0:
-            gc.unfreeze()
+        if ours:
+            with _lock:
+                _depth -= 1
+                if _depth == 0:
+                    gc.unfreeze()
