@@ -98,8 +98,8 @@ class Cache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit: each finished call is durable the moment it is stored, so a run killed
-        # right after never pays for that call again.
+        # Autocommit: a `put` is durable the moment it returns (a run's `store` commits on
+        # the writer thread's own connection), so a run killed right after never pays again.
         self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")

@@ -2,7 +2,7 @@
 
 litellm's import alone leaves ~430,000 objects tracked by the garbage collector, and every
 full collection walks all of them. A scoring run makes enough garbage for a few full
-collections per 2,000 calls (measured: ~0.3 s each, about a tenth of a run's CPU). Frozen
+collections per 2,000 calls (profiled: ~0.3 s each, about a tenth of a run's CPU). Frozen
 (`gc.freeze`), those objects are skipped; they are unfrozen when the run ends, so nothing is
 kept from the collector for longer than a run.
 """

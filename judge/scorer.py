@@ -92,10 +92,12 @@ class RunOptions:
     ) -> RunOptions:
         """`options` (default: the defaults) with `overrides` set; an unknown name is a
         ConfigError that lists the known ones."""
-        unknown = sorted(set(overrides or {}) - {f.name for f in fields(cls)})
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(overrides or {}) - set(known))
         if unknown:
-            known = ", ".join(f.name for f in fields(cls))
-            raise ConfigError(f"unknown run option(s) {', '.join(unknown)}; options are: {known}")
+            raise ConfigError(
+                f"unknown run option(s) {', '.join(unknown)}; options are: {', '.join(known)}"
+            )
         return replace(options or cls(), **(overrides or {}))
 
     def params(self) -> dict[str, Any]:
