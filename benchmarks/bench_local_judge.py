@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from judge.local import LocalJudge, local_judge, repair_json_text
+from judge.judging.providers.local import LocalJudge, local_judge, repair_json_text
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "predictions.jsonl"
 CRITERIA = {

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 import judge  # noqa: E402
 from judge.contracts import Rubric  # noqa: E402
-from judge.inputs import read_items  # noqa: E402
-from judge.prompts import render_prompt, response_model  # noqa: E402
-from judge.rubric import load_rubric  # noqa: E402
+from judge.judging.prompts import render_prompt, response_model  # noqa: E402
+from judge.load.inputs import read_items  # noqa: E402
+from judge.load.rubric import load_rubric  # noqa: E402
 
 MODEL = "openai/bench-judge"
 FIXTURE = ROOT / "tests" / "fixtures" / "predictions.jsonl"

@@ -34,7 +34,7 @@ def _load_rubric_scales(rubric: str) -> tuple[dict[str, str], dict[str, list[Any
     from calibration.errors import CalibrationError
 
     try:
-        from judge.rubric import load_rubric
+        from judge.load.rubric import load_rubric
     except ImportError as err:
         raise CalibrationError(f"--rubric needs the judge package's rubric loader ({err})") from err
     try:

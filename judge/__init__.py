@@ -38,7 +38,7 @@ _LAZY = {
     "Rubric": "judge.contracts",
     "RunOptions": "judge.scorer",
     "JudgeError": "judge.errors",
-    "load_rubric": "judge.rubric",
+    "load_rubric": "judge.load.rubric",
     "score": "judge.run",
     "ascore": "judge.run",
     "load_results": "judge.frame",
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from judge.contracts import Case, Criterion, Judgment, Prediction, ResultRecord, Rubric
     from judge.errors import JudgeError
     from judge.frame import ascore_frame, load_results, score_frame
-    from judge.rubric import load_rubric
+    from judge.load.rubric import load_rubric
     from judge.run import ascore, score
     from judge.scorer import RunOptions
 

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from judge.contracts import ResultRecord, Rubric
-from judge.engine import CompleteFn
-from judge.inputs import Item, make_item
-from judge.results import iter_records
-from judge.rubric import load_rubric
+from judge.judging.engine import CompleteFn
+from judge.load.inputs import Item, make_item
+from judge.load.rubric import load_rubric
 from judge.scorer import RunOptions, Scorer
+from judge.store.results import iter_records
 
 __all__ = ["JUDGMENT_COLUMNS", "ascore_frame", "load_results", "records_frame", "score_frame"]
 

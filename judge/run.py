@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from judge.budget import Budget, Estimate
+from judge.aggregate.summary import Summary, SummaryBuilder
 from judge.contracts import Prediction, ResultRecord, Rubric
-from judge.engine import CompleteFn, Completion
 from judge.errors import ConfigError, InputError
-from judge.heap import frozen_heap
-from judge.idset import IdSet
-from judge.inputs import Item, iter_items, validate_items
-from judge.results import ResultsWriter, iter_records, kept_ids
-from judge.rubric import load_rubric
+from judge.judging.budget import Budget, Estimate
+from judge.judging.engine import CompleteFn, Completion
+from judge.judging.heap import frozen_heap
+from judge.load.inputs import Item, iter_items, validate_items
+from judge.load.rubric import load_rubric
 from judge.scorer import NO_JUDGE, RunOptions, Scorer
-from judge.summary import Summary, SummaryBuilder
+from judge.store.idset import IdSet
+from judge.store.results import ResultsWriter, iter_records, kept_ids
 
 __all__ = [
     "NO_JUDGE",
@@ -52,7 +52,7 @@ class Progress(Protocol):
 @dataclass
 class RunResult:
     """What a run produced. `records` holds this call's records only when no `out` was given
-    (with an output file, read them back with `judge.results.iter_records(out)`)."""
+    (with an output file, read them back with `judge.store.results.iter_records(out)`)."""
 
     summary: Summary
     out: Path | None
@@ -147,7 +147,7 @@ def plan(
     **overrides: Any,
 ) -> Plan:
     """What `score` would do, without calling a judge: items to judge, calls (and how many
-    the cache answers), estimated tokens and cost (see judge.budget)."""
+    the cache answers), estimated tokens and cost (see judge.judging.budget)."""
     return asyncio.run(
         aplan(predictions, rubric, out=out, complete=complete, options=options, **overrides)
     )

@@ -21,17 +21,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from judge.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
-from judge.cache import Cache, default_cache_path
+from judge.aggregate.measures import measure_judgments
+from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
-from judge.deterministic import score_deterministic
-from judge.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.errors import ConfigError
-from judge.inputs import Item, make_item
-from judge.local import is_local
-from judge.measures import measure_judgments
-from judge.panel import NO_JUDGE, open_judges
-from judge.prompts import (
+from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
+from judge.judging.deterministic import score_deterministic
+from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
+from judge.judging.panel import NO_JUDGE, open_judges
+from judge.judging.prompts import (
     render_prompt,
     render_stage_prompt,
     response_model,
@@ -40,10 +38,12 @@ from judge.prompts import (
     target_text,
     template_hash,
 )
-from judge.records import build_record, judgments_from_call, unscored_all
-from judge.rubric import load_rubric, rubric_hash
-from judge.sentences import fit_units, split_sentences
-from judge.stages import StageOutcome, run_stages
+from judge.judging.providers.local import is_local
+from judge.judging.sentences import fit_units, split_sentences
+from judge.judging.stages import StageOutcome, run_stages
+from judge.load.inputs import Item, make_item
+from judge.load.rubric import load_rubric, rubric_hash
+from judge.store.cache import Cache, default_cache_path
 
 __all__ = ["NO_JUDGE", "RunOptions", "Scorer"]
 
@@ -220,10 +220,10 @@ class Scorer:
         return await self.score_item(found, rubric)
 
     def estimate(self, item: Item, rubric: str | Path | Rubric) -> Estimate:
-        """What judging `item` would cost: calls, cache hits, tokens, USD (see judge.budget)."""
+        """What judging `item` would cost: calls, cache hits, tokens, USD (judge.judging.budget)."""
         if self.engine is None:
             raise RuntimeError("open the Scorer first (async with Scorer(...) as scorer)")
-        from judge import llm
+        from judge.judging.providers import llm
 
         total = Estimate()
         for call in self._planned(self.prepare(rubric), item):

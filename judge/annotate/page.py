@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from judge.accuracy import extract_letter
 from judge.annotate.store import Answer
 from judge.contracts import Criterion, Rubric
-from judge.inputs import Item
+from judge.judging.accuracy import extract_letter
+from judge.load.inputs import Item
 
 __all__ = [
     "CaseView",

@@ -14,8 +14,8 @@ from judge.annotate.assign import assign
 from judge.annotate.store import AnnotationStore, RaterKeys
 from judge.contracts import Criterion, Rubric
 from judge.errors import ConfigError, InputError
-from judge.inputs import Item, read_items
-from judge.rubric import load_rubric, rubric_hash
+from judge.load.inputs import Item, read_items
+from judge.load.rubric import load_rubric, rubric_hash
 
 __all__ = ["Study", "default_db", "open_study", "parse_raters", "read_queue"]
 

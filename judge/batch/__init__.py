@@ -7,7 +7,7 @@ A batch run is rounds of collect → submit → wait → apply, then the normal 
    scored with an engine that sends nothing. Each call the cache does not answer becomes one
    line of an OpenAI batch file: `custom_id` is the call's cache key, `body` the
    chat-completions request the live path sends (same tools or response format, built by
-   `judge.llm`). The item stops there.
+   `judge.judging.providers.llm`). The item stops there.
 2. **submit** (`rounds.py`, through `client.py`): one batch per judge and reply model (at most
    `MAX_REQUESTS` lines and `MAX_BYTES`; a full file is submitted at once), uploaded and
    created through litellm's files and batches API. Its id, input file and keys are stored in

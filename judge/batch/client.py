@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from judge import llm
 from judge.errors import JudgeError, redact
+from judge.judging.providers import llm
 
 __all__ = ["ENDPOINT", "PROVIDERS", "BatchClient", "endpoint_of", "unbatchable"]
 

@@ -13,9 +13,9 @@ from typing import IO, Any
 
 from pydantic import BaseModel
 
-from judge import llm
 from judge.batch.client import ENDPOINT
-from judge.engine import CallResult, Engine, JudgeSpec
+from judge.judging.engine import CallResult, Engine, JudgeSpec
+from judge.judging.providers import llm
 
 __all__ = ["MAX_BYTES", "MAX_REQUESTS", "BatchFiles", "Chunk", "Collected", "Collector"]
 

@@ -18,16 +18,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from judge import llm
 from judge.batch.client import BatchClient, endpoint_of, unbatchable
 from judge.batch.collect import BatchFiles, Chunk, Collected, Collector
 from judge.batch.state import APPLIED, LOST, SUBMITTING, BatchState
-from judge.cache import Cache, judge_home
 from judge.contracts import CallUsage, Prediction, Rubric
-from judge.engine import Engine, JudgeSpec
 from judge.errors import ConfigError, InputError, JudgeError, redact
-from judge.inputs import iter_items
+from judge.judging.engine import Engine, JudgeSpec
+from judge.judging.providers import llm
+from judge.load.inputs import iter_items
 from judge.scorer import Scorer
+from judge.store.cache import Cache, judge_home
 
 __all__ = ["BatchPending", "prefill"]
 

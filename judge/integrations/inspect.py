@@ -22,10 +22,10 @@ from typing import Any
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
-from judge.accuracy import extract_letter
 from judge.contracts import LETTERS, Prediction, ResultRecord
 from judge.errors import JudgeError
-from judge.rubric import load_rubric
+from judge.judging.accuracy import extract_letter
+from judge.load.rubric import load_rubric
 from judge.scorer import RunOptions
 from judge.scorer import Scorer as JudgeScorer
 
@@ -85,7 +85,7 @@ def rubric_scorer(
 def _prediction(state: TaskState, target: Target, field: str) -> Prediction:
     """The sample as a prediction: its case fields, the completion at `field`, and the letter
     the completion chose."""
-    from judge.inputs import make_item
+    from judge.load.inputs import make_item
 
     case = {k: v for k, v in (state.metadata or {}).items() if k not in _PREDICTION_FIELDS}
     if "options" not in case and state.choices:

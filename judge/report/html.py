@@ -63,7 +63,7 @@ def build_report(
     """The HTML report of a results file: distributions, slices by case metadata, judges
     compared, unscored reasons, agreement with `human` scores, and the `lowest` items."""
     from judge.frame import records_frame
-    from judge.results import iter_records
+    from judge.store.results import iter_records
 
     records = list(iter_records(results))
     if not records:
@@ -123,7 +123,7 @@ def _rubric_for(
     records: Sequence[ResultRecord], rubric: str | Path | Rubric | None, source: str
 ) -> Rubric | None:
     from judge.errors import JudgeError
-    from judge.rubric import load_rubric
+    from judge.load.rubric import load_rubric
 
     ids = sorted({r.rubric.id for r in records})
     if len(ids) > 1:

@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from judge import __version__
 from judge.contracts import ResultRecord, Rubric
-from judge.engine import CompleteFn
 from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
-from judge.rubric import builtin_rubrics, load_rubric
+from judge.judging.engine import CompleteFn
+from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.scorer import RunOptions, Scorer
 from judge.serve import promptfoo
 from judge.serve.middleware import BearerAuth, BodyLimit, Guard

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from judge.command_options import judge_call_options
+from judge.cli.options import judge_call_options
 
 __all__ = ["serve"]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from judge.engine import CompleteFn
 from judge.errors import ConfigError, redact
+from judge.judging.engine import CompleteFn
 from judge.scorer import RunOptions
 from judge.serve.app import DEFAULT_MAX_BODY, create_app
 

@@ -151,7 +151,7 @@ def test_files_without_common_ids_are_refused(results_file: Path, tmp_path: Path
 
 
 def test_levels_from_the_ddx_rubric() -> None:
-    rubric = pytest.importorskip("judge.rubric")
+    rubric = pytest.importorskip("judge.load.rubric")
     levels, domains = calibration.scales_from_rubric(rubric.load_rubric("ddx"))
     assert calibration.level_of(levels["hallucination"]) == "nominal"
     assert calibration.level_of(levels["evidence_grounding"]) == "ordinal"

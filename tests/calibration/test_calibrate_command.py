@@ -31,7 +31,7 @@ def test_table_and_csv_out(results_file: Path, human_file: Path, tmp_path: Path)
 
 
 def test_json_out_with_the_rubric(results_file: Path, human_file: Path, tmp_path: Path) -> None:
-    pytest.importorskip("judge.rubric")
+    pytest.importorskip("judge.load.rubric")
     out = tmp_path / "agreement.json"
     args = ["--rubric", "ddx", "--out", str(out), "--n-boot", "50", "--seed", "3"]
     code, output = _run("--judge", str(results_file), "--human", str(human_file), *args)
@@ -54,7 +54,7 @@ def test_errors_are_one_line_messages(results_file: Path, tmp_path: Path) -> Non
 
 
 def test_unknown_rubric_is_a_clean_error(results_file: Path, human_file: Path) -> None:
-    pytest.importorskip("judge.rubric")
+    pytest.importorskip("judge.load.rubric")
     code, output = _run("--judge", str(results_file), "--human", str(human_file),
                         "--rubric", "no-such-rubric")  # fmt: skip
     assert code == 1 and "rubric 'no-such-rubric'" in output

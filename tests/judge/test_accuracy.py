@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from judge.accuracy import extract_letter, score_accuracy
 from judge.contracts import Prediction
-from judge.rubric import load_rubric
+from judge.judging.accuracy import extract_letter, score_accuracy
+from judge.load.rubric import load_rubric
 
 OPTIONS = {
     "A": "Sarcoidosis",

@@ -188,7 +188,7 @@ def test_assignment_tops_up_without_moving_work() -> None:
 
 def test_example_queue_names_example_items() -> None:
     from judge.annotate.study import read_queue
-    from judge.inputs import read_items
+    from judge.load.inputs import read_items
 
     examples = Path(__file__).parents[2] / "examples"
     known = {item.id for item in read_items(examples / "predictions.jsonl")}

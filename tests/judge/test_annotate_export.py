@@ -13,7 +13,7 @@ from test_annotate_support import RATED, Live, live, rate
 import calibration
 import judge
 from judge.annotate.export import COLUMNS, export_scores
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
 from tests.llm_server import LLMServer, Reply
 
 __all__ = ["live"]  # the fixture, imported for pytest

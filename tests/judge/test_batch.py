@@ -14,7 +14,7 @@ import judge
 from judge.batch import BatchPending
 from judge.batch import collect as batch_files
 from judge.errors import ConfigError, JudgeError
-from judge.results import iter_records
+from judge.store.results import iter_records
 from tests.llm_server import LLMServer, Reply, messages_key
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -63,7 +63,7 @@ def test_batch_run_scores_like_a_live_run_without_a_chat_request(
     assert all(c.cached and c.tokens_in for r in records for c in r.calls)
     assert any("3 calls answered by 1 batch(es)" in n for n in result.notices)
     # The batch file is gone from the judge home once submitted.
-    assert not any((Path(judge.cache.judge_home()) / "batches").rglob("*.jsonl"))
+    assert not any((Path(judge.store.cache.judge_home()) / "batches").rglob("*.jsonl"))
 
 
 @pytest.mark.parametrize("mode", ["tools", "json_schema", "json"])
@@ -233,7 +233,7 @@ def test_judges_without_a_batch_api_run_live_and_say_so(
 
 
 def test_batch_replies_are_priced_at_batch_rates(llm_server: LLMServer, tmp_path: Path) -> None:
-    from judge.llm import call_price
+    from judge.judging.providers.llm import call_price
 
     out = tmp_path / "r.jsonl"
     result = _score(llm_server, out, judges=["openai/gpt-4o-mini"])

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from judge.cli import cli
-from judge.results import iter_records
+from judge.store.results import iter_records
 from tests.llm_server import LLMServer
 
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"

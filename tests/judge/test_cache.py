@@ -7,7 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from judge.cache import MIGRATIONS, Cache, cache_key
+from judge.store.cache import MIGRATIONS, Cache, cache_key
 
 MSG = [{"role": "user", "content": "x"}]
 

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from judge.cache import Cache
-from judge.engine import (
+from judge.judging.engine import (
     Completion,
     Engine,
     InvalidReplyError,
@@ -24,6 +23,7 @@ from judge.engine import (
     RetryPolicy,
     TransientError,
 )
+from judge.store.cache import Cache
 
 
 class Verdict(BaseModel):

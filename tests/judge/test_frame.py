@@ -15,7 +15,7 @@ import pytest
 import judge
 from judge.errors import InputError
 from judge.frame import JUDGMENT_COLUMNS, ascore_frame, load_results, score_frame
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
 from tests.llm_server import LLMServer, Reply
 
 ROOT = Path(__file__).parents[2]

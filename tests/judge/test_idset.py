@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from judge.idset import IdSet
+from judge.store.idset import IdSet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_the_database_file_has_no_name_even_while_open(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import json, os
-        from judge.idset import IdSet
+        from judge.store.idset import IdSet
 
         def open_files():
             found = []

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from judge import idset
 from judge.errors import InputError
-from judge.inputs import read_items, validate_items
+from judge.load.inputs import read_items, validate_items
+from judge.store import idset
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -18,7 +18,7 @@ from inspect_ai.model import ModelOutput, ModelUsage, get_model
 from inspect_ai.solver import generate
 
 from judge.integrations.inspect import rubric_scorer
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
 from tests.llm_server import LLMServer, Reply
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"

@@ -1,6 +1,6 @@
-"""judge.llm over real HTTP to the local test server (tests/llm_server.py).
+"""judge.judging.providers.llm over real HTTP to the local test server (tests/llm_server.py).
 
-In the tools, json_schema and json modes judge.llm builds instructor's request once per response
+In the tools, json_schema and json modes it builds instructor's request once per response
 model and calls litellm directly; these tests hold it to sending what instructor sends (first
 request and re-ask alike), to validating and re-asking like it, to counting every attempt's
 tokens, and to pricing each reply once.
@@ -22,11 +22,11 @@ import litellm
 import pytest
 from pydantic import BaseModel
 
-from judge.engine import Completion, InvalidReplyError, PermanentError, TransientError
-from judge.inputs import read_items
-from judge.llm import litellm_complete
-from judge.prompts import render_prompt, response_model
-from judge.rubric import load_rubric
+from judge.judging.engine import Completion, InvalidReplyError, PermanentError, TransientError
+from judge.judging.prompts import render_prompt, response_model
+from judge.judging.providers.llm import litellm_complete
+from judge.load.inputs import read_items
+from judge.load.rubric import load_rubric
 from tests.llm_server import LLMServer, Reply
 
 MODEL = "openai/test-judge"

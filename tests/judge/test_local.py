@@ -25,7 +25,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from judge.errors import ConfigError
-from judge.local import (
+from judge.judging.providers.local import (
     BUNDLED,
     INSTALL_HINT,
     LocalJudge,
@@ -341,7 +341,7 @@ def test_a_file_that_is_no_model_fails_with_the_servers_words(tmp_path: Path) ->
 _HOLDER = textwrap.dedent(
     """
     import asyncio, os, sys
-    from judge.local import local_judge
+    from judge.judging.providers.local import local_judge
 
     def report(pid, ok, bad):
         print(bad if os.path.exists(f"/proc/{pid}") else ok, flush=True)

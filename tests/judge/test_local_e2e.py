@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import judge
-from judge.results import iter_records
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
+from judge.store.results import iter_records
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

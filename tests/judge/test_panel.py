@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import judge
-from judge.engine import Completion, TransientError
-from judge.records import aggregate
-from judge.rubric import load_rubric
+from judge.aggregate.records import aggregate
+from judge.judging.engine import Completion, TransientError
+from judge.load.rubric import load_rubric
 
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 RUBRIC = load_rubric("ddx")

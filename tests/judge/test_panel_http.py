@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 import judge
 from judge.cli import cli
-from judge.results import iter_records
 from judge.run import plan
+from judge.store.results import iter_records
 from tests.llm_server import Faults, LLMServer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -25,10 +25,10 @@ import pytest
 from click.testing import CliRunner
 
 import judge
+from judge.load.rubric import load_rubric
 from judge.report import build_report, slice_scores, write_report
 from judge.report.command import report_command
-from judge.results import iter_records
-from judge.rubric import load_rubric
+from judge.store.results import iter_records
 from tests.browser import ARGS, CHROMIUM
 from tests.llm_server import LLMServer, Reply
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from judge import idset
 from judge.errors import ConfigError
-from judge.results import ResultsWriter, kept_ids
+from judge.store import idset
+from judge.store.results import ResultsWriter, kept_ids
 
 
 def _line(item: str, retryable: bool = False) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from judge import idset
 from judge.errors import InputError
 from judge.run import plan, score
+from judge.store import idset
 
 
 @pytest.fixture(autouse=True)

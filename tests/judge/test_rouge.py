@@ -21,8 +21,8 @@ from nltk.stem.porter import PorterStemmer
 
 import judge
 from judge.contracts import Judgment, Prediction
-from judge.deterministic import score_deterministic
-from judge.rubric import load_rubric
+from judge.judging.deterministic import score_deterministic
+from judge.load.rubric import load_rubric
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "predictions"
 TWI = load_rubric("twi")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from judge.errors import RubricError
-from judge.rubric import builtin_rubrics, load_rubric, rubric_hash
+from judge.load.rubric import builtin_rubrics, load_rubric, rubric_hash
 
 DDX = builtin_rubrics()["ddx"]
 

@@ -19,7 +19,7 @@ import judge
 from judge.cli import cli
 from judge.contracts import ContinuousScale, ResultRecord
 from judge.errors import RubricError
-from judge.rubric import builtin_rubrics, load_rubric
+from judge.load.rubric import builtin_rubrics, load_rubric
 from tests.llm_server import LLMServer, Reply
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "predictions"

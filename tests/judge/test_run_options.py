@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import judge
-from judge.engine import Completion
 from judge.errors import ConfigError
-from judge.rubric import load_rubric
+from judge.judging.engine import Completion
+from judge.load.rubric import load_rubric
 
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 RUBRIC = load_rubric("ddx")

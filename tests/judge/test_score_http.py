@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import judge
-from judge.results import iter_records
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
+from judge.store.results import iter_records
 from tests.llm_server import LLMServer, Reply
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -13,11 +13,11 @@ import pytest
 
 import judge
 from judge.contracts import ResultRecord
-from judge.results import iter_records
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
 from judge.scorer import RunOptions
 from judge.serve.app import create_app
 from judge.serve.server import running
+from judge.store.results import iter_records
 from tests.llm_server import LLMServer, Reply
 
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
@@ -92,7 +92,7 @@ def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
 
 def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
     custom = tmp_path / "custom.yaml"
-    text = Path(judge.rubric.builtin_rubrics()["ddx"]).read_text()
+    text = Path(judge.load.rubric.builtin_rubrics()["ddx"]).read_text()
     custom.write_text(text.replace("id: ddx", "id: my-ddx", 1))
     with running(create_app(_options(llm_server), rubrics=[custom])) as url:
         listed = httpx.get(f"{url}/v1/rubrics").json()
@@ -110,7 +110,7 @@ def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
 
 def test_rubric_ids_never_read_files(llm_server: LLMServer, tmp_path: Path) -> None:
     # `judge score --rubric` takes a path; a request must not be able to.
-    path = str(Path(judge.rubric.builtin_rubrics()["ddx"]))
+    path = str(Path(judge.load.rubric.builtin_rubrics()["ddx"]))
     with running(create_app(_options(llm_server))) as url:
         response = httpx.post(f"{url}/v1/score", json={"rubric": path, "prediction": ROWS[0]})
     assert response.status_code == 404

@@ -14,7 +14,7 @@ import yaml
 
 from judge.contracts import Criterion, ResultRecord, RubricRef
 from judge.errors import InputError
-from judge.rubric import load_rubric
+from judge.load.rubric import load_rubric
 from judge.scorer import RunOptions
 from judge.serve import promptfoo
 from judge.serve.app import create_app

@@ -12,9 +12,9 @@ import yaml
 import judge
 from judge import run
 from judge.errors import RubricError
-from judge.prompts import stage_model
-from judge.rubric import load_rubric
-from judge.sentences import fit_units, split_sentences
+from judge.judging.prompts import stage_model
+from judge.judging.sentences import fit_units, split_sentences
+from judge.load.rubric import load_rubric
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -13,7 +13,7 @@ import pytest
 
 import judge
 from calibration import agreement, load_judge_results
-from judge.results import iter_records
+from judge.store.results import iter_records
 from tests.llm_server import LLMServer, Reply, find_schema
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -53,8 +53,8 @@ def test_by_slices_match_an_independent_count(tmp_path: Path) -> None:
 def test_reasons_quoting_each_item_stay_bounded(tmp_path: Path) -> None:
     import json
 
-    from judge.engine import PermanentError
-    from judge.summary import MAX_REASONS, OTHER_REASONS
+    from judge.aggregate.summary import MAX_REASONS, OTHER_REASONS
+    from judge.judging.engine import PermanentError
 
     rows = [json.loads(line) for line in STRONG.read_text().splitlines()]
     n = MAX_REASONS + 100

@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from judge.contracts import CallUsage, Criterion, Judgment, Prediction, Rubric, Segments, Stage
-from judge.engine import CallResult, Engine, JudgeSpec
-from judge.prompts import render_stage_prompt, target_text
-from judge.sentences import fit_units, split_sentences
+from judge.judging.engine import CallResult, Engine, JudgeSpec
+from judge.judging.prompts import render_stage_prompt, target_text
+from judge.judging.sentences import fit_units, split_sentences
 
 __all__ = ["StageOutcome", "run_stages", "unit_judgments"]
 

@@ -26,14 +26,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from judge.engine import (
+from judge.errors import ConfigError, JudgeError, redact
+from judge.judging.engine import (
     CompleteFn,
     Completion,
     InvalidReplyError,
     PermanentError,
     TransientError,
 )
-from judge.errors import ConfigError, JudgeError, redact
 
 __all__ = [
     "MODES",

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from judge import __version__
-from judge.command_options import judge_call_options
+from judge.cli.options import judge_call_options
 from judge.errors import JudgeError
 
 __all__ = ["cli", "main"]
@@ -146,7 +146,7 @@ def score(
 ) -> None:
     """Score every prediction in PREDICTIONS (JSONL) against a rubric."""
     from judge.batch import BatchPending
-    from judge.render import ProgressBar, render_plan, render_run
+    from judge.cli.render import ProgressBar, render_plan, render_run
     from judge.run import plan as run_plan
     from judge.run import score as run_score
 
@@ -223,7 +223,7 @@ def rubrics() -> None:
 @rubrics.command("list")
 def rubrics_list() -> None:
     """The built-in rubrics."""
-    from judge.render import render_rubric_list
+    from judge.cli.render import render_rubric_list
 
     render_rubric_list()
 
@@ -232,8 +232,8 @@ def rubrics_list() -> None:
 @click.argument("rubric")
 def rubrics_show(rubric: str) -> None:
     """Every criterion and level anchor of RUBRIC (an id or a file)."""
-    from judge.render import render_rubric
-    from judge.rubric import load_rubric
+    from judge.cli.render import render_rubric
+    from judge.load.rubric import load_rubric
 
     render_rubric(load_rubric(rubric))
 
@@ -242,7 +242,7 @@ def rubrics_show(rubric: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def rubrics_validate(path: Path) -> None:
     """Check a rubric file; name the line of the first mistake."""
-    from judge.rubric import load_rubric, rubric_hash
+    from judge.load.rubric import load_rubric, rubric_hash
 
     loaded = load_rubric(path)
     click.echo(

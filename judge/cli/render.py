@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from judge.aggregate.summary import Summary
 from judge.contracts import (
     CategoricalScale,
     ContinuousScale,
@@ -31,7 +32,6 @@ from judge.contracts import (
     Scale,
 )
 from judge.run import Plan, RunResult
-from judge.summary import Summary
 
 __all__ = ["ProgressBar", "render_rubric", "render_rubric_list", "render_run"]
 
@@ -184,7 +184,7 @@ def _usd(value: float | None) -> str:
 
 
 def render_rubric_list() -> None:
-    from judge.rubric import builtin_rubrics, load_rubric
+    from judge.load.rubric import builtin_rubrics, load_rubric
 
     table = Table(title="built-in rubrics")
     for column in ("id", "version", "criteria", "description"):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Prediction
 from judge.errors import InputError
-from judge.idset import IdSet
+from judge.store.idset import IdSet
 
 __all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
 

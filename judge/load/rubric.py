@@ -23,10 +23,11 @@ __all__ = ["builtin_rubrics", "load_rubric", "rubric_hash"]
 def _builtin_dir() -> Path:
     # In a wheel the rubrics are packaged at judge/rubrics; in a source checkout (and an
     # editable install) they are the top-level rubrics/ folder beside the package.
-    packaged = Path(__file__).with_name("rubrics")
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "rubrics"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "rubrics"
+    return package.parent / "rubrics"
 
 
 def builtin_rubrics() -> dict[str, Path]:

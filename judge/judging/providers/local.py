@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.errors import ConfigError
-from judge.llamacpp import LlamaServer, ServerOptions
+from judge.judging.providers.llamacpp import LlamaServer, ServerOptions
 
 __all__ = [
     "BUNDLED",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from judge.accuracy import score_accuracy
 from judge.contracts import Criterion, Judgment, Prediction
-from judge.rouge import score_rouge
+from judge.judging.accuracy import score_accuracy
+from judge.judging.rouge import score_rouge
 
 __all__ = ["SCORERS", "score_deterministic"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from judge.engine import CompleteFn, Completion, JudgeSpec
 from judge.errors import ConfigError
+from judge.judging.engine import CompleteFn, Completion, JudgeSpec
 
 if TYPE_CHECKING:
     from judge.scorer import RunOptions
@@ -39,7 +39,7 @@ async def open_judges(
         raise ConfigError("each --judge may be given once")
     if complete is not None:
         return [_spec(m, opts, None) for m in opts.judges], complete
-    from judge import llm
+    from judge.judging.providers import llm
 
     stack.push_async_callback(llm.close_clients)
     routes: dict[str, CompleteFn] = {}
@@ -63,7 +63,7 @@ async def _route(
 ) -> tuple[CompleteFn, int | None] | None:
     """One judge's completion function and its own concurrency bound, or None (with a
     notice) when it cannot be called as configured."""
-    from judge import llm, local
+    from judge.judging.providers import llm, local
 
     if local.is_local(model):
         # Started here, stopped when the exit stack closes (also on error or Ctrl-C).

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from judge import __version__
 from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef, Segments
-from judge.engine import CallResult
+from judge.judging.engine import CallResult
 
 __all__ = [
     "aggregate",

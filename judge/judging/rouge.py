@@ -32,8 +32,8 @@ import statistics
 from functools import cache, lru_cache
 from typing import Any
 
-from judge.accuracy import DETERMINISTIC
 from judge.contracts import Criterion, Judgment, Prediction, RougeSpec
+from judge.judging.accuracy import DETERMINISTIC
 
 __all__ = ["METRICS", "rouge_f1", "score_rouge"]
 

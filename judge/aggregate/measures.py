@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from judge.accuracy import DETERMINISTIC
+from judge.aggregate.records import panel_vote
 from judge.contracts import Criterion, Judgment, Level, Rubric, Segments
-from judge.records import panel_vote
+from judge.judging.accuracy import DETERMINISTIC
 
 __all__ = ["measure_judgments", "unit_verdict"]
 

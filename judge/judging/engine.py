@@ -1,0 +1,340 @@
+"""The judge-call engine: bounded concurrency, cache, timeouts, retries — for any completion
+function.
+
+The engine never imports a provider SDK. It is given a `CompleteFn` (the real one, built on
+instructor over litellm, lives in `judge.judging.providers.llm`; tests pass a scripted one),
+and it owns the policy around it: look in the cache, wait for a slot, call with a timeout,
+back off on 429s (honouring Retry-After) and transient 5xx, give up after a bounded number of
+attempts, store successes. A failure is returned as data, never raised, so one bad item cannot
+stop a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from judge.contracts import CallUsage
+from judge.errors import JudgeError, redact
+from judge.store.cache import Cache, cache_key
+
+__all__ = [
+    "CallResult",
+    "CompleteFn",
+    "Completion",
+    "Engine",
+    "InvalidReplyError",
+    "JudgeSpec",
+    "PermanentError",
+    "RetryPolicy",
+    "TransientError",
+]
+
+
+class TransientError(JudgeError):
+    """Worth retrying: rate limit, timeout, 5xx, dropped connection."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(JudgeError):
+    """Retrying the same call now will not help (bad key, unknown model, bad request)."""
+
+
+class InvalidReplyError(JudgeError):
+    """The judge answered, but never with a reply that validates against the rubric."""
+
+    def __init__(
+        self,
+        message: str,
+        attempts: int = 1,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+    ):
+        super().__init__(message)
+        self.attempts = attempts
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
+
+
+@dataclass
+class Completion:
+    """A validated reply, with what it cost."""
+
+    verdict: dict[str, Any]
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    attempts: int = 1
+
+
+class CompleteFn(Protocol):
+    """Send one structured-output request; raise Transient/Permanent/InvalidReplyError."""
+
+    def __call__(
+        self,
+        *,
+        model: str,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        params: dict[str, Any],
+        timeout: float,
+    ) -> Awaitable[Completion]: ...
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """One judge: a litellm model string and the parameters that shape its output."""
+
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    # A judge's own bound on calls in flight (a llama.cpp server answers one at a time), on
+    # top of the engine's overall bound; waiting for a slot does not count against timeouts.
+    max_concurrency: int | None = None
+    # Judges with the same group share one `max_concurrency` bound (a provider's rate limit);
+    # by default each judge is its own group.
+    group: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.model
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on every call: how long, how often, how long to wait between tries."""
+
+    attempts: int = 4
+    timeout: float = 120.0
+    backoff: float = 1.0
+    backoff_max: float = 30.0
+
+
+@dataclass
+class CallResult:
+    verdict: dict[str, Any] | None
+    usage: CallUsage
+    error: str | None = None
+    retryable: bool = False
+
+
+@dataclass
+class EngineStats:
+    sent: int = 0
+    cached: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+
+
+@functools.lru_cache(maxsize=256)
+def _schema(response_model: type[BaseModel]) -> dict[str, Any]:
+    # Generating a JSON schema costs ~5 ms; every call of a rubric shares one model class.
+    return response_model.model_json_schema()
+
+
+class Engine:
+    """Runs judge calls through a completion function under one shared set of limits."""
+
+    def __init__(
+        self,
+        complete: CompleteFn,
+        *,
+        cache: Cache | None = None,
+        concurrency: int = 16,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.complete = complete
+        self.cache = cache
+        self.policy = policy or RetryPolicy()
+        self.stats = EngineStats()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._sleep = sleep
+        self._pending: dict[str, asyncio.Future[CallResult]] = {}
+        self._judge_slots: dict[str, asyncio.Semaphore] = {}
+
+    def is_cached(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int = 0,
+    ) -> bool:
+        """Whether this call would be answered from the cache (nothing is counted)."""
+        if self.cache is None:
+            return False
+        return self.cache.get(self.key(judge, messages, response_model, sample)) is not None
+
+    def key(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int,
+    ) -> str:
+        """The cache key of a call: what changes its output, nothing else."""
+        params = {**judge.params, **({"sample": sample} if sample else {})}
+        return cache_key(judge.model, params, messages, _schema(response_model))
+
+    async def call(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int = 0,
+    ) -> CallResult:
+        """Judge one prompt: from the cache, or from the judge with retries. Never raises
+        for a judge's failure: the result carries the error and whether to retry later."""
+        key = self.key(judge, messages, response_model, sample)
+        found = self.lookup(key, sample)
+        if found is not None:
+            return found
+        # Identical calls in flight at once are made once. The call runs as its own task so
+        # that a caller cancelled midway (a client gone) does not cancel the others' answer.
+        shared = self._pending.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(
+                self._call_and_cache(key, judge, messages, response_model, sample)
+            )
+            self._pending[key] = shared
+            shared.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(shared)
+
+    def lookup(self, key: str, sample: int = 0) -> CallResult | None:
+        """The cache's answer to the call with this key (counted as cached), or None."""
+        if self.cache is None or (hit := self.cache.get(key)) is None:
+            return None
+        self.stats.cached += 1
+        usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
+        return CallResult(verdict=hit["verdict"], usage=usage)
+
+    def _finished(self, key: str, done: asyncio.Future[CallResult]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: no "never retrieved" warning when nobody waits
+
+    async def _call_and_cache(
+        self,
+        key: str,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int,
+    ) -> CallResult:
+        result = await self._call_with_retries(judge, messages, response_model, sample)
+        if self.cache is not None and result.verdict is not None:
+            await self.cache.store(
+                key,
+                judge.model,
+                {
+                    "verdict": result.verdict,
+                    "usage": result.usage.model_dump(exclude={"cached", "sample"}),
+                },
+            )
+        return result
+
+    async def _call_with_retries(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        sample: int,
+    ) -> CallResult:
+        policy = self.policy
+        usage = CallUsage(judge=judge.name, sample=sample)
+        started = time.monotonic()
+        for attempt in range(1, policy.attempts + 1):
+            usage.attempts = attempt
+            try:
+                completion = await self._send(judge, messages, response_model)
+            except TransientError as exc:
+                if attempt == policy.attempts:
+                    return self._failed(
+                        usage,
+                        started,
+                        f"gave up after {attempt} attempts: {exc}",
+                        retryable=True,
+                        kind="transient",
+                    )
+                await self._sleep(self._delay(attempt, exc.retry_after))
+                continue
+            except InvalidReplyError as exc:
+                usage.tokens_in, usage.tokens_out = exc.tokens_in, exc.tokens_out
+                return self._failed(
+                    usage, started, f"invalid reply: {exc}", retryable=False, kind="invalid"
+                )
+            except PermanentError as exc:
+                return self._failed(usage, started, str(exc), retryable=True, kind="permanent")
+            except Exception as exc:  # a completion function's own bug must not stop a run
+                return self._failed(
+                    usage, started, f"{type(exc).__name__}: {exc}", retryable=True, kind="error"
+                )
+            usage.tokens_in, usage.tokens_out = completion.tokens_in, completion.tokens_out
+            usage.cost_usd = completion.cost_usd
+            usage.latency_s = round(time.monotonic() - started, 4)
+            return CallResult(verdict=completion.verdict, usage=usage)
+        raise AssertionError("unreachable: the loop returns on its last attempt")
+
+    async def _send(
+        self, judge: JudgeSpec, messages: list[dict[str, str]], response_model: type[BaseModel]
+    ) -> Completion:
+        timeout = self.policy.timeout
+        async with self._slots_for(judge), self._slots:
+            self.stats.sent += 1
+            self.stats.in_flight += 1
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+            try:
+                # The completion function gets the timeout too (to cancel the HTTP request);
+                # wait_for is the engine's own guarantee that no call outlives its bound.
+                return await asyncio.wait_for(
+                    self.complete(
+                        model=judge.model,
+                        messages=messages,
+                        response_model=response_model,
+                        params=judge.params,
+                        timeout=timeout,
+                    ),
+                    timeout + min(timeout, 5.0),
+                )
+            except asyncio.TimeoutError as exc:
+                raise TransientError(f"no reply within {timeout:g} s") from exc
+            finally:
+                self.stats.in_flight -= 1
+
+    def _slots_for(self, judge: JudgeSpec) -> contextlib.AbstractAsyncContextManager[Any]:
+        if judge.max_concurrency is None:
+            return contextlib.nullcontext()
+        group = judge.group or judge.name
+        if group not in self._judge_slots:
+            self._judge_slots[group] = asyncio.Semaphore(judge.max_concurrency)
+        return self._judge_slots[group]
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.policy.backoff_max)
+        # Full jitter, so many workers hitting one limit do not retry in lockstep.
+        return random.uniform(
+            0, min(self.policy.backoff * 2 ** (attempt - 1), self.policy.backoff_max)
+        )
+
+    def _failed(
+        self, usage: CallUsage, started: float, error: str, *, retryable: bool, kind: str
+    ) -> CallResult:
+        self.stats.failures[f"{usage.judge}: {kind}"] += 1
+        usage.latency_s = round(time.monotonic() - started, 4)
+        usage.error = redact(error)[:500]
+        return CallResult(verdict=None, usage=usage, error=usage.error, retryable=retryable)

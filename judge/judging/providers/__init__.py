@@ -1,0 +1,2 @@
+"""The completion functions the engine is given: litellm (`llm`) and local llama.cpp judges
+(`local`, `llamacpp`). Only these modules import a provider SDK, and only when a call goes out."""
