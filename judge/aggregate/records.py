@@ -13,9 +13,9 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from judge import __version__
 from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef, Segments
 from judge.judging.engine import CallResult
+from judge.version import __version__
 
 __all__ = [
     "aggregate",

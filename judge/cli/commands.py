@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from judge import __version__
 from judge.cli.options import judge_call_options
 from judge.errors import JudgeError
+from judge.version import __version__
 
 __all__ = ["cli", "main"]
 

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from judge import __version__
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
 from judge.judging.engine import CompleteFn
@@ -37,6 +36,7 @@ from judge.serve.models import (
     RubricSummary,
     ScoreRequest,
 )
+from judge.version import __version__
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app", "load_rubrics"]
 
