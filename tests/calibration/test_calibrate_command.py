@@ -75,3 +75,12 @@ def test_imports_stay_cheap() -> None:
     loaded = _loaded_after("import calibration; calibration.alpha")
     assert "krippendorff" in loaded
     assert not loaded & {"litellm", "judge"}
+
+
+def test_torn_last_line_is_accepted(results_file: Path, human_file: Path) -> None:
+    with results_file.open("a") as handle:
+        handle.write('{"id": "case-99", "line": 31, "judgments": [{"crit')  # a killed run
+    code, output = _run("--judge", str(results_file), "--human", str(human_file),
+                        "--n-boot", "0")  # fmt: skip
+    assert code == 0, output
+    assert "evidence_grounding" in output and "Traceback" not in output

@@ -90,3 +90,14 @@ def test_a_duplicate_is_found_after_the_seen_ids_went_to_disk(
     where = [(p.path, p.line, p.field, str(p)) for p in report.problems]
     assert [w[:3] for w in where] == [(str(path), 18, "title"), (str(path), 19, "title")]
     assert "duplicate id 'case 1'" in where[0][3] and "duplicate id 'case 16'" in where[1][3]
+
+
+def test_deeply_nested_json_is_a_bad_line_not_a_recursion_error(tmp_path: Path) -> None:
+    # 10,000 levels on one line exhaust the json module's recursion.
+    deep = '{"a": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    path = _write(tmp_path, [_good("one"), deep, _good("two")])
+    report = validate_items(path)
+    assert report.n_valid == 2
+    assert [str(p) for p in report.problems] == [f"{path}:2: not valid JSON (nested too deeply)"]
+    with pytest.raises(InputError, match=r":2: not valid JSON \(nested too deeply\)"):
+        read_items(path)  # what `judge annotate` loads predictions with
