@@ -10,6 +10,7 @@ import pandas as pd
 
 from calibration.data import LONG_COLUMNS, from_wide, normalize_long
 from calibration.errors import CalibrationError, InputFileError
+from calibration.spreadsheet import unescape_cell
 
 __all__ = ["load_human_scores", "load_judge_results", "load_scores"]
 
@@ -109,7 +110,9 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix in (".csv", ".tsv"):
         # Read everything as text: ids like "007" must stay ids; scores are coerced later.
         try:
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+            table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+            # Cells a spreadsheet would run were written with a leading ' (calibration.spreadsheet).
+            return table.map(unescape_cell)
         except UnicodeDecodeError as err:
             raise InputFileError(str(path), None, f"not UTF-8 text ({err.reason})") from err
         except pd.errors.ParserError as err:

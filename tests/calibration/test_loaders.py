@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import calibration
 from calibration.data import unit_ids
+from calibration.spreadsheet import escape_cell, unescape_cell
 
 
 def test_judge_results_become_long_scores(results_file: Path) -> None:
@@ -158,3 +161,24 @@ def test_a_bad_complete_line_stays_an_error(results_file: Path) -> None:
         handle.write('{"id": "case-99", "judgm\n{"id": "case-98", "judgments": []}\n')
     with pytest.raises(calibration.InputFileError, match=r"results\.jsonl:31: not valid JSON"):
         calibration.load_judge_results(results_file)
+
+
+@given(st.text())
+def test_a_spreadsheet_escaped_cell_reads_back_exactly(text: str) -> None:
+    escaped = escape_cell(text)
+    assert unescape_cell(escaped) == text
+    assert escaped[:1] not in ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_escaped_cells_of_a_csv_are_read_back_and_numbers_stay_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "human.csv"
+    path.write_text(
+        "item,criterion,rater,score,comment\n"
+        "'-007,x,'@dr,-1,'=HYPERLINK(\"http://198.51.100.7\")\n"
+        "008,x,dr,2,''=quoted\n"
+    )
+    long = calibration.load_human_scores(path)
+    assert long["item"].tolist() == ["-007", "008"]
+    assert long["rater"].tolist() == ["@dr", "dr"]
+    assert long["score"].tolist() == [-1.0, 2.0]
+    assert long["comment"].tolist() == ['=HYPERLINK("http://198.51.100.7")', "'=quoted"]
