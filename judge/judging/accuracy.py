@@ -1,9 +1,11 @@
 """Final-answer accuracy: find the letter a prediction chose, without an LLM.
 
 The letter is taken from `prediction` when that field holds one ("B", "(B)", "B. Sarcoidosis",
-"The answer is B"); otherwise from the rationale's explicit statements ("Final: B",
-"the answer is (B)", "**Answer:** C"), the last one winning because models often revise;
-failing that, from a line that starts with a letter followed by that option's own text.
+"The answer is B"); otherwise from the explicit statements ("Final: B", "the answer is (B)",
+"**Answer:** C") of the rationale, then of the step-3 differential reasoning (where a
+Think-with-Images trace, or a promptfoo output placed in ddx's first target, concludes), the
+last one winning because models often revise; failing that, from a line that starts with a
+letter followed by that option's own text.
 
 An answer that offers several letters ("B and C", "A or B", "B/C", "Final: B, C or D") is a
 hedge, not a choice: it is unscored with that reason, never scored as its first letter. Only
@@ -45,6 +47,8 @@ _ANOTHER = re.compile(
     r"(?i:(?:maybe|possibly|perhaps|probably|either)[ \t]+)?(?i:option[ \t]+)?[*_`]*"
     r"(?:\(([A-Ea-e])\)|\[([A-Ea-e])\]|([A-E]))(?![A-Za-z])"
 )
+# Where a letter is looked for when `prediction` holds none, in this order.
+_REASONING = ("prediction_rationale", "prediction_twi.step3_differential_reasoning")
 _CLAUSE_END = re.compile(r"[ \t]*[\)\]]?[*_`]*[ \t]*(?:\Z|[\r\n.;:!?])")
 
 
@@ -55,16 +59,18 @@ def extract_letter(prediction: Prediction) -> tuple[str | None, str]:
         found = _letter_from_field(field)
         if found:
             return _chosen(found, "prediction", field)
-    rationale = prediction.prediction_rationale or ""
-    stated = _last_stated(rationale)
-    if stated:
-        return _chosen(stated, "prediction_rationale", rationale)
-    letter = _option_line(rationale, prediction.options)
-    if letter:
-        return letter, "prediction_rationale"
+    texts = [(where, prediction.text_at(where) or "") for where in _REASONING]
+    for where, text in texts:
+        stated = _last_stated(text)
+        if stated:
+            return _chosen(stated, where, text)
+    for where, text in texts:
+        letter = _option_line(text, prediction.options)
+        if letter:
+            return letter, where
     if field:
-        return None, f"no option letter in prediction {field[:60]!r} or the rationale"
-    return None, "no prediction letter, and none stated in the rationale"
+        return None, f"no option letter in prediction {field[:60]!r} or the step-3 reasoning"
+    return None, "no prediction letter, and none stated in the rationale or the step-3 reasoning"
 
 
 def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:

@@ -118,3 +118,13 @@ def test_a_clear_answer_beside_other_letters_is_not_a_hedge(
         letter,
         "prediction" if prediction else "prediction_rationale",
     )
+
+
+def test_the_letter_is_read_from_the_step3_reasoning_when_nothing_else_states_it() -> None:
+    twi = {"step3_differential_reasoning": "Myositis with ILD fits. Final answer: B"}
+    prediction = _pred(None).model_copy(update={"prediction_rationale": None})
+    with_trace = Prediction.model_validate(prediction.model_dump() | {"prediction_twi": twi})
+    assert extract_letter(with_trace) == ("B", "prediction_twi.step3_differential_reasoning")
+    # The rationale, when it states a letter, still comes first.
+    both = with_trace.model_copy(update={"prediction_rationale": "Final: C"})
+    assert extract_letter(both) == ("C", "prediction_rationale")
