@@ -69,8 +69,8 @@ def extract_letter(prediction: Prediction) -> tuple[str | None, str]:
         if letter:
             return letter, where
     if field:
-        return None, f"no option letter in prediction {field[:60]!r} or the step-3 reasoning"
-    return None, "no prediction letter, and none stated in the rationale or the step-3 reasoning"
+        return None, f"no option letter in prediction {field[:60]!r}, the rationale or step 3"
+    return None, "no prediction letter, and none stated in the rationale or step 3"
 
 
 def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:
