@@ -19,14 +19,18 @@ _ID_COLUMNS = ("item", "id", "step", "criterion", "comment")
 _NOT_A_LIST = "a .json score file must hold a list of rows"
 
 
-def _read_jsonl(path: Path, torn_last_line: bool = False) -> list[tuple[int, dict[str, Any]]]:
-    """The JSON object of each non-blank line, numbered from 1. With `torn_last_line`, a last
+def _read_jsonl(path: Path, torn: list[int] | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """The JSON object of each non-blank line, numbered from 1. Given a `torn` list, a last
     line without its newline (a killed `judge score` run was writing it) is left out, as
-    `judge score` and `judge report` leave it out; a bad complete line is still an error."""
+    `judge score` and `judge report` leave it out, and its number is added to `torn`; a bad
+    complete line is still an error."""
     rows = []
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip() or (torn_last_line and not raw.endswith(b"\n")):
+            if not raw.strip():
+                continue
+            if torn is not None and not raw.endswith(b"\n"):
+                torn.append(number)
                 continue
             rows.append((number, _loads(path, number, raw, expect=dict)))
     return rows
@@ -88,12 +92,14 @@ def _scalar(score: Any) -> Any:
 def load_judge_results(path: str | Path) -> pd.DataFrame:
     """Long scores from a `judge score` results JSONL; every distinct judge is a rater.
 
-    Unscored judgments are skipped; their number is in ``frame.attrs["unscored"]``.
+    Unscored judgments are skipped; their number is in ``frame.attrs["unscored"]``. A torn
+    last line (a killed run) is left out; its number is in ``frame.attrs["torn_line"]``.
     """
     path = Path(path)
     rows: list[dict] = []
     unscored = 0
-    for number, record in _read_jsonl(path, torn_last_line=True):
+    torn: list[int] = []
+    for number, record in _read_jsonl(path, torn):
         found, skipped = _judgment_rows(path, number, record)
         rows.extend(found)
         unscored += skipped
@@ -102,6 +108,7 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
     if frame["step"].isna().all():
         frame = frame.drop(columns="step")
     frame.attrs["unscored"] = unscored
+    frame.attrs["torn_line"] = torn[0] if torn else None
     return frame
 
 

@@ -84,6 +84,7 @@ def test_torn_last_line_is_accepted(results_file: Path, human_file: Path) -> Non
                         "--n-boot", "0")  # fmt: skip
     assert code == 0, output
     assert "evidence_grounding" in output and "Traceback" not in output
+    assert "31: left out a torn last line" in " ".join(output.split())
 
 
 def test_csv_out_escapes_names_that_would_run_as_formulas(

@@ -154,6 +154,7 @@ def test_torn_last_line_of_a_killed_run_is_left_out(results_file: Path) -> None:
         handle.write('{"id": "case-99", "line": 31, "judgments": [{"criterion": "evid')
     torn = calibration.load_judge_results(results_file)
     pd.testing.assert_frame_equal(torn, whole)
+    assert (whole.attrs["torn_line"], torn.attrs["torn_line"]) == (None, 31)
 
 
 def test_a_bad_complete_line_stays_an_error(results_file: Path) -> None:
