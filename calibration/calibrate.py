@@ -86,6 +86,9 @@ def calibrate_files(
     notes = check_overlap(judged, human)
     if judged.attrs.get("unscored"):
         notes.insert(0, f"{judged.attrs['unscored']} unscored judgment(s) skipped")
+    if judged.attrs.get("torn_line"):
+        line = judged.attrs["torn_line"]
+        notes.insert(0, f"{judge_path}:{line}: left out a torn last line (a killed run)")
     table = agreement(
         pd.concat([judged, human], ignore_index=True),
         levels=levels, domains=domains, ci=ci, n_boot=n_boot, seed=seed,

@@ -78,7 +78,10 @@ def _write(table: Any, out: Path) -> None:
     from calibration.errors import CalibrationError
 
     if out.suffix.lower() == ".csv":
-        table.to_csv(out, index=False)
+        from calibration.spreadsheet import escape_cell
+
+        # Judge names and criteria come from the data: no cell may run as a formula.
+        table.map(escape_cell).to_csv(out, index=False)
     elif out.suffix.lower() == ".json":
         table.to_json(out, orient="records", indent=2)
     else:

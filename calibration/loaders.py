@@ -10,27 +10,49 @@ import pandas as pd
 
 from calibration.data import LONG_COLUMNS, from_wide, normalize_long
 from calibration.errors import CalibrationError, InputFileError
+from calibration.spreadsheet import unescape_cell
 
 __all__ = ["load_human_scores", "load_judge_results", "load_scores"]
 
 # Columns that are never raters in a wide human table.
 _ID_COLUMNS = ("item", "id", "step", "criterion", "comment")
+_NOT_A_LIST = "a .json score file must hold a list of rows"
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _read_jsonl(path: Path, torn: list[int] | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """The JSON object of each non-blank line, numbered from 1. Given a `torn` list, a last
+    line without its newline (a killed `judge score` run was writing it) is left out, as
+    `judge score` and `judge report` leave it out, and its number is added to `torn`; a bad
+    complete line is still an error."""
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputFileError(str(path), number, f"not valid JSON ({err.msg})") from err
-            if not isinstance(row, dict):
-                raise InputFileError(str(path), number, "each line must be a JSON object")
-            rows.append((number, row))
+            if torn is not None and not raw.endswith(b"\n"):
+                torn.append(number)
+                continue
+            rows.append((number, _loads(path, number, raw, expect=dict)))
     return rows
+
+
+def _loads(path: Path, number: int | None, raw: bytes, expect: type) -> Any:
+    """`raw` parsed as JSON of type `expect` (a line's object, a .json file's list)."""
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError as err:
+        raise InputFileError(str(path), number, f"not UTF-8 text ({err.reason})") from err
+    except json.JSONDecodeError as err:
+        where = number or err.lineno
+        raise InputFileError(str(path), where, f"not valid JSON ({err.msg})") from err
+    except RecursionError as err:
+        # The json module recurses per nesting level: a line of 10,000 `[` exhausts the
+        # stack. Only this parse is caught, so a bug elsewhere still shows as a traceback.
+        raise InputFileError(str(path), number, "not valid JSON (nested too deeply)") from err
+    if not isinstance(data, expect):
+        what = "each line must be a JSON object" if expect is dict else _NOT_A_LIST
+        raise InputFileError(str(path), number, what)
+    return data
 
 
 def _judgment_rows(path: Path, number: int, record: dict[str, Any]) -> tuple[list[dict], int]:
@@ -70,12 +92,14 @@ def _scalar(score: Any) -> Any:
 def load_judge_results(path: str | Path) -> pd.DataFrame:
     """Long scores from a `judge score` results JSONL; every distinct judge is a rater.
 
-    Unscored judgments are skipped; their number is in ``frame.attrs["unscored"]``.
+    Unscored judgments are skipped; their number is in ``frame.attrs["unscored"]``. A torn
+    last line (a killed run) is left out; its number is in ``frame.attrs["torn_line"]``.
     """
     path = Path(path)
     rows: list[dict] = []
     unscored = 0
-    for number, record in _read_jsonl(path):
+    torn: list[int] = []
+    for number, record in _read_jsonl(path, torn):
         found, skipped = _judgment_rows(path, number, record)
         rows.extend(found)
         unscored += skipped
@@ -84,6 +108,7 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
     if frame["step"].isna().all():
         frame = frame.drop(columns="step")
     frame.attrs["unscored"] = unscored
+    frame.attrs["torn_line"] = torn[0] if torn else None
     return frame
 
 
@@ -91,17 +116,18 @@ def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         # Read everything as text: ids like "007" must stay ids; scores are coerced later.
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+        try:
+            table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+            # Cells a spreadsheet would run were written with a leading ' (calibration.spreadsheet).
+            return table.map(unescape_cell)
+        except UnicodeDecodeError as err:
+            raise InputFileError(str(path), None, f"not UTF-8 text ({err.reason})") from err
+        except pd.errors.ParserError as err:
+            raise InputFileError(str(path), None, f"not a readable table ({err})") from err
     if suffix == ".jsonl":
         return pd.DataFrame([row for _, row in _read_jsonl(path)])
     if suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise InputFileError(str(path), err.lineno, f"not valid JSON ({err.msg})") from err
-        if not isinstance(data, list):
-            raise InputFileError(str(path), None, "a .json score file must hold a list of rows")
-        return pd.DataFrame(data)
+        return pd.DataFrame(_loads(path, None, path.read_bytes(), expect=list))
     raise InputFileError(str(path), None, "score files must be .csv, .tsv, .jsonl or .json")
 
 

@@ -4,6 +4,11 @@ One row per (item, criterion, rater): columns `item`, `criterion`, `rater`, `rat
 (always "human"), `score` and `comment` (the rater's comment on the item, repeated on each of
 that item's rows; empty when none) — the columns `calibration.load_human_scores` takes.
 CSV or TSV by the file's suffix, or JSONL.
+
+In CSV and TSV, a text cell that a spreadsheet would run as a formula (it starts with `=`, `+`,
+`-`, `@`, a tab or a carriage return: a comment such as `=HYPERLINK(…)`) is written with a
+leading `'` (`calibration.spreadsheet`); `judge calibrate` drops it again on reading, and
+scores stay numbers. JSONL is written as given.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from calibration.spreadsheet import escape_cell
 from judge.annotate.store import AnnotationStore
 from judge.errors import ConfigError
 
@@ -78,7 +84,7 @@ def export_scores(db: str | Path, out: str | Path) -> ExportSummary:
             delimiter = "\t" if out.suffix.lower() == ".tsv" else ","
             writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter=delimiter)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: escape_cell(v) for k, v in row.items()} for row in rows)
     os.replace(partial, out)
     return ExportSummary(
         path=out,

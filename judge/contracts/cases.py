@@ -19,6 +19,37 @@ _NOT_META = frozenset(
     {"prediction", "prediction_rationale", "prediction_twi", "prediction_discussion"}
 )
 _META_MAX_CHARS = 80
+# The letter an option of a list carries: "A. …", "A) …", "(A) …", "A: …".
+_CARRIED = re.compile(r"^\s*(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*")
+
+
+def _lettered(items: list[Any]) -> dict[str, str]:
+    """A list of options as {letter: text}: by the letters the items carry ("B. …", "A. …"
+    in any order), or by position when none carries one. Refuses more options than letters,
+    a letter carried twice, and a list where only some items carry one."""
+    if len(items) > len(LETTERS):
+        raise ValueError(
+            f"{len(items)} options, but at most {len(LETTERS)} (A-{LETTERS[-1]}) are read"
+        )
+    texts = [str(item) for item in items]
+    carried = [_CARRIED.match(text) for text in texts]
+    if not any(carried):
+        return dict(zip(LETTERS, texts, strict=False))
+    if not all(carried):
+        bare = next(i for i, m in enumerate(carried) if m is None)
+        raise ValueError(
+            f"option {bare + 1} ({texts[bare][:40]!r}) carries no letter while others do; "
+            "letter every option ('A. …') or none"
+        )
+    options: dict[str, str] = {}
+    for text, match in zip(texts, carried, strict=True):
+        if match is None:  # not reached: every item carries a letter here
+            continue
+        letter = (match.group(1) or match.group(2)).upper()
+        if letter in options:
+            raise ValueError(f"option letter {letter} is carried twice")
+        options[letter] = text[match.end() :]
+    return dict(sorted(options.items()))
 
 
 # --------------------------------------------------------------------------- cases
@@ -49,12 +80,7 @@ class Case(BaseModel):
     @classmethod
     def _options_to_letters(cls, value: Any) -> Any:
         # The dataset has been seen both as {"A": "..."} and as ["A. ...", ...].
-        if isinstance(value, list):
-            return {
-                letter: re.sub(rf"^\s*\(?{letter}[\).:]\s*", "", str(text))
-                for letter, text in zip(LETTERS, value, strict=False)
-            }
-        return value
+        return _lettered(value) if isinstance(value, list) else value
 
     @field_validator("options")
     @classmethod

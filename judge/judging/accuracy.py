@@ -1,14 +1,22 @@
 """Final-answer accuracy: find the letter a prediction chose, without an LLM.
 
 The letter is taken from `prediction` when that field holds one ("B", "(B)", "B. Sarcoidosis",
-"The answer is B"); otherwise from the rationale's explicit statements ("Final: B",
-"the answer is (B)", "**Answer:** C"), the last one winning because models often revise;
-failing that, from a line that starts with a letter followed by that option's own text.
+"The answer is B"); otherwise from the explicit statements ("Final: B", "the answer is (B)",
+"**Answer:** C") of the rationale, then of the step-3 differential reasoning (where a
+Think-with-Images trace, or a promptfoo output placed in ddx's first target, concludes), the
+last one winning because models often revise; failing that, from a line that starts with a
+letter followed by that option's own text.
+
+An answer that offers several letters ("B and C", "A or B", "B/C", "Final: B, C or D") is a
+hedge, not a choice: it is unscored with that reason, never scored as its first letter. Only
+letters joined to the chosen one count, so an explanation after a clear answer ("Final: D.
+A and B are less likely") does not make it a hedge.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from judge.contracts import LETTERS, Criterion, Judgment, Prediction
 
@@ -16,7 +24,7 @@ __all__ = ["DETERMINISTIC", "extract_letter", "score_accuracy"]
 
 DETERMINISTIC = "deterministic"
 
-_BARE = re.compile(r"^\s*[\(\[]?\s*([A-Ea-e])\s*[\)\]]?\s*(?:[.:)\-–—]|$|\s)")
+_BARE = re.compile(r"^\s*[\(\[]?\s*([A-Ea-e])\s*[\)\]]?\s*(?:[.:)\-–—,/&+]|$|\s)")
 # Explicit statements of the choice. Letters are upper case, or bracketed, so that the
 # article "a" and words like "be" are never read as answers.
 _LETTER = r"\s*(?:is|would\s+be|:|=|-|–)?\s*[*_`]*\s*(?:option\s+|letter\s+)?" + (
@@ -31,22 +39,38 @@ _STATED = [
         r"(?:answer|diagnosis|choice|select|choose|pick|go\s+with)" + _LETTER, re.IGNORECASE
     ),
 ]
+# Another letter offered beside the chosen one: "and", "or", "and/or", "/", "&", "+", "vs",
+# a comma, then a letter that stands alone (upper case or bracketed, as above). Spaces and
+# tabs only: a new line starts an explanation, not a second answer.
+_ANOTHER = re.compile(
+    r"[ \t]*[\)\]]?[*_`]*(?P<join>[ \t]*(?i:and/or|or|and|vs\.?|versus|/|&|\+|,)[ \t]*)"
+    r"(?i:(?:maybe|possibly|perhaps|probably|either)[ \t]+)?(?i:option[ \t]+)?[*_`]*"
+    r"(?:\(([A-Ea-e])\)|\[([A-Ea-e])\]|([A-E]))(?![A-Za-z])"
+)
+# Where a letter is looked for when `prediction` holds none, in this order.
+_REASONING = ("prediction_rationale", "prediction_twi.step3_differential_reasoning")
+_CLAUSE_END = re.compile(r"[ \t]*[\)\]]?[*_`]*[ \t]*(?:\Z|[\r\n.;:!?])")
 
 
 def extract_letter(prediction: Prediction) -> tuple[str | None, str]:
     """The chosen letter (A-E) and where it was found, or (None, why not)."""
     field = (prediction.prediction or "").strip()
     if field:
-        letter = _letter_from_field(field)
+        found = _letter_from_field(field)
+        if found:
+            return _chosen(found, "prediction", field)
+    texts = [(where, prediction.text_at(where) or "") for where in _REASONING]
+    for where, text in texts:
+        stated = _last_stated(text)
+        if stated:
+            return _chosen(stated, where, text)
+    for where, text in texts:
+        letter = _option_line(text, prediction.options)
         if letter:
-            return letter, "prediction"
-    rationale = prediction.prediction_rationale or ""
-    letter = _last_stated(rationale) or _option_line(rationale, prediction.options)
-    if letter:
-        return letter, "prediction_rationale"
+            return letter, where
     if field:
-        return None, f"no option letter in prediction {field[:60]!r} or the rationale"
-    return None, "no prediction letter, and none stated in the rationale"
+        return None, f"no option letter in prediction {field[:60]!r}, the rationale or step 3"
+    return None, "no prediction letter, and none stated in the rationale or step 3"
 
 
 def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:
@@ -66,24 +90,63 @@ def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:
     )
 
 
-def _letter_from_field(text: str) -> str | None:
+@dataclass(frozen=True)
+class _Found:
+    """The letters offered as the answer (one, or several joined: a hedge) and the text
+    where they were offered."""
+
+    letters: tuple[str, ...]
+    start: int
+    end: int
+
+
+def _chosen(found: _Found, where: str, text: str) -> tuple[str | None, str]:
+    if len(found.letters) == 1:
+        return found.letters[0], where
+    quoted = text[found.start : found.end].strip()[:60]
+    offered = ", ".join(found.letters)
+    return None, f"hedged: offers {len(found.letters)} answers ({offered}) in {where} {quoted!r}"
+
+
+def _letter_from_field(text: str) -> _Found | None:
     match = _BARE.match(text)
     if match and (len(text) <= 3 or match.group(1).isupper()):
-        return match.group(1).upper()
+        bare = _joined(text, match.start(), match.end(1), match.group(1).upper())
+        if len(bare.letters) == 1:
+            return bare
+        # "B and C are possible, but the answer is C": an explicit statement decides.
+        stated = _last_stated(text)
+        return stated if stated and len(stated.letters) == 1 else bare
     return _last_stated(text)
 
 
-def _last_stated(text: str) -> str | None:
+def _last_stated(text: str) -> _Found | None:
     for pattern in _STATED:
         # A bare lower-case letter ("answer a question") is English, not a choice.
-        letters = [
-            next(g for g in m.groups() if g).upper()
-            for m in pattern.finditer(text)
-            if not (m.group(3) and m.group(3).islower())
-        ]
-        if letters:
-            return letters[-1]
+        matches = [m for m in pattern.finditer(text) if not (m.group(3) and m.group(3).islower())]
+        if matches:
+            last = matches[-1]
+            letter = next(g for g in last.groups() if g).upper()
+            return _joined(text, last.start(), last.end(), letter)
     return None
+
+
+def _joined(text: str, start: int, end: int, letter: str) -> _Found:
+    """`letter` (text[start:end]) with the letters joined to it as alternatives: "B and C",
+    "B or (C)", "B/C", "B, C or D". A comma-led list counts only when it ends the clause,
+    so that "D, A and B are less likely" stays a choice of D."""
+    letters = [letter]
+    pos = end
+    comma_led: bool | None = None
+    while (more := _ANOTHER.match(text, pos)) is not None:
+        if comma_led is None:
+            comma_led = more.group("join").strip() == ","
+        letters.append(next(g for g in more.group(2, 3, 4) if g).upper())
+        pos = more.end()
+    distinct = tuple(dict.fromkeys(letters))
+    if len(distinct) > 1 and comma_led and not _CLAUSE_END.match(text, pos):
+        return _Found((letter,), start, end)
+    return _Found(distinct, start, pos)
 
 
 def _option_line(text: str, options: dict[str, str]) -> str | None:

@@ -108,6 +108,10 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 yield line, json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 yield line, InputError(str(path), line, f"not valid JSON ({exc})")
+            except RecursionError:
+                # The json module recurses per nesting level: a hostile line of 10,000 `[`
+                # exhausts the stack. Only that parse is caught, so a bug elsewhere still shows.
+                yield line, InputError(str(path), line, "not valid JSON (nested too deeply)")
 
 
 def make_item(

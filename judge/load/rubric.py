@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import ValidationError
 
-from judge.contracts import Rubric
+from judge.contracts import Rubric, Scale
 from judge.errors import RubricError
 
 __all__ = ["builtin_rubrics", "load_rubric", "rubric_hash"]
@@ -74,31 +74,75 @@ def _without_unset_later(node: Any) -> Any:
 
 
 def _load_file(path: Path) -> Rubric:
-    source = path.read_text(encoding="utf-8")
+    source = _read_text(path)
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
         data = yaml.safe_load(source)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        at = source.count("\n", 0, exc.position) + 1
+        what = f" (character #x{exc.character:04x})" if isinstance(exc.character, int) else ""
+        raise RubricError(str(path), at, f"invalid YAML: {exc.reason}{what}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise RubricError(str(path), line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+        raise RubricError(str(path), line, f"invalid YAML: {problem}") from exc
+    except RecursionError as exc:
+        # PyYAML's composer recurses per nesting level ("[[[[…" 10,000 deep). Only this
+        # parse is caught, so a bug elsewhere still shows as a traceback.
+        raise RubricError(str(path), None, "invalid YAML: nested too deeply") from exc
     if not isinstance(data, dict):
-        raise RubricError(str(path), 1, "a rubric must be a YAML mapping")
+        got = "an empty file" if data is None else f"a YAML {type(data).__name__}"
+        raise RubricError(str(path), 1, f"a rubric must be a YAML mapping, got {got}")
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        loc = tuple(errors[0]["loc"])
+        loc = _yaml_path(tuple(errors[0]["loc"]))
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise RubricError(
             str(path), _line_of(node, loc), errors[0]["msg"] + more, field=_dotted(loc)
         ) from exc
 
 
+def _read_text(path: Path) -> str:
+    """The rubric file's text, or a one-line RubricError naming it: unreadable, binary, or
+    not UTF-8 (a UTF-8 byte-order mark is allowed)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RubricError(str(path), None, f"cannot be read ({exc.strerror or exc})") from exc
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise RubricError(str(path), line, "holds NUL bytes: a binary file, not a YAML rubric")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the rubric as UTF-8"
+        raise RubricError(str(path), line, message) from exc
+
+
+# The tags pydantic puts in an error's path for the scale union ("scale.ordinal.max"): one
+# per scale type, read off the contract so a new scale type is covered.
+_SCALE_TAGS = frozenset(
+    get_args(member.model_fields["type"].annotation)[0] for member in get_args(get_args(Scale)[0])
+)
+
+
+def _yaml_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error path as the YAML keys it names: the scale union's tag that follows
+    `scale` is dropped, and only that one, so `scale.labels.labels` (the tag, then the
+    `labels` field of a labels scale) becomes `scale.labels`."""
+    return tuple(
+        part
+        for i, part in enumerate(loc)
+        if not (i > 0 and loc[i - 1] == "scale" and part in _SCALE_TAGS)
+    )
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
-    # Drop pydantic's discriminator tags ('ordinal', 'binary') that are not YAML keys.
-    parts = [str(p) for p in loc if p not in ("ordinal", "binary", "categorical", "continuous")]
-    return ".".join(parts) if parts else "<root>"
+    return ".".join(str(p) for p in loc) if loc else "<root>"
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

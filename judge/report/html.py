@@ -122,20 +122,22 @@ def _num(value: Any, digits: int = 2) -> str:
 def _rubric_for(
     records: Sequence[ResultRecord], rubric: str | Path | Rubric | None, source: str
 ) -> Rubric | None:
-    from judge.errors import JudgeError
-    from judge.load.rubric import load_rubric
+    """The rubric to report with: the caller's (`--rubric`, an id or a file), else the
+    built-in rubric the records name, else None. The records' `rubric.id` is data: it picks
+    among the built-in ids only and is never opened as a path (a results file must not make
+    the report read a file it names)."""
+    from judge.load.rubric import builtin_rubrics, load_rubric
 
     ids = sorted({r.rubric.id for r in records})
     if len(ids) > 1:
         raise InputError(source, None, f"holds results of several rubrics {ids}: report one")
     if isinstance(rubric, Rubric):
         return rubric
-    try:
-        return load_rubric(rubric or ids[0])
-    except JudgeError:
-        if rubric is not None:
-            raise
-        return None  # a custom rubric not at hand: scales are read off the scores
+    if rubric is not None:
+        return load_rubric(rubric)
+    if ids and ids[0] in builtin_rubrics():
+        return load_rubric(ids[0])
+    return None  # a custom rubric not at hand: scales are read off the scores
 
 
 def _criteria_section(scores: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict:

@@ -165,7 +165,7 @@ def _record_id(raw: bytes, keep: Keep) -> str | None:
         return None  # a torn last line from a killed run
     try:
         record = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a line nested 10,000 deep
         return None
     if not isinstance(record, dict) or "id" not in record or not keep(record):
         return None

@@ -75,3 +75,27 @@ def test_imports_stay_cheap() -> None:
     loaded = _loaded_after("import calibration; calibration.alpha")
     assert "krippendorff" in loaded
     assert not loaded & {"litellm", "judge"}
+
+
+def test_torn_last_line_is_accepted(results_file: Path, human_file: Path) -> None:
+    with results_file.open("a") as handle:
+        handle.write('{"id": "case-99", "line": 31, "judgments": [{"crit')  # a killed run
+    code, output = _run("--judge", str(results_file), "--human", str(human_file),
+                        "--n-boot", "0")  # fmt: skip
+    assert code == 0, output
+    assert "evidence_grounding" in output and "Traceback" not in output
+    assert "31: left out a torn last line" in " ".join(output.split())
+
+
+def test_csv_out_escapes_names_that_would_run_as_formulas(
+    results_file: Path, human_file: Path, tmp_path: Path
+) -> None:
+    hostile = '=HYPERLINK("http://198.51.100.7","x")'
+    results_file.write_text(results_file.read_text().replace('"judge-a"', json.dumps(hostile)))
+    out = tmp_path / "agreement.csv"
+    code, output = _run("--judge", str(results_file), "--human", str(human_file),
+                        "--out", str(out), "--n-boot", "0")  # fmt: skip
+    assert code == 0, output
+    written = pd.read_csv(out, dtype=str)
+    assert "'" + hostile in set(written["judge"])
+    assert not written.map(lambda v: isinstance(v, str) and v[:1] in ("=", "+", "@")).any().any()

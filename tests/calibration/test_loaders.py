@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import calibration
 from calibration.data import unit_ids
+from calibration.spreadsheet import escape_cell, unescape_cell
 
 
 def test_judge_results_become_long_scores(results_file: Path) -> None:
@@ -107,3 +110,76 @@ def test_unsupported_suffix_and_missing_file(tmp_path: Path) -> None:
     odd.write_text("x")
     with pytest.raises(calibration.InputFileError, match=r"\.csv, \.tsv, \.jsonl or \.json"):
         calibration.load_human_scores(odd)
+
+
+_DEEP = '{"id": "a", "judgments": ' + "[" * 10_000 + "]" * 10_000 + "}"
+
+
+@pytest.mark.parametrize("name", ["results.jsonl", "human.jsonl", "human.json"])
+def test_deeply_nested_json_is_a_file_line_error(tmp_path: Path, name: str) -> None:
+    # 10,000 levels exhaust the json module's recursion: a bad line, not a RecursionError.
+    path = tmp_path / name
+    good = '{"id": "b", "judgments": []}\n'
+    path.write_text(_DEEP if name.endswith(".json") else good + _DEEP + "\n")
+    where = "human.json" if name.endswith(".json") else f"{name}:2"
+    load = (
+        calibration.load_judge_results
+        if name.startswith("results")
+        else (calibration.load_human_scores)
+    )
+    with pytest.raises(calibration.InputFileError, match=rf"{where}: not valid JSON \(nested"):
+        load(path)
+
+
+@pytest.mark.parametrize("name", ["human.csv", "human.jsonl", "results.jsonl"])
+def test_a_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_bytes(b"item,criterion,rater,score\nc\xff1,x,dr,3\n")
+    else:
+        path.write_bytes(b'{"id": "a", "judgments": []}\n{"id": "\xff"}\n')
+    load = (
+        calibration.load_judge_results
+        if name.startswith("results")
+        else (calibration.load_human_scores)
+    )
+    with pytest.raises(calibration.InputFileError, match="not UTF-8 text"):
+        load(path)
+
+
+def test_torn_last_line_of_a_killed_run_is_left_out(results_file: Path) -> None:
+    # A killed `judge score` leaves its last record half written, without its newline.
+    whole = calibration.load_judge_results(results_file)
+    with results_file.open("a") as handle:
+        handle.write('{"id": "case-99", "line": 31, "judgments": [{"criterion": "evid')
+    torn = calibration.load_judge_results(results_file)
+    pd.testing.assert_frame_equal(torn, whole)
+    assert (whole.attrs["torn_line"], torn.attrs["torn_line"]) == (None, 31)
+
+
+def test_a_bad_complete_line_stays_an_error(results_file: Path) -> None:
+    with results_file.open("a") as handle:
+        handle.write('{"id": "case-99", "judgm\n{"id": "case-98", "judgments": []}\n')
+    with pytest.raises(calibration.InputFileError, match=r"results\.jsonl:31: not valid JSON"):
+        calibration.load_judge_results(results_file)
+
+
+@given(st.text())
+def test_a_spreadsheet_escaped_cell_reads_back_exactly(text: str) -> None:
+    escaped = escape_cell(text)
+    assert unescape_cell(escaped) == text
+    assert escaped[:1] not in ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_escaped_cells_of_a_csv_are_read_back_and_numbers_stay_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "human.csv"
+    path.write_text(
+        "item,criterion,rater,score,comment\n"
+        "'-007,x,'@dr,-1,'=HYPERLINK(\"http://198.51.100.7\")\n"
+        "008,x,dr,2,''=quoted\n"
+    )
+    long = calibration.load_human_scores(path)
+    assert long["item"].tolist() == ["-007", "008"]
+    assert long["rater"].tolist() == ["@dr", "dr"]
+    assert long["score"].tolist() == [-1.0, 2.0]
+    assert long["comment"].tolist() == ['=HYPERLINK("http://198.51.100.7")', "'=quoted"]

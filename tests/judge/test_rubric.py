@@ -80,3 +80,50 @@ def test_invalid_yaml_and_unknown_rubric(tmp_path: Path) -> None:
     assert caught.value.line is not None and caught.value.line >= 2
     with pytest.raises(RubricError, match=r"built-in ids: .*ddx"):
         load_rubric("no-such-rubric")
+
+
+def test_an_error_in_a_labels_scale_names_its_path_once(tmp_path: Path) -> None:
+    text = (DDX.parent / "ddx-steps.yaml").read_text()
+    old = "          type: labels\n          labels:\n"
+    assert old in text
+    bad = text.replace(old, "          type: labels\n          labels: 3\n          former:\n", 1)
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad)
+    with pytest.raises(RubricError) as caught:
+        load_rubric(path)
+    assert caught.value.field is not None
+    assert caught.value.field.endswith(".scale.labels"), caught.value.field
+    assert caught.value.line == _line_of(bad, "labels: 3")
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "words"),
+    [
+        (b"id: r\ndescription: caf\xe9\n", 2, "not UTF-8 text (byte 0xe9)"),
+        (b"\xff\xfei\x00d\x00", 1, "holds NUL bytes: a binary file"),  # UTF-16
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 3, "holds NUL bytes: a binary file"),
+        (b"", 1, "must be a YAML mapping, got an empty file"),
+        (b"# only a comment\n", 1, "must be a YAML mapping, got an empty file"),
+        (b"- a\n- b\n", 1, "must be a YAML mapping, got a YAML list"),
+        (b"just text\n", 1, "must be a YAML mapping, got a YAML str"),
+        (b"id: r\n\x07x: 1\n", 2, "invalid YAML: special characters are not allowed"),
+        (b"[" * 10_000 + b"]" * 10_000, None, "invalid YAML: nested too deeply"),
+    ],
+    ids=["latin-1", "utf-16", "png", "empty", "comment", "list", "scalar", "control", "deep"],
+)
+def test_a_file_that_is_no_rubric_is_a_one_line_error(
+    tmp_path: Path, content: bytes, line: int | None, words: str
+) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_bytes(content)
+    with pytest.raises(RubricError) as caught:
+        load_rubric(path)
+    assert (caught.value.path, caught.value.line) == (str(path), line)
+    assert words in caught.value.message
+    assert "\n" not in str(caught.value)
+
+
+def test_a_utf8_byte_order_mark_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + DDX.read_bytes())
+    assert load_rubric(path) == load_rubric("ddx")

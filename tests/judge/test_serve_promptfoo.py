@@ -162,6 +162,31 @@ def test_bad_promptfoo_requests_are_4xx(llm_server: LLMServer, rubric_file: Path
     assert llm_server.count == 0
 
 
+def test_ddx_with_the_default_field_reads_the_answer_letter(llm_server: LLMServer) -> None:
+    # No `field`: the output fills ddx's first target (the step-3 reasoning), and the
+    # final_answer check must find the letter there, or ddx could never pass.
+    best = {
+        c.id: {"rationale": "r", "score": 0 if c.id == "hallucination" else 5}
+        for c in load_rubric("ddx").llm_criteria
+    }
+    llm_server.script = lambda body, n: Reply.json(best)
+    options = RunOptions(
+        judges=["openai/test-judge"], api_base=llm_server.url, timeout=5.0, cache=False
+    )
+    with running(create_app(options)) as url:
+        right = httpx.post(f"{url}/v1/promptfoo/ddx", json=_payload())
+        wrong = httpx.post(f"{url}/v1/promptfoo/ddx", json=_payload("Torsion. Final answer: B"))
+        hedged = httpx.post(f"{url}/v1/promptfoo/ddx", json=_payload("Final answer: A or B"))
+    assert right.status_code == 200, right.text
+    assert right.json()["pass"] is True and right.json()["score"] == 1.0, right.json()
+    assert "final_answer 1/1" in right.json()["reason"]
+    assert "final_answer 0/1" in wrong.json()["reason"] and wrong.json()["score"] < 1.0
+    assert hedged.json()["pass"] is False
+    assert "final_answer unscored (hedged: offers 2 answers (A, B)" in hedged.json()["reason"]
+    prompt = json.dumps(llm_server.requests[0].body["messages"])
+    assert "fat stranding around a 9 mm appendix" in prompt
+
+
 # --------------------------------------------------------------------------- the mapping
 
 
