@@ -30,6 +30,7 @@ from judge.errors import ConfigError, JudgeError, redact
 from judge.store.cache import Cache, cache_key
 
 __all__ = [
+    "CallError",
     "CallResult",
     "CompleteFn",
     "Completion",
@@ -43,20 +44,9 @@ __all__ = [
 ]
 
 
-class TransientError(JudgeError):
-    """Worth retrying: rate limit, timeout, 5xx, dropped connection."""
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentError(JudgeError):
-    """Retrying the same call now will not help (bad key, unknown model, bad request)."""
-
-
-class InvalidReplyError(JudgeError):
-    """The judge answered, but never with a reply that validates against the rubric."""
+class CallError(JudgeError):
+    """A judge call that failed, with what it spent first: the requests it made (a reply
+    re-asked before the failure was paid for) and their tokens and USD, where known."""
 
     def __init__(
         self,
@@ -64,11 +54,30 @@ class InvalidReplyError(JudgeError):
         attempts: int = 1,
         tokens_in: int | None = None,
         tokens_out: int | None = None,
+        *,
+        cost_usd: float | None = None,
     ):
         super().__init__(message)
         self.attempts = attempts
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
+        self.cost_usd = cost_usd
+
+
+class TransientError(CallError):
+    """Worth retrying: rate limit, timeout, 5xx, dropped connection."""
+
+    def __init__(self, message: str, retry_after: float | None = None, **spent: Any):
+        super().__init__(message, **spent)
+        self.retry_after = retry_after
+
+
+class PermanentError(CallError):
+    """Retrying the same call now will not help (bad key, unknown model, bad request)."""
+
+
+class InvalidReplyError(CallError):
+    """The judge answered, but never with a reply that validates against the rubric."""
 
 
 @dataclass
@@ -283,34 +292,24 @@ class Engine:
             attempt += 1
             try:
                 completion = await self._send(judge, messages, response_model)
-            except TransientError as exc:
-                usage.attempts += 1
-                if attempt >= policy.attempts:
-                    return self._failed(
-                        usage,
-                        started,
-                        f"gave up after {attempt} attempts: {exc}",
-                        retryable=True,
-                        kind="transient",
-                    )
-                await self._sleep(self._delay(attempt, exc.retry_after))
-                continue
-            except InvalidReplyError as exc:
-                # Every request of the call counts: the re-asks the provider layer made too.
-                usage.attempts += max(exc.attempts, 1)
-                usage.tokens_in, usage.tokens_out = exc.tokens_in, exc.tokens_out
-                return self._failed(
-                    usage, started, f"invalid reply: {exc}", retryable=False, kind="invalid"
-                )
-            except PermanentError as exc:
-                usage.attempts += 1
-                return self._failed(usage, started, str(exc), retryable=True, kind="permanent")
-            # Anything else raised by the completion function is a bug: it propagates.
-            usage.attempts += max(completion.attempts, 1)
-            usage.tokens_in, usage.tokens_out = completion.tokens_in, completion.tokens_out
-            usage.cost_usd = completion.cost_usd
+            except CallError as exc:  # a judge's failure; anything else is a bug, and propagates
+                _spend(usage, exc.attempts, exc.tokens_in, exc.tokens_out, exc.cost_usd)
+                if isinstance(exc, InvalidReplyError):
+                    error, retryable, kind = f"invalid reply: {exc}", False, "invalid"
+                elif not isinstance(exc, TransientError):
+                    error, retryable, kind = str(exc), True, "permanent"
+                elif attempt < policy.attempts:
+                    await self._sleep(self._delay(attempt, exc.retry_after))
+                    continue
+                else:
+                    error = f"gave up after {attempt} attempts: {exc}"
+                    retryable, kind = True, "transient"
+                return self._failed(usage, started, error, retryable=retryable, kind=kind)
+            # Every request of the call counts: the re-asks the provider layer made too.
+            done = completion
+            _spend(usage, done.attempts, done.tokens_in, done.tokens_out, done.cost_usd)
             usage.latency_s = round(time.monotonic() - started, 4)
-            return CallResult(verdict=redact_verdict(completion.verdict), usage=usage)
+            return CallResult(verdict=redact_verdict(done.verdict), usage=usage)
 
     async def _send(
         self, judge: JudgeSpec, messages: list[dict[str, str]], response_model: type[BaseModel]
@@ -381,3 +380,20 @@ def _redact_strings(verdict: Any) -> Any:
     if isinstance(verdict, list):
         return [_redact_strings(value) for value in verdict]
     return verdict
+
+
+def _spend(
+    usage: CallUsage,
+    attempts: int,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    cost_usd: float | None,
+) -> None:
+    """Add one try's requests, tokens and USD to a call's usage (unknown stays None)."""
+    usage.attempts += max(attempts, 1)
+    if tokens_in is not None:
+        usage.tokens_in = (usage.tokens_in or 0) + tokens_in
+    if tokens_out is not None:
+        usage.tokens_out = (usage.tokens_out or 0) + tokens_out
+    if cost_usd is not None:
+        usage.cost_usd = (usage.cost_usd or 0.0) + cost_usd

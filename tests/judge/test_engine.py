@@ -136,6 +136,12 @@ async def test_reasks_count_in_attempts() -> None:
     engine, _ = _engine(Scripted([invalid]))
     failed = await engine.call(JUDGE, MESSAGES, Verdict)
     assert failed.verdict is None and failed.usage.attempts == 3
+    # A re-asked reply, then a rate limit on the re-ask: its request and tokens count too.
+    limited = TransientError("429", retry_after=0, attempts=2, tokens_in=5, tokens_out=2)
+    engine, _ = _engine(Scripted([limited, Completion({"score": 4}, 10, 3, cost_usd=0.5)]))
+    both = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert both.usage.attempts == 3 and both.usage.tokens_in == 15 and both.usage.tokens_out == 5
+    assert both.usage.cost_usd == 0.5
 
 
 @pytest.mark.parametrize(

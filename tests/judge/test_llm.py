@@ -263,6 +263,36 @@ async def test_provider_errors_keep_their_kind_and_lose_the_key(
     assert llm_server.count == 3  # the engine owns retries: none inside litellm or the SDK
 
 
+@pytest.mark.parametrize(
+    ("status", "kind", "name"),
+    [
+        (400, PermanentError, "BadRequestError"),
+        (401, PermanentError, "AuthenticationError"),
+        (404, PermanentError, "NotFoundError"),
+        (408, TransientError, "Timeout"),
+        (500, TransientError, "InternalServerError"),
+        (502, TransientError, ""),
+        (503, TransientError, "ServiceUnavailableError"),
+        (504, TransientError, "Timeout"),
+    ],
+)
+async def test_each_status_is_classified_by_litellms_exception_class(
+    llm_server: LLMServer, status: int, kind: type[Exception], name: str
+) -> None:
+    llm_server.script = [Reply.error(status)]
+    with pytest.raises(kind, match=name):
+        await _complete(llm_server, "tools")
+    assert llm_server.count == 1
+
+
+async def test_a_context_window_exceeded_is_permanent(llm_server: LLMServer) -> None:
+    code = "context_length_exceeded"
+    body = {"error": {"message": "maximum context length is 8 tokens", "code": code}}
+    llm_server.script = [Reply.error(400, body=body)]
+    with pytest.raises(PermanentError, match="context"):
+        await _complete(llm_server, "json_schema")
+
+
 # ---------------------------------------------------------------- cost
 
 
@@ -366,11 +396,20 @@ async def test_validation_reasks_count_in_the_judgments_attempts(
     assert result.usage.tokens_out == _reply_tokens(MALFORMED, json.dumps(VALID))
 
 
-async def test_reasks_and_retries_add_up_in_attempts(llm_server: LLMServer) -> None:
-    llm_server.script = [Reply.error(429, retry_after=0), Reply.text(MALFORMED), Reply.json(VALID)]
-    result, sleeps = await _engine_call(llm_server)
+@pytest.mark.parametrize("mode", ["tools", "md_json"])
+async def test_reasks_and_retries_add_up_in_attempts_and_tokens(
+    llm_server: LLMServer, mode: str
+) -> None:
+    # A bad reply, its re-ask rate-limited, then the engine's retry answered: 3 requests, and
+    # the first reply's tokens were paid for too.
+    llm_server.script = [Reply.text(MALFORMED), Reply.error(429, retry_after=0), Reply.json(VALID)]
+    result, sleeps = await _engine_call(llm_server, mode)
     assert result.verdict == VALID and llm_server.count == 3
     assert result.usage.attempts == 3 and sleeps.waits == [0.0]
+    answered = [r for r in llm_server.requests if r.status == 200]
+    prompts = sum(max(1, len(json.dumps(r.body["messages"])) // 4) for r in answered)
+    assert result.usage.tokens_in == prompts
+    assert result.usage.tokens_out == _reply_tokens(MALFORMED, json.dumps(VALID))
 
 
 @pytest.mark.parametrize("ahead", [0.0, 3.0])

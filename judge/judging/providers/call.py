@@ -12,6 +12,7 @@ from typing import Any
 
 from judge.errors import redact
 from judge.judging.engine import PermanentError, TransientError
+from judge.judging.providers.pricing import Spent
 from judge.judging.providers.sdk import litellm_module
 
 __all__ = ["check_judge_configured", "classify", "parse_retry_after", "provider_errors", "short"]
@@ -42,18 +43,20 @@ def _transient_errors(litellm: Any) -> tuple[type[BaseException], ...]:
     return tuple(kind for kind in found if kind is not None)
 
 
-def classify(exc: BaseException) -> TransientError | PermanentError:
+def classify(exc: BaseException, spent: Spent | None = None) -> TransientError | PermanentError:
     """The engine's kind of one of `provider_errors()`: transient for a rate limit, timeout,
     dropped connection or 5xx (with the server's Retry-After), permanent for the rest (bad
-    request, bad key, unknown model, context window exceeded, budget)."""
+    request, bad key, unknown model, context window exceeded, budget). `spent`: what the
+    call's earlier requests (re-asked replies) cost, carried on the error."""
     litellm = litellm_module()
     message = f"{type(exc).__name__}: {short(exc)}"
     status = getattr(exc, "status_code", None)
+    carried = (spent or Spent()).spent(failed=1)
     if isinstance(exc, _transient_errors(litellm)) or (
         isinstance(exc, litellm.APIError) and status in _TRANSIENT_STATUS
     ):
-        return TransientError(message, retry_after=_retry_after(exc))
-    return PermanentError(message)
+        return TransientError(message, retry_after=_retry_after(exc), **carried)
+    return PermanentError(message, **carried)
 
 
 def short(exc: BaseException) -> str:

@@ -91,8 +91,15 @@ class Spent:
         self.tokens_out = _plus(self.tokens_out, reply_tokens(raw, "completion_tokens"))
         self.cost_usd = _plus(self.cost_usd, reply_cost(raw))
 
-    def tokens(self) -> tuple[int | None, int | None]:
-        return self.tokens_in, self.tokens_out
+    def spent(self, failed: int = 0) -> dict[str, Any]:
+        """What a CallError carries: the requests made (plus `failed` ones that got no reply)
+        and the tokens and USD of those answered."""
+        return {
+            "attempts": self.calls + failed,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": self.cost_usd,
+        }
 
 
 def _plus(total: Any, value: Any) -> Any:

@@ -51,6 +51,7 @@ Structured = Callable[[str, Messages, type[BaseModel], dict[str, Any]], Awaitabl
 def direct(send: Send, mode: str, retries: int) -> Structured:
     """One request per attempt with the prepared structured-output fields; validate; re-ask up
     to `retries` times. Every request made counts in the completion's attempts and tokens."""
+    errors = provider_errors()
 
     async def call(
         model: str, messages: Messages, response_model: type[BaseModel], kwargs: dict[str, Any]
@@ -59,17 +60,20 @@ def direct(send: Send, mode: str, retries: int) -> Structured:
         messages = request.messages(messages)
         spent = Spent()
         while True:
-            raw = await send(model=model, messages=messages, **request.fields, **kwargs)
+            try:
+                raw = await send(model=model, messages=messages, **request.fields, **kwargs)
+            except errors as exc:  # litellm's; carries what the re-asked replies cost
+                raise classify(exc, spent) from exc
             spent.add(raw)
             try:
                 verdict = response_model.model_validate_json(request.reply_text(raw))
             except (ValidationError, _NoStructuredReply) as exc:
                 if spent.calls > retries:
-                    raise InvalidReplyError(short(exc), spent.calls, *spent.tokens()) from exc
+                    raise InvalidReplyError(short(exc), **spent.spent()) from exc
                 messages = [*messages, *request.reask(raw, exc)]
                 continue
             except _FinalReply as exc:  # cut off or refused: asking again will not help
-                raise InvalidReplyError(short(exc), spent.calls, *spent.tokens()) from exc
+                raise InvalidReplyError(short(exc), **spent.spent()) from exc
             return Completion(
                 verdict=verdict.model_dump(mode="json"),
                 tokens_in=spent.tokens_in,
@@ -123,9 +127,9 @@ def via_instructor(send: Send, retries: int) -> Structured:
         except (IncompleteOutputException, InstructorRetryException) as exc:
             cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
             if isinstance(cause, (IncompleteOutputException, *invalid)):
-                raise InvalidReplyError(short(cause), spent.calls, *spent.tokens()) from exc
+                raise InvalidReplyError(short(cause), **spent.spent()) from exc
             if isinstance(cause, provider_errors()):  # instructor does not retry API errors
-                raise classify(cause) from cause
+                raise classify(cause, spent) from cause
             raise  # anything else is a bug, here or in instructor: it must show
         finally:
             _SPENT.reset(token)
@@ -288,7 +292,9 @@ def batch_reply(
     try:
         verdict = response_model.model_validate_json(_request(response_model, mode).reply_text(raw))
     except (ValidationError, _NoStructuredReply, _FinalReply) as exc:
-        raise InvalidReplyError(short(exc), 1, *tokens) from exc
+        raise InvalidReplyError(
+            short(exc), 1, *tokens, cost_usd=batch_price(model, raw.usage)
+        ) from exc
     return Completion(
         # Redacted here: batch replies reach the cache without passing through the engine.
         verdict=redact_verdict(verdict.model_dump(mode="json")),
