@@ -269,3 +269,18 @@ def test_a_bug_stops_the_run_with_a_traceback_and_keeps_the_records_written(
         judge.score(PREDICTIONS, "ddx", out=out, complete=third_call_breaks, judges=["x/a"])
     assert calls == 3
     assert len(list(iter_records(out))) == 2
+
+
+async def test_a_key_in_a_cache_written_before_redaction_is_redacted_on_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "env-SECRET-0123456789abcdef"
+    monkeypatch.setenv("SOME_GATEWAY_TOKEN", secret)
+    cache = Cache(tmp_path / "c.sqlite")
+    engine, _ = _engine(Scripted([]), cache=cache)
+    key = engine.key(JUDGE, MESSAGES, Verdict, 0)
+    old = {"verdict": {"score": 3, "why": [f"echoed {secret}"]}, "usage": {"judge": JUDGE.name}}
+    cache.put(key, JUDGE.model, old)  # as an earlier release stored it: no "redacted" mark
+    result = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert result.usage.cached
+    assert result.verdict == {"score": 3, "why": ["echoed <SOME_GATEWAY_TOKEN>"]}
