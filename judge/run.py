@@ -267,29 +267,42 @@ class _Job:
         window = max(self.opts.concurrency * 2, 4)
         pending: set[asyncio.Task[ResultRecord]] = set()
 
-        async def next_finished() -> list[ResultRecord]:
-            nonlocal pending
+        # A bug (an exception that is not a judge's failure, which the engine returns as
+        # data) stops the run: no new item starts, the items in flight finish and are
+        # written (their replies are paid for), then the bug propagates with its traceback.
+        bug: BaseException | None = None
+
+        async def next_finished() -> AsyncIterator[ResultRecord]:
+            nonlocal pending, bug
             finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            return [self._settled(task.result()) for task in finished]
+            for task in finished:
+                if (error := task.exception()) is None:
+                    yield self._settled(task.result())
+                elif bug is None:
+                    bug = error
 
         try:
             for item in iter_items(source, self.opts.id_field):
+                if bug is not None:
+                    break
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 # Over budget with calls in flight: their real cost may leave room.
                 while not (affordable := self._affordable(item)) and pending:
-                    for record in await next_finished():
+                    async for record in next_finished():
                         yield record
                 if not affordable:  # and nothing in flight: what was spent is final
                     self.stopped = self._budget_message()
                     break
                 pending.add(asyncio.create_task(self.scorer.score_item(item, self.rubric)))
                 while len(pending) >= window:
-                    for record in await next_finished():
+                    async for record in next_finished():
                         yield record
             while pending:
-                for record in await next_finished():
+                async for record in next_finished():
                     yield record
+            if bug is not None:
+                raise bug
         finally:
             for task in pending:
                 task.cancel()

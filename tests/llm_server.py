@@ -15,7 +15,8 @@ What litellm sends (captured here: litellm 1.106.2, instructor 1.17.0, openai 2.
 
 Failures as the engine sees them (each checked in tests/test_llm_server.py or by hand):
 - 429 -> ``litellm.RateLimitError``. Retry-After: ``exc.litellm_response_headers["retry-after"]``
-  (httpx.Headers). ``exc.response`` is a synthetic httpx.Response with EMPTY headers: don't use it.
+  (httpx.Headers). Before litellm 1.110 ``exc.response`` was a synthetic httpx.Response with
+  empty headers; 1.110.2 keeps the real ones there. judge reads either (providers/call.py).
 - 500 -> ``InternalServerError``; 502 -> ``BadGatewayError``; 503 -> ``ServiceUnavailableError``
   (not an InternalServerError subclass); 400/422 -> ``BadRequestError``; 401 ->
   ``AuthenticationError``; 404 -> ``NotFoundError``; 408/504 and client timeout -> ``Timeout``
@@ -68,7 +69,8 @@ class Reply:
     obj: Any = None
     content: str = ""
     status: int = 200
-    retry_after: float | None = None
+    # Seconds, or a header value as given (an HTTP date, say).
+    retry_after: float | str | None = None
     body: Json | None = None
     latency: float = 0.0
 
@@ -89,7 +91,7 @@ class Reply:
     def error(
         cls,
         status: int,
-        retry_after: float | None = None,
+        retry_after: float | str | None = None,
         body: Json | None = None,
         latency: float = 0.0,
     ) -> Reply:
@@ -317,7 +319,10 @@ def _error(reply: Reply) -> web.Response:
     body = reply.body or {
         "error": {"message": f"scripted {reply.status}", "type": kind, "param": None, "code": kind}
     }
-    headers = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
+    after = reply.retry_after
+    headers = (
+        {} if after is None else {"Retry-After": after if isinstance(after, str) else f"{after:g}"}
+    )
     return web.json_response(body, status=reply.status, headers=headers)
 
 

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from judge.errors import JudgeError, redact
-from judge.judging.providers import llm
+from judge.judging.providers import sdk
+from judge.judging.providers.call import provider_errors
 
 __all__ = ["ENDPOINT", "PROVIDERS", "BatchClient", "endpoint_of", "unbatchable"]
 
@@ -40,9 +41,10 @@ def unbatchable(model: str) -> str | None:
 def provider_of(model: str) -> str:
     if model.startswith("local/"):
         return "local"
+    litellm = sdk.litellm_module()
     try:
-        return str(llm.litellm_module().get_llmprovider_of(model)[1])
-    except Exception:  # litellm does not know it: not batchable, and the live path says why
+        return str(litellm.get_llm_provider(model)[1])
+    except litellm.BadRequestError:  # litellm does not know it: not batchable; live says why
         return model.split("/", 1)[0]
 
 
@@ -66,21 +68,21 @@ class BatchClient:
         self.kwargs: dict[str, Any] = {"custom_llm_provider": self.provider}
         if api_base:
             self.kwargs["api_base"] = api_base
-            if stand_in := llm.placeholder_key(model):
+            if stand_in := sdk.placeholder_key(model):
                 self.kwargs["api_key"] = stand_in
         self.where = endpoint_of(api_base) or self.provider
 
     async def _do(self, what: str, call: Awaitable[T]) -> T:
         try:
             return await call
-        except Exception as exc:
+        except provider_errors() as exc:  # litellm's failures only; anything else is a bug
             message = redact(" ".join(str(exc).split()))[:300]
             raise JudgeError(
                 f"--batch: {what} failed at {self.where}: {type(exc).__name__}: {message}"
             ) from exc
 
     def _litellm(self) -> Any:
-        return llm.litellm_module()
+        return sdk.litellm_module()
 
     async def upload(self, path: Path) -> str:
         litellm = self._litellm()

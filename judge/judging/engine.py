@@ -5,8 +5,9 @@ The engine never imports a provider SDK. It is given a `CompleteFn` (the real on
 instructor over litellm, lives in `judge.judging.providers.llm`; tests pass a scripted one),
 and it owns the policy around it: look in the cache, wait for a slot, call with a timeout,
 back off on 429s (honouring Retry-After) and transient 5xx, give up after a bounded number of
-attempts, store successes. A failure is returned as data, never raised, so one bad item cannot
-stop a run.
+attempts, store successes. A judge's failure (the three kinds below) is returned as data,
+never raised, so one bad item cannot stop a run; any other exception is a bug, in a completion
+function or here, and propagates so that it shows.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import random
 import time
 from collections import Counter
@@ -24,10 +26,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from judge.contracts import CallUsage
-from judge.errors import JudgeError, redact
+from judge.errors import ConfigError, JudgeError, redact
 from judge.store.cache import Cache, cache_key
 
 __all__ = [
+    "CallError",
     "CallResult",
     "CompleteFn",
     "Completion",
@@ -37,23 +40,13 @@ __all__ = [
     "PermanentError",
     "RetryPolicy",
     "TransientError",
+    "redact_verdict",
 ]
 
 
-class TransientError(JudgeError):
-    """Worth retrying: rate limit, timeout, 5xx, dropped connection."""
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentError(JudgeError):
-    """Retrying the same call now will not help (bad key, unknown model, bad request)."""
-
-
-class InvalidReplyError(JudgeError):
-    """The judge answered, but never with a reply that validates against the rubric."""
+class CallError(JudgeError):
+    """A judge call that failed, with what it spent first: the requests it made (a reply
+    re-asked before the failure was paid for) and their tokens and USD, where known."""
 
     def __init__(
         self,
@@ -61,11 +54,30 @@ class InvalidReplyError(JudgeError):
         attempts: int = 1,
         tokens_in: int | None = None,
         tokens_out: int | None = None,
+        *,
+        cost_usd: float | None = None,
     ):
         super().__init__(message)
         self.attempts = attempts
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
+        self.cost_usd = cost_usd
+
+
+class TransientError(CallError):
+    """Worth retrying: rate limit, timeout, 5xx, dropped connection."""
+
+    def __init__(self, message: str, retry_after: float | None = None, **spent: Any):
+        super().__init__(message, **spent)
+        self.retry_after = retry_after
+
+
+class PermanentError(CallError):
+    """Retrying the same call now will not help (bad key, unknown model, bad request)."""
+
+
+class InvalidReplyError(CallError):
+    """The judge answered, but never with a reply that validates against the rubric."""
 
 
 @dataclass
@@ -76,6 +88,7 @@ class Completion:
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost_usd: float | None = None
+    # Requests made, validation re-asks included (each one was paid for).
     attempts: int = 1
 
 
@@ -119,6 +132,22 @@ class RetryPolicy:
     timeout: float = 120.0
     backoff: float = 1.0
     backoff_max: float = 30.0
+
+    def __post_init__(self) -> None:
+        # A bound that allows no call at all, or waits a negative time, is a user's mistake:
+        # say which option, before any call is made.
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
+            raise ConfigError(f"attempts must be a whole number, not {self.attempts!r}")
+        if self.attempts < 1:
+            raise ConfigError(f"attempts must be at least 1 (got {self.attempts})")
+        for name in ("timeout", "backoff", "backoff_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise ConfigError(f"{name} must be a number of seconds, not {value!r}")
+        if self.timeout <= 0:
+            raise ConfigError(f"timeout must be more than 0 seconds (got {self.timeout:g})")
+        if self.backoff < 0 or self.backoff_max < 0:
+            raise ConfigError("backoff and backoff_max must be 0 seconds or more")
 
 
 @dataclass
@@ -220,7 +249,13 @@ class Engine:
             return None
         self.stats.cached += 1
         usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
-        return CallResult(verdict=hit["verdict"], usage=usage)
+        verdict = hit["verdict"]
+        # An entry written before replies were redacted (no mark) may hold a key; the others
+        # were redacted as they were stored, and are not redacted again (reruns from the
+        # cache run at thousands of records/s, and redacting costs ~0.1 ms a verdict).
+        if not hit.get("redacted"):
+            verdict = redact_verdict(verdict)
+        return CallResult(verdict=verdict, usage=usage)
 
     def _finished(self, key: str, done: asyncio.Future[CallResult]) -> None:
         self._pending.pop(key, None)
@@ -243,6 +278,7 @@ class Engine:
                 {
                     "verdict": result.verdict,
                     "usage": result.usage.model_dump(exclude={"cached", "sample"}),
+                    "redacted": True,  # `_call_with_retries` redacted the verdict
                 },
             )
         return result
@@ -257,37 +293,29 @@ class Engine:
         policy = self.policy
         usage = CallUsage(judge=judge.name, sample=sample)
         started = time.monotonic()
-        for attempt in range(1, policy.attempts + 1):
-            usage.attempts = attempt
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 completion = await self._send(judge, messages, response_model)
-            except TransientError as exc:
-                if attempt == policy.attempts:
-                    return self._failed(
-                        usage,
-                        started,
-                        f"gave up after {attempt} attempts: {exc}",
-                        retryable=True,
-                        kind="transient",
-                    )
-                await self._sleep(self._delay(attempt, exc.retry_after))
-                continue
-            except InvalidReplyError as exc:
-                usage.tokens_in, usage.tokens_out = exc.tokens_in, exc.tokens_out
-                return self._failed(
-                    usage, started, f"invalid reply: {exc}", retryable=False, kind="invalid"
-                )
-            except PermanentError as exc:
-                return self._failed(usage, started, str(exc), retryable=True, kind="permanent")
-            except Exception as exc:  # a completion function's own bug must not stop a run
-                return self._failed(
-                    usage, started, f"{type(exc).__name__}: {exc}", retryable=True, kind="error"
-                )
-            usage.tokens_in, usage.tokens_out = completion.tokens_in, completion.tokens_out
-            usage.cost_usd = completion.cost_usd
+            except CallError as exc:  # a judge's failure; anything else is a bug, and propagates
+                _spend(usage, exc.attempts, exc.tokens_in, exc.tokens_out, exc.cost_usd)
+                if isinstance(exc, InvalidReplyError):
+                    error, retryable, kind = f"invalid reply: {exc}", False, "invalid"
+                elif not isinstance(exc, TransientError):
+                    error, retryable, kind = str(exc), True, "permanent"
+                elif attempt < policy.attempts:
+                    await self._sleep(self._delay(attempt, exc.retry_after))
+                    continue
+                else:
+                    error = f"gave up after {attempt} attempts: {exc}"
+                    retryable, kind = True, "transient"
+                return self._failed(usage, started, error, retryable=retryable, kind=kind)
+            # Every request of the call counts: the re-asks the provider layer made too.
+            done = completion
+            _spend(usage, done.attempts, done.tokens_in, done.tokens_out, done.cost_usd)
             usage.latency_s = round(time.monotonic() - started, 4)
-            return CallResult(verdict=completion.verdict, usage=usage)
-        raise AssertionError("unreachable: the loop returns on its last attempt")
+            return CallResult(verdict=redact_verdict(done.verdict), usage=usage)
 
     async def _send(
         self, judge: JudgeSpec, messages: list[dict[str, str]], response_model: type[BaseModel]
@@ -338,3 +366,40 @@ class Engine:
         usage.latency_s = round(time.monotonic() - started, 4)
         usage.error = redact(error)[:500]
         return CallResult(verdict=None, usage=usage, error=usage.error, retryable=retryable)
+
+
+def redact_verdict(verdict: Any) -> Any:
+    """A judge's reply with every string passed through `redact`: model output is untrusted
+    text, and a judge can echo an API key (from a prompt, a gateway's error) into a rationale
+    that would otherwise reach records, caches and logs."""
+    text = json.dumps(verdict, ensure_ascii=False)
+    if redact(text) == text:  # the common case, in one pass over the environment
+        return verdict
+    return _redact_strings(verdict)
+
+
+def _redact_strings(verdict: Any) -> Any:
+    if isinstance(verdict, str):
+        return redact(verdict)
+    if isinstance(verdict, dict):
+        return {key: _redact_strings(value) for key, value in verdict.items()}
+    if isinstance(verdict, list):
+        return [_redact_strings(value) for value in verdict]
+    return verdict
+
+
+def _spend(
+    usage: CallUsage,
+    attempts: int,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    cost_usd: float | None,
+) -> None:
+    """Add one try's requests, tokens and USD to a call's usage (unknown stays None)."""
+    usage.attempts += max(attempts, 1)
+    if tokens_in is not None:
+        usage.tokens_in = (usage.tokens_in or 0) + tokens_in
+    if tokens_out is not None:
+        usage.tokens_out = (usage.tokens_out or 0) + tokens_out
+    if cost_usd is not None:
+        usage.cost_usd = (usage.cost_usd or 0.0) + cost_usd

@@ -232,6 +232,26 @@ def test_judges_without_a_batch_api_run_live_and_say_so(
     assert result.summary.status == {"scored": 3}
 
 
+def test_a_bare_openai_model_name_is_batched(llm_server: LLMServer, tmp_path: Path) -> None:
+    # `--judge gpt-4o-mini` (no provider prefix) is an OpenAI model: formerly a call to a
+    # litellm function that does not exist, hidden by a broad except, sent it live.
+    result = _score(llm_server, tmp_path / "r.jsonl", judges=["gpt-4o-mini"])
+    assert _chats(llm_server) == 0
+    assert llm_server.batch_calls("POST", "/batches") == 1
+    (lines,) = _uploads(llm_server)
+    assert {line["body"]["model"] for line in lines} == {"gpt-4o-mini"} and len(lines) == 3
+    assert not any("judged live" in n for n in result.notices)
+    assert result.summary.status == {"scored": 3}
+
+
+def test_a_model_litellm_does_not_know_runs_live_and_says_so(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    result = _score(llm_server, tmp_path / "r.jsonl", judges=[MODEL, "no-such-model-xyz"])
+    assert llm_server.batch_calls("POST", "/batches") == 1
+    assert any("no-such-model-xyz is judged live" in n for n in result.notices)
+
+
 def test_batch_replies_are_priced_at_batch_rates(llm_server: LLMServer, tmp_path: Path) -> None:
     from judge.judging.providers.llm import call_price
 

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+import judge
+from judge.errors import ConfigError
 from judge.judging.engine import (
     Completion,
     Engine,
@@ -24,6 +26,7 @@ from judge.judging.engine import (
     TransientError,
 )
 from judge.store.cache import Cache
+from judge.store.results import iter_records
 
 
 class Verdict(BaseModel):
@@ -31,6 +34,7 @@ class Verdict(BaseModel):
 
 
 MESSAGES = [{"role": "user", "content": "judge this"}]
+PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 JUDGE = JudgeSpec("scripted/judge", {"temperature": 0.0})
 
 
@@ -104,12 +108,65 @@ async def test_invalid_reply_is_final_and_not_retried() -> None:
     assert len(script.calls) == 1 and sleeps.waits == []
 
 
-async def test_permanent_error_and_unexpected_exception_do_not_raise() -> None:
-    engine, _ = _engine(Scripted([PermanentError("401 bad key"), RuntimeError("bug")]))
+async def test_permanent_error_does_not_raise() -> None:
+    engine, _ = _engine(Scripted([PermanentError("401 bad key")]))
     first = await engine.call(JUDGE, MESSAGES, Verdict)
-    second = await engine.call(JUDGE, [{"role": "user", "content": "other"}], Verdict)
     assert first.retryable and "401" in (first.error or "")
-    assert second.retryable and "RuntimeError: bug" in (second.error or "")
+    assert first.usage.attempts == 1
+
+
+async def test_a_bug_in_the_completion_function_propagates_and_is_not_retried() -> None:
+    # Formerly a RuntimeError became a retryable "unscored" judgment (and exit status 0); a
+    # bug in the project's own code must surface as a traceback instead.
+    script = Scripted([RuntimeError("bug"), Completion({"score": 3})])
+    engine, sleeps = _engine(script)
+    with pytest.raises(RuntimeError, match="bug"):
+        await engine.call(JUDGE, MESSAGES, Verdict)
+    assert len(script.calls) == 1 and sleeps.waits == []
+
+
+async def test_reasks_count_in_attempts() -> None:
+    # The provider layer made 3 requests (2 re-asks) for the first and a transient failure
+    # came before it: 4 requests in all.
+    script = Scripted([TransientError("503"), Completion({"score": 4}, 30, 9, attempts=3)])
+    engine, _ = _engine(script)
+    result = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert result.verdict == {"score": 4} and result.usage.attempts == 4
+    invalid = InvalidReplyError("never valid", attempts=3, tokens_in=90, tokens_out=30)
+    engine, _ = _engine(Scripted([invalid]))
+    failed = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert failed.verdict is None and failed.usage.attempts == 3
+    # A re-asked reply, then a rate limit on the re-ask: its request and tokens count too.
+    limited = TransientError("429", retry_after=0, attempts=2, tokens_in=5, tokens_out=2)
+    engine, _ = _engine(Scripted([limited, Completion({"score": 4}, 10, 3, cost_usd=0.5)]))
+    both = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert both.usage.attempts == 3 and both.usage.tokens_in == 15 and both.usage.tokens_out == 5
+    assert both.usage.cost_usd == 0.5
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("attempts", 0),
+        ("attempts", -1),
+        ("attempts", 1.5),
+        ("timeout", 0),
+        ("timeout", -2.0),
+        ("backoff", -1),
+        ("backoff_max", -1),
+    ],
+)
+def test_a_policy_that_allows_no_call_is_refused_naming_the_option(
+    option: str, value: float
+) -> None:
+    with pytest.raises(ConfigError, match=option):
+        RetryPolicy(**{option: value})  # type: ignore[arg-type]
+
+
+def test_attempts_0_in_the_python_api_is_a_config_error() -> None:
+    # Formerly `AssertionError: unreachable` from the retry loop.
+    with pytest.raises(ConfigError, match="attempts"):
+        judge.score(PREDICTIONS, "ddx", complete=Scripted([]), judges=["x/a"], attempts=0)
 
 
 async def test_a_hung_call_times_out_as_transient() -> None:
@@ -189,3 +246,41 @@ async def test_cancelling_one_caller_does_not_cancel_a_shared_call() -> None:
     result = await second
     assert first.cancelled() and result.verdict == {"score": 3}
     assert len(complete.calls) == 1
+
+
+def test_a_bug_stops_the_run_with_a_traceback_and_keeps_the_records_written(
+    tmp_path: Path,
+) -> None:
+    # Formerly the bug became an "unscored" judgment and the run ended with status 0.
+    calls = 0
+
+    async def third_call_breaks(**_: Any) -> Completion:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        if mine > 1:  # the 2nd and 3rd end together: the 2nd's record must not be lost
+            await asyncio.sleep(0.05)
+        if mine == 3:
+            raise RuntimeError("bug in our own code")
+        return Completion({})
+
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(RuntimeError, match="bug in our own code"):
+        judge.score(PREDICTIONS, "ddx", out=out, complete=third_call_breaks, judges=["x/a"])
+    assert calls == 3
+    assert len(list(iter_records(out))) == 2
+
+
+async def test_a_key_in_a_cache_written_before_redaction_is_redacted_on_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "env-SECRET-0123456789abcdef"
+    monkeypatch.setenv("SOME_GATEWAY_TOKEN", secret)
+    cache = Cache(tmp_path / "c.sqlite")
+    engine, _ = _engine(Scripted([]), cache=cache)
+    key = engine.key(JUDGE, MESSAGES, Verdict, 0)
+    old = {"verdict": {"score": 3, "why": [f"echoed {secret}"]}, "usage": {"judge": JUDGE.name}}
+    cache.put(key, JUDGE.model, old)  # as an earlier release stored it: no "redacted" mark
+    result = await engine.call(JUDGE, MESSAGES, Verdict)
+    assert result.usage.cached
+    assert result.verdict == {"score": 3, "why": ["echoed <SOME_GATEWAY_TOKEN>"]}

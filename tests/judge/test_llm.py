@@ -22,12 +22,22 @@ import litellm
 import pytest
 from pydantic import BaseModel
 
-from judge.judging.engine import Completion, InvalidReplyError, PermanentError, TransientError
+import judge
+from judge.judging.engine import (
+    Completion,
+    Engine,
+    InvalidReplyError,
+    JudgeSpec,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+)
 from judge.judging.prompts import render_prompt, response_model
-from judge.judging.providers.llm import litellm_complete
+from judge.judging.providers.llm import PLACEHOLDER_KEY, litellm_complete
 from judge.load.inputs import read_items
 from judge.load.rubric import load_rubric
-from tests.llm_server import LLMServer, Reply
+from judge.store.results import iter_records
+from tests.llm_server import LLMServer, Reply, _Sampler, find_schema
 
 MODEL = "openai/test-judge"
 DIRECT_MODES = ("tools", "json_schema", "json")
@@ -105,7 +115,7 @@ async def test_requests_and_reasks_are_the_ones_instructor_sends(
         max_retries=2,
         temperature=0.0,
         api_base=llm_server.url,
-        api_key="sk-no-key-needed",
+        api_key=PLACEHOLDER_KEY,
         num_retries=0,
         timeout=5.0,
     )
@@ -253,6 +263,36 @@ async def test_provider_errors_keep_their_kind_and_lose_the_key(
     assert llm_server.count == 3  # the engine owns retries: none inside litellm or the SDK
 
 
+@pytest.mark.parametrize(
+    ("status", "kind", "name"),
+    [
+        (400, PermanentError, "BadRequestError"),
+        (401, PermanentError, "AuthenticationError"),
+        (404, PermanentError, "NotFoundError"),
+        (408, TransientError, "Timeout"),
+        (500, TransientError, "InternalServerError"),
+        (502, TransientError, ""),
+        (503, TransientError, "ServiceUnavailableError"),
+        (504, TransientError, "Timeout"),
+    ],
+)
+async def test_each_status_is_classified_by_litellms_exception_class(
+    llm_server: LLMServer, status: int, kind: type[Exception], name: str
+) -> None:
+    llm_server.script = [Reply.error(status)]
+    with pytest.raises(kind, match=name):
+        await _complete(llm_server, "tools")
+    assert llm_server.count == 1
+
+
+async def test_a_context_window_exceeded_is_permanent(llm_server: LLMServer) -> None:
+    code = "context_length_exceeded"
+    body = {"error": {"message": "maximum context length is 8 tokens", "code": code}}
+    llm_server.script = [Reply.error(400, body=body)]
+    with pytest.raises(PermanentError, match="context"):
+        await _complete(llm_server, "json_schema")
+
+
 # ---------------------------------------------------------------- cost
 
 
@@ -317,3 +357,140 @@ async def test_a_reply_litellm_did_not_price_is_priced_here(
         model=MODEL, messages=_messages(), response_model=Verdict, params={}, timeout=5.0
     )
     assert len(pricing_spy) == 2  # litellm's own pass, and ours on the stripped reply
+
+
+# ---------------------------------------------------------------- through the engine
+
+
+class _Sleeps:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def _engine_call(
+    server: LLMServer, mode: str = "tools", **policy: Any
+) -> tuple[Any, _Sleeps]:
+    sleeps = _Sleeps()
+    engine = Engine(
+        litellm_complete(api_base=server.url, mode=mode),
+        policy=RetryPolicy(**{"attempts": 3, "timeout": 5.0, **policy}),
+        sleep=sleeps,
+    )
+    result = await engine.call(JudgeSpec(MODEL, {"temperature": 0.0}), _messages(), Verdict)
+    return result, sleeps
+
+
+@pytest.mark.parametrize("mode", ["tools", "md_json"])
+async def test_validation_reasks_count_in_the_judgments_attempts(
+    llm_server: LLMServer, mode: str
+) -> None:
+    # A bad reply then a good one: two paid requests, and the record says so (it said 1).
+    llm_server.script = [Reply.text(MALFORMED), Reply.json(VALID)]
+    result, _ = await _engine_call(llm_server, mode)
+    assert result.verdict == VALID and llm_server.count == 2
+    assert result.usage.attempts == 2
+    assert result.usage.tokens_in == _prompt_tokens(llm_server)
+    assert result.usage.tokens_out == _reply_tokens(MALFORMED, json.dumps(VALID))
+
+
+@pytest.mark.parametrize("mode", ["tools", "md_json"])
+async def test_reasks_and_retries_add_up_in_attempts_and_tokens(
+    llm_server: LLMServer, mode: str
+) -> None:
+    # A bad reply, its re-ask rate-limited, then the engine's retry answered: 3 requests, and
+    # the first reply's tokens were paid for too.
+    llm_server.script = [Reply.text(MALFORMED), Reply.error(429, retry_after=0), Reply.json(VALID)]
+    result, sleeps = await _engine_call(llm_server, mode)
+    assert result.verdict == VALID and llm_server.count == 3
+    assert result.usage.attempts == 3 and sleeps.waits == [0.0]
+    answered = [r for r in llm_server.requests if r.status == 200]
+    prompts = sum(max(1, len(json.dumps(r.body["messages"])) // 4) for r in answered)
+    assert result.usage.tokens_in == prompts
+    assert result.usage.tokens_out == _reply_tokens(MALFORMED, json.dumps(VALID))
+
+
+@pytest.mark.parametrize("ahead", [0.0, 3.0])
+async def test_retry_after_in_seconds_or_as_an_http_date_is_honoured(
+    llm_server: LLMServer, ahead: float
+) -> None:
+    import email.utils
+    import time
+
+    if ahead:  # RFC 9110's IMF-fixdate, e.g. "Wed, 21 Oct 2026 07:28:00 GMT"
+        header: float | str = email.utils.formatdate(time.time() + ahead, usegmt=True)
+        low, high = ahead - 1.5, ahead + 0.5  # the date is to the second
+    else:
+        header, low, high = 0.25, 0.25, 0.25
+    llm_server.script = [Reply.error(429, retry_after=header), Reply.json(VALID)]
+    result, sleeps = await _engine_call(llm_server, backoff=0.0)
+    assert result.verdict == VALID and llm_server.count == 2
+    (wait,) = sleeps.waits
+    assert low <= wait <= high, (header, wait)
+
+
+async def test_a_date_in_the_past_means_retry_now(llm_server: LLMServer) -> None:
+    llm_server.script = [Reply.error(503, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")]
+    with pytest.raises(TransientError) as caught:
+        await _complete(llm_server, "tools")
+    assert caught.value.retry_after == 0.0
+
+
+async def test_a_bug_in_the_completion_path_is_not_a_provider_error(llm_server: LLMServer) -> None:
+    # A wrapped completion function (an adapter of ours) that breaks: before, any exception
+    # became a PermanentError and an "unscored" judgment; now it shows as the bug it is.
+    async def broken(**kwargs: Any) -> Any:
+        raw = await litellm.acompletion(**kwargs)
+        return raw.no_such_field
+
+    complete = litellm_complete(api_base=llm_server.url, acompletion=broken)
+    with pytest.raises(AttributeError):
+        await complete(
+            model=MODEL, messages=_messages(), response_model=Verdict, params={}, timeout=5.0
+        )
+
+
+# ---------------------------------------------------------------- redaction
+
+
+def _echoing(secret: str) -> Any:
+    """A script whose every reply is a schema-valid verdict whose free text echoes `secret`."""
+
+    def echo(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: f"as the key {secret} shows" if k in {"rationale", "explanation"} else echo(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [echo(v) for v in value]
+        return value
+
+    def script(body: dict[str, Any], n: int) -> Reply:
+        schema, _ = find_schema(body)
+        assert schema is not None
+        return Reply.json(echo(_Sampler(schema, str(n)).value(schema)))
+
+    return script
+
+
+def test_a_key_echoed_in_a_reply_reaches_no_record_or_cache(
+    llm_server: LLMServer, tmp_path: Path, judge_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "gw-env-SECRET-0123456789abcdef"  # not sk- shaped: only the environment knows it
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    llm_server.script = _echoing(secret)
+    out = tmp_path / "r.jsonl"
+    judge.score(PREDICTIONS, "ddx", out=out, judges=[MODEL], api_base=llm_server.url)
+    records = list(iter_records(out))
+    assert records and {r.status for r in records} == {"scored"}
+    rationales = [j.rationale for r in records for j in r.judgments if j.judge == MODEL]
+    assert rationales and all("<OPENAI_API_KEY>" in (text or "") for text in rationales)
+    for path in [out, *judge_home.rglob("*")]:
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    # And again from the cache, written before this fix or not.
+    again = judge.score(PREDICTIONS, "ddx", judges=[MODEL], api_base=llm_server.url)
+    assert all(secret not in r.model_dump_json() for r in again.records)

@@ -1,2 +1,3 @@
-"""The completion functions the engine is given: litellm (`llm`) and local llama.cpp judges
-(`local`, `llamacpp`). Only these modules import a provider SDK, and only when a call goes out."""
+"""The completion functions the engine is given: litellm (`llm`, built from `sdk`, `structured`,
+`call` and `pricing`) and local llama.cpp judges (`local`, `llamacpp`). Only these modules
+import a provider SDK, and only when a call goes out."""

@@ -30,6 +30,7 @@ from typing import Any
 
 from judge.errors import ConfigError
 from judge.judging.providers.llamacpp import LlamaServer, ServerOptions
+from judge.judging.providers.sdk import PLACEHOLDER_KEY
 
 __all__ = [
     "BUNDLED",
@@ -55,8 +56,6 @@ BUNDLED: dict[str, tuple[str, str]] = {
 }
 # Modules `python -m llama_cpp.server` imports (llama-cpp-python[server]).
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "pydantic_settings")
-# llama.cpp's server accepts any key; litellm insists on one for `openai/…` models.
-_PLACEHOLDER_KEY = "local-no-key"
 
 AsyncCompletion = Callable[..., Awaitable[Any]]
 
@@ -162,7 +161,7 @@ def _describe(spec: str, server: LlamaServer) -> LocalJudge:
         spec=spec,
         model=f"openai/{server.options.alias}",
         api_base=f"{server.base_url}/v1",
-        api_key=_PLACEHOLDER_KEY,
+        api_key=PLACEHOLDER_KEY,  # llama.cpp's server accepts any key
         pid=server.pid or 0,
     )
 
