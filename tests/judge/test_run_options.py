@@ -50,5 +50,5 @@ def test_an_unknown_option_names_itself_and_the_known_ones() -> None:
 
 
 def test_options_are_validated_after_the_overrides() -> None:
-    with pytest.raises(ConfigError, match="--samples must be at least 1"):
+    with pytest.raises(ConfigError, match=r"samples \(--samples\) must be an integer at least 1, not 0"):
         judge.score(PREDICTIONS, RUBRIC, options=judge.RunOptions(), samples=0)
