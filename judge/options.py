@@ -99,8 +99,8 @@ def _judge_limits(values: tuple[str, ...]) -> dict[str, Any]:
 class RunOptions:
     """How to judge: everything except what and where.
 
-    Every field is checked on construction (a ConfigError names the option and what it
-    allows); an unknown keyword is a ConfigError listing the known ones.
+    Every field is checked on construction and on assignment (a ConfigError names the option
+    and what it allows); an unknown keyword is a ConfigError listing the known ones.
     """
 
     judges: list[str] = _option(
@@ -273,14 +273,14 @@ class RunOptions:
         _refuse_unknown(kwargs)
         return super().__new__(cls)
 
-    def __post_init__(self) -> None:
-        problems = [
-            _problem(f, getattr(self, f.name))
-            for f in fields(self)
-            if not _valid(f, getattr(self, f.name))
-        ]
-        if problems:
-            raise ConfigError("; ".join(problems))
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Every assignment, the generated __init__'s included: a RunOptions is never invalid.
+        f = _FIELDS.get(name)
+        if f is None:
+            _refuse_unknown([name])
+        elif not _valid(f, value):
+            raise ConfigError(_problem(f, value))
+        super().__setattr__(name, value)
 
     @classmethod
     def of(
@@ -321,6 +321,9 @@ class RunOptions:
         return {k: v for k, v in values.items() if v is not None}
 
 
+_FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in fields(RunOptions)}
+
+
 def info(f: dataclasses.Field[Any]) -> OptionInfo:
     """A RunOptions field's declaration."""
     found: OptionInfo = f.metadata["option"]
@@ -357,7 +360,7 @@ def _refuse_unknown(names: Iterable[str]) -> None:
 
 
 def _field(name: str) -> dataclasses.Field[Any]:
-    return next(f for f in fields(RunOptions) if f.name == name)
+    return _FIELDS[name]
 
 
 def _label(f: dataclasses.Field[Any]) -> str:

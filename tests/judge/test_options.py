@@ -67,6 +67,23 @@ def test_serve_takes_the_panel_options() -> None:
     assert not {"batch", "max_cost", "by", "skip_invalid", "retry_unscored"} & serve_options
 
 
+def test_serve_passes_its_panel_options_to_the_scorer() -> None:
+    from judge.cli.options import options_from
+
+    argv = ["--samples", "2", "--aggregate", "median", "--seed", "3", "--max-tokens", "50"]
+    argv += ["--temperature", "0.7", "--judge-concurrency", "openai=2", "--no-cache"]
+    context = _command("serve").make_context("serve", argv)
+    options = options_from(context.params)
+    assert (options.samples, options.aggregate, options.seed, options.max_tokens) == (
+        2,
+        "median",
+        3,
+        50,
+    )
+    assert options.temperature == 0.7 and options.judge_concurrency == {"openai": 2}
+    assert options.cache is False
+
+
 BAD = [
     ("aggregate", "avg", ["--aggregate", "avg"]),
     ("aggregate", "MEAN", ["--aggregate", "MEAN"]),
@@ -134,6 +151,15 @@ def test_an_unknown_option_is_a_config_error_from_the_constructor_too() -> None:
         judge.RunOptions(judge=["x/a"])  # type: ignore[call-arg]
 
 
+def test_the_inspect_scorer_refuses_an_unknown_option_with_a_config_error() -> None:
+    # Before: a TypeError from RunOptions' constructor.
+    pytest.importorskip("inspect_ai")
+    from judge.integrations.inspect import rubric_scorer
+
+    with pytest.raises(ConfigError, match=r"unknown run option\(s\) sample; options are: "):
+        rubric_scorer("ddx", judges=["x/a"], sample=2)
+
+
 # ---------------------------------------------------------------- where each option applies
 
 
@@ -190,3 +216,12 @@ async def test_score_and_plan_work_inside_a_running_loop() -> None:
 
     planned = plan(PREDICTIONS, RUBRIC, judges=["x/a"], complete=_Fixed(), cache=False)
     assert planned.n_items == 3 and planned.estimate.calls == 3
+
+
+def test_an_assignment_is_checked_too() -> None:
+    options = RunOptions(judges=["x/a"])
+    with pytest.raises(ConfigError, match=r"^attempts \(--attempts\) must be"):
+        options.attempts = 0
+    assert options.attempts == 4
+    with pytest.raises(ConfigError, match="unknown run option"):
+        options.sample = 2  # type: ignore[attr-defined]
