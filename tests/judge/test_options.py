@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +227,14 @@ def test_an_assignment_is_checked_too() -> None:
     assert options.attempts == 4
     with pytest.raises(ConfigError, match="unknown run option"):
         options.sample = 2  # type: ignore[attr-defined]
+
+
+def test_the_declaration_is_cheap_to_import() -> None:
+    # `judge --help` derives its options from it: no litellm, pandas, pydantic or the engine.
+    code = (
+        "import sys, judge.options\n"
+        "heavy = {'litellm', 'pandas', 'pydantic', 'judge.scorer', 'judge.judging.engine'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
