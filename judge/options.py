@@ -91,7 +91,7 @@ def _judge_limits(values: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             limits[key] = number
         if not key:
-            raise ConfigError(_problem(_field("judge_concurrency"), value))
+            raise ConfigError(_problem(_FIELDS["judge_concurrency"], value))
     return limits
 
 
@@ -357,10 +357,6 @@ def _refuse_unknown(names: Iterable[str]) -> None:
         raise ConfigError(
             f"unknown run option(s) {', '.join(unknown)}; options are: {', '.join(known)}"
         )
-
-
-def _field(name: str) -> dataclasses.Field[Any]:
-    return _FIELDS[name]
 
 
 def _label(f: dataclasses.Field[Any]) -> str:
