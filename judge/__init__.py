@@ -36,7 +36,7 @@ _LAZY = {
     "Prediction": "judge.contracts",
     "ResultRecord": "judge.contracts",
     "Rubric": "judge.contracts",
-    "RunOptions": "judge.scorer",
+    "RunOptions": "judge.options",
     "JudgeError": "judge.errors",
     "load_rubric": "judge.load.rubric",
     "score": "judge.run",
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from judge.errors import JudgeError
     from judge.frame import ascore_frame, load_results, score_frame
     from judge.load.rubric import load_rubric
+    from judge.options import RunOptions
     from judge.run import ascore, score
-    from judge.scorer import RunOptions
 
 
 def __getattr__(name: str) -> Any:

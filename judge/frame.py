@@ -7,20 +7,21 @@ item with a column per criterion.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+import contextlib
 import math
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
 from judge.contracts import ResultRecord, Rubric
 from judge.judging.engine import CompleteFn
+from judge.judging.scheduler import run_blocking
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric
-from judge.scorer import RunOptions, Scorer
+from judge.options import RunOptions
+from judge.scorer import Scorer
 from judge.store.results import iter_records
 
 __all__ = ["JUDGMENT_COLUMNS", "ascore_frame", "load_results", "records_frame", "score_frame"]
@@ -41,8 +42,6 @@ JUDGMENT_COLUMNS = [
     "reason",
     "retryable",
 ]
-
-T = TypeVar("T")
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
@@ -98,7 +97,7 @@ def score_frame(
 ) -> pd.DataFrame:
     """Score each row of `df` (blocking; also works inside a running event loop, such as a
     notebook's). See `ascore_frame`."""
-    return _run(ascore_frame(df, rubric, complete=complete, options=options, **overrides))
+    return run_blocking(ascore_frame(df, rubric, complete=complete, options=options, **overrides))
 
 
 async def ascore_frame(
@@ -113,10 +112,12 @@ async def ascore_frame(
 
     Returns one row per input row, with `df`'s index: `id`, `status` and one column per
     criterion (missing, NaN or None, where unscored). `options` and `overrides` are as in
-    `judge.ascore`. Rows are identified by their `id_field` column (default
-    `title`) when `df` has it, else by the index. Every row is validated before any judge is called.
+    `judge.ascore`, except the options of a file run (`max_cost`, `batch`, `by`, …), which
+    are refused. Rows are identified by their `id_field` column (default `title`) when `df` has
+    it, else by the index. Every row is validated before any judge is called.
     """
     opts = RunOptions.of(options, overrides)
+    opts.check_use("frame")  # before any row is read
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     by_index = opts.id_field not in df.columns
     items = [
@@ -128,7 +129,7 @@ async def ascore_frame(
         )
         for index, row in zip(df.index, df.to_dict("records"), strict=True)
     ]
-    scorer = Scorer(opts, complete)
+    scorer = Scorer(opts, complete, use="frame")
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
@@ -145,14 +146,15 @@ async def ascore_frame(
 
 
 async def _score_all(scorer: Scorer, items: list[Item], rubric: Rubric) -> list[ResultRecord]:
-    # The scorer's engine bounds the calls in flight; this only bounds the tasks waiting.
-    window = asyncio.Semaphore(max(scorer.options.concurrency * 2, 4))
+    """Every item's record, in the items' order."""
 
-    async def one(item: Item) -> ResultRecord:
-        async with window:
-            return await scorer.score_item(item, rubric)
+    async def one(numbered: tuple[int, Item]) -> tuple[int, ResultRecord]:
+        return numbered[0], await scorer.score_item(numbered[1], rubric)
 
-    return list(await asyncio.gather(*(one(item) for item in items)))
+    records = scorer.scheduler.stream(enumerate(items), one)
+    async with contextlib.aclosing(records):  # a row that fails cancels the others now
+        found = dict([pair async for pair in records])
+    return [found[i] for i in range(len(items))]
 
 
 def _row_dict(row: dict[Any, Any]) -> dict[str, Any]:
@@ -162,14 +164,3 @@ def _row_dict(row: dict[Any, Any]) -> dict[str, Any]:
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even when this thread already runs an
-    event loop (Jupyter): then on a fresh loop in a worker thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()

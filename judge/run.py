@@ -8,7 +8,7 @@ free when a call had finished before the run stopped).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +20,11 @@ from judge.errors import ConfigError, InputError
 from judge.judging.budget import Budget, Estimate
 from judge.judging.engine import CompleteFn, Completion
 from judge.judging.heap import frozen_heap
+from judge.judging.scheduler import run_blocking
 from judge.load.inputs import Item, iter_items, validate_items
 from judge.load.rubric import load_rubric
-from judge.scorer import NO_JUDGE, RunOptions, Scorer
+from judge.options import RunOptions
+from judge.scorer import NO_JUDGE, Scorer
 from judge.store.idset import IdSet
 from judge.store.results import ResultsWriter, iter_records, kept_ids
 
@@ -76,8 +78,9 @@ def score(
     options: RunOptions | None = None,
     **overrides: Any,
 ) -> RunResult:
-    """Score predictions against a rubric (blocking). See `ascore` for the arguments."""
-    return asyncio.run(
+    """Score predictions against a rubric (blocking; also inside a running event loop, such as
+    a notebook's). See `ascore` for the arguments."""
+    return run_blocking(
         ascore(
             predictions,
             rubric,
@@ -117,7 +120,7 @@ async def ascore(
         if more:
             first.args = (f"{first.args[0]} (and {more} more; --skip-invalid scores the rest)",)
         raise first
-    scorer = Scorer(opts, complete)
+    scorer = Scorer(opts, complete, use="file")
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
@@ -147,8 +150,9 @@ def plan(
     **overrides: Any,
 ) -> Plan:
     """What `score` would do, without calling a judge: items to judge, calls (and how many
-    the cache answers), estimated tokens and cost (see judge.judging.budget)."""
-    return asyncio.run(
+    the cache answers), estimated tokens and cost (see judge.judging.budget). Blocking, like
+    `score`."""
+    return run_blocking(
         aplan(predictions, rubric, out=out, complete=complete, options=options, **overrides)
     )
 
@@ -167,7 +171,7 @@ async def aplan(
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     report = validate_items(predictions, opts.id_field)
     # A stand-in completion: nothing is sent, and local servers need not start.
-    scorer = Scorer(opts, complete or _never_called)
+    scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
@@ -264,48 +268,26 @@ class _Job:
 
     async def _judge_all(self, source: Source, done: IdSet) -> AsyncIterator[ResultRecord]:
         """Judge every valid item not already done, a bounded number at a time."""
-        window = max(self.opts.concurrency * 2, 4)
-        pending: set[asyncio.Task[ResultRecord]] = set()
+        todo = (
+            item
+            for item in iter_items(source, self.opts.id_field)
+            if not isinstance(item, InputError) and item.id not in done
+        )
+        refused: list[Item] = []
 
-        # A bug (an exception that is not a judge's failure, which the engine returns as
-        # data) stops the run: no new item starts, the items in flight finish and are
-        # written (their replies are paid for), then the bug propagates with its traceback.
-        bug: BaseException | None = None
+        def admit(item: Item) -> bool:
+            # Over budget with items in flight: their real cost may leave room.
+            refused[:] = [] if self._affordable(item) else [item]
+            return not refused
 
-        async def next_finished() -> AsyncIterator[ResultRecord]:
-            nonlocal pending, bug
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                if (error := task.exception()) is None:
-                    yield self._settled(task.result())
-                elif bug is None:
-                    bug = error
-
-        try:
-            for item in iter_items(source, self.opts.id_field):
-                if bug is not None:
-                    break
-                if isinstance(item, InputError) or item.id in done:
-                    continue
-                # Over budget with calls in flight: their real cost may leave room.
-                while not (affordable := self._affordable(item)) and pending:
-                    async for record in next_finished():
-                        yield record
-                if not affordable:  # and nothing in flight: what was spent is final
-                    self.stopped = self._budget_message()
-                    break
-                pending.add(asyncio.create_task(self.scorer.score_item(item, self.rubric)))
-                while len(pending) >= window:
-                    async for record in next_finished():
-                        yield record
-            while pending:
-                async for record in next_finished():
-                    yield record
-            if bug is not None:
-                raise bug
-        finally:
-            for task in pending:
-                task.cancel()
+        records = self.scorer.scheduler.stream(
+            todo, lambda item: self.scorer.score_item(item, self.rubric), admit=admit
+        )
+        async with contextlib.aclosing(records):  # a run that fails cancels its items now
+            async for record in records:
+                yield self._settled(record)
+        if refused:  # and nothing in flight: what was spent is final
+            self.stopped = self._budget_message()
 
     def _budget_message(self) -> str:
         assert self.budget is not None

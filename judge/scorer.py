@@ -14,17 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 
 from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
-from judge.errors import ConfigError
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.judging.deterministic import score_deterministic
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
@@ -39,76 +38,15 @@ from judge.judging.prompts import (
     template_hash,
 )
 from judge.judging.providers.local import is_local
+from judge.judging.scheduler import Scheduler
 from judge.judging.sentences import fit_units, split_sentences
 from judge.judging.stages import StageOutcome, run_stages
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric, rubric_hash
+from judge.options import RunOptions, Use
 from judge.store.cache import Cache, default_cache_path
 
 __all__ = ["NO_JUDGE", "RunOptions", "Scorer"]
-
-
-Aggregate = Literal["auto", "mean", "median", "majority"]
-
-
-@dataclass
-class RunOptions:
-    """How to judge: everything except what and where."""
-
-    judges: list[str] = field(default_factory=list)
-    api_base: str | None = None
-    mode: str = "tools"
-    concurrency: int = 16
-    timeout: float = 120.0
-    attempts: int = 4
-    validation_retries: int = 2
-    temperature: float | None = 0.0
-    max_tokens: int | None = None
-    seed: int | None = None
-    # K judgments per judge and item; with temperature > 0 their spread is reported.
-    samples: int = 1
-    # How a panel's judgments become one score (auto: mean for ordinal, majority otherwise).
-    aggregate: Aggregate = "auto"
-    # Calls in flight per judge (key: a judge's full name) or per provider (key: the prefix
-    # before "/", shared by that provider's judges), on top of `concurrency` overall.
-    judge_concurrency: dict[str, int] = field(default_factory=dict)
-    # Stop starting items before this many USD would be spent (needs known prices).
-    max_cost: float | None = None
-    id_field: str = "title"
-    # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
-    by: str | None = None
-    skip_invalid: bool = False
-    retry_unscored: bool = False
-    cache: bool | str | Path = True
-    # Send judges' calls through their providers' batch APIs first (judge.batch): poll every
-    # `batch_poll` seconds, and stop waiting (to resume later) after `batch_wait` seconds.
-    batch: bool = False
-    batch_poll: float = 30.0
-    batch_wait: float | None = None
-
-    @classmethod
-    def of(
-        cls, options: RunOptions | None = None, overrides: dict[str, Any] | None = None
-    ) -> RunOptions:
-        """`options` (default: the defaults) with `overrides` set; an unknown name is a
-        ConfigError that lists the known ones."""
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(overrides or {}) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"unknown run option(s) {', '.join(unknown)}; options are: {', '.join(known)}"
-            )
-        return replace(options or cls(), **(overrides or {}))
-
-    def params(self) -> dict[str, Any]:
-        values = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
-        return {k: v for k, v in values.items() if v is not None}
-
-    def __post_init__(self) -> None:
-        if self.samples < 1:
-            raise ConfigError("--samples must be at least 1")
-        if self.concurrency < 1:
-            raise ConfigError("--concurrency must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -149,11 +87,21 @@ class Scorer:
     """Judges items with one set of judges, one engine (limits, retries, dedupe) and one cache.
 
     Use as an async context manager: local judges are started on entry and stopped on exit.
-    `complete` replaces the litellm completion function (tests, custom clients).
+    `complete` replaces the litellm completion function (tests, custom clients). `use` is the
+    front end driving it: an option that does not apply there is refused (a ConfigError).
+    Items run through `scheduler`, which bounds how many are in flight at once.
     """
 
-    def __init__(self, options: RunOptions | None = None, complete: CompleteFn | None = None):
+    def __init__(
+        self,
+        options: RunOptions | None = None,
+        complete: CompleteFn | None = None,
+        *,
+        use: Use = "scorer",
+    ):
         self.options = options or RunOptions()
+        self.options.check_use(use)
+        self.scheduler = Scheduler.for_calls(self.options.concurrency)
         self.notices: list[str] = []
         self.judges: list[JudgeSpec] = []
         self._complete = complete
@@ -188,6 +136,7 @@ class Scorer:
         )
 
     async def close(self) -> None:
+        await self.scheduler.close()
         await self._stack.aclose()
 
     @property
@@ -217,7 +166,8 @@ class Scorer:
         when the prediction is not valid.
         """
         found = make_item(prediction, self.options.id_field, item_id=item_id)
-        return await self.score_item(found, rubric)
+        async with self.scheduler.slot():
+            return await self.score_item(found, rubric)
 
     def estimate(self, item: Item, rubric: str | Path | Rubric) -> Estimate:
         """What judging `item` would cost: calls, cache hits, tokens, USD (judge.judging.budget)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("judge", "calibration")
 # The guideline is "none over ~400 lines"; this bound lets a module breathe a little past it.
-MAX_LINES = 420
+MAX_LINES = 430
 
 
 def _modules() -> dict[str, Path]:

@@ -9,12 +9,14 @@ the order they were listed in.
 from __future__ import annotations
 
 import statistics
+import typing
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef, Segments
 from judge.judging.engine import CallResult
+from judge.options import Aggregate
 from judge.version import __version__
 
 __all__ = [
@@ -73,6 +75,10 @@ def unscored_all(
     ]
 
 
+# The panel methods RunOptions.aggregate allows.
+METHODS: tuple[str, ...] = typing.get_args(Aggregate)
+
+
 def aggregate(criterion: Criterion, judgments: list[Judgment], method: str = "auto") -> Any:
     """The panel's score on one criterion, or None when no judge scored it (or a tie).
 
@@ -81,6 +87,8 @@ def aggregate(criterion: Criterion, judgments: list[Judgment], method: str = "au
     of ordinal scores, `median` their median, `majority` the most common level; binary and
     categorical criteria always take the majority. A tied majority is no score.
     """
+    if method not in METHODS:  # RunOptions refuses it: reaching here is a bug
+        raise ValueError(f"unknown aggregate method {method!r}; methods are {METHODS}")
     by_judge = _by_judge(judgments)
     if criterion.scale.type not in ("ordinal", "continuous"):
         method = "majority"
@@ -130,6 +138,8 @@ def _combine(scores: list[Any], method: str) -> Any:
         return round(statistics.fmean(float(s) for s in scores), 4)
     if method == "median":
         return statistics.median(scores)
+    if method != "majority":
+        raise ValueError(f"unknown aggregate method {method!r}")
     ranked = Counter(scores).most_common()
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None  # a tie: no majority

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from judge.cli.options import judge_call_options
+from judge.cli.options import options_from, run_options
 from judge.errors import JudgeError
 from judge.version import __version__
 
@@ -52,98 +52,9 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results JSONL (default: <predictions>.<rubric>.results.jsonl here).",
 )
-@click.option(
-    "--judge-concurrency",
-    "judge_concurrency",
-    multiple=True,
-    metavar="JUDGE=N",
-    help="Calls in flight for one judge (openai/gpt-4o-mini=8) or one provider shared by "
-    "its judges (anthropic=4). Repeatable.",
-)
-@click.option(
-    "--samples",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Judgments per judge and item (use --temperature > 0); their spread is reported.",
-)
-@click.option(
-    "--aggregate",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "mean", "median", "majority"]),
-    help="Panel score of ordinal criteria (binary and categorical: always majority).",
-)
-@click.option("--max-cost", type=click.FloatRange(0), help="Stop before spending more USD.")
 @click.option("--dry-run", is_flag=True, help="Count calls and estimate the cost; call no judge.")
-@click.option("--temperature", default=0.0, show_default=True, type=float)
-@click.option("--max-tokens", type=click.IntRange(1))
-@click.option("--seed", type=int, help="Passed to providers that take one.")
-@click.option(
-    "--id-field",
-    default="title",
-    show_default=True,
-    help="The field that identifies an item (unique).",
-)
-@click.option(
-    "--by",
-    metavar="FIELD",
-    help="Also summarise per value of this case metadata field (modality, icd10_chapter, …).",
-)
-@click.option("--skip-invalid", is_flag=True, help="Score the valid lines, list the rest.")
-@click.option(
-    "--retry-unscored",
-    is_flag=True,
-    help="Judge again items an earlier run left (partly) unscored.",
-)
-@click.option(
-    "--batch",
-    is_flag=True,
-    help="Send the calls through the judges' batch APIs first (openai, azure, litellm_proxy: "
-    "about half price, no rate limit; others run live). A rerun picks up a pending batch.",
-)
-@click.option(
-    "--batch-poll",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
-    metavar="SECONDS",
-    help="With --batch: how often to ask whether a batch has ended.",
-)
-@click.option(
-    "--batch-wait",
-    type=click.FloatRange(0),
-    metavar="SECONDS",
-    help="With --batch: stop waiting after this long (exit status 3); rerun to pick it up.",
-)
-@judge_call_options
-def score(
-    predictions: Path,
-    rubric: str,
-    judges: tuple[str, ...],
-    api_base: str | None,
-    out: Path | None,
-    concurrency: int,
-    judge_concurrency: tuple[str, ...],
-    samples: int,
-    aggregate: str,
-    max_cost: float | None,
-    dry_run: bool,
-    timeout: float,
-    attempts: int,
-    mode: str,
-    temperature: float,
-    max_tokens: int | None,
-    seed: int | None,
-    id_field: str,
-    by: str | None,
-    skip_invalid: bool,
-    retry_unscored: bool,
-    batch: bool,
-    batch_poll: float,
-    batch_wait: float | None,
-    no_cache: bool,
-) -> None:
+@run_options("file")
+def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **values: Any) -> None:
     """Score every prediction in PREDICTIONS (JSONL) against a rubric."""
     from judge.batch import BatchPending
     from judge.cli.render import ProgressBar, render_plan, render_run
@@ -152,37 +63,15 @@ def score(
 
     if out is None:
         out = Path(f"{predictions.stem}.{Path(rubric).stem}.results.jsonl")
-    options: dict[str, Any] = {
-        "judges": list(judges),
-        "api_base": api_base,
-        "mode": mode,
-        "concurrency": concurrency,
-        "judge_concurrency": _limits(judge_concurrency),
-        "samples": samples,
-        "aggregate": aggregate,
-        "max_cost": max_cost,
-        "timeout": timeout,
-        "attempts": attempts,
-        "temperature": temperature,
-        "max_tokens": max_tokens,
-        "seed": seed,
-        "id_field": id_field,
-        "by": by,
-        "skip_invalid": skip_invalid,
-        "retry_unscored": retry_unscored,
-        "cache": not no_cache,
-        "batch": batch,
-        "batch_poll": batch_poll,
-        "batch_wait": batch_wait,
-    }
+    options = options_from(values)
     if dry_run:
-        render_plan(run_plan(predictions, rubric, out=out, **options))
+        render_plan(run_plan(predictions, rubric, out=out, options=options))
         return
     try:
         with ProgressBar() as progress:
-            if batch:  # inside the bar, whose display prints stderr's lines above it
+            if options.batch:  # inside the bar, whose display prints stderr's lines above it
                 _show_batch_progress()
-            result = run_score(predictions, rubric, out=out, progress=progress, **options)
+            result = run_score(predictions, rubric, out=out, progress=progress, options=options)
     except BatchPending as exc:  # a batch still running: a pause, not an error
         click.echo(str(exc), err=True)
         sys.exit(3)
@@ -203,16 +92,6 @@ def _show_batch_progress() -> None:
     handler.setFormatter(logging.Formatter("batch: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-
-
-def _limits(values: tuple[str, ...]) -> dict[str, int]:
-    limits = {}
-    for value in values:
-        key, _, number = value.rpartition("=")
-        if not key or not number.isdigit() or int(number) < 1:
-            raise click.BadParameter(f"{value!r}: expected JUDGE=N with N >= 1")
-        limits[key] = int(number)
-    return limits
 
 
 @cli.group()

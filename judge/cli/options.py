@@ -1,55 +1,71 @@
-"""Click options shared by the commands that call judges (`score`, `serve`): one
-declaration, so their names, defaults and help cannot drift apart. Imports only click."""
+"""Click options derived from the run options' one declaration (judge.options): `judge score`
+and `judge serve` each take the options that apply to them, so their names, defaults and help
+cannot drift from `RunOptions`. Imports only click and judge.options.
+
+Values are checked by `RunOptions` itself, not by click, so a bad value gets the same message
+on the command line as from Python or serve's settings.
+"""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
-__all__ = ["judge_call_options"]
+from judge.options import RunOptions, allowed, declared, info, kind
+
+__all__ = ["RunOption", "options_from", "run_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_OPTIONS = [
-    click.option(
-        "--judge",
-        "-j",
-        "judges",
-        multiple=True,
-        help="A litellm model (openai/gpt-4o-mini, hosted_vllm/…, local/smollm2-135m).",
-    ),
-    click.option("--api-base", help="Send judge calls to this OpenAI-compatible server."),
-    click.option(
-        "--concurrency",
-        "-c",
-        default=16,
-        show_default=True,
-        type=click.IntRange(1),
-        help="Judge calls in flight, all judges together.",
-    ),
-    click.option("--timeout", default=120.0, show_default=True, help="Seconds per judge call."),
-    click.option(
-        "--attempts",
-        default=4,
-        show_default=True,
-        type=click.IntRange(1),
-        help="Tries per call on 429s, 5xx and timeouts.",
-    ),
-    click.option(
-        "--mode",
-        default="tools",
-        show_default=True,
-        type=click.Choice(["tools", "json_schema", "json", "md_json"]),
-        help="How instructor asks for structured output.",
-    ),
-    click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache."),
-]
+
+class RunOption(click.Option):
+    """A click option that sets a RunOptions field (its parameter name is the field's)."""
 
 
-def judge_call_options(command: F) -> F:
-    """Add --judge, --api-base, --concurrency, --timeout, --attempts, --mode, --no-cache."""
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command
+def run_options(use: str) -> Callable[[F], F]:
+    """Add the click option of every run option that applies to `use` ("file", "serve")."""
+
+    def decorate(command: F) -> F:
+        for f in reversed(declared(use)):
+            option = info(f)
+            if not option.flags:
+                continue
+            kwargs: dict[str, Any] = {"cls": RunOption, "help": option.help}
+            if option.metavar:
+                kwargs["metavar"] = option.metavar
+            if option.is_flag:
+                kwargs.update(is_flag=True, flag_value=option.flag_value, default=f.default)
+            elif option.multiple:
+                kwargs.update(multiple=True)
+            else:
+                kwargs.update(_typed(f))
+            command = click.option(*option.flags, f.name, **kwargs)(command)
+        return command
+
+    return decorate
+
+
+def _typed(f: Any) -> dict[str, Any]:
+    """Click's type (conversion only: RunOptions checks the value), the default, and what is
+    allowed, in the help."""
+    base, _ = kind(f)
+    kwargs: dict[str, Any] = {"default": f.default, "show_default": f.default is not None}
+    if typing.get_origin(base) is Literal:
+        kwargs["metavar"] = "[" + "|".join(typing.get_args(base)) + "]"
+    else:
+        kwargs["type"] = {int: click.INT, float: click.FLOAT}.get(base, click.STRING)
+        if info(f).minimum is not None:
+            bounds = allowed(f).split(" ", 1)[1].removesuffix(", or none")  # "integer at least 1"
+            kwargs["help"] = f"{info(f).help} ({bounds})"
+    return kwargs
+
+
+def options_from(values: dict[str, Any]) -> RunOptions:
+    """The RunOptions a command's click values give (values of other parameters are ignored)."""
+    return RunOptions.from_cli({k: v for k, v in values.items() if k in _NAMES})
+
+
+_NAMES = frozenset(f.name for f in declared())

@@ -26,7 +26,7 @@ from judge.contracts import LETTERS, Prediction, ResultRecord
 from judge.errors import JudgeError
 from judge.judging.accuracy import extract_letter
 from judge.load.rubric import load_rubric
-from judge.scorer import RunOptions
+from judge.options import RunOptions
 from judge.scorer import Scorer as JudgeScorer
 
 __all__ = ["rubric_scorer"]
@@ -52,10 +52,11 @@ def rubric_scorer(
 
     `field`: where the completion goes in the prediction (default `prediction_rationale` when
     the rubric judges it, else the rubric's first target). `options`: `RunOptions` fields
-    (`api_base`, `concurrency`, `timeout`, `samples`, `cache`, …). The Score's value maps each
-    criterion to its score (NaN when unscored, so metrics skip it), its explanation holds the
-    judges' rationales, its metadata the full result record. Judges, engine and cache are
-    opened once per evaluation and closed when its event loop ends.
+    (`api_base`, `concurrency`, `timeout`, `samples`, `cache`, …; an unknown or a bad one is a
+    ConfigError, and so is one of a file run's, such as `max_cost` or `batch`). The Score's
+    value maps each criterion to its score (NaN when unscored, so metrics skip it), its
+    explanation holds the judges' rationales, its metadata the full result record. Judges,
+    engine and cache are opened once per evaluation and closed when its event loop ends.
     """
     the_rubric = load_rubric(Path(rubric) if str(rubric).endswith((".yaml", ".yml")) else rubric)
     target_field = field or (
@@ -63,7 +64,9 @@ def rubric_scorer(
         if "prediction_rationale" in the_rubric.target
         else the_rubric.target[0]
     )
-    shared = _Shared(RunOptions(judges=list(judges or []), **options), the_rubric.needs_judges)
+    opts = RunOptions.of(None, {"judges": list(judges or []), **options})
+    opts.check_use("inspect")  # now, not when the first sample is scored
+    shared = _Shared(opts, the_rubric.needs_judges)
 
     async def score(state: TaskState, target: Target) -> Score:
         try:
@@ -143,7 +146,8 @@ class _Shared:
             self._loop, self._lock, self._scorer = loop, asyncio.Lock(), None
         async with self._lock:
             if self._scorer is None:
-                self._holder = _hold(JudgeScorer(self.options), self.needs_judges)
+                scorer = JudgeScorer(self.options, use="inspect")
+                self._holder = _hold(scorer, self.needs_judges)
                 self._scorer = await self._holder.__anext__()
         return self._scorer
 

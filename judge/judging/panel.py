@@ -8,13 +8,11 @@ panel shrinks rather than the run failing; the records say which judges took par
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from judge.errors import ConfigError
 from judge.judging.engine import CompleteFn, Completion, JudgeSpec
-
-if TYPE_CHECKING:
-    from judge.scorer import RunOptions
+from judge.options import RunOptions
 
 __all__ = ["NO_JUDGE", "open_judges"]
 

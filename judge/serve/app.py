@@ -8,7 +8,7 @@ make the server read a file.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import traceback
 from collections.abc import AsyncIterator, Sequence
@@ -22,10 +22,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
 from judge.judging.engine import CompleteFn
+from judge.load.inputs import make_item
 from judge.load.rubric import builtin_rubrics, load_rubric
-from judge.scorer import RunOptions, Scorer
+from judge.options import RunOptions
+from judge.scorer import Scorer
 from judge.serve import promptfoo
-from judge.serve.middleware import BearerAuth, BodyLimit, Guard
+from judge.serve.middleware import BearerAuth, BodyLimit, Guard, check_token
 from judge.serve.models import (
     BatchItem,
     BatchRequest,
@@ -57,20 +59,22 @@ def create_app(
 ) -> FastAPI:
     """The service: built-in rubrics plus the YAML files in `rubrics`, judged as `options`
     say (`complete` replaces litellm, as in `judge.score`). With `token`, every request but
-    `/healthz` needs `Authorization: Bearer <token>`; bodies over `max_body` bytes get 413."""
+    `/healthz` needs `Authorization: Bearer <token>`; bodies over `max_body` bytes get 413.
+    An option of a file run only (`max_cost`, `batch`, …) is refused, as is a blank token."""
+    options.check_use("serve")
+    if token is not None:
+        check_token(token)
     served = load_rubrics(rubrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with Scorer(options, complete) as scorer:
+        # Every request's items run through the scorer's one bounded scheduler; it cancels
+        # the items of clients that left, still judging at shutdown, when the scorer closes.
+        async with Scorer(options, complete, use="serve") as scorer:
             for notice in scorer.notices:
                 log.warning("%s", redact(notice))
             app.state.scorer = scorer
-            app.state.tasks = set()
-            try:
-                yield
-            finally:
-                await _finish(app.state.tasks)
+            yield
 
     app = FastAPI(
         title="judge",
@@ -101,13 +105,6 @@ def load_rubrics(extra: Sequence[str | Path] = ()) -> dict[str, Rubric]:
             raise ConfigError(f"{path}: rubric id {rubric.id!r} is already served")
         served[rubric.id] = rubric
     return served
-
-
-async def _finish(tasks: set[asyncio.Task[Any]]) -> None:
-    """At shutdown: batch items still judging for clients that left are cancelled."""
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _document_rubric_ids(app: FastAPI, ids: list[str]) -> None:
@@ -205,8 +202,7 @@ async def score_one(body: ScoreRequest, request: Request, scorer: ScorerDep) -> 
 async def score_batch(body: BatchRequest, request: Request, scorer: ScorerDep) -> StreamingResponse:
     """Score many predictions against one rubric, streamed back as each finishes."""
     rubric = _served(request, body.rubric)
-    tasks: set[asyncio.Task[Any]] = request.app.state.tasks
-    return StreamingResponse(_stream(scorer, rubric, body.items, tasks), media_type=NDJSON)
+    return StreamingResponse(_stream(scorer, rubric, body.items), media_type=NDJSON)
 
 
 @router.post("/v1/promptfoo/{rubric_id}", response_model=PromptfooResult)
@@ -247,24 +243,25 @@ async def promptfoo_webhook(
 # --------------------------------------------------------------------------- batch stream
 
 
-async def _stream(
-    scorer: Scorer, rubric: Rubric, items: list[BatchItem], tasks: set[asyncio.Task[Any]]
-) -> AsyncIterator[bytes]:
-    started = [asyncio.ensure_future(_one(scorer, rubric, i, item)) for i, item in enumerate(items)]
-    # A client that leaves does not cancel its items: an identical call from another request
-    # may be waiting on one of them, and their verdicts land in the cache for a retry. The
-    # app keeps them referenced until they finish.
-    for task in started:
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    for next_done in asyncio.as_completed(started):
-        yield await next_done
+async def _stream(scorer: Scorer, rubric: Rubric, items: list[BatchItem]) -> AsyncIterator[bytes]:
+    async def one(numbered: tuple[int, BatchItem]) -> bytes:
+        return await _one(scorer, rubric, *numbered)
+
+    # A client that leaves does not cancel its items in flight (detach): an identical call
+    # from another request may be waiting on one of them, and their verdicts land in the
+    # cache for a retry. Its items not yet started are not started.
+    lines = scorer.scheduler.stream(enumerate(items), one, detach=True)
+    async with contextlib.aclosing(lines):
+        async for line in lines:
+            yield line
 
 
 async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> bytes:
-    """One batch line; never raises, so one item cannot end the stream of the others."""
+    """One batch line (run in a scheduler slot); never raises, so one item cannot end the
+    stream of the others."""
     try:
-        record = await scorer.score(item.prediction, rubric, item_id=item.id)
+        found = make_item(item.prediction, scorer.options.id_field, item_id=item.id)
+        record = await scorer.score_item(found, rubric)
     except InputError as exc:
         field = f"prediction.{exc.field}" if exc.field else None
         return _error_line(index, field, exc.message)

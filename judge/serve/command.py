@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from judge.cli.options import judge_call_options
+from judge.cli.options import options_from, run_options
 
 __all__ = ["serve"]
 
@@ -34,32 +35,17 @@ __all__ = ["serve"]
     type=click.IntRange(1),
     help="Largest request body in bytes (413 beyond).",
 )
-@judge_call_options
+@run_options("serve")
 def serve(
-    judges: tuple[str, ...],
-    api_base: str | None,
     host: str,
     port: int,
     token: str | None,
-    concurrency: int,
-    timeout: float,
-    attempts: int,
-    mode: str,
     rubric_files: tuple[Path, ...],
     max_body: int,
-    no_cache: bool,
+    **values: Any,
 ) -> None:
     """Serve scoring over HTTP (OpenAPI at /openapi.json, docs at /docs)."""
-    from judge.scorer import RunOptions
     from judge.serve.server import serve as run_server
 
-    options = RunOptions(
-        judges=list(judges),
-        api_base=api_base,
-        mode=mode,
-        concurrency=concurrency,
-        timeout=timeout,
-        attempts=attempts,
-        cache=not no_cache,
-    )
+    options = options_from(values)
     run_server(options, host=host, port=port, token=token, max_body=max_body, rubrics=rubric_files)

@@ -14,9 +14,9 @@ import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from judge.errors import redact
+from judge.errors import ConfigError, redact
 
-__all__ = ["BearerAuth", "BodyLimit", "Guard", "send_json"]
+__all__ = ["BearerAuth", "BodyLimit", "Guard", "check_token", "send_json"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,6 +39,16 @@ async def send_json(
     ]
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+def check_token(token: str) -> None:
+    """Refuse a token no client could send, or that guards nothing: HTTP strips a header
+    value's surrounding whitespace, so such a token never matches, and a blank one is none."""
+    if not token.strip() or token != token.strip():
+        raise ConfigError(
+            "--token must be non-empty, without leading or trailing whitespace "
+            f"(got {len(token)} characters)"
+        )
 
 
 class BearerAuth:

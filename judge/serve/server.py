@@ -21,8 +21,9 @@ from fastapi import FastAPI
 
 from judge.errors import ConfigError, redact
 from judge.judging.engine import CompleteFn
-from judge.scorer import RunOptions
+from judge.options import RunOptions
 from judge.serve.app import DEFAULT_MAX_BODY, create_app
+from judge.serve.middleware import check_token
 
 __all__ = ["check_exposure", "is_loopback", "running", "serve"]
 
@@ -40,7 +41,9 @@ def is_loopback(host: str) -> bool:
 
 
 def check_exposure(host: str, token: str | None) -> None:
-    """Refuse a non-loopback address without a token."""
+    """Refuse a non-loopback address without a token, and a token no client could send."""
+    if token is not None:
+        check_token(token)
     if not is_loopback(host) and not token:
         raise ConfigError(
             f"--host {host} is reachable from other machines: give --token (or set "

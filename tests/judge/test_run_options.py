@@ -50,5 +50,6 @@ def test_an_unknown_option_names_itself_and_the_known_ones() -> None:
 
 
 def test_options_are_validated_after_the_overrides() -> None:
-    with pytest.raises(ConfigError, match="--samples must be at least 1"):
+    expected = r"samples \(--samples\) must be an integer at least 1, not 0"
+    with pytest.raises(ConfigError, match=expected):
         judge.score(PREDICTIONS, RUBRIC, options=judge.RunOptions(), samples=0)

@@ -13,6 +13,7 @@ import pytest
 
 import judge
 from judge.contracts import ResultRecord
+from judge.judging.engine import Completion
 from judge.load.rubric import load_rubric
 from judge.scorer import RunOptions
 from judge.serve.app import create_app
@@ -234,3 +235,50 @@ def test_a_client_leaving_does_not_fail_others_waiting_on_the_same_call(
         response = asyncio.run(_leave_a_batch_early(url))
     assert response.status_code == 200 and response.json()["status"] == "scored"
     assert llm_server.count == 1
+
+
+class _Watching:
+    """A scripted judge (no HTTP) that notes how many tasks the server's loop holds whenever
+    a call starts: every item in flight or waiting is one."""
+
+    def __init__(self) -> None:
+        self.most_tasks = 0
+        verdict = {c.id: {"rationale": "r", "score": 2} for c in load_rubric("ddx").llm_criteria}
+        verdict["hallucination"] = {"rationale": "r", "score": 0}
+        self.verdict = verdict
+
+    async def __call__(self, **_: Any) -> Completion:
+        self.most_tasks = max(self.most_tasks, len(asyncio.all_tasks()))
+        await asyncio.sleep(0.002)
+        return Completion(verdict=self.verdict)
+
+
+async def _batches_and_singles(url: str, n_batches: int, size: int, n_single: int) -> list[int]:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+
+        async def batch(b: int) -> int:
+            items = [{"prediction": row} for row in _distinct(size * (b + 1))[size * b :]]
+            response = await client.post("/v1/score/batch", json={"rubric": "ddx", "items": items})
+            return sum(1 for line in response.text.splitlines() if '"scores"' in line)
+
+        singles = [
+            client.post("/v1/score", json={"rubric": "ddx", "prediction": row})
+            for row in _distinct(n_single)
+        ]
+        done = await asyncio.gather(*(batch(b) for b in range(n_batches)), *singles)
+    return [d if isinstance(d, int) else d.status_code for d in done]
+
+
+def test_many_requests_and_big_batches_keep_few_items_in_flight() -> None:
+    # Before: a batch started a task per item at once (400 here), whatever the concurrency.
+    judge_fn = _Watching()
+    options = RunOptions(judges=["x/a"], concurrency=1, cache=False)
+    app = create_app(options, judge_fn)
+    with running(app) as url:
+        answers = asyncio.run(_batches_and_singles(url, n_batches=4, size=100, n_single=10))
+    assert answers == [100] * 4 + [200] * 10  # every item judged
+    # concurrency 1: at most 4 items in flight; four batch streams hold at most 4 tasks
+    # each, the rest are the server's own (its requests, uvicorn's).
+    assert judge_fn.most_tasks < 4 * 4 + 10 + 20
+    scheduler = app.state.scorer.scheduler
+    assert scheduler.limit == 4 and 1 <= scheduler.peak <= scheduler.limit

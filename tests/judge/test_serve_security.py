@@ -66,6 +66,20 @@ def test_the_command_refuses_an_open_host_without_a_token() -> None:
     assert "--token" in str(result.exception)
 
 
+@pytest.mark.parametrize("token", ["", " ", "   \t", " a-token", "a-token\n"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
+def test_a_blank_or_padded_token_is_refused(host: str, token: str) -> None:
+    # Before: a whitespace-only token off loopback passed as a token. HTTP strips a header
+    # value's surrounding whitespace, so such a token guards nothing or never matches.
+    with pytest.raises(ConfigError, match="--token must be non-empty"):
+        check_exposure(host, token)
+    result = CliRunner().invoke(serve_command, ["--host", host, "--port", "0", "--token", token])
+    assert isinstance(result.exception, ConfigError)
+    assert "--token must be non-empty" in str(result.exception)
+    with pytest.raises(ConfigError, match="--token must be non-empty"):
+        create_app(RunOptions(cache=False), token=token)
+
+
 def test_a_token_guards_every_route_but_health(llm_server: LLMServer) -> None:
     app = create_app(_options(llm_server), token="correct-horse-battery")
     with running(app) as url:
