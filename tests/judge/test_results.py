@@ -8,13 +8,27 @@ from typing import Any
 
 import pytest
 
-from judge.errors import ConfigError
+from judge.errors import ConfigError, OutputError
 from judge.store import idset
 from judge.store.results import ResultsWriter, kept_ids
 
 
-def _line(item: str, retryable: bool = False) -> str:
-    return json.dumps({"id": item, "judgments": [{"retryable": retryable}]}) + "\n"
+def _line(item: str, retryable: bool = False, **fields: Any) -> str:
+    """A results line with every field a record requires (only `id` and `judgments` matter
+    to these keep rules)."""
+    record = {
+        "id": item,
+        "line": 1,
+        "status": "scored",
+        "scores": {},
+        "judgments": [{"retryable": retryable}],
+        "rubric": {"id": "r", "version": "1", "hash": "h"},
+        "prompt_hash": "p",
+        "judge_version": "0",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        **fields,
+    }
+    return json.dumps(record) + "\n"
 
 
 def _keep(record: dict[str, Any]) -> bool:
@@ -82,7 +96,7 @@ def test_many_ids_across_spills_keep_the_first_of_each(tmp_path: Path) -> None:
 def test_the_dry_run_reads_the_same_ids_and_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     text = "".join(_line(f"id {i}", retryable=i % 5 == 0) for i in range(30))
-    text += "not json\n" + _line("id 1") + '{"id": "id 40"}'  # no newline: torn
+    text += "\n" + _line("id 1") + '{"id": "id 40"}'  # no newline: torn
     path.write_bytes(text.encode())
     with kept_ids(path, _keep) as dry:
         assert dry.spilled and path.read_text() == text
@@ -103,7 +117,7 @@ def test_a_failed_rewrite_leaves_the_file_its_lock_and_no_temporary_file(tmp_pat
             raise OSError("disk gone")
         return _keep(record)
 
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(OutputError, match="disk gone"):
         ResultsWriter(path, keep).open()
     assert path.read_text() == text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl", "r.jsonl.lock"]
