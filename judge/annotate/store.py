@@ -84,7 +84,7 @@ class AnnotationStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode; writes open their own BEGIN IMMEDIATE transactions. One connection
+        # Autocommit mode; writes open their own transactions (sqlite.transaction). One connection
         # behind a lock: a handful of raters never contend enough to need a pool.
         # FULL: a submitted answer survives a power cut, not only a killed process.
         self._conn = sqlite.connect(self.path, synchronous="FULL", check_same_thread=False)

@@ -9,7 +9,6 @@ some other file, which a run must never rewrite: reading it raises a ConfigError
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,8 @@ Keep = Callable[[dict[str, Any]], bool]
 
 # The fields every record has ever been written with.
 _REQUIRED = frozenset(name for name, f in ResultRecord.model_fields.items() if f.is_required())
-# Records are written id first, so a torn last line of ours starts so.
-_TORN_RECORD = re.compile(rb'\A\{\s*"id"\s*:')
+# Records are written id first, so a torn last line of ours starts so (or is cut even before).
+_RECORD_START = b'{"id":'
 
 
 @dataclass
@@ -50,7 +49,7 @@ def read_lines(
     The one reading of an earlier run's records, shared by ResultsWriter and `kept_ids`."""
     for number, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):  # the last line, torn by a killed run
-            if raw.strip() and not _TORN_RECORD.match(raw):
+            if raw.strip() and not _starts_like_a_record(raw):
                 raise _not_ours(path, number)
             yield Line(raw, None)
             continue
@@ -71,6 +70,11 @@ def read_lines(
             line.kept = kept.add(str(record["id"]))
             line.duplicate = not line.kept
         yield line
+
+
+def _starts_like_a_record(raw: bytes) -> bool:
+    start = raw.translate(None, b" \t\r\n")[: len(_RECORD_START)]
+    return _RECORD_START.startswith(start)
 
 
 def _record(raw: bytes) -> dict[str, Any] | None:

@@ -312,3 +312,12 @@ def test_the_readers_of_results_files_read_records_with_their_id_field(
     report = tmp_path / "report.html"
     proc = _judge("report", out, "--out", report, home=judge_home)
     assert proc.returncode == 0 and "case 000" in report.read_text(), proc.stderr
+
+
+@pytest.mark.parametrize("cut", [1, 3, 6, 40])
+def test_a_line_torn_at_any_byte_is_still_recognised_as_ours(tmp_path: Path, cut: int) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(_record("a", "new") + _record("b", "new").replace(": ", ":")[:cut])
+    with ResultsWriter(path, _keep, redo=_same_run) as writer:
+        assert len(writer.kept) == 1 and writer.backup is None
+    assert path.read_text() == _record("a", "new")
