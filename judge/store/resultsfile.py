@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judge.contracts import ResultRecord
 from judge.errors import ConfigError
 from judge.store.idset import IdSet
 
-__all__ = ["Keep", "Line", "read_lines"]
+__all__ = ["RECORD_FIELDS", "Keep", "Line", "read_lines"]
 
 Keep = Callable[[dict[str, Any]], bool]
 
-# The fields every record has ever been written with.
-_REQUIRED = frozenset(name for name, f in ResultRecord.model_fields.items() if f.is_required())
+# The fields every record has been written with since the first version; fixed here, not
+# derived from the contract, so a field made required later cannot orphan older files.
+RECORD_FIELDS = frozenset(
+    {"id", "line", "status", "scores", "judgments", "rubric", "prompt_hash", "judge_version"}
+    | {"created_at"}
+)
 # Records are written id first, so a torn last line of ours starts so (or is cut even before).
 _RECORD_START = b'{"id":'
 
@@ -82,7 +85,7 @@ def _record(raw: bytes) -> dict[str, Any] | None:
         record = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: hostile nesting
         return None
-    if not isinstance(record, dict) or not record.keys() >= _REQUIRED:
+    if not isinstance(record, dict) or not record.keys() >= RECORD_FIELDS:
         return None
     return record
 

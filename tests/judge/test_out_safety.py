@@ -321,3 +321,11 @@ def test_a_line_torn_at_any_byte_is_still_recognised_as_ours(tmp_path: Path, cut
     with ResultsWriter(path, _keep, redo=_same_run) as writer:
         assert len(writer.kept) == 1 and writer.backup is None
     assert path.read_text() == _record("a", "new")
+
+
+def test_what_recognises_a_record_is_what_every_record_holds() -> None:
+    from judge.contracts import ResultRecord
+    from judge.store.resultsfile import RECORD_FIELDS
+
+    required = {name for name, f in ResultRecord.model_fields.items() if f.is_required()}
+    assert required >= RECORD_FIELDS
