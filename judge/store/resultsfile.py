@@ -24,8 +24,17 @@ Keep = Callable[[dict[str, Any]], bool]
 # The fields every record has been written with since the first version; fixed here, not
 # derived from the contract, so a field made required later cannot orphan older files.
 RECORD_FIELDS = frozenset(
-    {"id", "line", "status", "scores", "judgments", "rubric", "prompt_hash", "judge_version"}
-    | {"created_at"}
+    {
+        "id",
+        "line",
+        "status",
+        "scores",
+        "judgments",
+        "rubric",
+        "prompt_hash",
+        "judge_version",
+        "created_at",
+    }
 )
 # Records are written id first, so a torn last line of ours starts so (or is cut even before).
 _RECORD_START = b'{"id":'
