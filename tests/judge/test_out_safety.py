@@ -206,8 +206,9 @@ def test_two_runs_through_two_names_write_one_record_per_item(
     link = tmp_path / "same.jsonl"
     link.symlink_to(out)
     env = {**os.environ, "JUDGE_HOME": str(judge_home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    # 12 calls one at a time, 1 s each: the first run holds the file while the second starts.
-    with LLMServer(latency=1.0) as server:
+    # 12 calls one at a time, 3 s each until the second run has ended: the first run holds
+    # the file all the while the second starts (up to 36 s on a loaded machine).
+    with LLMServer(latency=3.0) as server:
 
         def start(target: Path) -> subprocess.Popen[str]:
             command = [
@@ -226,6 +227,8 @@ def test_two_runs_through_two_names_write_one_record_per_item(
             time.sleep(0.01)
         second = start(link)
         _, second_err = second.communicate(timeout=120)
+        assert first.poll() is None, "the first run ended before the second started"
+        server.latency = 0.0  # the rest quickly
         _, first_err = first.communicate(timeout=120)
     assert first.returncode == 0, first_err
     assert second.returncode == 2 and "another run is writing" in second_err, second_err
