@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judge.errors import ConfigError
 from judge.store import sqlite
 from judge.store.sqlite import Migration
 from judge.store.sqlite import now as _now
@@ -83,13 +84,19 @@ class AnnotationStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode; writes open their own transactions (sqlite.transaction). One connection
-        # behind a lock: a handful of raters never contend enough to need a pool.
-        # FULL: a submitted answer survives a power cut, not only a killed process.
-        self._conn = sqlite.connect(self.path, synchronous="FULL", check_same_thread=False)
+        # Autocommit mode; writes open their own transactions (sqlite.transaction). One
+        # connection behind a lock: a handful of raters never contend enough to need a pool.
         self._lock = threading.RLock()
-        sqlite.migrate(self._conn, MIGRATIONS, self._lock)
+        try:
+            # FULL: a submitted answer survives a power cut, not only a killed process.
+            self._conn = sqlite.open_migrated(
+                self.path, MIGRATIONS, synchronous="FULL", check_same_thread=False, lock=self._lock
+            )
+        except sqlite.FAILURES as exc:
+            raise ConfigError(
+                f"the annotation database {self.path} cannot be used ({exc}); restore it or "
+                "pass another --db"
+            ) from exc
 
     # ------------------------------------------------------------------ schema
 

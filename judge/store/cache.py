@@ -102,8 +102,7 @@ def _m2_batches(conn: sqlite3.Connection) -> None:
 # Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
 MIGRATIONS: list[Migration] = [_m1_calls, _m2_batches]
 
-# What a failing database raises: sqlite3's errors, and the OS's (a directory made read-only).
-_FAILURES = (sqlite3.Error, OSError)
+_FAILURES = sqlite.FAILURES
 
 
 class Cache:
@@ -119,16 +118,10 @@ class Cache:
         # call finished a moment ago is never paid for again.
         self._unwritten: dict[str, str] = {}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit: a `put` is durable the moment it returns (a run's `store` commits on
             # the writer thread's own connection), so a run killed right after never pays again.
-            self._conn = sqlite.connect(self.path)
+            self._conn = sqlite.open_migrated(self.path, MIGRATIONS)
         except _FAILURES as exc:
-            raise CacheError(_broken(self.path, exc)) from exc
-        try:
-            sqlite.migrate(self._conn, MIGRATIONS)
-        except _FAILURES as exc:
-            self._conn.close()
             raise CacheError(_broken(self.path, exc)) from exc
 
     @property

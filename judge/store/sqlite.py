@@ -17,10 +17,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["Migration", "applied_version", "connect", "migrate", "now", "transaction"]
+__all__ = [
+    "FAILURES",
+    "Migration",
+    "applied_version",
+    "connect",
+    "migrate",
+    "now",
+    "open_migrated",
+    "transaction",
+]
 
 Migration = Callable[[sqlite3.Connection], None]
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
+
+# What a failing database file raises: sqlite3's errors (not a database, damaged, no such
+# table) and the OS's (a directory made read-only).
+FAILURES = (sqlite3.Error, OSError)
 
 
 def now() -> str:
@@ -90,6 +103,26 @@ def migrate(
             if found.fetchone() is None:
                 migration(conn)
                 conn.execute("INSERT INTO migrations VALUES (?, ?)", (version, now()))
+
+
+def open_migrated(
+    path: Path,
+    migrations: Sequence[Migration],
+    *,
+    synchronous: Synchronous = "NORMAL",
+    check_same_thread: bool = True,
+    lock: threading.RLock | None = None,
+) -> sqlite3.Connection:
+    """A WAL connection to `path` (its folder made) with `migrations` applied. Raises one of
+    FAILURES when the file cannot be used; the caller names the file and the way on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path, synchronous=synchronous, check_same_thread=check_same_thread)
+    try:
+        migrate(conn, migrations, lock)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def applied_version(conn: sqlite3.Connection) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 from judge.annotate.store import MIGRATIONS as ANNOTATE_MIGRATIONS
 from judge.annotate.store import AnnotationStore
+from judge.errors import ConfigError
 from judge.store import sqlite
 from judge.store.cache import MIGRATIONS as CACHE_MIGRATIONS
 from judge.store.cache import Cache
@@ -72,3 +73,11 @@ def test_no_other_module_runs_its_own_migrations_or_transactions() -> None:
     )  # fmt: skip
     # records.py stamps a record's created_at, not a database row.
     assert sorted(found.stdout.split()) == ["judge/aggregate/records.py", "judge/store/sqlite.py"]
+
+
+def test_a_corrupt_annotation_database_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "study.annotations.sqlite"
+    path.write_bytes(b"not a database " * 100)
+    with pytest.raises(ConfigError, match=f"{path}.*--db"):
+        AnnotationStore(path)
+    assert path.read_bytes() == b"not a database " * 100
