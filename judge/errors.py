@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "InputError",
     "JudgeError",
+    "OutputError",
     "RubricError",
     "redact",
 ]
@@ -23,6 +24,10 @@ class JudgeError(Exception):
 
 class ConfigError(JudgeError):
     """Options that cannot work together, a judge that cannot be reached, a missing key."""
+
+
+class OutputError(JudgeError):
+    """An output file that cannot be written (a read-only directory, a full disk)."""
 
 
 class InputError(JudgeError):

@@ -214,15 +214,22 @@ class _Job:
     def kept_ids(self, out: Path) -> IdSet:
         """Ids of an existing results file's records that this run would keep (read-only; the
         caller closes the set)."""
-        return kept_ids(out, self.keep)
+        return kept_ids(out, self.keep, self.opts.id_field)
+
+    def same_run(self, record: dict[str, Any]) -> bool:
+        """Whether an earlier run's record was made by this run's rubric, prompts and panel
+        (if it is not final, redoing it is this run's work: no backup is kept of it)."""
+        return (
+            record.get("rubric", {}).get("hash") == self.rubric_hash
+            and record.get("prompt_hash") == self.prompt_hash
+            and sorted(record.get("judges") or []) == self.scorer.judge_names
+        )
 
     def keep(self, record: dict[str, Any]) -> bool:
         """Whether an earlier run's record is final for this run (else it is redone)."""
         judgments = record.get("judgments") or []
         return (
-            record.get("rubric", {}).get("hash") == self.rubric_hash
-            and record.get("prompt_hash") == self.prompt_hash
-            and sorted(record.get("judges") or []) == self.scorer.judge_names
+            self.same_run(record)
             and not any(j.get("retryable") for j in judgments)
             and not (self.opts.retry_unscored and record.get("status") != "scored")
         )
@@ -230,9 +237,19 @@ class _Job:
     async def run(
         self, source: Source, out: str | Path | None, progress: Progress | None, n_valid: int
     ) -> RunResult:
-        writer = ResultsWriter(out, self.keep) if out is not None else None
+        writer = None
+        if out is not None:
+            writer = ResultsWriter(
+                out,
+                self.keep,
+                redo=self.same_run,
+                id_field=self.opts.id_field,
+                inputs=[source] if isinstance(source, str | Path) else [],
+            )
         # The ids an earlier run finished; closed with the writer.
         done = writer.open() if writer else IdSet()
+        if writer is not None:
+            self.scorer.notices.extend(writer.notices)
         records: list[ResultRecord] = []
         judged = 0
         try:

@@ -122,7 +122,7 @@ class Scorer:
         """Open the cache and the judges (starting local ones). `needs_judges=False` when no
         rubric in use asks an LLM, so no local server is started for nothing."""
         opts = self.options
-        cache = _open_cache(opts.cache)
+        cache = _open_cache(opts.cache, self.notices)
         if cache is not None:
             self._stack.callback(cache.close)
         complete = self._complete
@@ -317,10 +317,10 @@ class Scorer:
         return outcome
 
 
-def _open_cache(setting: bool | str | Path) -> Cache | None:
+def _open_cache(setting: bool | str | Path, notices: list[str]) -> Cache | None:
     if setting is False:
         return None
-    return Cache(default_cache_path() if setting is True else setting)
+    return Cache(default_cache_path() if setting is True else setting, notices)
 
 
 async def _no_complete(**_: Any) -> Completion:

@@ -12,10 +12,15 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
+
+from judge.errors import ConfigError
+from judge.store import sqlite
+from judge.store.sqlite import Migration
+from judge.store.sqlite import now as _now
 
 __all__ = ["MIGRATIONS", "AnnotationStore", "Answer", "RaterKeys", "ScoreRow"]
 
@@ -71,7 +76,7 @@ def _m1_tables(conn: sqlite3.Connection) -> None:
 
 
 # Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_tables]
+MIGRATIONS: list[Migration] = [_m1_tables]
 
 
 class AnnotationStore:
@@ -79,40 +84,29 @@ class AnnotationStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode; writes open their own BEGIN IMMEDIATE transactions. One connection
-        # behind a lock: a handful of raters never contend enough to need a pool.
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, timeout=30, check_same_thread=False
-        )
+        # Autocommit mode; writes open their own transactions (sqlite.transaction). One
+        # connection behind a lock: a handful of raters never contend enough to need a pool.
         self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a submitted answer survives a power cut, not only a killed process.
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._apply_migrations()
+        try:
+            # FULL: a submitted answer survives a power cut, not only a killed process.
+            self._conn = sqlite.open_migrated(
+                self.path, MIGRATIONS, synchronous="FULL", check_same_thread=False, lock=self._lock
+            )
+        except sqlite.FAILURES as exc:
+            raise ConfigError(
+                f"the annotation database {self.path} cannot be used ({exc}); restore it or "
+                "pass another --db"
+            ) from exc
 
     # ------------------------------------------------------------------ schema
-
-    def _apply_migrations(self) -> None:
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
-        )
-        for version, migration in enumerate(MIGRATIONS, start=1):
-            with self._transaction() as conn:
-                # Checked inside the lock: another process may have just applied it.
-                found = conn.execute("SELECT 1 FROM migrations WHERE version = ?", (version,))
-                if found.fetchone() is None:
-                    migration(conn)
-                    conn.execute("INSERT INTO migrations VALUES (?, ?)", (version, _now()))
 
     @property
     def version(self) -> int:
         """The schema version: how many migrations have been applied."""
-        row = self._conn.execute("SELECT MAX(version) FROM migrations").fetchone()
-        return int(row[0] or 0)
+        return sqlite.applied_version(self._conn)
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn, self._lock)
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite.transaction(self._conn, self._lock)
 
     # ------------------------------------------------------------------ study settings
 
@@ -230,30 +224,3 @@ class AnnotationStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-class _Transaction:
-    """`with`: BEGIN IMMEDIATE under the store's lock; COMMIT, or ROLLBACK on any error."""
-
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock):
-        self._conn = conn
-        self._lock = lock
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-        return self._conn
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        try:
-            self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        finally:
-            self._lock.release()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

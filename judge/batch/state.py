@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+
+from judge.store import sqlite as db
+from judge.store.sqlite import now as _now
 
 __all__ = ["APPLIED", "LOST", "SUBMITTING", "BatchState"]
 
@@ -21,7 +23,8 @@ class BatchState:
     """The batches submitted from one call cache (its tables `batches` and `batch_keys`)."""
 
     def __init__(self, path: Path):
-        self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # The cache's own connection chose the journal; this one only reads and writes.
+        self.conn = db.connect(path, synchronous="FULL", wal=False)
         self.conn.row_factory = sqlite3.Row
 
     def close(self) -> None:
@@ -101,16 +104,5 @@ class BatchState:
         rows = self.conn.execute("SELECT key FROM batch_keys WHERE batch_id = ?", (batch_id,))
         return [str(r[0]) for r in rows]
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return db.transaction(self.conn)

@@ -93,6 +93,9 @@ class ResultRecord(BaseModel):
     prompt_hash: str
     judge_version: str
     created_at: str
+    # The predictions field the id was read from (`--id-field`), stamped by the results file's
+    # writer so a resume with another id field is refused; None in records of earlier versions.
+    id_field: str | None = None
 
     @property
     def retryable(self) -> bool:

@@ -4,6 +4,11 @@ Keys hash only what changes a judge's output: the model, the call parameters, th
 messages and the response schema (not the API base, the key, or the run's concurrency).
 Values are JSON. Only successful calls are stored; errors are never cached.
 
+The cache only ever saves money: a cache that cannot be opened is a one-line CacheError naming
+the file and the way on; a read or write that fails later (the file deleted, corrupted or the
+disk full mid-run) becomes a notice, the call counts as a miss or goes unstored, and the run and
+its records carry on.
+
 A run stores its calls with `await Cache.store(...)`: the rows go to one writer thread, which
 commits whatever has queued meanwhile in one transaction, so a write that waits on the disk
 never stalls the event loop, and `store` returns once its row is durable.
@@ -16,14 +21,20 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Cache", "cache_key", "default_cache_path", "judge_home"]
+from judge.errors import ConfigError
+from judge.store import sqlite
+from judge.store.sqlite import Migration
+
+__all__ = ["Cache", "CacheError", "cache_key", "default_cache_path", "judge_home"]
+
+
+class CacheError(ConfigError):
+    """The call cache's file cannot be used; the message names it and the way on."""
 
 
 def judge_home() -> Path:
@@ -89,75 +100,73 @@ def _m2_batches(conn: sqlite3.Connection) -> None:
 
 
 # Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_calls, _m2_batches]
+MIGRATIONS: list[Migration] = [_m1_calls, _m2_batches]
+
+_FAILURES = sqlite.FAILURES
 
 
 class Cache:
-    """A key → JSON store of finished judge calls."""
+    """A key → JSON store of finished judge calls. `notices` collects what went wrong after
+    the cache opened (the run goes on without it)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, notices: list[str] | None = None):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit: a `put` is durable the moment it returns (a run's `store` commits on
-        # the writer thread's own connection), so a run killed right after never pays again.
-        self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        self.notices = notices if notices is not None else []
+        self._failed: set[str] = set()  # what has been noticed once: "read", "store"
         self._writer: _Writer | None = None
         # Rows handed to the writer and not yet committed, as JSON: `get` sees them, so a
         # call finished a moment ago is never paid for again.
         self._unwritten: dict[str, str] = {}
-
-    def _migrate(self) -> None:
-        conn = self._conn
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
-        )
-        done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
-        for version, migration in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Another process may have applied it while we waited for the lock.
-                if not conn.execute(
-                    "SELECT 1 FROM migrations WHERE version = ?", (version,)
-                ).fetchone():
-                    migration(conn)
-                    conn.execute("INSERT INTO migrations VALUES (?, ?)", (version, _now()))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        try:
+            # Autocommit: a `put` is durable the moment it returns (a run's `store` commits on
+            # the writer thread's own connection), so a run killed right after never pays again.
+            self._conn = sqlite.open_migrated(self.path, MIGRATIONS)
+        except _FAILURES as exc:
+            raise CacheError(_broken(self.path, exc)) from exc
 
     @property
     def version(self) -> int:
-        row = self._conn.execute("SELECT MAX(version) FROM migrations").fetchone()
-        return int(row[0] or 0)
+        return sqlite.applied_version(self._conn)
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The stored value, or None (also when the cache cannot be read: a notice says so,
+        and the call is made again rather than the run failing)."""
         text = self._unwritten.get(key)
         if text is None:
-            row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (key,)).fetchone()
+            try:
+                row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (key,)).fetchone()
+            except _FAILURES as exc:
+                self._notice("read", exc)
+                return None
             if row is None:
                 return None
             text = row[0]
-        value: dict[str, Any] = json.loads(text)
+        try:
+            value: dict[str, Any] = json.loads(text)
+        except ValueError as exc:  # a damaged row: a miss, like an unreadable file
+            self._notice("read", exc)
+            return None
         return value
 
     def put(self, key: str, model: str, value: dict[str, Any]) -> None:
-        """Store one value now (blocking; a run uses `store`)."""
-        self._conn.execute(_INSERT, _row(key, model, value))
+        """Store one value now (blocking; a run uses `store`). Raises CacheError when the
+        value cannot be stored (the caller must not count it as stored)."""
+        try:
+            self._conn.execute(_INSERT, _row(key, model, value))
+        except _FAILURES as exc:
+            raise CacheError(_broken(self.path, exc)) from exc
 
     async def store(self, key: str, model: str, value: dict[str, Any]) -> None:
-        """Store one value without blocking the event loop; returns once it is committed."""
+        """Store one value without blocking the event loop; returns once it is committed, or
+        once it is known that it cannot be (a notice; the caller's record is unaffected)."""
         if self._writer is None:
             self._writer = _Writer(self.path)
         row = _row(key, model, value)
         self._unwritten[key] = row[2]
         try:
             await self._writer.write(row)
+        except _FAILURES as exc:
+            self._notice("store", exc)
         finally:
             self._unwritten.pop(key, None)
 
@@ -170,13 +179,30 @@ class Cache:
             self._writer.close()
         self._conn.close()
 
+    def _notice(self, what: str, exc: BaseException) -> None:
+        if what in self._failed:
+            return
+        self._failed.add(what)
+        self.notices.append(
+            f"the call cache {self.path} failed to {what} a call ({exc}); the run goes on "
+            f"and writes its records, without the cache for those calls. Move {self.path} "
+            "aside (a new one is made) or run with --no-cache"
+        )
+
+
+def _broken(path: Path, exc: BaseException) -> str:
+    return (
+        f"the call cache {path} cannot be used ({exc}); move it aside (a new one is made) "
+        "or run with --no-cache"
+    )
+
 
 _INSERT = "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?)"
 Row = tuple[str, str, str, str]
 
 
 def _row(key: str, model: str, value: dict[str, Any]) -> Row:
-    return (key, model, json.dumps(value, ensure_ascii=False), _now())
+    return (key, model, json.dumps(value, ensure_ascii=False), sqlite.now())
 
 
 @dataclass
@@ -236,16 +262,10 @@ class _Writer:
 
     def _commit(self, rows: list[Row]) -> None:
         if self._conn is None:
-            self._conn = sqlite3.connect(self._path, isolation_level=None, timeout=30)
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+            # No WAL switch: the cache's own connection set it when it opened the file.
+            self._conn = sqlite.connect(self._path, wal=False)
+        with sqlite.transaction(self._conn) as conn:
             conn.executemany(_INSERT, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         batch, self._queued = self._queued, None
@@ -257,7 +277,3 @@ class _Writer:
     def _close_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

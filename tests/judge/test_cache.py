@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
-from judge.store.cache import MIGRATIONS, Cache, cache_key
+import pytest
+
+import judge
+from judge.judging.engine import Completion
+from judge.load.rubric import load_rubric
+from judge.store.cache import MIGRATIONS, Cache, CacheError, cache_key
+from judge.store.results import iter_records
+
+PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 
 MSG = [{"role": "user", "content": "x"}]
 
@@ -71,3 +83,70 @@ async def test_close_commits_rows_whose_callers_were_cancelled(tmp_path: Path) -
         task.cancel()
     cache.close()  # a Ctrl-C: the calls had finished, so their rows must be kept
     assert len(Cache(path)) == 5
+
+
+def test_a_corrupt_cache_is_a_one_line_error_naming_it_and_the_way_on(
+    tmp_path: Path, judge_home: Path
+) -> None:
+    cache = judge_home / "cache.sqlite"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"this is not a database, just bytes " * 200)
+    env = {**os.environ, "JUDGE_HOME": str(judge_home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    command = [sys.executable, "-m", "judge", "score", str(PREDICTIONS), "--rubric", "twi"]
+    out = ["--out", str(tmp_path / "r.jsonl")]
+    proc = subprocess.run(command + out, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert str(cache) in errors[0] and "--no-cache" in errors[0] and "move it aside" in errors[0]
+    proc = subprocess.run(
+        [*command, *out, "--no-cache"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr  # the way on works
+
+
+def test_a_cache_deleted_mid_run_loses_no_record(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite"
+    rubric = load_rubric("ddx")
+    calls = 0
+
+    async def complete(**_: Any) -> Completion:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # every call below is paid for after the cache is gone
+            for name in ("cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm"):
+                (tmp_path / name).unlink(missing_ok=True)
+        verdict = {
+            c.id: {"score": 1 if c.scale.type == "binary" else 4, "rationale": "r"}
+            for c in rubric.llm_criteria
+        }
+        return Completion(verdict=verdict)
+
+    predictions = tmp_path / "preds.jsonl"
+    rows = [json.loads(line) for line in PREDICTIONS.read_text().splitlines()]
+    predictions.write_text(
+        "".join(
+            json.dumps({**rows[i % 3], "title": f"case {i}", "CLINICAL_HISTORY": f"patient {i}"})
+            + "\n"
+            for i in range(12)
+        )
+    )
+    out = tmp_path / "r.jsonl"
+    result = judge.score(
+        predictions, rubric, out=out, complete=complete, judges=["x/a"], cache=str(cache)
+    )
+    assert calls == 12
+    assert sorted(r.id for r in iter_records(out)) == sorted(f"case {i}" for i in range(12))
+    assert any(str(cache) in n and "--no-cache" in n for n in result.notices), result.notices
+
+
+def test_a_failed_read_is_a_miss_with_a_notice(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    notices: list[str] = []
+    cache = Cache(path, notices)
+    cache.put("k", "m", {"v": 1})
+    cache._conn.execute("DROP TABLE calls")  # as another process damaging the file would
+    assert cache.get("k") is None and cache.get("k2") is None
+    assert len(notices) == 1 and str(path) in notices[0] and "failed to read" in notices[0]
+    with pytest.raises(CacheError, match="--no-cache"):  # a batch's put must not pass silently
+        cache.put("k", "m", {"v": 1})

@@ -8,13 +8,27 @@ from typing import Any
 
 import pytest
 
-from judge.errors import ConfigError
+from judge.errors import ConfigError, OutputError
 from judge.store import idset
 from judge.store.results import ResultsWriter, kept_ids
 
 
-def _line(item: str, retryable: bool = False) -> str:
-    return json.dumps({"id": item, "judgments": [{"retryable": retryable}]}) + "\n"
+def _line(item: str, retryable: bool = False, **fields: Any) -> str:
+    """A results line with every field a record requires (only `id` and `judgments` matter
+    to these keep rules)."""
+    record = {
+        "id": item,
+        "line": 1,
+        "status": "scored",
+        "scores": {},
+        "judgments": [{"retryable": retryable}],
+        "rubric": {"id": "r", "version": "1", "hash": "h"},
+        "prompt_hash": "p",
+        "judge_version": "0",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        **fields,
+    }
+    return json.dumps(record) + "\n"
 
 
 def _keep(record: dict[str, Any]) -> bool:
@@ -35,10 +49,15 @@ def test_torn_tail_retryable_and_duplicate_lines_are_dropped(tmp_path: Path) -> 
 
 
 def test_a_deeply_nested_line_is_not_a_record_and_no_recursion_error(tmp_path: Path) -> None:
+    # Such a line is not a record of ours, so the file is not a results file: refused, intact.
     path = tmp_path / "r.jsonl"
     path.write_text(_line("a") + '{"id": "x", "j": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
-    with kept_ids(path, _keep) as found:
-        assert len(found) == 1 and "a" in found
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match="not a results file"):
+        kept_ids(path, _keep).close()
+    with pytest.raises(ConfigError, match="not a results file"):
+        ResultsWriter(path, _keep).open()
+    assert path.read_bytes() == before
 
 
 def test_clean_file_is_left_untouched(tmp_path: Path) -> None:
@@ -89,7 +108,7 @@ def test_many_ids_across_spills_keep_the_first_of_each(tmp_path: Path) -> None:
 def test_the_dry_run_reads_the_same_ids_and_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     text = "".join(_line(f"id {i}", retryable=i % 5 == 0) for i in range(30))
-    text += "not json\n" + _line("id 1") + '{"id": "id 40"}'  # no newline: torn
+    text += "\n" + _line("id 1") + '{"id": "id 40"}'  # no newline: torn
     path.write_bytes(text.encode())
     with kept_ids(path, _keep) as dry:
         assert dry.spilled and path.read_text() == text
@@ -110,7 +129,7 @@ def test_a_failed_rewrite_leaves_the_file_its_lock_and_no_temporary_file(tmp_pat
             raise OSError("disk gone")
         return _keep(record)
 
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(OutputError, match="disk gone"):
         ResultsWriter(path, keep).open()
     assert path.read_text() == text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl", "r.jsonl.lock"]
