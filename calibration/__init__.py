@@ -1,6 +1,7 @@
 """Calibration: do LLM judges agree with human raters well enough, per criterion?
 
-Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, and loaders for
+Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, the alternative
+annotator test (may the judge replace a human?), and loaders for
 `judge score` results and human score files. Independent of the judge engine: importing
 this package loads neither litellm nor `judge`. Submodules load on first use, so
 `calibration.cli` stays cheap to import for the `judge` command line.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calibration.agreement_table import agreement, level_of
+    from calibration.alt_test import AltTestResult, alt_test
     from calibration.calibrate import calibrate_files, scales_from_rubric
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
@@ -22,11 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlphaResult",
+    "AltTestResult",
     "CalibrationError",
     "InputFileError",
     "agreement",
     "alpha",
     "alpha_from_patterns",
+    "alt_test",
     "calibrate_files",
     "collapse_repeats",
     "from_wide",
@@ -45,6 +49,8 @@ _HOMES = {
     "alpha_from_patterns": "patterns",
     "agreement": "agreement_table",
     "level_of": "agreement_table",
+    "AltTestResult": "alt_test",
+    "alt_test": "alt_test",
     "calibrate_files": "calibrate",
     "scales_from_rubric": "calibrate",
     "collapse_repeats": "data",
