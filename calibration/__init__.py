@@ -1,7 +1,8 @@
 """Calibration: do LLM judges agree with human raters well enough, per criterion?
 
 Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, the alternative
-annotator test (may the judge replace a human?), and loaders for
+annotator test (may the judge replace a human?), prediction-powered (bias-corrected) means,
+and loaders for
 `judge score` results and human score files. Independent of the judge engine: importing
 this package loads neither litellm nor `judge`. Submodules load on first use, so
 `calibration.cli` stays cheap to import for the `judge` command line.
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from calibration.errors import CalibrationError, InputFileError
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
+    from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
     from calibration.reliability import AlphaResult, alpha
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "AltTestResult",
     "CalibrationError",
     "InputFileError",
+    "PPIResult",
     "agreement",
     "alpha",
     "alpha_from_patterns",
@@ -39,6 +42,10 @@ __all__ = [
     "load_judge_results",
     "load_scores",
     "normalize_long",
+    "ppi_by",
+    "ppi_mean",
+    "ppi_paired_difference",
+    "ppi_plan",
     "scales_from_rubric",
     "to_wide",
 ]
@@ -62,6 +69,9 @@ _HOMES = {
     "load_human_scores": "loaders",
     "load_judge_results": "loaders",
     "load_scores": "loaders",
+    **dict.fromkeys(
+        ("PPIResult", "ppi_by", "ppi_mean", "ppi_paired_difference", "ppi_plan"), "ppi"
+    ),
 }
 
 
