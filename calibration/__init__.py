@@ -2,7 +2,7 @@
 
 Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, the alternative
 annotator test (may the judge replace a human?), prediction-powered (bias-corrected) means,
-and loaders for
+the human ceiling (each rater against the others), and loaders for
 `judge score` results and human score files. Independent of the judge engine: importing
 this package loads neither litellm nor `judge`. Submodules load on first use, so
 `calibration.cli` stays cheap to import for the `judge` command line.
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from calibration.agreement_table import agreement, level_of
     from calibration.alt_test import AltTestResult, alt_test
     from calibration.calibrate import calibrate_files, scales_from_rubric
+    from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
@@ -34,9 +35,11 @@ __all__ = [
     "alpha",
     "alpha_from_patterns",
     "alt_test",
+    "balanced_f1",
     "calibrate_files",
     "collapse_repeats",
     "from_wide",
+    "human_ceiling",
     "level_of",
     "load_human_scores",
     "load_judge_results",
@@ -60,6 +63,8 @@ _HOMES = {
     "alt_test": "alt_test",
     "calibrate_files": "calibrate",
     "scales_from_rubric": "calibrate",
+    "balanced_f1": "ceiling",
+    "human_ceiling": "ceiling",
     "collapse_repeats": "data",
     "from_wide": "data",
     "normalize_long": "data",
