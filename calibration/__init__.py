@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calibration.agreement_table import agreement, level_of
-    from calibration.alt_test import AltTestResult, alt_test
+    from calibration.annotator_test import AltTestResult, alt_test
     from calibration.calibrate import calibrate_files, scales_from_rubric
     from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
@@ -59,8 +59,8 @@ _HOMES = {
     "alpha_from_patterns": "patterns",
     "agreement": "agreement_table",
     "level_of": "agreement_table",
-    "AltTestResult": "alt_test",
-    "alt_test": "alt_test",
+    "AltTestResult": "annotator_test",
+    "alt_test": "annotator_test",
     "calibrate_files": "calibrate",
     "scales_from_rubric": "calibrate",
     "balanced_f1": "ceiling",
@@ -78,6 +78,10 @@ _HOMES = {
         ("PPIResult", "ppi_by", "ppi_mean", "ppi_paired_difference", "ppi_plan"), "ppi"
     ),
 }
+
+
+# A submodule never shares a name with what it exports: importing `calibration.x` sets the
+# package attribute `x` to the module, which would hide a lazily loaded function `x`.
 
 
 def __getattr__(name: str) -> Any:

@@ -9,8 +9,9 @@ against the other humans on the same items (leave one out), the judge against al
   precision of a class is the agreement over pairs where the rater said that class, recall
   over pairs where the other rater did; F1 per class (0 when precision and recall are both 0),
   and the two classes' F1 averaged.
-- Ordinal (`kappa_quadratic`, `kappa_linear`, `alpha`): the same pooled pairs, scored by
-  weighted Cohen's κ (scikit-learn) or Krippendorff's α over the pairs as units (`krippendorff`).
+- Ordinal (`kappa_quadratic`, `kappa_linear`, `alpha`) and continuous (`alpha_interval`): the
+  same pooled pairs, scored by weighted Cohen's κ (scikit-learn) or Krippendorff's α (ordinal
+  or interval level) over the pairs as units (`krippendorff`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from calibration.reliability import alpha
 
 __all__ = ["CEILING_METRICS", "balanced_f1", "human_ceiling"]
 
-CEILING_METRICS = ("balanced_f1", "kappa_quadratic", "kappa_linear", "alpha")
+CEILING_METRICS = ("balanced_f1", "kappa_quadratic", "kappa_linear", "alpha", "alpha_interval")
 
 
 def _f1(precision: float | None, recall: float | None) -> float | None:
@@ -76,7 +77,8 @@ def _score(a: np.ndarray, b: np.ndarray, metric: str, domain: Sequence[Any] | No
         weights = "quadratic" if metric == "kappa_quadratic" else "linear"
         return float(cohen_kappa_score(a, b, weights=weights, labels=domain))
     pairs = pd.DataFrame({"self": a.astype(float), "peer": b.astype(float)})
-    return alpha(pairs, level="ordinal", domain=domain, n_boot=0).value
+    level = "interval" if metric == "alpha_interval" else "ordinal"
+    return alpha(pairs, level=level, domain=domain, n_boot=0).value
 
 
 def _binary(values: pd.Series, name: str) -> pd.Series:
@@ -88,6 +90,14 @@ def _binary(values: pd.Series, name: str) -> pd.Series:
             f"balanced_f1 needs binary scores (0/1 or true/false); {name} has {bad.iloc[0]}"
         )
     return numeric
+
+
+def _numeric(values: pd.Series, name: str) -> pd.Series:
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = values[numeric.isna()]
+    if len(bad):
+        raise CalibrationError(f"{name} has a non-numeric score {bad.iloc[0]!r} for κ / α")
+    return numeric.astype(float)
 
 
 def human_ceiling(
@@ -124,9 +134,9 @@ def human_ceiling(
         raise CalibrationError(
             f"a human rater is named {name!r}, the judge's name; pass another name"
         )
-    if metric == "balanced_f1":
-        h = h.assign(score=_binary(h["score"], "humans"))
-        j = j.assign(score=_binary(j["score"], "judge"))
+    coerce = _binary if metric == "balanced_f1" else _numeric
+    h = h.assign(score=coerce(h["score"], "humans"))
+    j = j.assign(score=coerce(j["score"], "judge"))
     table = h.pivot(index="item", columns="rater", values="score")
     rows = []
     for rater in table.columns:

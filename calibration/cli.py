@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from calibration.cli_options import interval_options
+
 __all__ = ["calibrate_command"]
 
 # The columns worth a terminal's width; --out writes all of them.
@@ -112,24 +114,24 @@ def _write(table: Any, out: Path) -> None:
     default=None,
     help="Write the full table to a .csv or .json file.",
 )
+@interval_options
 @click.option(
-    "--ci",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the intervals.",
+    "--alt-test", is_flag=True, help="Run the alternative annotator test per criterion and judge."
 )
 @click.option(
-    "--n-boot",
-    type=click.IntRange(min=0),
-    default=1000,
+    "--epsilon",
+    type=click.FloatRange(0, 1),
+    default=0.2,
     show_default=True,
-    help="Bootstrap resamples (0: no intervals).",
+    help="The alt-test's margin ε (0.2 for expert annotators, 0.1 for crowd workers).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--ceiling", is_flag=True, help="Show the human ceiling and the judge's rank in it.")
+@click.option("--estimate", is_flag=True, help="Bias-corrected (PPI++) means of the judged scores.")
+@click.option("--by", default=None, help="With --estimate: a case-metadata field to slice by.")
 def calibrate_command(
     judge_path: str, human_path: str, rubric: str | None, out: Path | None,
-    ci: float, n_boot: int, seed: int,
+    ci: float, n_boot: int, seed: int, alt_test: bool, epsilon: float, ceiling: bool,
+    estimate: bool, by: str | None,
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
@@ -142,6 +144,13 @@ def calibrate_command(
             ci=ci, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         _render(table, table.attrs.get("notes", []), ci)
+        if alt_test or ceiling or estimate:
+            from calibration.validity_cli import run_validity
+
+            run_validity(
+                judge_path, human_path, levels, domains, alt_test=alt_test, epsilon=epsilon,
+                ceiling=ceiling, estimate=estimate, by=by, ci=ci,
+            )  # fmt: skip
         if out is not None:
             _write(table, out)
             click.echo(f"wrote {out}")

@@ -256,6 +256,10 @@ from calibration.cli import calibrate_command  # noqa: E402
 
 cli.add_command(calibrate_command, "calibrate")
 
+from calibration.compare_cli import compare_command  # noqa: E402
+
+cli.add_command(compare_command, "compare")
+
 # Each command module imports only click at module level; its app loads when it runs.
 from judge.annotate.command import annotate  # noqa: E402
 

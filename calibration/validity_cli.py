@@ -1,0 +1,167 @@
+"""Terminal rendering of `judge calibrate --alt-test / --ceiling / --estimate` (rich tables)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = [
+    "number",
+    "print_table",
+    "render_alt_test",
+    "render_ceiling",
+    "render_estimate",
+    "run_validity",
+]
+
+
+def number(value: Any, digits: int = 2) -> str:
+    """A figure for the terminal; missing or NaN as an em dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(title=title)
+    for header in headers:
+        view.add_column(header, overflow="fold")
+    for row in rows:
+        view.add_row(*row)
+    Console().print(view)
+
+
+def _notes(table: Any) -> None:
+    from rich.console import Console
+
+    console = Console()
+    for row in table.to_dict("records"):
+        if row.get("notes"):
+            where = " / ".join(str(row[k]) for k in ("criterion", "judge", "slice") if row.get(k))
+            console.print(f"[dim]{where}: {row['notes']}", markup=False, highlight=False)
+
+
+def render_alt_test(table: Any, epsilon: float, q: float) -> None:
+    rows = [
+        [
+            str(r["criterion"]),
+            str(r["judge"]),
+            number(r.get("omega")),
+            number(r.get("advantage")),
+            "passed" if r["passed"] else ("failed" if r.get("tested") else "not tested"),
+            f"{number(r.get('tested'))} tested, {number(r.get('skipped'))} skipped",
+            r["metric"],
+        ]
+        for r in table.to_dict("records")
+    ]
+    headers = ["criterion", "judge", "ω", "advantage", "verdict", "annotators", "metric"]
+    print_table(
+        f"Alternative annotator test (ε = {epsilon}, BY q = {q}; pass at ω ≥ 0.5)", headers, rows
+    )
+    _notes(table)
+
+
+def render_ceiling(table: Any) -> None:
+    rows = []
+    for r in table.to_dict("records"):
+        n = r.get("n_humans")
+        rank = f"{r['rank']} of {int(n) + 1}" if isinstance(n, int | float) and n == n else "—"
+        spread = f"{number(r.get('humans_min'))}–{number(r.get('humans_max'))}"
+        rows.append(
+            [
+                str(r["criterion"]),
+                str(r["judge"]),
+                r["metric"] or "—",
+                number(r.get("value")),
+                rank,
+                spread,
+                number(r.get("humans_median")),
+                number(r.get("within_human_range")),
+            ]
+        )
+    headers = ["criterion", "judge", "statistic", "judge", "rank", "humans", "median", "in range"]
+    print_table(
+        "Human ceiling: each human against the others, the judge against all", headers, rows
+    )
+    _notes(table)
+
+
+def _interval(row: dict[str, Any], value: str, low: str, high: str) -> str:
+    return f"{number(row.get(value), 3)} [{number(row.get(low), 3)}, {number(row.get(high), 3)}]"
+
+
+def render_estimate(table: Any, ci: float) -> None:
+    rows = []
+    for r in table.to_dict("records"):
+        ppi = _interval(r, "estimate", "low", "high")
+        classical = _interval(r, "classical", "classical_low", "classical_high")
+        rows.append(
+            [
+                str(r["criterion"]),
+                str(r["judge"]),
+                str(r.get("slice") or "—"),
+                ppi,
+                number(r.get("naive"), 3),
+                classical,
+                f"{number(r.get('n'))} / {number(r.get('N'))}",
+            ]
+        )
+    headers = [
+        "criterion",
+        "judge",
+        "slice",
+        "PPI++ mean",
+        "judge mean",
+        "humans only",
+        "n rated / N other",
+    ]
+    print_table(f"Bias-corrected means ({ci:.0%} intervals)", headers, rows)
+    _notes(table)
+
+
+def run_validity(
+    judge_path: str,
+    human_path: str,
+    levels: Any,
+    domains: Any,
+    *,
+    alt_test: bool,
+    epsilon: float,
+    ceiling: bool,
+    estimate: bool,
+    by: str | None,
+    ci: float,
+) -> dict[str, Any]:
+    """Compute and print the asked-for tables; returns them by name (for --out and --save)."""
+    import pandas as pd
+
+    from calibration.errors import CalibrationError
+    from calibration.loaders import load_human_scores, load_judge_results
+    from calibration.runs import load_meta
+    from calibration.validity import alt_test_table, ceiling_table, estimate_table
+
+    long = pd.concat([load_judge_results(judge_path), load_human_scores(human_path)])
+    tables: dict[str, Any] = {}
+    if alt_test:
+        tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon)
+        render_alt_test(tables["alt_test"], epsilon, 0.05)
+    if ceiling:
+        tables["ceiling"] = ceiling_table(long, levels, domains)
+        render_ceiling(tables["ceiling"])
+    if estimate:
+        slices = None
+        if by is not None:
+            meta = load_meta(judge_path)
+            if by not in meta.columns:
+                raise CalibrationError(f"{judge_path}: no case-metadata field {by!r} for --by")
+            slices = meta[by]
+        tables["estimate"] = estimate_table(long, levels, ci=ci, by=slices)
+        render_estimate(tables["estimate"], ci)
+    return tables
