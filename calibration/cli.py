@@ -128,10 +128,16 @@ def _write(table: Any, out: Path) -> None:
 @click.option("--ceiling", is_flag=True, help="Show the human ceiling and the judge's rank in it.")
 @click.option("--estimate", is_flag=True, help="Bias-corrected (PPI++) means of the judged scores.")
 @click.option("--by", default=None, help="With --estimate: a case-metadata field to slice by.")
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Store the alt-test verdicts (implies --alt-test) with the rubric and prompt hashes, "
+    "so the next `judge score` / `judge report` shows them.",
+)
 def calibrate_command(
     judge_path: str, human_path: str, rubric: str | None, out: Path | None,
     ci: float, n_boot: int, seed: int, alt_test: bool, epsilon: float, ceiling: bool,
-    estimate: bool, by: str | None,
+    estimate: bool, by: str | None, save: bool,
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
@@ -144,13 +150,15 @@ def calibrate_command(
             ci=ci, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         _render(table, table.attrs.get("notes", []), ci)
-        if alt_test or ceiling or estimate:
-            from calibration.validity_cli import run_validity
+        if alt_test or ceiling or estimate or save:
+            from calibration.validity_cli import run_validity, save_alt_test
 
-            run_validity(
-                judge_path, human_path, levels, domains, alt_test=alt_test, epsilon=epsilon,
-                ceiling=ceiling, estimate=estimate, by=by, ci=ci,
+            tables = run_validity(
+                judge_path, human_path, levels, domains, alt_test=alt_test or save,
+                epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
             )  # fmt: skip
+            if save:
+                click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))
         if out is not None:
             _write(table, out)
             click.echo(f"wrote {out}")

@@ -28,6 +28,8 @@ class Run:
     rubrics: frozenset[str]
     prompt_hashes: frozenset[str]
     judges: frozenset[str]
+    # The criteria some panel judge scored (computed criteria have no judge to calibrate).
+    judged_criteria: frozenset[str] = frozenset()
 
 
 def _field(path: Path, number: int, record: dict[str, Any], name: str, kind: type) -> object:
@@ -47,6 +49,7 @@ def load_run(path: str | Path) -> Run:
     rubrics: set[str] = set()
     prompts: set[str] = set()
     judges: set[str] = set()
+    judged: set[str] = set()
     for number, record in _read_jsonl(path):
         item = str(_field(path, number, record, "id", str))
         panel = cast("dict[str, Any]", _field(path, number, record, "scores", dict))
@@ -56,7 +59,13 @@ def load_run(path: str | Path) -> Run:
         hashes.add(str(rubric["hash"]))
         rubrics.add(f"{rubric.get('id')} v{rubric.get('version')}")
         prompts.add(str(record.get("prompt_hash")))
-        judges.update(map(str, record.get("judges") or []))
+        panel_judges = set(map(str, record.get("judges") or []))
+        judges.update(panel_judges)
+        judged.update(
+            str(j.get("criterion"))
+            for j in record.get("judgments") or []
+            if isinstance(j, dict) and str(j.get("judge")) in panel_judges
+        )
         meta.append({"item": item, **(record.get("meta") or {})})
         for criterion, score in panel.items():
             if score is not None:
@@ -77,6 +86,7 @@ def load_run(path: str | Path) -> Run:
         rubrics=frozenset(rubrics),
         prompt_hashes=frozenset(prompts),
         judges=frozenset(judges),
+        judged_criteria=frozenset(judged),
     )
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import click
+
 __all__ = [
     "number",
+    "print_results_status",
     "print_table",
     "render_alt_test",
     "render_ceiling",
     "render_estimate",
     "run_validity",
+    "save_alt_test",
 ]
 
 
@@ -165,3 +169,56 @@ def run_validity(
         tables["estimate"] = estimate_table(long, levels, ci=ci, by=slices)
         render_estimate(tables["estimate"], ci)
     return tables
+
+
+def calibration_db() -> Any:
+    """The project's SQLite home for calibrations (beside `judge`'s call cache)."""
+    from calibration.record import DB_NAME
+
+    try:
+        from judge.store.cache import judge_home
+    except ImportError as err:  # calibration installed without the judge package
+        from calibration.errors import CalibrationError
+
+        raise CalibrationError(f"--save needs the judge package's home ({err})") from err
+    return judge_home() / DB_NAME
+
+
+def save_alt_test(judge_path: str, human_path: str, table: Any, epsilon: float) -> str:
+    """Store the alt-test rows with what they were measured on; the line to print."""
+    from calibration.errors import CalibrationError
+    from calibration.loaders import load_human_scores
+    from calibration.record import save_verdicts
+    from calibration.runs import load_run
+
+    run = load_run(judge_path)
+    if len(run.rubric_hashes) != 1 or len(run.prompt_hashes) != 1:
+        raise CalibrationError(
+            f"{judge_path} mixes rubric or prompt versions; --save needs one of each"
+        )
+    human = load_human_scores(human_path)
+    judged = set(run.scores["item"])
+    counts = {
+        str(c): (len(set(sub["item"]) & judged), int(sub["rater"].nunique()))
+        for c, sub in human.groupby("criterion")
+    }  # fmt: skip
+    db = calibration_db()
+    n = save_verdicts(
+        db, table, rubric_hash=next(iter(run.rubric_hashes)),
+        prompt_hash=next(iter(run.prompt_hashes)), rubric=", ".join(sorted(run.rubrics)),
+        epsilon=epsilon, counts=counts,
+    )  # fmt: skip
+    return f"saved {n} alt-test verdict(s) to {db}"
+
+
+def print_results_status(results: Any) -> None:
+    """Print the calibration lines of a results file (for `judge score` and `judge report`)."""
+    from calibration.errors import CalibrationError
+    from calibration.record import results_status
+
+    try:
+        lines = results_status(results, calibration_db())
+    except CalibrationError as err:  # an unreadable results file: the run's own report said so
+        lines = [f"calibration: {err}"]
+    for line in lines:
+        click.echo(line if line.startswith("calibration:") else f"calibration: {line}")

@@ -187,6 +187,10 @@ def score(
         click.echo(str(exc), err=True)
         sys.exit(3)
     render_run(result)
+    if result.out is not None:  # the latest alt-test verdict per criterion and judge
+        from calibration.validity_cli import print_results_status
+
+        print_results_status(result.out)
     if result.stopped:
         sys.exit(3)
 
