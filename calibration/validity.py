@@ -86,7 +86,8 @@ def ceiling_table(
     levels: Mapping[str, str] | None = None,
     domains: Mapping[str, Sequence[Any]] | None = None,
 ) -> pd.DataFrame:
-    """Each judge's human-ceiling value against the humans' leave-one-out values.
+    """Each judge's human-ceiling value against the humans' leave-one-out values (criteria
+    with human scores only).
 
     Columns criterion, judge, metric, value, rank (1 = best, of n_humans + 1), n_humans,
     humans_min, humans_median, humans_max, within_human_range (value ≥ the lowest human's),
@@ -94,6 +95,8 @@ def ceiling_table(
     """
     rows = []
     for p in _pairs(long_df, levels):
+        if p.humans.empty:  # a criterion nobody scored by hand has no ceiling to show
+            continue
         metric = _CEILING.get(p.kind, "alpha_interval" if p.kind not in _LABEL_KINDS else "")
         row: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge, "metric": metric}
         if not metric:
@@ -113,7 +116,9 @@ def ceiling_table(
             {
                 **row,
                 "value": value,
-                "rank": int(table.attrs["judge_rank"]),
+                "rank": None
+                if pd.isna(table.attrs["judge_rank"])
+                else int(table.attrs["judge_rank"]),
                 "n_humans": int(table.attrs["n_humans"]),
                 "humans_min": humans.min(),
                 "humans_median": humans.median(),

@@ -66,6 +66,9 @@ def test_a_saved_calibration_is_shown_by_the_next_score(
     report = CliRunner().invoke(cli, ["report", str(out)])
     assert report.exit_code == 0, report.output
     assert f"evidence_grounding / {JUDGE}: alt-test passed" in report.output
+    page = out.with_suffix(".html").read_text()
+    status = page[page.index('id="calibration-status"') :]
+    assert f"<li>evidence_grounding / {JUDGE}: alt-test passed, ω = 1.00" in status
 
 
 def test_another_rubric_or_prompt_version_is_not_a_pass(tmp_path: Path) -> None:
