@@ -127,7 +127,15 @@ def _write(table: Any, out: Path) -> None:
 )
 @click.option("--ceiling", is_flag=True, help="Show the human ceiling and the judge's rank in it.")
 @click.option("--estimate", is_flag=True, help="Bias-corrected (PPI++) means of the judged scores.")
-@click.option("--by", default=None, help="With --estimate: a case-metadata field to slice by.")
+@click.option(
+    "--by", default=None, help="With --estimate / --plan-width: a case-metadata field to slice by."
+)
+@click.option(
+    "--plan-width",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="How many human labels a PPI interval this wide needs (the given labels as pilot).",
+)
 @click.option(
     "--save",
     is_flag=True,
@@ -137,7 +145,7 @@ def _write(table: Any, out: Path) -> None:
 def calibrate_command(
     judge_path: str, human_path: str, rubric: str | None, out: Path | None,
     ci: float, n_boot: int, seed: int, alt_test: bool, epsilon: float, ceiling: bool,
-    estimate: bool, by: str | None, save: bool,
+    estimate: bool, by: str | None, plan_width: float | None, save: bool,
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
@@ -150,12 +158,13 @@ def calibrate_command(
             ci=ci, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         _render(table, table.attrs.get("notes", []), ci)
-        if alt_test or ceiling or estimate or save:
+        if alt_test or ceiling or estimate or save or plan_width is not None:
             from calibration.validity_cli import run_validity, save_alt_test
 
             tables = run_validity(
                 judge_path, human_path, levels, domains, alt_test=alt_test or save,
                 epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
+                plan_width=plan_width,
             )  # fmt: skip
             if save:
                 click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))

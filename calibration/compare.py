@@ -20,9 +20,10 @@ from statsmodels.stats.contingency_tables import mcnemar
 
 from calibration.bootstrap import percentile_interval, resample_indices
 from calibration.errors import CalibrationError
+from calibration.ppi import ppi_paired_difference
 from calibration.runs import Run
 
-__all__ = ["MODES", "Comparison", "compare_runs", "paired_interval"]
+__all__ = ["MODES", "Comparison", "compare_runs", "paired_interval", "ppi_difference_table"]
 
 MODES = ("auto", "drift", "models")
 
@@ -165,3 +166,23 @@ def compare_runs(
         ["item", "criterion", "a", "b"]
     ]
     return Comparison(mode, reason, pd.DataFrame(rows), flips.reset_index(drop=True), tuple(notes))
+
+
+def ppi_difference_table(
+    a: Run, b: Run, human_a: pd.DataFrame, human_b: pd.DataFrame, *, ci: float = 0.95
+) -> pd.DataFrame:
+    """Per criterion, the PPI++ mean difference a − b of two models on the same cases: the
+    panel scores of both runs, corrected with human scores of both models' outputs (long
+    tables item, criterion, rater, score; several raters averaged)."""
+    rows = []
+    for criterion in sorted(set(a.scores["criterion"]) & set(b.scores["criterion"])):
+        series = []
+        for frame in (a.scores, b.scores, human_a, human_b):
+            sub = frame[frame["criterion"] == criterion]
+            series.append(pd.to_numeric(sub["score"], errors="coerce").groupby(sub["item"]).mean())
+        try:
+            result = ppi_paired_difference(*series, ci=ci)
+            rows.append({"criterion": criterion, **result.as_row()})
+        except CalibrationError as err:  # too few paired human scores on this criterion
+            rows.append({"criterion": criterion, "notes": str(err)})
+    return pd.DataFrame(rows)

@@ -42,6 +42,19 @@ def _label(value: object) -> str:
     help="Case-metadata field grouping repeated samples of a case (bootstrap resamples "
     "whole cases).",
 )
+@click.option(
+    "--human-a",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Human scores of run a's outputs: with --human-b, the PPI++ corrected "
+    "difference a − b per criterion.",
+)
+@click.option(
+    "--human-b",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Human scores of run b's outputs (same cases as --human-a).",
+)
 @interval_options
 @click.option(
     "--flips",
@@ -63,6 +76,8 @@ def compare_command(
     mode: str,
     allow_rubric_change: bool,
     cluster: str | None,
+    human_a: str | None,
+    human_b: str | None,
     ci: float,
     n_boot: int,
     seed: int,
@@ -70,15 +85,19 @@ def compare_command(
     out: Path | None,
 ) -> None:
     """Compare two results files of `judge score` on the items they share."""
-    from calibration.compare import compare_runs
+    from calibration.compare import compare_runs, ppi_difference_table
     from calibration.errors import CalibrationError
+    from calibration.loaders import load_human_scores
     from calibration.runs import load_run
     from calibration.validity_cli import number, print_table
 
     try:
+        if (human_a is None) != (human_b is None):
+            raise CalibrationError("give both --human-a and --human-b, or neither")
+        a, b = load_run(run_a), load_run(run_b)
         result = compare_runs(
-            load_run(run_a),
-            load_run(run_b),
+            a,
+            b,
             mode=mode,
             allow_rubric_change=allow_rubric_change,
             cluster=cluster,
@@ -86,6 +105,11 @@ def compare_command(
             n_boot=n_boot,
             seed=seed,
         )
+        corrected = None
+        if human_a is not None and human_b is not None:
+            corrected = ppi_difference_table(
+                a, b, load_human_scores(human_a), load_human_scores(human_b), ci=ci
+            )
         if out is not None and out.suffix.lower() not in (".csv", ".json"):
             raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
     except CalibrationError as err:
@@ -126,6 +150,10 @@ def compare_command(
     print_table(f"Run comparison ({ci:.0%} paired bootstrap intervals)", headers, rows)
     for note in result.notes:
         click.echo(f"note: {note}")
+    if corrected is not None:
+        from calibration.validity_cli import render_difference
+
+        render_difference(corrected, ci)
     for criterion, sub in result.flips.groupby("criterion", sort=True):
         click.echo(f"flips in {criterion} ({len(sub)}):")
         for flip in sub.head(show_flips).to_dict("records"):

@@ -9,7 +9,7 @@ Repeated samples of a judge are collapsed to one score per item first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -19,9 +19,9 @@ from calibration.annotator_test import alt_test
 from calibration.ceiling import human_ceiling
 from calibration.data import collapse_repeats, normalize_long, unit_ids
 from calibration.errors import CalibrationError
-from calibration.ppi import ppi_by, ppi_mean
+from calibration.ppi import ppi_by, ppi_mean, ppi_plan
 
-__all__ = ["alt_test_table", "ceiling_table", "estimate_table"]
+__all__ = ["alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
 
 _LABEL_KINDS = ("binary", "categorical", "labels", "nominal")
 _CEILING = {"binary": "balanced_f1", "ordinal": "kappa_quadratic"}
@@ -33,6 +33,8 @@ class _Pair:
     def __init__(self, criterion: str, judge: str, kind: str, sub: pd.DataFrame) -> None:
         self.criterion, self.judge, self.kind = criterion, judge, kind
         self.judged = sub[sub["rater"] == judge][["item", "score"]]
+        # The case each unit belongs to (a step unit "item#2" belongs to "item").
+        self.case = pd.Series(sub["case"].to_numpy(), index=sub["item"].to_numpy())
         self.humans = sub[sub["rater_kind"] == "human"][["item", "rater", "score"]]
 
 
@@ -41,7 +43,7 @@ def _pairs(long_df: pd.DataFrame, levels: Mapping[str, str] | None) -> Iterator[
     for criterion, sub in long.groupby("criterion", sort=True):
         kind = (levels or {}).get(str(criterion), "ordinal")
         sub, _ = collapse_repeats(sub, level_of(kind))
-        sub = sub.assign(item=unit_ids(sub))
+        sub = sub.assign(case=sub["item"], item=unit_ids(sub))
         for judge in sorted(sub.loc[sub["rater_kind"] == "judge", "rater"].unique()):
             yield _Pair(str(criterion), str(judge), kind, sub)
 
@@ -130,6 +132,34 @@ def ceiling_table(
     return pd.DataFrame(rows)
 
 
+def _ppi_rows(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None,
+    by: pd.Series | None,
+    compute: Callable[[pd.Series, pd.Series, pd.Series | None], pd.DataFrame],
+) -> pd.DataFrame:
+    """Rows of `compute(judge scores, human means, slices)` per criterion and judge."""
+    rows = []
+    for p in _pairs(long_df, levels):
+        base: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge}
+        if p.kind in ("categorical", "labels"):
+            rows.append({**base, "notes": f"no mean of {p.kind} scores"})
+            continue
+        try:
+            judged = pd.to_numeric(p.judged.set_index("item")["score"])
+            human = pd.to_numeric(p.humans["score"]).groupby(p.humans["item"]).mean()
+            # Step units take their case's slice.
+            case = p.case[~p.case.index.duplicated()]
+            slices = None if by is None else case.reindex(judged.index).map(by)
+            table = compute(judged, human, slices)
+            rows.extend(
+                {**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records")
+            )
+        except (CalibrationError, TypeError, ValueError) as err:  # non-numeric or too few
+            rows.append({**base, "notes": str(err)})
+    return pd.DataFrame(rows)
+
+
 def estimate_table(
     long_df: pd.DataFrame,
     levels: Mapping[str, str] | None = None,
@@ -143,24 +173,25 @@ def estimate_table(
     Columns criterion, judge, slice, estimate, low, high, naive, classical(_low/_high), n, N,
     notes.
     """
-    rows = []
-    for p in _pairs(long_df, levels):
-        base: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge}
-        if p.kind in ("categorical", "labels"):
-            rows.append({**base, "notes": f"no mean of {p.kind} scores"})
-            continue
-        try:
-            judged = pd.to_numeric(p.judged.set_index("item")["score"])
-            human = pd.to_numeric(p.humans["score"]).groupby(p.humans["item"]).mean()
-            if by is None:
-                rows.append({**base, "slice": "(all)", **ppi_mean(judged, human, ci=ci).as_row()})
-            else:
-                # Step units ("item#2") take their item's slice.
-                slices = pd.Series(judged.index.str.split("#").str[0], index=judged.index)
-                table = ppi_by(judged, human, slices.map(by), ci=ci)
-                rows.extend(
-                    {**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records")
-                )
-        except (CalibrationError, TypeError, ValueError) as err:  # non-numeric or too few
-            rows.append({**base, "notes": str(err)})
-    return pd.DataFrame(rows)
+
+    def compute(judged: pd.Series, human: pd.Series, slices: pd.Series | None) -> pd.DataFrame:
+        if slices is None:
+            return pd.DataFrame([{"slice": "(all)", **ppi_mean(judged, human, ci=ci).as_row()}])
+        return ppi_by(judged, human, slices, ci=ci)
+
+    return _ppi_rows(long_df, levels, by, compute)
+
+
+def plan_table(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None = None,
+    *,
+    width: float,
+    ci: float = 0.95,
+    by: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per criterion and judge, the human labels a PPI interval of total `width` needs, with
+    the labels already given as the pilot (`calibration.ppi_plan`); per slice with `by`."""
+    return _ppi_rows(
+        long_df, levels, by, lambda j, h, slices: ppi_plan(j, h, width, ci=ci, by=slices)
+    )

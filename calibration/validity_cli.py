@@ -13,7 +13,9 @@ __all__ = [
     "print_table",
     "render_alt_test",
     "render_ceiling",
+    "render_difference",
     "render_estimate",
+    "render_plan",
     "run_validity",
     "save_alt_test",
 ]
@@ -130,6 +132,53 @@ def render_estimate(table: Any, ci: float) -> None:
     _notes(table)
 
 
+def render_difference(table: Any, ci: float) -> None:
+    """`judge compare --human-a/--human-b`: the PPI++ corrected difference a − b."""
+    rows = [
+        [
+            str(r["criterion"]),
+            _interval(r, "estimate", "low", "high"),
+            number(r.get("naive"), 3),
+            _interval(r, "classical", "classical_low", "classical_high"),
+            f"{number(r.get('n'))} / {number(r.get('N'))}",
+        ]
+        for r in table.to_dict("records")
+    ]
+    headers = ["criterion", "PPI++ a − b", "judge a − b", "humans only", "n rated / N other"]
+    print_table(f"Bias-corrected difference a − b ({ci:.0%} intervals)", headers, rows)
+    _notes(table)
+
+
+def render_plan(table: Any, width: float, ci: float) -> None:
+    rows = [
+        [
+            str(r["criterion"]),
+            str(r["judge"]),
+            str(r.get("slice") or "—"),
+            number(r.get("n_pilot")),
+            number(r.get("ppi_corr")),
+            number(r.get("labels_needed")),
+            number(r.get("classical_needed"), 0),
+            number(r.get("N")),
+            number(r.get("reachable")),
+        ]
+        for r in table.to_dict("records")
+    ]
+    headers = [
+        "criterion",
+        "judge",
+        "slice",
+        "pilot labels",
+        "PPI corr",
+        "labels needed",
+        "humans only",
+        "judged items",
+        "reachable",
+    ]
+    print_table(f"Human labels for a {ci:.0%} interval {width} wide", headers, rows)
+    _notes(table)
+
+
 def run_validity(
     judge_path: str,
     human_path: str,
@@ -142,6 +191,7 @@ def run_validity(
     estimate: bool,
     by: str | None,
     ci: float,
+    plan_width: float | None = None,
 ) -> dict[str, Any]:
     """Compute and print the asked-for tables; returns them by name (for --out and --save)."""
     import pandas as pd
@@ -149,7 +199,7 @@ def run_validity(
     from calibration.errors import CalibrationError
     from calibration.loaders import load_human_scores, load_judge_results
     from calibration.runs import load_meta
-    from calibration.validity import alt_test_table, ceiling_table, estimate_table
+    from calibration.validity import alt_test_table, ceiling_table, estimate_table, plan_table
 
     long = pd.concat([load_judge_results(judge_path), load_human_scores(human_path)])
     tables: dict[str, Any] = {}
@@ -159,15 +209,18 @@ def run_validity(
     if ceiling:
         tables["ceiling"] = ceiling_table(long, levels, domains)
         render_ceiling(tables["ceiling"])
+    slices = None
+    if by is not None and (estimate or plan_width is not None):
+        meta = load_meta(judge_path)
+        if by not in meta.columns:
+            raise CalibrationError(f"{judge_path}: no case-metadata field {by!r} for --by")
+        slices = meta[by]
     if estimate:
-        slices = None
-        if by is not None:
-            meta = load_meta(judge_path)
-            if by not in meta.columns:
-                raise CalibrationError(f"{judge_path}: no case-metadata field {by!r} for --by")
-            slices = meta[by]
         tables["estimate"] = estimate_table(long, levels, ci=ci, by=slices)
         render_estimate(tables["estimate"], ci)
+    if plan_width is not None:
+        tables["plan"] = plan_table(long, levels, width=plan_width, ci=ci, by=slices)
+        render_plan(tables["plan"], plan_width, ci)
     return tables
 
 

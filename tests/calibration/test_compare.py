@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from statsmodels.stats.contingency_tables import mcnemar
@@ -102,3 +103,45 @@ def test_cluster_by_an_unknown_field_is_an_error(
     a = write_run(tmp_path / "a.jsonl", BASE)
     with pytest.raises(CalibrationError, match="no case-metadata field 'case'"):
         compare_runs(load_run(a), load_run(a), cluster="case")
+
+
+def test_two_models_ppi_corrected_difference(
+    tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    rng = np.random.default_rng(8)
+    items = [f"c{i:03d}" for i in range(200)]
+    true_a = rng.integers(1, 6, size=200)
+    true_b = np.clip(true_a - rng.integers(0, 2, size=200), 1, 5)
+    # The judge reads model b one point higher than it is (a biased judge of b).
+    a = write_run(
+        tmp_path / "a.jsonl", {i: {"g": int(t)} for i, t in zip(items, true_a, strict=True)}
+    )
+    b = write_run(
+        tmp_path / "b.jsonl",
+        {i: {"g": int(min(5, t + 1))} for i, t in zip(items, true_b, strict=True)},
+    )
+    humans = {}
+    for name, truth in (("a", true_a), ("b", true_b)):
+        path = tmp_path / f"human_{name}.csv"
+        path.write_text(
+            "item,criterion,rater,score\n"
+            + "".join(f"{i},g,dr,{t}\n" for i, t in list(zip(items, truth, strict=True))[:60])
+        )
+        humans[name] = path
+    args = ["compare", str(a), str(b), "--human-a", str(humans["a"]), "--human-b", str(humans["b"])]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, [*args, "--n-boot", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Bias-corrected difference a − b (95% intervals)" in result.output
+    from calibration import ppi_paired_difference
+    from calibration.loaders import load_human_scores
+
+    runs = [load_run(a).scores, load_run(b).scores]
+    hs = [load_human_scores(humans[n]) for n in ("a", "b")]
+    direct = ppi_paired_difference(
+        *(pd.to_numeric(f["score"]).groupby(f["item"]).mean() for f in (*runs, *hs))
+    )
+    assert f"{direct.estimate:.3f} [{direct.low:.3f}, {direct.high:.3f}]" in result.output
+    true_diff = float(np.mean(true_a - true_b))
+    assert direct.low < true_diff < direct.high and direct.naive < true_diff - 0.5
+    half = CliRunner().invoke(cli, ["compare", str(a), str(b), "--human-a", str(humans["a"])])
+    assert half.exit_code == 1 and "give both --human-a and --human-b" in half.output

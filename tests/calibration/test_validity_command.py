@@ -167,3 +167,19 @@ def test_by_an_unknown_field_is_a_one_line_error(study: tuple[Path, ...]) -> Non
     args = ["--judge", str(a), "--human", str(human), "--n-boot", "0", "--estimate", "--by", "site"]
     result = CliRunner().invoke(calibrate_command, args)
     assert result.exit_code == 1 and "no case-metadata field 'site' for --by" in result.output
+
+
+def test_calibrate_plans_the_labels_for_a_width(study: tuple[Path, ...]) -> None:
+    a, _, human = study
+    args = ["--judge", str(a), "--human", str(human), "--n-boot", "0", "--plan-width", "0.5"]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(calibrate_command, args)
+    assert result.exit_code == 0, result.output
+    assert "Human labels for a 95% interval 0.5 wide" in result.output
+    humans = load_human_scores(human).query("criterion == 'grounding'")
+    judged = load_judge_results(a).query("criterion == 'grounding'").set_index("item")["score"]
+    plan = calibration.ppi_plan(
+        judged.astype(float), humans.groupby("item")["score"].mean(), 0.5
+    ).iloc[0]
+    planned = result.output[result.output.index("Human labels for") :]
+    row = next(x for x in planned.splitlines() if x.startswith("│ grounding"))
+    assert f" {plan['labels_needed']} " in row
