@@ -9,6 +9,8 @@ Computed by the authors' package `ppi-python` (`ppi_py`). The judge's scores on 
 items are the predictions; the human scores on a subset are the gold labels. Items with a human
 score are the labeled set (Y, Ŷ); the judged items without one are the unlabeled set, as PPI
 assumes the two sets are disjoint. Intervals are the package's normal-approximation intervals.
+The guarantee needs the rated items to be a random sample of the judged ones: clinicians who
+rate the hard cases, or the cases the judge flagged, bias the estimate.
 """
 
 from __future__ import annotations
