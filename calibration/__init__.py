@@ -1,6 +1,8 @@
 """Calibration: do LLM judges agree with human raters well enough, per criterion?
 
-Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, and loaders for
+Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, the alternative
+annotator test (may the judge replace a human?), prediction-powered (bias-corrected) means,
+the human ceiling (each rater against the others), and loaders for
 `judge score` results and human score files. Independent of the judge engine: importing
 this package loads neither litellm nor `judge`. Submodules load on first use, so
 `calibration.cli` stays cheap to import for the `judge` command line.
@@ -13,28 +15,40 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calibration.agreement_table import agreement, level_of
+    from calibration.annotator_test import AltTestResult, alt_test
     from calibration.calibrate import calibrate_files, scales_from_rubric
+    from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
+    from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
     from calibration.reliability import AlphaResult, alpha
 
 __all__ = [
     "AlphaResult",
+    "AltTestResult",
     "CalibrationError",
     "InputFileError",
+    "PPIResult",
     "agreement",
     "alpha",
     "alpha_from_patterns",
+    "alt_test",
+    "balanced_f1",
     "calibrate_files",
     "collapse_repeats",
     "from_wide",
+    "human_ceiling",
     "level_of",
     "load_human_scores",
     "load_judge_results",
     "load_scores",
     "normalize_long",
+    "ppi_by",
+    "ppi_mean",
+    "ppi_paired_difference",
+    "ppi_plan",
     "scales_from_rubric",
     "to_wide",
 ]
@@ -45,8 +59,12 @@ _HOMES = {
     "alpha_from_patterns": "patterns",
     "agreement": "agreement_table",
     "level_of": "agreement_table",
+    "AltTestResult": "annotator_test",
+    "alt_test": "annotator_test",
     "calibrate_files": "calibrate",
     "scales_from_rubric": "calibrate",
+    "balanced_f1": "ceiling",
+    "human_ceiling": "ceiling",
     "collapse_repeats": "data",
     "from_wide": "data",
     "normalize_long": "data",
@@ -56,7 +74,14 @@ _HOMES = {
     "load_human_scores": "loaders",
     "load_judge_results": "loaders",
     "load_scores": "loaders",
+    **dict.fromkeys(
+        ("PPIResult", "ppi_by", "ppi_mean", "ppi_paired_difference", "ppi_plan"), "ppi"
+    ),
 }
+
+
+# A submodule never shares a name with what it exports: importing `calibration.x` sets the
+# package attribute `x` to the module, which would hide a lazily loaded function `x`.
 
 
 def __getattr__(name: str) -> Any:

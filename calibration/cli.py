@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from calibration.cli_options import interval_options
+
 __all__ = ["calibrate_command"]
 
 # The columns worth a terminal's width; --out writes all of them.
@@ -115,24 +117,38 @@ def _write(table: Any, out: Path) -> None:
     default=None,
     help="Write the full table to a .csv or .json file.",
 )
+@interval_options
 @click.option(
-    "--ci",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the intervals.",
+    "--alt-test", is_flag=True, help="Run the alternative annotator test per criterion and judge."
 )
 @click.option(
-    "--n-boot",
-    type=click.IntRange(min=0),
-    default=1000,
+    "--epsilon",
+    type=click.FloatRange(0, 1),
+    default=0.2,
     show_default=True,
-    help="Bootstrap resamples (0: no intervals).",
+    help="The alt-test's margin ε (0.2 for expert annotators, 0.1 for crowd workers).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--ceiling", is_flag=True, help="Show the human ceiling and the judge's rank in it.")
+@click.option("--estimate", is_flag=True, help="Bias-corrected (PPI++) means of the judged scores.")
+@click.option(
+    "--by", default=None, help="With --estimate / --plan-width: a case-metadata field to slice by."
+)
+@click.option(
+    "--plan-width",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="How many human labels a PPI interval this wide needs (the given labels as pilot).",
+)
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Store the alt-test verdicts (implies --alt-test) with the rubric and prompt hashes, "
+    "so the next `judge score` / `judge report` shows them.",
+)
 def calibrate_command(
     judge_path: str, human_path: str, rubric: str | None, out: Path | None,
-    ci: float, n_boot: int, seed: int,
+    ci: float, n_boot: int, seed: int, alt_test: bool, epsilon: float, ceiling: bool,
+    estimate: bool, by: str | None, plan_width: float | None, save: bool,
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
@@ -145,6 +161,16 @@ def calibrate_command(
             ci=ci, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         _render(table, table.attrs.get("notes", []), ci)
+        if alt_test or ceiling or estimate or save or plan_width is not None:
+            from calibration.validity_cli import run_validity, save_alt_test
+
+            tables = run_validity(
+                judge_path, human_path, levels, domains, alt_test=alt_test or save,
+                epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
+                plan_width=plan_width,
+            )  # fmt: skip
+            if save:
+                click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))
         if out is not None:
             _write(table, out)
             click.echo(f"wrote {out}")

@@ -76,6 +76,10 @@ def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **val
         click.echo(str(exc), err=True)
         sys.exit(3)
     render_run(result)
+    if result.out is not None:  # the latest alt-test verdict per criterion and judge
+        from calibration.validity_cli import print_results_status
+
+        print_results_status(result.out)
     if result.stopped:
         sys.exit(3)
 
@@ -134,6 +138,10 @@ def rubrics_validate(path: Path) -> None:
 from calibration.cli import calibrate_command  # noqa: E402
 
 cli.add_command(calibrate_command, "calibrate")
+
+from calibration.compare_cli import compare_command  # noqa: E402
+
+cli.add_command(compare_command, "compare")
 
 # Each command module imports only click at module level; its app loads when it runs.
 from judge.annotate.command import annotate  # noqa: E402

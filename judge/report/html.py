@@ -84,6 +84,7 @@ def build_report(
         "panel": _panel_section(tidy, criteria),
         "unscored": data.unscored_table(tidy).to_dict("records"),
         "human": _human_section(results, human, the_rubric) if human else None,
+        "calibration": _calibration_lines(results),
         "lowest": _lowest_section(records, scores, criteria, tidy, lowest),
         "accuracy": [c.id for c in criteria if c.is_accuracy],
     }
@@ -195,7 +196,33 @@ def _human_section(results: str | Path, human: str | Path, rubric: Rubric | None
                 value = int(value)
             cells.append({"value": value, "low": low, "high": high})
         rows.append({"cells": cells, "notes": row.get("notes") or ""})
-    return {"headers": [h for _, h in shown], "rows": rows, "notes": table.attrs.get("notes", [])}
+    return {
+        "headers": [h for _, h in shown],
+        "rows": rows,
+        "notes": table.attrs.get("notes", []),
+        "ceiling": _ceiling_rows(results, human, levels, domains),
+    }
+
+
+def _ceiling_rows(results: str | Path, human: str | Path, levels: Any, domains: Any) -> list:
+    """Each judge's human-ceiling value, its rank among the clinicians and their range."""
+    from calibration.loaders import load_human_scores, load_judge_results
+    from calibration.validity import ceiling_table
+
+    long = pd.concat([load_judge_results(results), load_human_scores(human)])
+    return ceiling_table(long, levels, domains).to_dict("records")
+
+
+def _calibration_lines(results: str | Path) -> list[str]:
+    """The latest saved alt-test verdict per criterion and judge (`judge calibrate --save`)."""
+    from calibration.errors import CalibrationError
+    from calibration.record import DB_NAME, results_status
+    from judge.store.cache import judge_home
+
+    try:
+        return results_status(Path(results), judge_home() / DB_NAME)
+    except CalibrationError as err:  # a results file the calibration reader refuses: say so
+        return [str(err)]
 
 
 def _lowest_section(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,3 +67,41 @@ def human_file(tmp_path: Path, scores: dict[str, np.ndarray]) -> Path:
     path = tmp_path / "human.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+def _write_run(
+    path: Path,
+    scores: Mapping[str, Mapping[str, Any]],
+    *,
+    judges: Sequence[str] = ("judge-a",),
+    rubric_hash: str = "r1",
+    prompt_hash: str = "p1",
+    meta: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """One record per item: `scores[item][criterion]` is the panel's score."""
+    lines = []
+    for line, (item, panel) in enumerate(scores.items(), start=1):
+        judgments = [
+            {"criterion": c, "judge": judge, "status": "scored", "score": s}
+            for c, s in panel.items()
+            for judge in judges
+        ]
+        from judge.contracts.results import ResultRecord
+
+        record = ResultRecord.model_validate({
+            "id": item, "line": line, "status": "scored", "scores": dict(panel),
+            "judgments": judgments, "judges": list(judges),
+            "meta": dict((meta or {}).get(item, {})),
+            "rubric": {"id": "ddx", "version": "1", "hash": rubric_hash},
+            "prompt_hash": prompt_hash, "judge_version": "0.1.0",
+            "created_at": "2026-12-01T00:00:00Z",
+        })  # fmt: skip
+        lines.append(record.model_dump_json())
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def write_run() -> Callable[..., Path]:
+    """Write a results file in the shape `judge score` writes (records checked by ResultRecord)."""
+    return _write_run

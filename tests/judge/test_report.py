@@ -21,9 +21,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import calibration
 import judge
 from judge.load.rubric import load_rubric
 from judge.report import build_report, slice_scores, write_report
@@ -205,6 +207,27 @@ def test_human_scores_add_the_agreement_table(results: Path, tmp_path: Path) -> 
         expected[(criterion, "panel")] = len(raw)
     assert shown == expected
     assert expected[("coherence", "openai/b")] == len(raw) - 1
+    # The human ceiling: each judge's rank among the two humans and itself, as
+    # calibration.human_ceiling ranks it (ordinal scores: quadratic κ over the pooled pairs).
+    ceiling = page[page.index('id="ceiling-table"') :]
+    ceiling = ceiling[: ceiling.index("</table>")]
+    cells = [re.findall(r"<td[^>]*>([^<]*)", row) for row in ceiling.split("<tr>")[2:]]
+    ranks = {(r[0], r[1]): r[4] for r in cells}
+    humans = pd.read_csv(human, dtype={"item": str})
+    for (criterion, name), rank in ranks.items():
+        judged = [
+            {"item": r["id"], "score": j["score"]}
+            for r in raw
+            for j in r["judgments"]
+            if (j["judge"], j["criterion"], j["status"]) == (name, criterion, "scored")
+        ]
+        table = calibration.human_ceiling(
+            pd.DataFrame(judged), humans[humans["criterion"] == criterion],
+            "kappa_quadratic", name=name,
+        )  # fmt: skip
+        assert rank == f"{table.attrs['judge_rank']} of 3"
+    assert set(ranks) == {(c, n) for c in ("coherence", "medical_accuracy")
+                          for n in ("openai/a", "openai/b")}  # fmt: skip
 
 
 # ------------------------------------------------------------------ the page in a browser

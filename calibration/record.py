@@ -1,0 +1,138 @@
+"""A calibration on record: alt-test verdicts tied to the rubric and prompt they were measured on.
+
+`judge calibrate --alt-test --save` stores one row per criterion and judge in an SQLite file
+in the project's home (`calibrations.sqlite` beside the call cache); the next `judge score`
+and `judge report` look up, per criterion and judge, the latest verdict for the same rubric
+hash and prompt hash. A judge's fitness holds only for the rubric and prompt it was measured
+on: a verdict on other hashes is reported as such, never as a pass.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["DB_NAME", "lookup", "results_status", "save_verdicts", "status_lines"]
+
+DB_NAME = "calibrations.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calibrations (
+    rubric_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL, rubric TEXT NOT NULL,
+    criterion TEXT NOT NULL, judge TEXT NOT NULL, passed INTEGER NOT NULL,
+    omega REAL, advantage REAL, epsilon REAL NOT NULL, n_items INTEGER NOT NULL,
+    n_humans INTEGER NOT NULL, created_at TEXT NOT NULL
+)
+"""
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(db)
+    connection.execute(_SCHEMA)
+    return connection
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def save_verdicts(
+    db: Path,
+    table: pd.DataFrame,
+    *,
+    rubric_hash: str,
+    prompt_hash: str,
+    rubric: str,
+    epsilon: float,
+    counts: dict[str, tuple[int, int]],
+    when: str | None = None,
+) -> int:
+    """Store the rows of an `alt_test_table`; `counts`: criterion → (items, humans). Returns
+    how many rows were stored."""
+    created = when or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rows = [
+        (rubric_hash, prompt_hash, rubric, str(r["criterion"]), str(r["judge"]),
+         int(bool(r["passed"])), _number(r.get("omega")), _number(r.get("advantage")), epsilon,
+         *counts.get(str(r["criterion"]), (0, 0)), created)
+        for r in table.to_dict("records")
+    ]  # fmt: skip
+    with closing(_connect(db)) as connection, connection:
+        connection.executemany(
+            "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+    return len(rows)
+
+
+def lookup(
+    db: Path, *, rubric_hash: str, prompt_hash: str, criterion: str, judge: str
+) -> tuple[str, dict[str, Any] | None]:
+    """("verdict", row) for the same hashes, ("other", row) when only other hashes were
+    calibrated, ("none", None) when this criterion and judge never were."""
+    if not db.exists():
+        return "none", None
+    with closing(sqlite3.connect(db)) as connection:
+        connection.row_factory = sqlite3.Row
+        connection.execute(_SCHEMA)
+        rows = connection.execute(
+            "SELECT * FROM calibrations WHERE criterion = ? AND judge = ? "
+            "ORDER BY created_at DESC, rowid DESC",
+            (criterion, judge),
+        ).fetchall()
+    same = [r for r in rows if r["rubric_hash"] == rubric_hash and r["prompt_hash"] == prompt_hash]
+    if same:
+        return "verdict", dict(same[0])
+    return ("other", dict(rows[0])) if rows else ("none", None)
+
+
+def status_lines(
+    db: Path, *, rubric_hash: str, prompt_hash: str, criteria: Iterable[str], judges: Iterable[str]
+) -> list[str]:
+    """One line per criterion and judge: the latest verdict, "not calibrated", or
+    "calibrated on another rubric/prompt version"."""
+    lines = []
+    for criterion in sorted(set(criteria)):
+        for judge in sorted(set(judges)):
+            kind, row = lookup(db, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
+                               criterion=criterion, judge=judge)  # fmt: skip
+            where = f"{criterion} / {judge}"
+            if kind == "none" or row is None:
+                lines.append(f"{where}: not calibrated")
+            elif kind == "other":
+                what = "rubric" if row["rubric_hash"] != rubric_hash else "prompt"
+                lines.append(
+                    f"{where}: calibrated on another {what} version ({row['rubric']}, "
+                    f"{row['created_at'][:10]}); not valid for this run"
+                )
+            else:
+                verdict = "passed" if row["passed"] else "failed"
+                omega = "—" if row["omega"] is None else f"{row['omega']:.2f}"
+                lines.append(
+                    f"{where}: alt-test {verdict}, ω = {omega} (ε = {row['epsilon']}, "
+                    f"{row['n_items']} items, {row['n_humans']} humans, {row['created_at'][:10]})"
+                )
+    return lines
+
+
+def results_status(results: Path, db: Path) -> list[str]:
+    """The calibration lines for a results file's rubric, prompt, judges and judged criteria."""
+    from calibration.runs import load_run
+
+    run = load_run(results)
+    if not run.judges or not run.judged_criteria:
+        return []
+    if len(run.rubric_hashes) != 1 or len(run.prompt_hashes) != 1:
+        return [f"calibration: {results} mixes rubric or prompt versions; no verdict applies"]
+    return status_lines(
+        db,
+        rubric_hash=next(iter(run.rubric_hashes)),
+        prompt_hash=next(iter(run.prompt_hashes)),
+        criteria=run.judged_criteria,
+        judges=run.judges,
+    )

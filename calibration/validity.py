@@ -1,0 +1,197 @@
+"""Per criterion and judge: the alt-test, the human ceiling and the PPI estimate of a long table.
+
+What `judge calibrate --alt-test / --ceiling / --estimate` computes. Each criterion's scale
+type (from the rubric; "ordinal" when unknown) picks the statistic: binary and categorical
+criteria compare labels (alt-test `accuracy`, ceiling `balanced_f1` for binary), ordinal and
+continuous ones compare numbers (alt-test `neg_rmse`, ceiling weighted κ or interval α).
+Repeated samples of a judge are collapsed to one score per item first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from calibration.agreement_table import level_of
+from calibration.annotator_test import alt_test
+from calibration.ceiling import human_ceiling
+from calibration.data import collapse_repeats, normalize_long, unit_ids
+from calibration.errors import CalibrationError
+from calibration.ppi import ppi_by, ppi_mean, ppi_plan
+
+__all__ = ["alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
+
+_LABEL_KINDS = ("binary", "categorical", "labels", "nominal")
+_CEILING = {"binary": "balanced_f1", "ordinal": "kappa_quadratic"}
+
+
+class _Pair:
+    """One criterion and one judge: the judge's scores and the humans' (units as items)."""
+
+    def __init__(self, criterion: str, judge: str, kind: str, sub: pd.DataFrame) -> None:
+        self.criterion, self.judge, self.kind = criterion, judge, kind
+        self.judged = sub[sub["rater"] == judge][["item", "score"]]
+        # The case each unit belongs to (a step unit "item#2" belongs to "item").
+        self.case = pd.Series(sub["case"].to_numpy(), index=sub["item"].to_numpy())
+        self.humans = sub[sub["rater_kind"] == "human"][["item", "rater", "score"]]
+
+
+def _pairs(long_df: pd.DataFrame, levels: Mapping[str, str] | None) -> Iterator[_Pair]:
+    long = normalize_long(long_df)
+    for criterion, sub in long.groupby("criterion", sort=True):
+        kind = (levels or {}).get(str(criterion), "ordinal")
+        sub, _ = collapse_repeats(sub, level_of(kind))
+        sub = sub.assign(case=sub["item"], item=unit_ids(sub))
+        for judge in sorted(sub.loc[sub["rater_kind"] == "judge", "rater"].unique()):
+            yield _Pair(str(criterion), str(judge), kind, sub)
+
+
+def alt_test_table(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None = None,
+    *,
+    epsilon: float = 0.2,
+    q: float = 0.05,
+) -> pd.DataFrame:
+    """The alternative annotator test of each judge on each criterion: one row each.
+
+    Columns criterion, judge, metric, omega, advantage, passed, tested, skipped, notes.
+    """
+    rows = []
+    for p in _pairs(long_df, levels):
+        metric = "accuracy" if p.kind in _LABEL_KINDS else "neg_rmse"
+        row: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge, "metric": metric}
+        try:
+            result = alt_test(p.judged, p.humans, epsilon=epsilon, q=q, metric=metric)
+        except CalibrationError as err:  # this criterion's scores cannot be tested: say why
+            rows.append({**row, "passed": False, "notes": str(err)})
+            continue
+        skipped = result.annotators["skipped"]
+        rows.append(
+            {
+                **row,
+                "omega": result.omega,
+                "advantage": result.advantage,
+                "passed": result.passed,
+                "tested": int((~skipped).sum()),
+                "skipped": int(skipped.sum()),
+                "notes": "; ".join(result.notes),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ceiling_table(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None = None,
+    domains: Mapping[str, Sequence[Any]] | None = None,
+) -> pd.DataFrame:
+    """Each judge's human-ceiling value against the humans' leave-one-out values (criteria
+    with human scores only).
+
+    Columns criterion, judge, metric, value, rank (1 = best, of n_humans + 1), n_humans,
+    humans_min, humans_median, humans_max, within_human_range (value ≥ the lowest human's),
+    notes.
+    """
+    rows = []
+    for p in _pairs(long_df, levels):
+        if p.humans.empty:  # a criterion nobody scored by hand has no ceiling to show
+            continue
+        metric = _CEILING.get(p.kind, "alpha_interval" if p.kind not in _LABEL_KINDS else "")
+        row: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge, "metric": metric}
+        if not metric:
+            rows.append({**row, "notes": f"no ceiling statistic for {p.kind} criteria"})
+            continue
+        try:
+            table = human_ceiling(
+                p.judged, p.humans, metric, name=p.judge, domain=(domains or {}).get(p.criterion)
+            )
+        except CalibrationError as err:  # unusable scores for this statistic: say why
+            rows.append({**row, "notes": str(err)})
+            continue
+        humans = table.loc[table["kind"] == "human", "value"].dropna()
+        value = float(table.loc[table["kind"] == "judge", "value"].iloc[0])
+        notes = "" if len(humans) >= 2 else "fewer than 2 humans with a value: no ceiling"
+        rows.append(
+            {
+                **row,
+                "value": value,
+                "rank": None
+                if pd.isna(table.attrs["judge_rank"])
+                else int(table.attrs["judge_rank"]),
+                "n_humans": int(table.attrs["n_humans"]),
+                "humans_min": humans.min(),
+                "humans_median": humans.median(),
+                "humans_max": humans.max(),
+                "within_human_range": bool(len(humans) and value >= humans.min()),
+                "notes": notes,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _ppi_rows(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None,
+    by: pd.Series | None,
+    compute: Callable[[pd.Series, pd.Series, pd.Series | None], pd.DataFrame],
+) -> pd.DataFrame:
+    """Rows of `compute(judge scores, human means, slices)` per criterion and judge."""
+    rows = []
+    for p in _pairs(long_df, levels):
+        base: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge}
+        if p.kind in ("categorical", "labels"):
+            rows.append({**base, "notes": f"no mean of {p.kind} scores"})
+            continue
+        try:
+            judged = pd.to_numeric(p.judged.set_index("item")["score"])
+            human = pd.to_numeric(p.humans["score"]).groupby(p.humans["item"]).mean()
+            # Step units take their case's slice.
+            case = p.case[~p.case.index.duplicated()]
+            slices = None if by is None else case.reindex(judged.index).map(by)
+            table = compute(judged, human, slices)
+            rows.extend(
+                {**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records")
+            )
+        except (CalibrationError, TypeError, ValueError) as err:  # non-numeric or too few
+            rows.append({**base, "notes": str(err)})
+    return pd.DataFrame(rows)
+
+
+def estimate_table(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None = None,
+    *,
+    ci: float = 0.95,
+    by: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The PPI-corrected mean of each judge's scores on each criterion (per slice with `by`).
+
+    The human score of an item is its raters' mean. `by`: item → slice (case metadata).
+    Columns criterion, judge, slice, estimate, low, high, naive, classical(_low/_high), n, N,
+    notes.
+    """
+
+    def compute(judged: pd.Series, human: pd.Series, slices: pd.Series | None) -> pd.DataFrame:
+        if slices is None:
+            return pd.DataFrame([{"slice": "(all)", **ppi_mean(judged, human, ci=ci).as_row()}])
+        return ppi_by(judged, human, slices, ci=ci)
+
+    return _ppi_rows(long_df, levels, by, compute)
+
+
+def plan_table(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None = None,
+    *,
+    width: float,
+    ci: float = 0.95,
+    by: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per criterion and judge, the human labels a PPI interval of total `width` needs, with
+    the labels already given as the pilot (`calibration.ppi_plan`); per slice with `by`."""
+    return _ppi_rows(
+        long_df, levels, by, lambda j, h, slices: ppi_plan(j, h, width, ci=ci, by=slices)
+    )
