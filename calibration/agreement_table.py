@@ -133,12 +133,15 @@ def _judge_row(c: _Criterion, judge: str, settings: dict[str, Any], notes: list[
         stats, why = correlations(x_mean[pair], h_mean[pair], ci, n_boot, seed)
         row.update(stats)
         notes.extend(why)
-    stats, why = kappas(x[label_pair], h_major[label_pair], c.values, ordered=numeric)
-    row.update(stats)
-    notes.extend(why)
     xm, hm = x[label_pair], h_major[label_pair]
+    if c.level == "interval":  # a continuous score: no labels to count agreement on
+        notes.append("κ, exact agreement and the confusion matrix need a discrete scale")
+    else:
+        stats, why = kappas(xm, hm, c.values, ordered=numeric)
+        row.update(stats)
+        notes.extend(why)
     row.update(agreement_rates(x_mean[pair], h_mean[pair], xm, hm, numeric))
-    row["confusion"] = confusion(xm, hm, c.values)
+    row["confusion"] = None if c.level == "interval" else confusion(xm, hm, c.values)
     row["labels"] = list(c.labels)
     ties = int((rated & ~np.isnan(x) & np.isnan(h_major)).sum())
     if ties:

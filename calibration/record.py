@@ -9,14 +9,16 @@ on: a verdict on other hashes is reported as such, never as a pass.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only for the table `save_verdicts` is given: a lookup needs none
+    import pandas as pd
 
 __all__ = ["DB_NAME", "lookup", "results_status", "save_verdicts", "status_lines"]
 
@@ -40,7 +42,7 @@ def _connect(db: Path) -> sqlite3.Connection:
 
 
 def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+    return None if value is None or math.isnan(float(value)) else float(value)
 
 
 def save_verdicts(

@@ -10,6 +10,7 @@ import click
 __all__ = [
     "number",
     "print_results_status",
+    "print_run_status",
     "print_table",
     "render_alt_test",
     "render_ceiling",
@@ -262,6 +263,24 @@ def save_alt_test(judge_path: str, human_path: str, table: Any, epsilon: float) 
         epsilon=epsilon, counts=counts,
     )  # fmt: skip
     return f"saved {n} alt-test verdict(s) to {db}"
+
+
+def print_run_status(
+    *, rubric_hash: str, prompt_hash: str, criteria: list[str], judges: list[str]
+) -> None:
+    """Print the calibration lines of a run that just ended (`judge score`): from what the run
+    knows, without reading its results file again."""
+    from calibration.record import status_lines
+
+    lines = status_lines(
+        calibration_db(),
+        rubric_hash=rubric_hash,
+        prompt_hash=prompt_hash,
+        criteria=criteria,
+        judges=judges,
+    )
+    for line in lines:
+        click.echo(f"calibration: {line}")
 
 
 def print_results_status(results: Any) -> None:

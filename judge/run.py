@@ -66,6 +66,11 @@ class RunResult:
     peak_in_flight: int = 0
     # Why the run ended before every item was judged (a --max-cost budget), or None.
     stopped: str | None = None
+    # What a calibration on record must match to hold for these results (calibration/record).
+    rubric_hash: str = ""
+    prompt_hash: str = ""
+    judges: list[str] = field(default_factory=list)
+    judged_criteria: list[str] = field(default_factory=list)
 
 
 def score(
@@ -281,6 +286,11 @@ class _Job:
             judged=judged,
             peak_in_flight=self.scorer.engine.stats.peak_in_flight,
             stopped=self.stopped,
+            rubric_hash=self.rubric_hash,
+            prompt_hash=self.prompt_hash,
+            judges=self.scorer.judge_names,
+            judged_criteria=[c.id for c in self.rubric.llm_criteria]
+            + [c.id for stage in self.rubric.stages for c in stage.criteria],
         )
 
     async def _judge_all(self, source: Source, done: IdSet) -> AsyncIterator[ResultRecord]:

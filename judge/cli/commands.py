@@ -76,10 +76,15 @@ def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **val
         click.echo(str(exc), err=True)
         sys.exit(3)
     render_run(result)
-    if result.out is not None:  # the latest alt-test verdict per criterion and judge
-        from calibration.validity_cli import print_results_status
+    if result.out is not None and result.judges:  # the latest alt-test verdicts on record
+        from calibration.validity_cli import print_run_status
 
-        print_results_status(result.out)
+        print_run_status(
+            rubric_hash=result.rubric_hash,
+            prompt_hash=result.prompt_hash,
+            criteria=result.judged_criteria,
+            judges=result.judges,
+        )
     if result.stopped:
         sys.exit(3)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import os
 import time
 from datetime import timezone
 from typing import Any
@@ -98,10 +99,37 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
+# What litellm's `validate_environment` asks of these providers' models: one key in the
+# environment, or none at all. Knowing them here lets a run that the call cache answers
+# decide its panel without importing litellm (seconds); any other provider, and a bare model
+# name, is asked of litellm. tests/judge/test_providers.py checks each entry against litellm.
+KEY_OF_PROVIDER: dict[str, str | None] = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "xai": "XAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY",
+    "fireworks_ai": "FIREWORKS_AI_API_KEY",
+    "deepinfra": "DEEPINFRA_API_KEY",
+    "cerebras": "CEREBRAS_API_KEY",
+    "hosted_vllm": None,
+    "litellm_proxy": None,
+}
+
+
 def check_judge_configured(model: str, api_base: str | None) -> str | None:
     """Why `model` cannot be called as configured (a missing key), or None when it can."""
     if api_base:
         return None
+    provider, slash, _ = model.partition("/")
+    if slash and provider in KEY_OF_PROVIDER:
+        key = KEY_OF_PROVIDER[provider]
+        if key is None or os.environ.get(key):
+            return None
+        return f"{model} needs {key} in the environment (or use --api-base)"
     litellm = litellm_module()
     try:
         env = litellm.validate_environment(model=model)

@@ -35,6 +35,7 @@ from judge.judging.providers.sdk import (
 from judge.judging.providers.structured import (
     MODES,
     Send,
+    Structured,
     batch_reply,
     batch_request,
     direct,
@@ -80,18 +81,24 @@ def litellm_complete(
         raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if max_validation_retries < 0:
         raise ConfigError("max_validation_retries must be 0 or more")
-    litellm = litellm_module()
-    send: Send = acompletion or litellm.acompletion
-    structured = (
-        via_instructor(send, max_validation_retries)
-        if mode == "md_json"
-        else direct(send, mode, max_validation_retries)
-    )
-    failures = provider_errors()
     # The engine owns retries: neither litellm nor the OpenAI SDK under it retry.
     base_kwargs: dict[str, Any] = {"num_retries": 0}
     if api_base:
         base_kwargs["api_base"] = api_base
+    # Built on the first call that goes out, so that a run the call cache answers never
+    # imports litellm (seconds of start-up for nothing).
+    built: list[tuple[Structured, tuple[type[BaseException], ...]]] = []
+
+    def parts() -> tuple[Structured, tuple[type[BaseException], ...]]:
+        if not built:
+            send: Send = acompletion or litellm_module().acompletion
+            structured = (
+                via_instructor(send, max_validation_retries)
+                if mode == "md_json"
+                else direct(send, mode, max_validation_retries)
+            )
+            built.append((structured, provider_errors()))
+        return built[0]
 
     async def complete(
         *,
@@ -106,6 +113,7 @@ def litellm_complete(
             kwargs["api_key"] = api_key
         elif api_base and (stand_in := placeholder_key(model)):
             kwargs["api_key"] = stand_in
+        structured, failures = parts()
         try:
             return await structured(model, messages, response_model, kwargs)
         except failures as exc:  # litellm's own failures only; anything else is a bug

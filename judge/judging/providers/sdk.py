@@ -8,6 +8,7 @@ does, when a call must go out.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -51,6 +52,8 @@ def placeholder_key(model: str) -> str | None:
 async def close_clients() -> None:
     """Close litellm's cached HTTP clients: they are bound to the event loop of the run that
     made them, and would otherwise leak sockets when `judge.score` ends its loop."""
+    if "litellm" not in sys.modules:  # no call went out (a cached rerun): nothing to close
+        return
     close = getattr(litellm_module(), "close_litellm_async_clients", None)
     if close is not None:
         await close()
