@@ -357,7 +357,12 @@ class Scorer:
                 item.prediction,
             )
         measured = measure_judgments(
-            the_rubric, outcome.judgments, outcome.segments, self.options.aggregate, outcome.problem
+            the_rubric,
+            outcome.judgments,
+            outcome.segments,
+            self.options.aggregate,
+            outcome.problem,
+            correct_answer=item.prediction.correct_answer,
         )
         if outcome.retryable:
             measured = [
