@@ -26,7 +26,7 @@ from judge.aggregate.records import build_record, judgments_from_call, unscored_
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.errors import ConfigError
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
-from judge.judging.deterministic import score_deterministic
+from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.judging.panel import NO_JUDGE, open_judges
 from judge.judging.prompts import (
@@ -295,7 +295,7 @@ class Scorer:
             calls, segments = staged.calls, staged.segments
         else:
             found, calls = await self._single(prep, item)
-            judgments += found
+            judgments += settle_computed(the_rubric, item.prediction, found)
             segments = {}
         return build_record(
             item_id=item.id,

@@ -183,6 +183,9 @@ class Criterion(_Strict):
     # A per-unit criterion asked only when the unit's other criteria have these levels
     # (error types only for a step that is not factual).
     when: dict[str, Level] | None = None
+    # False: a criterion that applies only where the text allows it (letter vs argued
+    # diagnosis); unscored, it does not make the record `partial`.
+    required: bool = True
     # An LLM criterion that is computed, not judged, when the chosen letter is the correct
     # answer: it then takes this level (the harm of a miss is none when nothing was missed).
     if_correct: Level | None = None
