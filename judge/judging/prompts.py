@@ -36,6 +36,7 @@ _FIELD_TITLES = {
     "image_captions": "Per-image captions",
     "options": "Candidate diagnoses",
     "correct_answer": "Correct answer",
+    "teaching_points": "Teaching-point checklist",
 }
 
 
