@@ -4,8 +4,9 @@ Computed, not judged, where the text allows it: the chosen letter comes from
 `judge.judging.accuracy.extract_letter` (the one home of answer-letter extraction); the argued
 option is the single option named in the reasoning's concluding clause (the last clause
 that says "most likely", "consistent with", "favour", "diagnosis is", ..., or else the last
-clause when it argues against nothing). When no letter is found, or no sentence names
-exactly one option, the criterion is unscored with the reason.
+clause when it argues against nothing), in the step-3 reasoning, else the rationale. When
+no letter is found, or no such clause names exactly one option, the criterion is unscored
+with the reason.
 """
 
 from __future__ import annotations
@@ -53,22 +54,30 @@ def _named(sentence: str, keys: dict[str, list[re.Pattern[str]]]) -> set[str]:
 
 
 def argued_option(prediction: Prediction) -> tuple[str | None, str]:
-    """The letter of the option the reasoning argues for, and the sentence it was read from;
-    (None, why not) when the text does not allow it."""
-    text = next((t for t in (prediction.text_at(p) for p in _TEXTS) if t), None)
-    if text is None:
+    """The letter of the option the reasoning argues for, and the clause it was read from;
+    (None, why not) when the text does not allow it. The step-3 reasoning is read first, then
+    the rationale (a step 3 that ends "Answer E." names no option)."""
+    texts = [t for t in (prediction.text_at(p) for p in _TEXTS) if t]
+    if not texts:
         return None, "no reasoning to read the argued diagnosis from"
-    # Clauses: "A is unlikely; this is most likely B" concludes for B alone.
-    sentences = [c.strip() for s in split_sentences(text) for c in s.split(";") if c.strip()]
     keys = _keys(prediction.options)
-    concluding = [s for s in sentences if _CONCLUDES.search(s) and len(_named(s, keys)) == 1]
+    for text in texts:
+        found = _concluding(text, keys)
+        if found is not None:
+            return next(iter(_named(found, keys))), found
+    return None, "no concluding sentence of the reasoning names exactly one option"
+
+
+def _concluding(text: str, keys: dict[str, list[re.Pattern[str]]]) -> str | None:
+    # Clauses: "A is unlikely; this is most likely B" concludes for B alone.
+    clauses = [c.strip() for s in split_sentences(text) for c in s.split(";") if c.strip()]
+    concluding = [c for c in clauses if _CONCLUDES.search(c) and len(_named(c, keys)) == 1]
     if concluding:
-        sentence = concluding[-1]
-    elif sentences and not _AGAINST.search(sentences[-1]) and len(_named(sentences[-1], keys)) == 1:
-        sentence = sentences[-1]
-    else:
-        return None, "no concluding sentence of the reasoning names exactly one option"
-    return next(iter(_named(sentence, keys))), sentence
+        return concluding[-1]
+    last = clauses[-1] if clauses else ""
+    if last and not _AGAINST.search(last) and len(_named(last, keys)) == 1:
+        return last
+    return None
 
 
 def score_letter_consistency(criterion: Criterion, prediction: Prediction) -> Judgment:
