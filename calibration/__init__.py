@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
     from calibration.reliability import AlphaResult, alpha
+    from calibration.step_protocol import protocol_agreement, step_protocol_table
 
 __all__ = [
     "AlphaResult",
@@ -35,7 +36,9 @@ __all__ = [
     "load_judge_results",
     "load_scores",
     "normalize_long",
+    "protocol_agreement",
     "scales_from_rubric",
+    "step_protocol_table",
     "to_wide",
 ]
 
@@ -56,6 +59,8 @@ _HOMES = {
     "load_human_scores": "loaders",
     "load_judge_results": "loaders",
     "load_scores": "loaders",
+    "protocol_agreement": "step_protocol",
+    "step_protocol_table": "step_protocol",
 }
 
 
