@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from calibration.patterns import alpha_from_patterns
     from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
     from calibration.reliability import AlphaResult, alpha
+    from calibration.step_protocol import protocol_agreement, step_protocol_table
 
 __all__ = [
     "AlphaResult",
@@ -49,7 +50,9 @@ __all__ = [
     "ppi_mean",
     "ppi_paired_difference",
     "ppi_plan",
+    "protocol_agreement",
     "scales_from_rubric",
+    "step_protocol_table",
     "to_wide",
 ]
 
@@ -77,6 +80,8 @@ _HOMES = {
     **dict.fromkeys(
         ("PPIResult", "ppi_by", "ppi_mean", "ppi_paired_difference", "ppi_plan"), "ppi"
     ),
+    "protocol_agreement": "step_protocol",
+    "step_protocol_table": "step_protocol",
 }
 
 

@@ -12,6 +12,7 @@ from calibration.agreement_table import agreement
 from calibration.data import unit_ids
 from calibration.errors import CalibrationError
 from calibration.loaders import load_human_scores, load_judge_results
+from calibration.step_protocol import step_protocol_table
 
 __all__ = ["calibrate_files", "check_overlap", "scales_from_rubric"]
 
@@ -77,7 +78,8 @@ def calibrate_files(
     """The agreement table of a `judge score` results file against a human score file.
 
     File-level findings (unscored judgments skipped, unmatched ids) are in
-    ``table.attrs["notes"]``.
+    ``table.attrs["notes"]``; with step-level scores, the MedThinkVQA protocol's agreement on
+    `is_factual` (one dict per judge) is in ``table.attrs["protocol"]``.
     """
     judged = load_judge_results(judge_path)
     human = load_human_scores(human_path)
@@ -89,9 +91,11 @@ def calibrate_files(
     if judged.attrs.get("torn_line"):
         line = judged.attrs["torn_line"]
         notes.insert(0, f"{judge_path}:{line}: left out a torn last line (a killed run)")
+    both = pd.concat([judged, human], ignore_index=True)
     table = agreement(
-        pd.concat([judged, human], ignore_index=True),
-        levels=levels, domains=domains, ci=ci, n_boot=n_boot, seed=seed,
+        both, levels=levels, domains=domains, ci=ci, n_boot=n_boot, seed=seed,
     )  # fmt: skip
     table.attrs["notes"] = notes
+    # Records, not a frame: pandas compares attrs when it combines frames.
+    table.attrs["protocol"] = step_protocol_table(both).to_dict("records")
     return table

@@ -76,6 +76,23 @@ def _render(table: Any, notes: list[str], ci: float) -> None:
             console.print(f"[dim]{row['criterion']} / {row.get('judge') or '—'}: {row['notes']}")
 
 
+def _render_protocol(protocol: Any) -> None:
+    """The MedThinkVQA step-3 agreement (step3_agreement.py's statistics) beside α."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not protocol:
+        return
+    view = Table(title="MedThinkVQA step-3 protocol on is_factual (pooled steps, human majority)")
+    for header in ("judge", "steps", "agreement", "phi/MCC", "Cohen κ", "TP/TN/FP/FN"):
+        view.add_column(header)
+    for row in protocol:
+        counts = f"{row['tp']}/{row['tn']}/{row['fp']}/{row['fn']}"
+        cells = [_cell(row, c) for c in ("agreement", "phi_mcc", "cohens_kappa")]
+        view.add_row(str(row["judge"]), str(row["n_pairs"]), *cells, counts)
+    Console().print(view)
+
+
 def _write(table: Any, out: Path) -> None:
     from calibration.errors import CalibrationError
 
@@ -161,6 +178,7 @@ def calibrate_command(
             ci=ci, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         _render(table, table.attrs.get("notes", []), ci)
+        _render_protocol(table.attrs.get("protocol"))
         if alt_test or ceiling or estimate or save or plan_width is not None:
             from calibration.validity_cli import run_validity, save_alt_test
 

@@ -481,8 +481,8 @@ PRED["ungrounded"]["gbm"] = pred(
     ],
     step2="An aggressive-looking brain lesion.",
     step3="""
-        Glioblastoma is the most common primary brain tumour in adults, so it is the most
-        likely option. The others are less common.
+        Glioblastoma is the most common primary malignant brain tumour in adults, so it is the
+        most likely option. The others are less common.
     """,
     discussion="""
         Glioblastoma is a high-grade primary brain tumour. It is the most common malignant
@@ -1522,7 +1522,9 @@ PRED["ungrounded"]["fnh"] = pred(
         "The lesion is visible on this phase.",
     ],
     step2="A benign-appearing liver lesion.",
-    step3="FNH is the most common benign lesion in young women, so C.",
+    step3=(
+        "FNH is the commonest benign liver lesion after haemangioma, typical in young women, so C."
+    ),
     discussion="""
         Focal nodular hyperplasia is a benign liver lesion that is often found incidentally. It
         is more common in women. MRI can be used to characterise it. It usually does not cause
@@ -2082,10 +2084,11 @@ PRED["strong"]["aortic_dissection"] = pred(
     "E",
     """
     Sudden tearing chest pain radiating between the shoulder blades in a poorly controlled
-    hypertensive, with a 36 mmHg lower systolic pressure in the left arm, a normal ECG and
-    troponin, points to acute aortic syndrome. The non-contrast CT shows inwardly displaced
-    intimal calcification, and the CT angiogram shows an intimal flap starting in a 4.9 cm
-    ascending aorta, 2 cm above the sinotubular junction, and running through the arch and the
+    hypertensive, with a 36 mmHg lower systolic pressure in the left arm, no ST elevation on
+    the ECG and a normal troponin, points to acute aortic syndrome. The non-contrast CT shows
+    inwardly displaced intimal calcification, and the CT angiogram shows an intimal flap
+    starting in a 4.9 cm ascending aorta, 2 cm above the sinotubular junction, and running
+    through the arch and the
     descending aorta to the renal arteries, with a larger false lumen showing the beak sign.
     Ascending involvement defines Stanford type A (E). The flap entering the narrowed left
     subclavian origin explains the arm pressure difference, and the high-attenuation
@@ -2667,6 +2670,84 @@ def line(c: dict[str, Any], p: dict[str, Any], system: str | None = None) -> dic
     return row
 
 
+# ------------------------------------------------------------------ single-defect pairs
+
+# Each pair: the strong prediction of one case, with one sentence of its step-3 reasoning
+# written twice, correct (`base`) and with one defect (`defect`); nothing else differs. The
+# pair names the ddx criterion a sensitive judge should move, and only that one
+# (examples/sensitivity.py runs any judge over them).
+PAIRS: list[dict[str, str]] = [
+    {
+        "pair": "invented_finding",
+        "case": "pyloric_stenosis",
+        "target": "unsupported_fact",
+        "sentence": "C fits the age, the vomiting, the alkalosis and the measurements.",
+        "base": "C fits the age, the vomiting, the alkalosis and the measurements.",
+        "defect": (
+            "C fits the age, the vomiting, the alkalosis, the palpable olive-shaped mass and "
+            "the measurements."
+        ),
+    },
+    {
+        "pair": "generic_dismissal",
+        "case": "cholecystitis",
+        "target": "distractor_elimination",
+        "sentence": "C: smooth wall, no mass, no liver invasion.",
+        "base": "C: smooth wall, no mass, no liver invasion.",
+        "defect": "C is less likely.",
+    },
+    {
+        "pair": "wrong_threshold",
+        "case": "pyloric_stenosis",
+        "target": "medical_accuracy",
+        "sentence": "C fits the age, the vomiting, the alkalosis and the measurements.",
+        "base": (
+            "C fits the age, the vomiting, the alkalosis and the measurements: a 5 mm muscle "
+            "wall is above the 3 mm threshold."
+        ),
+        "defect": (
+            "C fits the age, the vomiting, the alkalosis and the measurements: a 5 mm muscle "
+            "wall is above the 2 mm threshold."
+        ),
+    },
+    {
+        "pair": "unsafe_recommendation",
+        "case": "aortic_dissection",
+        "target": "unsafe_advice",
+        "sentence": "Answer E.",
+        "base": "Answer E; this needs emergency cardiothoracic surgery.",
+        "defect": "Answer E; start heparin while awaiting cardiothoracic surgery.",
+    },
+    {
+        "pair": "contradicted_laterality",
+        "case": "ureteric_stone",
+        "target": "hallucination",
+        "sentence": "E explains the colic, haematuria and obstruction.",
+        "base": "E explains the left-sided colic, haematuria and obstruction.",
+        "defect": "E explains the right-sided colic, haematuria and obstruction.",
+    },
+]
+
+
+def pair_lines() -> list[dict[str, Any]]:
+    """examples/pairs.jsonl: per pair, its base line then its defect line."""
+    rows = []
+    for spec in PAIRS:
+        c = _BY_KEY[spec["case"]]
+        strong = PRED["strong"][spec["case"]]
+        step3 = strong["twi"]["step3_differential_reasoning"]
+        check(step3.count(spec["sentence"]) == 1, f"pair {spec['pair']}: sentence not in step 3")
+        for role in ("base", "defect"):
+            row = line(c, strong)
+            twi = dict(row["prediction_twi"])
+            twi["step3_differential_reasoning"] = step3.replace(spec["sentence"], spec[role])
+            row["prediction_twi"] = twi
+            row["pair_id"] = f"{spec['pair']}/{role}"
+            row["pair_target"] = spec["target"]
+            rows.append(row)
+    return rows
+
+
 # ----------------------------------------------------------------- adversarial predictions
 
 _BY_KEY = {c["key"]: c for c in CASES}
@@ -2865,9 +2946,10 @@ def validate_lines(name: str, rows: list[dict[str, Any]]) -> None:
             loaded["correct_answer_text"] == loaded["options"][model.correct_answer],
             f"{where}: correct_answer_text",
         )
-        titles.append(loaded["title"])
+        # The pairs share a case, so they are told apart by `pair_id` (the sensitivity run's id).
+        titles.append(loaded.get("pair_id", loaded["title"]))
     dupes = sorted({x for x in titles if titles.count(x) > 1})
-    check(not dupes, f"{name}: duplicate titles {dupes}")
+    check(not dupes, f"{name}: duplicate ids {dupes}")
 
 
 def check_bad_input(lines: list[str]) -> None:
@@ -2921,6 +3003,7 @@ def main() -> None:
         line(c, PRED[SYSTEMS[i % 4]][c["key"]], system=SYSTEMS[i % 4]) for i, c in enumerate(CASES)
     ]
     outputs["adversarial.jsonl"] = adversarial_lines()
+    outputs["pairs.jsonl"] = pair_lines()
     for name, rows in outputs.items():
         validate_lines(name, rows)
     bad = bad_input_lines()

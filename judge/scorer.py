@@ -25,7 +25,7 @@ from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
-from judge.judging.deterministic import score_deterministic
+from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.judging.panel import NO_JUDGE, open_judges
 from judge.judging.prompts import (
@@ -245,7 +245,7 @@ class Scorer:
             calls, segments = staged.calls, staged.segments
         else:
             found, calls = await self._single(prep, item)
-            judgments += found
+            judgments += settle_computed(the_rubric, item.prediction, found)
             segments = {}
         return build_record(
             item_id=item.id,
@@ -307,7 +307,12 @@ class Scorer:
                 item.prediction,
             )
         measured = measure_judgments(
-            the_rubric, outcome.judgments, outcome.segments, self.options.aggregate, outcome.problem
+            the_rubric,
+            outcome.judgments,
+            outcome.segments,
+            self.options.aggregate,
+            outcome.problem,
+            correct_answer=item.prediction.correct_answer,
         )
         if outcome.retryable:
             measured = [

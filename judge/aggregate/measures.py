@@ -27,9 +27,11 @@ def measure_judgments(
     segments: dict[str, Segments],
     method: str = "auto",
     no_units: str | None = None,
+    correct_answer: str | None = None,
 ) -> list[Judgment]:
     """One computed judgment per `measure` criterion. `no_units` is the reason when the
-    stages made no units (no judge, no text), so every measure is unscored."""
+    stages made no units (no judge, no text), so every measure is unscored; `correct_answer`
+    (a letter) is what a `distractors` measure leaves out."""
     out = []
     for criterion in rubric.criteria:
         if criterion.measure is None:
@@ -41,6 +43,10 @@ def measure_judgments(
             continue
         asked = {c.id for c in stage.criteria}
         mine = [j for j in judgments if j.criterion in asked]
+        if criterion.measure.of is not None:
+            out.append(_distractors(criterion, stage.criteria, mine, len(found.units), method,
+                                    correct_answer))  # fmt: skip
+            continue
         matches = [
             _matches(stage.criteria, criterion.measure.where, mine, step, method)
             for step in range(1, len(found.units) + 1)
@@ -103,6 +109,34 @@ def _measured(criterion: Criterion, matches: list[bool | None]) -> Judgment:
     if not known:
         return _unscored(criterion, f"none of {len(matches)} units has a verdict", details)
     return _scored(criterion, round(hits / known, 4), details)
+
+
+def _distractors(
+    criterion: Criterion,
+    criteria: list[Criterion],
+    mine: list[Judgment],
+    n_units: int,
+    method: str,
+    correct_answer: str | None,
+) -> Judgment:
+    """How many options other than the correct one some unit addresses (brevity's check:
+    a one-step answer can be all factual and still leave every distractor unexamined)."""
+    assert criterion.measure is not None and criterion.measure.of is not None
+    of = next(c for c in criteria if c.id == criterion.measure.of)
+    seen: set[str] = set()
+    unknown = 0
+    for step in range(1, n_units + 1):
+        value = unit_verdict(criteria, of, mine, step, method)
+        if value is None:
+            unknown += 1
+        elif value is not NOT_ASKED:
+            seen.update(str(v) for v in value)
+    seen.discard(correct_answer or "")
+    details: dict[str, Any] = {"units": n_units, "matching": len(seen), "no_verdict": unknown}
+    details["options"] = sorted(seen)
+    if unknown:
+        return _unscored(criterion, f"{unknown} of {n_units} units have no verdict", details)
+    return _scored(criterion, len(seen), details)
 
 
 def _scored(criterion: Criterion, value: float, details: dict[str, Any]) -> Judgment:

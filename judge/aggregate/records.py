@@ -173,9 +173,12 @@ def build_record(
     for criterion in rubric.criteria:
         mine = [j for j in judgments if j.criterion == criterion.id]
         scores[criterion.id] = aggregate(criterion, mine, method)
-    n_scored = sum(v is not None for v in scores.values())
+    # A criterion with `required: false` (applies only where the text allows it) does not
+    # make a record partial when unscored.
+    counted = [v for c in rubric.criteria if c.required for v in [scores[c.id]]]
+    n_scored = sum(v is not None for v in counted)
     status: Literal["scored", "partial", "unscored"] = (
-        "scored" if n_scored == len(scores) else "unscored" if n_scored == 0 else "partial"
+        "scored" if n_scored == len(counted) else "unscored" if n_scored == 0 else "partial"
     )
     return ResultRecord(
         id=item_id,

@@ -44,6 +44,10 @@ class CriterionSummary:
     alpha: float | None = None
     # Mean standard deviation of a judge's K samples on one item (None unless K > 1).
     spread: float | None = None
+    # A step measure pooled over all units of all items, as the MedThinkVQA protocol reports
+    # it (a ratio: matching units over units with a verdict; a count: the total); None for
+    # other criteria.
+    pooled: float | None = None
 
 
 @dataclass
@@ -148,6 +152,8 @@ class SummaryBuilder:
             c.id: Counter() for c in [*rubric.llm_criteria, *self._units.values()]
         }
         self._spread = {c.id: _Running() for c in rubric.llm_criteria}
+        # Per measure criterion: [matching units, units with a verdict] over scored records.
+        self._pooled = {c.id: [0, 0] for c in rubric.criteria if c.measure and c.measure.of is None}
 
     def add(self, record: ResultRecord) -> None:
         self._status[record.status] += 1
@@ -173,6 +179,7 @@ class SummaryBuilder:
                 self._add_unit(judgment)
             elif judgment.status == "unscored" and judgment.reason:
                 _count_reason(self._reasons[judgment.criterion], judgment.reason[:80])
+        self._add_pooled(record)
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
         if len(record.judges) > 1:
@@ -194,6 +201,22 @@ class SummaryBuilder:
             self._counts[criterion][_label(judgment.score)] += 1
         else:
             self._counts[criterion][str(judgment.score)] += 1
+
+    def _add_pooled(self, record: ResultRecord) -> None:
+        for j in record.judgments:
+            pool = self._pooled.get(j.criterion)
+            if pool is None or j.status != "scored" or not j.details:
+                continue
+            pool[0] += int(j.details.get("matching", 0))
+            pool[1] += int(j.details.get("units", 0)) - int(j.details.get("no_verdict", 0))
+
+    def _pooled_value(self, criterion: Criterion) -> float | None:
+        pool = self._pooled.get(criterion.id)
+        if pool is None or criterion.measure is None or not pool[1]:
+            return None
+        if criterion.measure.statistic == "count":
+            return float(pool[0])
+        return round(pool[0] / pool[1], 4)
 
     def _add_slice(self, record: ResultRecord) -> None:
         value = record.meta.get(self.by or "")
@@ -253,6 +276,7 @@ class SummaryBuilder:
                     spread=self._spread[c.id].mean
                     if c.id in self._spread and self._spread[c.id].n
                     else None,
+                    pooled=self._pooled_value(c),
                 )
             )
         judges = [self._judges[name] for name in sorted(self._judges)]

@@ -122,6 +122,7 @@ def _criteria_table(summary: Summary) -> Table:
     )
     panel = any(c.alpha is not None for c in summary.criteria)
     spread = any(c.spread is not None for c in summary.criteria)
+    pooled = any(c.pooled is not None for c in summary.criteria)
     table.add_column("criterion", no_wrap=True)
     table.add_column("scale")
     for column in ("mean", "std", "n scored", "n unscored"):
@@ -130,10 +131,13 @@ def _criteria_table(summary: Summary) -> Table:
         table.add_column("α judges", justify="right")
     if spread:
         table.add_column("sample sd", justify="right")
+    if pooled:
+        table.add_column("pooled", justify="right")
     table.add_column("top reason unscored", overflow="fold")
     for c in summary.criteria:
         extra = [_num(c.alpha)] if panel else []
         extra += [_num(c.spread)] if spread else []
+        extra += [_num(c.pooled)] if pooled else []
         reason = next(iter(c.reasons), "")[:40]
         table.add_row(
             c.id,
@@ -208,6 +212,8 @@ def render_rubric(rubric: Rubric) -> None:
     for stage in rubric.stages:
         console.print(f"\n[bold]stage {escape(stage.id)}[/] ({stage.kind}): ", end="")
         console.print(escape(stage.instructions.strip()))
+        if stage.context is not None:
+            console.print(f"  sees only: {escape(', '.join(stage.context) or 'nothing')}")
         _render_criteria(stage.criteria, indent="  ")
     _render_criteria(rubric.criteria)
 

@@ -148,13 +148,18 @@ class UnitMeasure(_Strict):
     """
 
     stage: str
-    statistic: Literal["count", "ratio"]
+    # `distractors`: how many of the options other than the correct answer at least one unit
+    # carries as a label of the labels criterion named by `of` (whose labels are letters A-E).
+    statistic: Literal["count", "ratio", "distractors"]
     where: dict[str, Level] = Field(default_factory=dict)
+    of: str | None = None
 
     @model_validator(mode="after")
     def _ratio_of_something(self) -> UnitMeasure:
         if self.statistic == "ratio" and not self.where:
             raise ValueError("a ratio needs a `where:` condition (the share of units matching it)")
+        if (self.statistic == "distractors") != (self.of is not None):
+            raise ValueError("`of:` (a labels criterion of option letters) goes with distractors")
         return self
 
 
@@ -169,7 +174,8 @@ class Criterion(_Strict):
     higher_is_better: bool = True
     # `llm`: asked of the judges. `answer_accuracy`, `rouge`: computed, no LLM. `measure`:
     # computed from a stage's per-unit verdicts (the share of factual steps).
-    method: Literal["llm", "answer_accuracy", "rouge", "measure"] = "llm"
+    # `letter_consistency`: the chosen letter names the option the reasoning argues for.
+    method: Literal["llm", "answer_accuracy", "rouge", "measure", "letter_consistency"] = "llm"
     # The ROUGE settings; required by, and only allowed with, method `rouge`.
     rouge: RougeSpec | None = None
     # What a `measure` criterion counts; required by, and only allowed with, method `measure`.
@@ -177,11 +183,19 @@ class Criterion(_Strict):
     # A per-unit criterion asked only when the unit's other criteria have these levels
     # (error types only for a step that is not factual).
     when: dict[str, Level] | None = None
+    # False: a criterion that applies only where the text allows it (letter vs argued
+    # diagnosis); unscored, it does not make the record `partial`.
+    required: bool = True
+    # An LLM criterion that is computed, not judged, when the chosen letter is the correct
+    # answer: it then takes this level (the harm of a miss is none when nothing was missed).
+    if_correct: Level | None = None
 
     @model_validator(mode="after")
     def _method_fits_scale(self) -> Criterion:
-        if self.method == "answer_accuracy" and self.scale.type != "binary":
-            raise ValueError("method answer_accuracy needs a binary scale")
+        if self.method in ("answer_accuracy", "letter_consistency") and (
+            self.scale.type != "binary"
+        ):
+            raise ValueError(f"method {self.method} needs a binary scale")
         if self.method == "rouge" and (self.scale.type != "continuous" or self.rouge is None):
             raise ValueError("method rouge needs a continuous scale and a `rouge:` setting")
         if self.method != "rouge" and self.rouge is not None:
@@ -192,6 +206,10 @@ class Criterion(_Strict):
             raise ValueError("method measure needs a `measure:` setting, and only it allows one")
         if self.method == "measure" and self.scale.type != "continuous":
             raise ValueError("method measure needs a continuous scale")
+        if self.if_correct is not None and (
+            self.method != "llm" or not self.allows(self.if_correct)
+        ):
+            raise ValueError("`if_correct:` must be a level of an LLM criterion's scale")
         return self
 
     def allows(self, level: Level) -> bool:
@@ -222,6 +240,9 @@ class Stage(_Strict):
     # judge
     per: str | None = None
     criteria: list[Criterion] = Field(default_factory=list)
+    # The case fields this stage's calls see, when fewer than the rubric's `context` (the
+    # MedThinkVQA splitter sees title, history and findings only, never the answer key).
+    context: list[str] | None = None
     explanation_min: int = Field(default=2, ge=0)
     explanation_max: int = Field(default=300, ge=1)
 
@@ -310,6 +331,12 @@ class Rubric(_Strict):
                     f"criterion {criterion_id}: `where` {name}={level!r} is not a level of a "
                     f"criterion of stage {stage.id}"
                 )
+        if measure.of is not None and not any(
+            c.id == measure.of and c.scale.type == "labels" for c in stage.criteria
+        ):
+            raise ValueError(
+                f"criterion {criterion_id}: `of` must name a labels criterion of stage {stage.id}"
+            )
 
     @property
     def needs_judges(self) -> bool:

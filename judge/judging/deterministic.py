@@ -1,24 +1,29 @@
 """The scorers that need no LLM, by criterion method: one entry point for the run loop.
 
 A new computed metric is a function `(Criterion, Prediction) -> Judgment` registered here;
-`judge.run` calls `score_deterministic` for every criterion whose method is not `llm`.
+`judge.run` calls `score_deterministic` for every criterion whose method is not `llm`. An LLM
+criterion that is computed in some cases (the harm of a miss, none when the answer is correct)
+is settled by `settle_computed` once the judges have answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from judge.contracts import Criterion, Judgment, Prediction
+from judge.contracts import Criterion, Judgment, Prediction, Rubric
 from judge.judging.accuracy import score_accuracy
+from judge.judging.harm import settle_when_correct
+from judge.judging.letter_consistency import score_letter_consistency
 from judge.judging.rouge import score_rouge
 
-__all__ = ["SCORERS", "score_deterministic"]
+__all__ = ["SCORERS", "score_deterministic", "settle_computed"]
 
 Scorer = Callable[[Criterion, Prediction], Judgment]
 
 SCORERS: dict[str, Scorer] = {
     "answer_accuracy": score_accuracy,
     "rouge": score_rouge,
+    "letter_consistency": score_letter_consistency,
 }
 
 
@@ -28,3 +33,11 @@ def score_deterministic(criterion: Criterion, prediction: Prediction) -> Judgmen
     if scorer is None:
         raise ValueError(f"criterion {criterion.id}: no scorer for method {criterion.method!r}")
     return scorer(criterion, prediction)
+
+
+def settle_computed(
+    rubric: Rubric, prediction: Prediction, judgments: list[Judgment]
+) -> list[Judgment]:
+    """The item's judgments with the LLM criteria that the case itself settles computed
+    (`if_correct:` when the chosen letter is correct)."""
+    return settle_when_correct(rubric, prediction, judgments)

@@ -29,12 +29,14 @@ __all__ = [
 TEMPLATES = Path(__file__).with_name("templates")
 RATIONALE_MAX = 800
 _FIELD_TITLES = {
+    "title": "Title",
     "CLINICAL_HISTORY": "Clinical history",
     "IMAGING_FINDINGS": "Reference imaging findings",
     "discussion": "Expert discussion",
     "image_captions": "Per-image captions",
     "options": "Candidate diagnoses",
     "correct_answer": "Correct answer",
+    "teaching_points": "Teaching-point checklist",
 }
 
 
@@ -106,8 +108,9 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
 def render_stage_prompt(
     rubric: Rubric, stage: Stage, prediction: Prediction, units: list[str] | None = None
 ) -> Prompt | None:
-    """The messages of one stage of a multi-stage rubric: a segment stage sees the case and
-    the judged text; a judge stage also sees the numbered `units` it rates."""
+    """The messages of one stage of a multi-stage rubric: a segment stage sees the case (the
+    stage's own `context` when it names one) and the judged text; a judge stage also sees the
+    numbered `units` it rates."""
     judged_field, candidate = target_text(rubric, prediction)
     if candidate is None:
         return None
@@ -117,7 +120,7 @@ def render_stage_prompt(
     user = env.get_template("stage_user.j2").render(
         rubric=rubric,
         stage=stage,
-        context=_context(rubric, prediction),
+        context=_context(rubric, prediction, stage.context),
         judged_field=judged_field,
         candidate=candidate,
         fence=_fence(candidate),
@@ -155,9 +158,11 @@ def target_text(rubric: Rubric, prediction: Prediction) -> tuple[str, str | None
     return " or ".join(rubric.target), None
 
 
-def _context(rubric: Rubric, prediction: Prediction) -> list[_Section]:
+def _context(
+    rubric: Rubric, prediction: Prediction, only: list[str] | None = None
+) -> list[_Section]:
     sections = []
-    for name in rubric.context:
+    for name in rubric.context if only is None else only:
         text = _context_text(name, prediction)
         sections.append(_Section(_FIELD_TITLES.get(name, name), text or "(not given)"))
     return sections

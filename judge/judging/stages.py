@@ -154,7 +154,9 @@ def _one(
         return None  # not asked of this unit (error types of a factual step)
     value = entry.get(criterion.id)
     if criterion.scale.type == "labels":
-        value = sorted(set(value or [])) or None
+        # An empty list is an answer ("addresses no option"), except where the labels are
+        # asked because of another verdict (a non-factual step must name its error types).
+        value = sorted(set(value or [])) or (None if criterion.when else [])
     elif isinstance(value, bool):
         value = int(value)
     if value is None:

@@ -37,6 +37,11 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
+# ddx 1.0's criteria after the six of 0.1, in rubric order, and the keys that rate them.
+NEW = ["unsupported_fact", "unsafe_advice", "miss_harm"]
+NEW_KEYS = ["0", "1", "3"]
+
+
 def _checked(page: Page, criterion: str) -> str | None:
     checked = page.locator(f'input[name="score_{criterion}"]:checked')
     return checked.get_attribute("value") if checked.count() else None
@@ -55,9 +60,9 @@ def test_rater_scores_two_items_in_chromium(live: Live, browser: Browser, tmp_pa
     page.goto(live.links[rater])
     page.click("#continue")
     assert page.locator("#progress").inner_text().startswith("Item 1 of 3")
-    assert page.locator("fieldset.criterion").count() == len(RATED)
+    assert page.locator("fieldset.criterion").count() == len(RATED) + len(NEW)
     # Every level's anchor is on the page.
-    assert page.get_by_text("Weaves history, labs and exposures").count() == 1
+    assert page.get_by_text("all relevant clinical elements the case offers").count() == 1
     # Keyboard only: the first criterion has focus; each digit picks a level and moves on.
     # Wait until the app's script has run (it sets that focus): keys pressed before are lost.
     page.wait_for_load_state("load")
@@ -69,7 +74,7 @@ def test_rater_scores_two_items_in_chromium(live: Live, browser: Browser, tmp_pa
     page.evaluate("window.scrollTo(0, 0)")
     shot = tmp_path / "annotate.png"
     page.screenshot(path=str(shot))
-    for key in ["5", "4", "2", "0"]:
+    for key in ["5", "4", "2", "0", *NEW_KEYS]:
         page.keyboard.press(key)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("ANNOTATE_SCREENSHOT"):
@@ -91,6 +96,8 @@ def test_rater_scores_two_items_in_chromium(live: Live, browser: Browser, tmp_pa
         page.locator(f'input[name="score_{criterion}"][value="2"]').check()  # by mouse
     page.locator("fieldset#criterion-hallucination").locator("input").first.focus()
     page.keyboard.press("1")  # a shortcut on the binary criterion
+    for key in NEW_KEYS:  # focus moved on to ddx 1.0's next criteria
+        page.keyboard.press(key)
     page.fill("textarea[name=comment]", PAYLOAD)
     page.click("#save-next")
     page.wait_for_url("**/items/3?saved=2")
@@ -108,8 +115,9 @@ def test_rater_scores_two_items_in_chromium(live: Live, browser: Browser, tmp_pa
         rows = [r for r in csv.DictReader(handle) if r["rater"] == rater]
     first = {r["criterion"]: r["score"] for r in rows if r["item"] == live.ids[0]}
     second = {r["criterion"]: r["score"] for r in rows if r["item"] == live.ids[1]}
-    assert first == dict(zip(RATED, ["4", "3", "5", "4", "2", "0"], strict=True))
-    assert second == dict.fromkeys(RATED[:-1], "2") | {"hallucination": "1"}
+    new = dict(zip(NEW, NEW_KEYS, strict=True))
+    assert first == dict(zip(RATED, ["4", "3", "5", "4", "2", "0"], strict=True)) | new
+    assert second == dict.fromkeys(RATED[:-1], "2") | {"hallucination": "1"} | new
     assert {r["comment"] for r in rows if r["item"] == live.ids[1]} == {PAYLOAD}
 
 

@@ -49,7 +49,9 @@ def test_export_loads_into_calibration_and_matches_a_judge(
     def verdict(body: dict[str, Any], n: int) -> Reply:
         text = "\n".join(str(m.get("content")) for m in body["messages"])
         item = next(i for h, i in histories.items() if h and h in text)
-        levels = _levels_for(index[item])
+        # ddx 1.0's other criteria (the raters here rate the 0.1 six): any valid level.
+        others = {c.id: c.scale.levels[0] for c in load_rubric("ddx").llm_criteria}
+        levels = others | _levels_for(index[item])
         return Reply.json({c: {"rationale": "r", "score": v} for c, v in levels.items()})
 
     llm_server.script = verdict

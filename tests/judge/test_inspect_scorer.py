@@ -24,6 +24,7 @@ from tests.llm_server import LLMServer, Reply
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 CASE_FIELDS = ("CLINICAL_HISTORY", "IMAGING_FINDINGS", "discussion", "options", "correct_answer")
 LLM = [c.id for c in load_rubric("ddx").llm_criteria]
+BINARY = [c.id for c in load_rubric("ddx").llm_criteria if c.scale.type == "binary"]
 
 
 def _samples() -> list[Sample]:
@@ -70,7 +71,8 @@ def _verdict(body: dict[str, Any], n: int) -> Reply:
     text = "\n".join(str(m.get("content")) for m in body["messages"])
     score = 4 if "Final answer" in text else 1  # the judge saw the completion
     verdict = {c: {"rationale": f"{c} looks like {score}", "score": score} for c in LLM}
-    verdict["hallucination"] = {"rationale": "none invented", "score": 0}
+    for flag in BINARY:  # the yes/no flags: nothing invented, nothing unsafe
+        verdict[flag] = {"rationale": "none found", "score": 0}
     return Reply.json(verdict)
 
 

@@ -20,6 +20,8 @@ from judge.load.rubric import load_rubric
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 RUBRIC = load_rubric("ddx")
 LLM_IDS = [c.id for c in RUBRIC.llm_criteria]
+# Computed, not judged, when the chosen answer is correct (miss_harm).
+SETTLED = {c.id for c in RUBRIC.llm_criteria if c.if_correct is not None}
 
 
 class Panel:
@@ -89,7 +91,9 @@ async def test_a_failing_judge_shrinks_the_panel_and_the_record_says_so() -> Non
     result = await _run(panel, ["x/a", "x/b", "y/c"])
     for record in result.records:
         assert record.scores["coherence"] == 3.5  # mean of the two judges left
-        assert record.missing == {c: ["x/b"] for c in LLM_IDS}
+        correct = record.scores["final_answer"] == 1
+        asked = [c for c in LLM_IDS if not (correct and c in SETTLED)]
+        assert record.missing == {c: ["x/b"] for c in asked}
         assert record.status == "scored"
     assert result.summary.failed_calls == {"x/b": len(result.records)}
 

@@ -76,7 +76,9 @@ def test_mixed_faults_end_scored_or_unscored_with_bounded_retries(
     for record in records:
         for name in judges:
             mine = [j for j in record.judgments if j.judge == name]
-            assert {j.criterion for j in mine} == llm_ids and len(mine) == len(llm_ids)
+            # miss_harm is computed, not judged, when the chosen answer is correct.
+            asked = llm_ids - ({"miss_harm"} if record.scores["final_answer"] == 1 else set())
+            assert {j.criterion for j in mine} == asked and len(mine) == len(asked)
             assert all(j.status == "scored" or j.reason for j in mine)
         failed_calls.update(c.judge for c in record.calls if c.error)
     statuses = Counter(r.status for r in llm_server.requests)

@@ -39,6 +39,7 @@ EXAMPLES = ROOT / "examples" / "predictions.jsonl"
 SCRIPT = "<script>window.__pwned = 1</script>"
 IMG = '<img src="http://198.51.100.7/x.png">MRI'
 LLM = [c.id for c in load_rubric("ddx").llm_criteria]
+BINARY = {c.id for c in load_rubric("ddx").llm_criteria if c.scale.type == "binary"}
 
 
 def _verdict(body: dict[str, Any], n: int) -> Reply:
@@ -51,10 +52,8 @@ def _verdict(body: dict[str, Any], n: int) -> Reply:
     verdict = {}
     for k, criterion in enumerate(LLM):
         shift = 1 if body["model"] == "b" and digest[k + 8] % 3 == 0 else 0
-        if criterion == "hallucination":
-            score = (digest[k] + shift) % 2
-        else:
-            score = 1 + (digest[k] + shift) % 5
+        levels = 2 if criterion in BINARY else 5
+        score = (digest[k] + shift) % levels + (0 if criterion in BINARY else 1)
         verdict[criterion] = {"rationale": f"{body['model']} on {criterion}", "score": score}
     if body["model"] == "a" and "A 34-year-old woman had an abdominal" in text:
         verdict["coherence"] = {"rationale": SCRIPT, "score": 1}
@@ -307,10 +306,14 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
             ]
             assert _close(cell, _mean(values))
 
-    # Unscored: judge b's reply on one case never validated, for each of its criteria.
-    unscored = _rows(page, "#unscored-table")
-    expected = sum(j["status"] == "unscored" for r in raw for j in r["judgments"])
-    assert expected == len(LLM) and sum(int(r[3]) for r in unscored) == expected
+    # Unscored: judge b's reply on one case never validated, for each of its criteria (but
+    # miss_harm, computed when the answer is correct); the deterministic rows are
+    # letter_consistency where the reasoning names no option.
+    unscored = [r for r in _rows(page, "#unscored-table") if r[1] != "deterministic"]
+    expected = sum(
+        j["status"] == "unscored" for r in raw for j in r["judgments"] if j["judge"] == "openai/b"
+    )
+    assert expected in (len(LLM), len(LLM) - 1) and sum(int(r[3]) for r in unscored) == expected
     assert {r[1] for r in unscored} == {"openai/b"}
 
     # The rationale with a <script> did not run and reads as text.

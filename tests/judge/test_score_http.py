@@ -48,7 +48,9 @@ def test_scores_every_prediction_and_records_provenance(
         assert record.rubric.id == "ddx" and len(record.rubric.hash) == 16
         assert record.judge_version == judge.__version__
         for criterion in rubric.criteria:
-            assert record.scores[criterion.id] in criterion.scale.levels
+            # letter_consistency (required: false) is unscored where no option is named.
+            allowed = [*criterion.scale.levels, *([None] if not criterion.required else [])]
+            assert record.scores[criterion.id] in allowed
         assert record.calls[0].tokens_in and record.calls[0].latency_s is not None
     accuracy = {r.id: r.scores["final_answer"] for r in records}
     assert sorted(accuracy.values()) == [0, 1, 1]  # the fixture's second case chose C, not B
@@ -108,8 +110,11 @@ def test_a_reply_that_never_validates_is_unscored_with_reason(
     bad = next(r for r in iter_records(out) if target in r.id)
     assert bad.status == "partial"  # final_answer is still scored without an LLM
     assert bad.scores["final_answer"] == 1
-    unscored = [j for j in bad.judgments if j.status == "unscored"]
-    assert len(unscored) == 6 and all("invalid reply" in (j.reason or "") for j in unscored)
+    unscored = [j for j in bad.judgments if j.status == "unscored" and j.judge == MODEL]
+    # Every judged criterion but miss_harm, computed as no harm since the answer is correct.
+    asked = [c for c in load_rubric("ddx").llm_criteria if c.if_correct is None]
+    assert len(unscored) == len(asked)
+    assert all("invalid reply" in (j.reason or "") for j in unscored)
     assert not any(j.retryable for j in unscored)
     assert result.summary.status == {"scored": 2, "partial": 1}
 

@@ -35,7 +35,12 @@ def test_the_builtin_asks_exactly_the_protocols_fields() -> None:
     rubric = load_rubric("ddx-steps")
     verdict = stage_model(rubric, rubric.stage("verdicts")).model_json_schema()
     fields = verdict["$defs"]["StepVerdict"]["properties"]
-    assert set(fields) == {"step", "explanation", "is_factual", "is_critical", "error_types"}
+    protocol = {"step", "explanation", "is_factual", "is_critical", "error_types"}
+    # options_addressed is ours (the coverage measure), a documented divergence.
+    assert set(fields) == protocol | {"options_addressed"}
+    critical = rubric.stage("verdicts").criteria[1]
+    assert "chosen answer depend" in critical.question  # the candidate's own choice
+    assert rubric.stage("steps").context == ["title", "CLINICAL_HISTORY", "IMAGING_FINDINGS"]
     assert fields["explanation"]["minLength"] == 2 and fields["explanation"]["maxLength"] == 300
     assert fields["is_factual"]["type"] == "boolean"
     assert fields["error_types"]["items"]["enum"] == [

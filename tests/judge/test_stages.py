@@ -35,6 +35,8 @@ def verdict(step: int, kind: str) -> dict[str, Any]:
         "is_factual": factual,
         "is_critical": step == 1 or not factual,
         "error_types": [] if factual else ["Image Understanding Err", "Reasoning Err"],
+        # Step 1 addresses options A and B, the others C; the correct answer (A) is left out.
+        "options_addressed": ["A", "B"] if step == 1 else ["C"],
     }
 
 
@@ -110,7 +112,12 @@ def test_a_missing_step_verdict_is_unscored_never_false(
     _score(llm_server, tmp_path / "r.jsonl")
     record = next(iter_records(tmp_path / "r.jsonl"))
     missing = [j for j in record.judgments if j.step == 2]
-    assert {j.criterion for j in missing} == {"is_factual", "is_critical", "error_types"}
+    assert {j.criterion for j in missing} == {
+        "is_factual",
+        "is_critical",
+        "error_types",
+        "options_addressed",
+    }
     assert all(
         j.status == "unscored" and "no verdict for step 2" in (j.reason or "") for j in missing
     )
@@ -204,3 +211,103 @@ def test_step_level_verdicts_feed_calibration(llm_server: LLMServer, tmp_path: P
     )
     assert table.loc[table.index[0], "alpha_with_judge"] == pytest.approx(expected)
     assert expected < 1.0
+
+
+def test_the_splitter_sees_no_options_answer_key_or_discussion(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # MedThinkVQA step3_splitter.py shows title, history and findings "for referent clarity
+    # only"; 0.1 also showed the options, the answer key and the discussion.
+    llm_server.script = scripted([FACTUAL] * 3)
+    _score(llm_server, tmp_path / "r.jsonl")
+    case = json.loads(PREDICTIONS.read_text().splitlines()[0])
+    splits = [b for b in _chat(llm_server) if is_split(b)]
+    first = next(b for b in splits if case["CLINICAL_HISTORY"] in json.dumps(b))
+    sent = "\n".join(m["content"] for m in first["messages"])
+    assert case["title"] in sent and case["IMAGING_FINDINGS"] in sent
+    for hidden in ("Candidate diagnoses", "Correct answer", "Expert discussion", "captions"):
+        assert hidden not in sent
+    assert case["discussion"] not in sent
+    assert "Mesenteric adenitis" not in sent and "Ectopic pregnancy" not in sent
+    # The step judges keep the full context, as in the protocol.
+    history = case["CLINICAL_HISTORY"]
+    judged = next(b for b in _chat(llm_server) if not is_split(b) and history in json.dumps(b))
+    full = "\n".join(m["content"] for m in judged["messages"])
+    assert case["discussion"] in full and "Ectopic pregnancy" in full
+
+
+def test_error_types_are_counted_on_critical_and_noncritical_steps(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # verdict(): step 1 factual and critical; a non-factual step is critical; step 3 of
+    # this plan is factual and not critical. So: reasoning errors 1 (critical), 0 (not).
+    llm_server.script = scripted([FACTUAL, NONFACTUAL, FACTUAL])
+    out = tmp_path / "r.jsonl"
+    result = _score(llm_server, out)
+    scores = next(iter(iter_records(out))).scores
+    assert scores["reasoning_errors_critical"] == 1
+    assert scores["reasoning_errors_noncritical"] == 0
+    assert scores["image_understanding_errors_critical"] == 1
+    assert scores["medical_knowledge_errors_critical"] == 0
+    assert scores["critical_step_ratio"] == pytest.approx(2 / 3, abs=1e-4)
+    # Options A, B and C are addressed; A is the correct answer, so 2 of 4 distractors.
+    assert scores["distractors_addressed"] == 2
+    # The protocol's pooled figures: 9 steps over 3 items, 6 factual, 6 critical.
+    by_id = {c.id: c for c in result.summary.criteria}
+    assert by_id["factual_ratio"].pooled == pytest.approx(6 / 9, abs=1e-4)
+    assert by_id["critical_step_ratio"].pooled == pytest.approx(6 / 9, abs=1e-4)
+    assert by_id["reasoning_errors_critical"].pooled == 3
+    assert by_id["final_answer"].pooled is None
+
+
+def test_pooled_and_per_case_ratios_differ_when_step_counts_do(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # Per case (ours) averages each item's share; pooled (the protocol) divides all factual
+    # steps by all steps. Items with 3 and 1 steps: 2/3 and 0/1 -> mean 1/3, pooled 2/4.
+    def reply(body: dict[str, Any], n: int) -> Reply:
+        text = json.dumps(body)
+        one = "periumbilical" in text  # the first fixture case's history
+        if is_split(body):
+            return Reply.json({"steps": STEPS[:1] if one else STEPS})
+        plan = [NONFACTUAL] if one else [FACTUAL, NONFACTUAL, FACTUAL]
+        return Reply.json({"steps": [verdict(i + 1, k) for i, k in enumerate(plan)]})
+
+    llm_server.script = reply
+    result = _score(llm_server, tmp_path / "r.jsonl")
+    ratios = [r.scores["factual_ratio"] for r in iter_records(tmp_path / "r.jsonl")]
+    summary = {c.id: c for c in result.summary.criteria}["factual_ratio"]
+    steps = [r.scores["step_count"] for r in iter_records(tmp_path / "r.jsonl")]
+    factual = sum(round(r * n) for r, n in zip(ratios, steps, strict=True))
+    assert summary.pooled == pytest.approx(factual / sum(steps), abs=1e-4)
+    assert summary.mean == pytest.approx(sum(ratios) / len(ratios))
+    assert summary.pooled != pytest.approx(summary.mean)
+
+
+def test_calibrate_reports_the_protocols_agreement_beside_alpha(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from calibration.cli import calibrate_command
+
+    llm_server.script = scripted([FACTUAL, NONFACTUAL, FACTUAL])
+    out = tmp_path / "r.jsonl"
+    _score(llm_server, out)
+    frame = load_judge_results(out)
+    factual = frame[frame["criterion"] == "is_factual"].sort_values(["item", "step"])
+    humans = factual.assign(rater="dr_a", rater_kind="human")[
+        ["item", "step", "criterion", "rater", "score"]
+    ]
+    humans.loc[humans.index[0], "score"] = 1 - humans.loc[humans.index[0], "score"]
+    human_file = tmp_path / "human.csv"
+    humans.to_csv(human_file, index=False)
+    result = CliRunner().invoke(
+        calibrate_command,
+        ["--judge", str(out), "--human", str(human_file), "--rubric", "ddx-steps",
+         "--n-boot", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "MedThinkVQA step-3 protocol" in result.output
+    # 9 steps, one flipped: agreement 8/9.
+    assert "0.89" in result.output and "α" in result.output
