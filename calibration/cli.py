@@ -37,10 +37,9 @@ def _load_rubric_scales(rubric: str) -> tuple[dict[str, str], dict[str, list[Any
         from judge.load.rubric import load_rubric
     except ImportError as err:
         raise CalibrationError(f"--rubric needs the judge package's rubric loader ({err})") from err
-    try:
-        return scales_from_rubric(load_rubric(rubric))
-    except Exception as err:  # the judge package's own rubric errors, whatever their class
-        raise CalibrationError(f"rubric {rubric!r}: {err}") from err
+    # A rubric that does not load raises the judge package's RubricError, a JudgeError like
+    # ours: the `judge` CLI prints it as one line (it names the rubric and the line).
+    return scales_from_rubric(load_rubric(rubric))
 
 
 def _cell(row: Any, column: str) -> str:
@@ -133,17 +132,15 @@ def calibrate_command(
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
-    from calibration.errors import CalibrationError
 
-    try:
-        levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
-        table = calibrate_files(
-            judge_path, human_path, levels=levels, domains=domains,
-            ci=ci, n_boot=n_boot, seed=seed,
-        )  # fmt: skip
-        _render(table, table.attrs.get("notes", []), ci)
-        if out is not None:
-            _write(table, out)
-            click.echo(f"wrote {out}")
-    except CalibrationError as err:
-        raise click.ClickException(str(err)) from err
+    # A CalibrationError is a judge.errors.JudgeError: the `judge` group's error boundary
+    # prints it as one line with the exit status of every other bad input.
+    levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
+    table = calibrate_files(
+        judge_path, human_path, levels=levels, domains=domains,
+        ci=ci, n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    _render(table, table.attrs.get("notes", []), ci)
+    if out is not None:
+        _write(table, out)
+        click.echo(f"wrote {out}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from calibration.data import LONG_COLUMNS, from_wide, normalize_long
+from calibration.data import LONG_COLUMNS, RATER_KINDS, from_wide, normalize_long
 from calibration.errors import CalibrationError, InputFileError
 
 __all__ = ["load_human_scores", "load_judge_results", "load_scores"]
@@ -88,12 +90,27 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """The rows of a score table; ``attrs["lines"]``: the line each row starts on, when known."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
-        # Read everything as text: ids like "007" must stay ids; scores are coerced later.
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+        sep = "\t" if suffix == ".tsv" else ","
+        try:
+            # Read everything as text: ids like "007" must stay ids; scores are coerced later.
+            table = pd.read_csv(path, sep=sep, dtype=str)
+        except pd.errors.ParserError as err:  # a row with more fields than the header
+            found = re.search(r"line (\d+)", str(err))
+            line = int(found.group(1)) if found else None
+            message = f"not a valid table row ({_why(err)})"
+            raise InputFileError(str(path), line, message) from err
+        except UnicodeDecodeError as err:
+            raise InputFileError(str(path), None, f"not UTF-8 text ({err.reason})") from err
+        table.attrs["lines"] = _row_lines(path, sep)
+        return table
     if suffix == ".jsonl":
-        return pd.DataFrame([row for _, row in _read_jsonl(path)])
+        numbered = _read_jsonl(path)
+        table = pd.DataFrame([row for _, row in numbered])
+        table.attrs["lines"] = [number for number, _ in numbered]
+        return table
     if suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -120,6 +137,7 @@ def load_scores(
     table = _read_table(path)
     if table.empty:
         raise InputFileError(str(path), None, "holds no rows")
+    _check_rows(path, table)
     try:
         if {"item", "criterion", "rater", "score"} <= set(table.columns):
             return normalize_long(table, rater_kind=rater_kind)
@@ -136,6 +154,44 @@ def load_scores(
         raise
     except CalibrationError as err:
         raise InputFileError(str(path), None, str(err)) from err
+
+
+def _why(err: Exception) -> str:
+    return " ".join(str(err).split()).removeprefix("Error tokenizing data. C error: ")
+
+
+def _row_lines(path: Path, sep: str) -> list[int]:
+    """The line each data row of a CSV/TSV starts on (a quoted field may span lines; blank
+    lines are skipped, as pandas skips them)."""
+    starts = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        end = 0
+        for record in reader:
+            if any(field.strip() for field in record):
+                starts.append(end + 1)
+            end = reader.line_num
+    return starts[1:]  # after the header
+
+
+def _check_rows(path: Path, table: pd.DataFrame) -> None:
+    """Refuse the first row whose id columns are empty or whose rater_kind is unknown, by
+    file, line and field (a blank id would otherwise become the item "nan")."""
+    lines: list[int] = table.attrs.get("lines", [])
+    required = [c for c in ("item", "criterion", "rater") if c in table.columns]
+    kinds = table["rater_kind"] if "rater_kind" in table.columns else None
+    for position in range(len(table)):
+        line = lines[position] if position < len(lines) else None
+        for column in required:
+            value = table[column].iloc[position]
+            if value is None or pd.isna(value) or not str(value).strip():
+                raise InputFileError(str(path), line, "missing", field=column)
+        if kinds is not None:
+            kind = str(kinds.iloc[position]).strip()
+            if kind not in RATER_KINDS:
+                raise InputFileError(
+                    str(path), line, f"must be 'human' or 'judge', got {kind!r}", field="rater_kind"
+                )
 
 
 def load_human_scores(path: str | Path, criterion: str = "score") -> pd.DataFrame:

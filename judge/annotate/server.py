@@ -49,12 +49,10 @@ class AnnotationServer:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl-C or SIGTERM."""
+        """Serve in this thread until Ctrl-C or SIGTERM. uvicorn shuts down cleanly, then
+        re-raises the Ctrl-C as KeyboardInterrupt: the CLI exits 130, as every command does."""
         try:
             self._server.run(sockets=[self.sock])
-        except KeyboardInterrupt:
-            # uvicorn has shut down cleanly and re-raised the Ctrl-C: a normal end here.
-            pass
         finally:
             self.sock.close()
 
