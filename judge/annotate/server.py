@@ -20,6 +20,7 @@ from typing import Any
 from judge.annotate.security import allowed_hosts, check_bind
 from judge.annotate.study import Study, open_study
 from judge.errors import ConfigError
+from judge.hosts import bind_address, url_host
 
 __all__ = ["AnnotationServer", "rater_links", "run_annotation"]
 
@@ -45,8 +46,8 @@ class AnnotationServer:
     @property
     def url(self) -> str:
         """The base URL, e.g. http://127.0.0.1:51234."""
-        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        host = socket.gethostname() if bind_address(self.host) in ("0.0.0.0", "::") else self.host
+        return f"http://{url_host(host)}:{self.port}"
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl-C or SIGTERM. uvicorn shuts down cleanly, then
@@ -122,11 +123,12 @@ def run_annotation(
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = bind_address(host)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(("127.0.0.1" if host == "localhost" else host, port))
+        sock.bind((address, port))
     except OSError as exc:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

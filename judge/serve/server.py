@@ -7,7 +7,6 @@ token: medical cases and a paid judge must not be open to the network by acciden
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -20,23 +19,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from judge.errors import ConfigError, redact
+from judge.hosts import bind_address, is_loopback, url_host
 from judge.judging.engine import CompleteFn
 from judge.scorer import RunOptions
 from judge.serve.app import DEFAULT_MAX_BODY, create_app
 
+# is_loopback: judge.hosts.is_loopback, re-exported (an import path of this module).
 __all__ = ["check_exposure", "is_loopback", "running", "serve"]
 
 _LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "judge.serve", "")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve anywhere
 
 
 def check_exposure(host: str, token: str | None) -> None:
@@ -63,7 +54,12 @@ def serve(
     check_exposure(host, token)
     app = create_app(options, complete, rubrics=rubrics, token=token, max_body=max_body)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="on", server_header=False
+        app,
+        host=bind_address(host),
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        server_header=False,
     )
     # After Config, which (re)configures uvicorn's loggers. Libraries' own loggers (instructor
     # logs each failed call with the provider's message) reach a redacting root handler
@@ -76,7 +72,9 @@ def serve(
 def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run `app` on a background thread for the length of the block; yields its base URL
     (a free port unless `port` is given). Startup errors are raised here."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host=bind_address(host), port=port, log_level="warning", lifespan="on"
+    )
     _redact_logs()
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="judge-serve", daemon=True)
@@ -89,7 +87,7 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
         time.sleep(0.01)
     bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://{host}:{bound}"
+        yield f"http://{url_host(host)}:{bound}"
     finally:
         server.should_exit = True
         thread.join(30)
