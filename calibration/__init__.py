@@ -12,10 +12,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calibration.agreement_table import agreement, level_of
+    from calibration.agreement_table import agreement
     from calibration.calibrate import calibrate_files, scales_from_rubric
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
+    from calibration.levels import level_of
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
     from calibration.reliability import AlphaResult, alpha
@@ -44,7 +45,7 @@ _HOMES = {
     "alpha": "reliability",
     "alpha_from_patterns": "patterns",
     "agreement": "agreement_table",
-    "level_of": "agreement_table",
+    "level_of": "levels",
     "calibrate_files": "calibrate",
     "scales_from_rubric": "calibrate",
     "collapse_repeats": "data",
