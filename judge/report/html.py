@@ -122,20 +122,19 @@ def _num(value: Any, digits: int = 2) -> str:
 def _rubric_for(
     records: Sequence[ResultRecord], rubric: str | Path | Rubric | None, source: str
 ) -> Rubric | None:
-    from judge.errors import JudgeError
-    from judge.load.rubric import load_rubric
+    from judge.load.rubric import builtin_rubrics, load_rubric
 
     ids = sorted({r.rubric.id for r in records})
     if len(ids) > 1:
         raise InputError(source, None, f"holds results of several rubrics {ids}: report one")
     if isinstance(rubric, Rubric):
         return rubric
-    try:
-        return load_rubric(rubric or ids[0])
-    except JudgeError:
-        if rubric is not None:
-            raise
-        return None  # a custom rubric not at hand: scales are read off the scores
+    if rubric is not None:
+        return load_rubric(rubric)
+    # The records name their rubric by id: only a built-in one is looked up. An id is data,
+    # and must never name a file for us to read; a custom rubric not at hand (or a results
+    # file naming a path) gets its scales read off the scores, or the user passes --rubric.
+    return load_rubric(ids[0]) if ids[0] in builtin_rubrics() else None
 
 
 def _criteria_section(scores: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict:

@@ -190,3 +190,22 @@ def test_the_readme_table_is_the_exit_statuses() -> None:
     section = readme.split("## Exit statuses", 1)[1].split("\n## ", 1)[0]
     documented = {int(n) for n in re.findall(r"^\| `?(\d+)`? +\|", section, re.MULTILINE)}
     assert documented == {int(status) for status in ExitStatus}
+
+
+def test_report_never_reads_a_file_a_results_record_names(tmp_path: Path) -> None:
+    """A results record's `rubric.id` is data: the report looks up built-in ids only, never a
+    path it names (it read the file, and gave a traceback for one that is not UTF-8)."""
+    named = tmp_path / "elsewhere.yaml"
+    text = (ROOT / "rubrics" / "ddx.yaml").read_text().replace("id: coherence", "id: leaked")
+    named.write_text(text)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    for path in (named, binary):
+        results = _results(tmp_path / "results.jsonl")
+        lines = results.read_text().replace('"id":"ddx"', f'"id":"{path}"')
+        results.write_text(lines)
+        out = tmp_path / "report.html"
+        done = CliRunner().invoke(cli, ["report", str(results), "--out", str(out)])
+        assert done.exit_code == ExitStatus.OK, done.output
+        page = out.read_text()
+        assert "leaked" not in page and "coherence" in page  # scales read off the scores
