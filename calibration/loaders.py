@@ -75,6 +75,8 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
     Unscored judgments are skipped; their number is in ``frame.attrs["unscored"]``.
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(str(path), None, "no such file")
     rows: list[dict] = []
     unscored = 0
     for number, record in _read_jsonl(path):

@@ -20,7 +20,7 @@ from typing import Any
 from judge.annotate.security import allowed_hosts, check_bind
 from judge.annotate.study import Study, open_study
 from judge.errors import ConfigError
-from judge.hosts import bind_address, url_host
+from judge.hosts import bind_address, listen, url_host
 
 __all__ = ["AnnotationServer", "rater_links", "run_annotation"]
 
@@ -36,7 +36,7 @@ class AnnotationServer:
         from judge.annotate.app import create_app
 
         self.host = host
-        self.sock = _bind(host, port)
+        self.sock = listen(host, port)
         self.port = int(self.sock.getsockname()[1])
         app = create_app(study, allowed_hosts(host, self.port))
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
@@ -120,18 +120,3 @@ def run_annotation(
         server.serve_forever()
     finally:
         study.store.close()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    address = bind_address(host)
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((address, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock

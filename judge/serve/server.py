@@ -8,6 +8,7 @@ token: medical cases and a paid judge must not be open to the network by acciden
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import traceback
@@ -19,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from judge.errors import ConfigError, redact
-from judge.hosts import bind_address, is_loopback, url_host
+from judge.hosts import bind_address, is_loopback, listen, url_host
 from judge.judging.engine import CompleteFn
 from judge.scorer import RunOptions
 from judge.serve.app import DEFAULT_MAX_BODY, create_app
@@ -53,6 +54,7 @@ def serve(
     """Serve until interrupted (Ctrl-C or SIGTERM)."""
     check_exposure(host, token)
     app = create_app(options, complete, rubrics=rubrics, token=token, max_body=max_body)
+    sock = listen(host, port)  # an address in use is a ConfigError, before the app starts
     config = uvicorn.Config(
         app,
         host=bind_address(host),
@@ -65,7 +67,10 @@ def serve(
     # logs each failed call with the provider's message) reach a redacting root handler
     # rather than logging's last-resort one, which prints raw.
     _redact_logs(root_handler=True)
-    uvicorn.Server(config).run()
+    try:
+        _Server(config, f"http://{url_host(host)}:{sock.getsockname()[1]}").run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 @contextmanager
@@ -91,6 +96,21 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn says where it listens only when it binds the socket itself: this says it the
+    same way once started (the line a harness reads the port from with --port 0)."""
+
+    def __init__(self, config: uvicorn.Config, url: str):
+        super().__init__(config)
+        self._url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log = logging.getLogger("uvicorn.error")
+            log.info("Uvicorn running on %s (Press CTRL+C to quit)", self._url)
 
 
 class _Redact(logging.Filter):

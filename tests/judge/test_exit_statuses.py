@@ -128,6 +128,7 @@ def test_every_user_error_exits_2(tmp_path: Path) -> None:
         "unknown rubric": ["rubrics", "show", "no-such-rubric"],
         "calibrate --out": [*calibrate, "--out", str(tmp_path / "t.xlsx"), "--n-boot", "0"],
         "calibrate --rubric": [*calibrate, "--rubric", "nope"],
+        "calibrate --judge": ["calibrate", "--judge", "missing.jsonl", "--human", str(human)],
         "annotate host": ["annotate", predictions, "--raters", "a", "--host", "0.0.0.0"],
         "serve host": ["serve", "--host", "0.0.0.0"],
     }

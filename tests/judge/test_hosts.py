@@ -3,6 +3,7 @@ same listen addresses (they disagreed on `[::1]`), and both really serve on `::1
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
@@ -71,3 +72,28 @@ def test_annotate_answers_on_ipv6_loopback(tmp_path: Path, host: str) -> None:
             assert httpx.get(link, timeout=10).status_code == 200
     finally:
         study.store.close()
+
+
+def test_a_port_in_use_is_a_user_error_for_both_servers(tmp_path: Path) -> None:
+    """`judge serve` exited with uvicorn's status 3 (the status of a run stopped early)."""
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    predictions = tmp_path / "preds.jsonl"
+    write_predictions(predictions)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        runs = {
+            "serve": ["serve", "--port", port, "--judge", "openai/x"],
+            "annotate": [
+                *("annotate", str(predictions), "--raters", "a", "--port", port),
+                *("--db", str(tmp_path / "a.sqlite")),
+            ],
+        }
+        for name, args in runs.items():
+            done = CliRunner().invoke(cli, args)
+            assert done.exit_code == 2, (name, done.output)
+            assert f"error: cannot listen on 127.0.0.1:{port}: " in done.output, name
