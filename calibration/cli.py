@@ -73,15 +73,19 @@ def _render(table: Any, notes: list[str], ci: float) -> None:
             console.print(f"[dim]{row['criterion']} / {row.get('judge') or '—'}: {row['notes']}")
 
 
-def _write(table: Any, out: Path) -> None:
+def _check_out(out: Path) -> None:
+    # Before the bootstrap runs, not after minutes of it.
     from calibration.errors import CalibrationError
 
+    if out.suffix.lower() not in (".csv", ".json"):
+        raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
+
+
+def _write(table: Any, out: Path) -> None:
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
-    elif out.suffix.lower() == ".json":
-        table.to_json(out, orient="records", indent=2)
     else:
-        raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
+        table.to_json(out, orient="records", indent=2)
 
 
 @click.command("calibrate")
@@ -135,6 +139,8 @@ def calibrate_command(
 
     # A CalibrationError is a judge.errors.JudgeError: the `judge` group's error boundary
     # prints it as one line with the exit status of every other bad input.
+    if out is not None:
+        _check_out(out)
     levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
     table = calibrate_files(
         judge_path, human_path, levels=levels, domains=domains,

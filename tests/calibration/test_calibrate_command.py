@@ -54,7 +54,8 @@ def test_errors_are_one_line_messages(results_file: Path, tmp_path: Path) -> Non
     assert "Traceback" not in output
     code, output = _run("--judge", str(results_file), "--human", str(human),
                         "--out", str(tmp_path / "table.xlsx"))  # fmt: skip
-    assert code == 2
+    assert code == 2 and output.startswith("error: --out must end in .csv or .json")
+    assert "Judge–human agreement" not in output  # refused before any work
 
 
 def test_unknown_rubric_is_a_clean_error(results_file: Path, human_file: Path) -> None:
