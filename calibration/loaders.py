@@ -91,8 +91,9 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    """The rows of a score table; ``attrs["lines"]``: the line each row starts on, when known."""
+def _read_table(path: Path) -> tuple[pd.DataFrame, list[int] | None]:
+    """The rows of a score table, and the line each starts on when read here (a CSV's are
+    found only when an error needs one: `_row_lines`)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         sep = "\t" if suffix == ".tsv" else ","
@@ -106,13 +107,10 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise InputFileError(str(path), line, message) from err
         except UnicodeDecodeError as err:
             raise InputFileError(str(path), None, f"not UTF-8 text ({err.reason})") from err
-        table.attrs["lines"] = _row_lines(path, sep)
-        return table
+        return table, None
     if suffix == ".jsonl":
         numbered = _read_jsonl(path)
-        table = pd.DataFrame([row for _, row in numbered])
-        table.attrs["lines"] = [number for number, _ in numbered]
-        return table
+        return pd.DataFrame([row for _, row in numbered]), [number for number, _ in numbered]
     if suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -120,7 +118,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise InputFileError(str(path), err.lineno, f"not valid JSON ({err.msg})") from err
         if not isinstance(data, list):
             raise InputFileError(str(path), None, "a .json score file must hold a list of rows")
-        return pd.DataFrame(data)
+        return pd.DataFrame(data), None
     raise InputFileError(str(path), None, "score files must be .csv, .tsv, .jsonl or .json")
 
 
@@ -136,10 +134,10 @@ def load_scores(
     path = Path(path)
     if not path.exists():
         raise InputFileError(str(path), None, "no such file")
-    table = _read_table(path)
+    table, lines = _read_table(path)
     if table.empty:
         raise InputFileError(str(path), None, "holds no rows")
-    _check_rows(path, table)
+    _check_rows(path, table, lines)
     try:
         if {"item", "criterion", "rater", "score"} <= set(table.columns):
             return normalize_long(table, rater_kind=rater_kind)
@@ -176,24 +174,29 @@ def _row_lines(path: Path, sep: str) -> list[int]:
     return starts[1:]  # after the header
 
 
-def _check_rows(path: Path, table: pd.DataFrame) -> None:
+def _check_rows(path: Path, table: pd.DataFrame, lines: list[int] | None) -> None:
     """Refuse the first row whose id columns are empty or whose rater_kind is unknown, by
     file, line and field (a blank id would otherwise become the item "nan")."""
-    lines: list[int] = table.attrs.get("lines", [])
-    required = [c for c in ("item", "criterion", "rater") if c in table.columns]
-    kinds = table["rater_kind"] if "rater_kind" in table.columns else None
-    for position in range(len(table)):
-        line = lines[position] if position < len(lines) else None
-        for column in required:
-            value = table[column].iloc[position]
-            if value is None or pd.isna(value) or not str(value).strip():
-                raise InputFileError(str(path), line, "missing", field=column)
-        if kinds is not None:
-            kind = str(kinds.iloc[position]).strip()
-            if kind not in RATER_KINDS:
-                raise InputFileError(
-                    str(path), line, f"must be 'human' or 'judge', got {kind!r}", field="rater_kind"
-                )
+    problems = []  # (row position, column order, field, message)
+    named = [c for c in ("item", "criterion", "rater", "rater_kind") if c in table.columns]
+    for order, column in enumerate(named):
+        values = table[column]
+        blank = (values.isna() | values.astype(str).str.strip().eq("")).to_numpy()
+        if blank.any():
+            problems.append((int(blank.argmax()), order, column, "missing"))
+    if "rater_kind" in table.columns:
+        kinds = table["rater_kind"].astype(str).str.strip()
+        unknown = (table["rater_kind"].notna() & ~kinds.isin(RATER_KINDS)).to_numpy()
+        if unknown.any():
+            at = int(unknown.argmax())
+            message = f"must be 'human' or 'judge', got {kinds.iloc[at]!r}"
+            problems.append((at, len(named), "rater_kind", message))
+    if problems:
+        position, _, field, message = min(problems)
+        if lines is None and path.suffix.lower() in (".csv", ".tsv"):
+            lines = _row_lines(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+        line = lines[position] if lines is not None and position < len(lines) else None
+        raise InputFileError(str(path), line, message, field=field)
 
 
 def load_human_scores(path: str | Path, criterion: str = "score") -> pd.DataFrame:
