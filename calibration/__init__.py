@@ -14,12 +14,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calibration.agreement_table import agreement, level_of
+    from calibration.agreement_table import agreement
     from calibration.annotator_test import AltTestResult, alt_test
     from calibration.calibrate import calibrate_files, scales_from_rubric
     from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
+    from calibration.levels import level_of
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
     from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
@@ -61,7 +62,7 @@ _HOMES = {
     "alpha": "reliability",
     "alpha_from_patterns": "patterns",
     "agreement": "agreement_table",
-    "level_of": "agreement_table",
+    "level_of": "levels",
     "AltTestResult": "annotator_test",
     "alt_test": "annotator_test",
     "calibrate_files": "calibrate",

@@ -16,32 +16,15 @@ import pandas as pd
 
 from calibration.data import collapse_repeats, normalize_long, to_wide
 from calibration.errors import CalibrationError
+from calibration.levels import level_of
 from calibration.multirater import ICC_FORMS, fleiss, icc
 from calibration.pairwise import agreement_rates, confusion, correlations, kappas
-from calibration.reliability import LEVELS, AlphaResult, Domain, alpha, numeric_matrix
+from calibration.reliability import AlphaResult, Domain, alpha, numeric_matrix
 
+# level_of: calibration.levels.level_of, re-exported (an import path of this module).
 __all__ = ["PANEL", "agreement", "level_of"]
 
 PANEL = "panel"
-# Rubric scale types and their Krippendorff level of measurement.
-_SCALE_LEVELS = {
-    "ordinal": "ordinal",
-    "binary": "nominal",
-    # A set of labels (error types) compares as one nominal value: the same set or not.
-    "labels": "nominal",
-    "categorical": "nominal",
-    # A computed score in a range (ROUGE F1): differences are meaningful, ratios are not.
-    "continuous": "interval",
-}
-
-
-def level_of(kind: str) -> str:
-    """The α level for a level name or a rubric scale type (binary/categorical → nominal,
-    continuous → interval)."""
-    level = _SCALE_LEVELS.get(kind, kind)
-    if level not in LEVELS:
-        raise CalibrationError(f"unknown scale level {kind!r}; use one of {LEVELS}")
-    return level
 
 
 def _majority(matrix: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -39,10 +39,9 @@ def _load_rubric_scales(rubric: str) -> tuple[dict[str, str], dict[str, list[Any
         from judge.load.rubric import load_rubric
     except ImportError as err:
         raise CalibrationError(f"--rubric needs the judge package's rubric loader ({err})") from err
-    try:
-        return scales_from_rubric(load_rubric(rubric))
-    except Exception as err:  # the judge package's own rubric errors, whatever their class
-        raise CalibrationError(f"rubric {rubric!r}: {err}") from err
+    # A rubric that does not load raises the judge package's RubricError, a JudgeError like
+    # ours: the `judge` CLI prints it as one line (it names the rubric and the line).
+    return scales_from_rubric(load_rubric(rubric))
 
 
 def _cell(row: Any, column: str) -> str:
@@ -93,18 +92,22 @@ def _render_protocol(protocol: Any) -> None:
     Console().print(view)
 
 
-def _write(table: Any, out: Path) -> None:
+def _check_out(out: Path) -> None:
+    # Before the bootstrap runs, not after minutes of it.
     from calibration.errors import CalibrationError
 
+    if out.suffix.lower() not in (".csv", ".json"):
+        raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
+
+
+def _write(table: Any, out: Path) -> None:
     if out.suffix.lower() == ".csv":
         from calibration.spreadsheet import escape_cell
 
         # Judge names and criteria come from the data: no cell may run as a formula.
         table.map(escape_cell).to_csv(out, index=False)
-    elif out.suffix.lower() == ".json":
-        table.to_json(out, orient="records", indent=2)
     else:
-        raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
+        table.to_json(out, orient="records", indent=2)
 
 
 @click.command("calibrate")
@@ -169,28 +172,28 @@ def calibrate_command(
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
-    from calibration.errors import CalibrationError
 
-    try:
-        levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
-        table = calibrate_files(
-            judge_path, human_path, levels=levels, domains=domains,
-            ci=ci, n_boot=n_boot, seed=seed,
+    # A CalibrationError is a judge.errors.JudgeError: the `judge` group's error boundary
+    # prints it as one line with the exit status of every other bad input.
+    if out is not None:
+        _check_out(out)
+    levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
+    table = calibrate_files(
+        judge_path, human_path, levels=levels, domains=domains,
+        ci=ci, n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    _render(table, table.attrs.get("notes", []), ci)
+    _render_protocol(table.attrs.get("protocol"))
+    if alt_test or ceiling or estimate or save or plan_width is not None:
+        from calibration.validity_cli import run_validity, save_alt_test
+
+        tables = run_validity(
+            judge_path, human_path, levels, domains, alt_test=alt_test or save,
+            epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
+            plan_width=plan_width,
         )  # fmt: skip
-        _render(table, table.attrs.get("notes", []), ci)
-        _render_protocol(table.attrs.get("protocol"))
-        if alt_test or ceiling or estimate or save or plan_width is not None:
-            from calibration.validity_cli import run_validity, save_alt_test
-
-            tables = run_validity(
-                judge_path, human_path, levels, domains, alt_test=alt_test or save,
-                epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
-                plan_width=plan_width,
-            )  # fmt: skip
-            if save:
-                click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))
-        if out is not None:
-            _write(table, out)
-            click.echo(f"wrote {out}")
-    except CalibrationError as err:
-        raise click.ClickException(str(err)) from err
+        if save:
+            click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))
+    if out is not None:
+        _write(table, out)
+        click.echo(f"wrote {out}")

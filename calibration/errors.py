@@ -1,26 +1,27 @@
 """Errors raised on purpose by `calibration`.
 
-`CalibrationError` subclasses `ValueError` so notebook users can catch it like any bad-input
-error, and the CLI turns it into a one-line message without knowing the `judge` package.
+They share `judge.errors.JudgeError`, the root of every error a user can cause, so the
+`judge` CLI prints them as one line with the same exit status as any bad input. Only that
+dependency-free module is imported: `calibration` still loads nothing of the judge engine.
+`CalibrationError` is a `ValueError` too, so notebook users can catch it like any bad-input
+error.
 """
 
 from __future__ import annotations
 
+from judge.errors import InputError, JudgeError
+
 __all__ = ["CalibrationError", "InputFileError"]
 
 
-class CalibrationError(ValueError):
+class CalibrationError(JudgeError, ValueError):
     """Base class of every error `calibration` raises on purpose."""
 
 
-class InputFileError(CalibrationError):
-    """A file that cannot be read as scores; says which file, line and field."""
+class InputFileError(InputError, CalibrationError):
+    """A file that cannot be read as scores; says which file, line and field.
 
-    def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
-        self.path = path
-        self.line = line
-        self.field = field
-        self.message = message
-        where = path if line is None else f"{path}:{line}"
-        what = f"field '{field}': {message}" if field else message
-        super().__init__(f"{where}: {what}")
+    The same concept as `judge.errors.InputError` (whose message and fields it has), placed
+    under `CalibrationError` so that `except CalibrationError` and `except ValueError` keep
+    catching it.
+    """

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from calibration.data import LONG_COLUMNS, from_wide, normalize_long
+from calibration.data import LONG_COLUMNS, RATER_KINDS, from_wide, normalize_long
 from calibration.errors import CalibrationError, InputFileError
 from calibration.spreadsheet import unescape_cell
 
@@ -96,6 +98,8 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
     last line (a killed run) is left out; its number is in ``frame.attrs["torn_line"]``.
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(str(path), None, "no such file")
     rows: list[dict] = []
     unscored = 0
     torn: list[int] = []
@@ -112,22 +116,29 @@ def load_judge_results(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path) -> tuple[pd.DataFrame, list[int] | None]:
+    """The rows of a score table, and the line each starts on when read here (a CSV's are
+    found only when an error needs one: `_row_lines`)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
-        # Read everything as text: ids like "007" must stay ids; scores are coerced later.
+        sep = "\t" if suffix == ".tsv" else ","
         try:
-            table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
-            # Cells a spreadsheet would run were written with a leading ' (calibration.spreadsheet).
-            return table.map(unescape_cell)
+            # Read everything as text: ids like "007" must stay ids; scores are coerced later.
+            table = pd.read_csv(path, sep=sep, dtype=str)
+        except pd.errors.ParserError as err:  # a row with more fields than the header
+            found = re.search(r"line (\d+)", str(err))
+            line = int(found.group(1)) if found else None
+            message = f"not a valid table row ({_why(err)})"
+            raise InputFileError(str(path), line, message) from err
         except UnicodeDecodeError as err:
             raise InputFileError(str(path), None, f"not UTF-8 text ({err.reason})") from err
-        except pd.errors.ParserError as err:
-            raise InputFileError(str(path), None, f"not a readable table ({err})") from err
+        # Cells a spreadsheet would run were written with a leading ' (calibration.spreadsheet).
+        return table.map(unescape_cell), None
     if suffix == ".jsonl":
-        return pd.DataFrame([row for _, row in _read_jsonl(path)])
+        numbered = _read_jsonl(path)
+        return pd.DataFrame([row for _, row in numbered]), [number for number, _ in numbered]
     if suffix == ".json":
-        return pd.DataFrame(_loads(path, None, path.read_bytes(), expect=list))
+        return pd.DataFrame(_loads(path, None, path.read_bytes(), expect=list)), None
     raise InputFileError(str(path), None, "score files must be .csv, .tsv, .jsonl or .json")
 
 
@@ -143,9 +154,10 @@ def load_scores(
     path = Path(path)
     if not path.exists():
         raise InputFileError(str(path), None, "no such file")
-    table = _read_table(path)
+    table, lines = _read_table(path)
     if table.empty:
         raise InputFileError(str(path), None, "holds no rows")
+    _check_rows(path, table, lines)
     try:
         if {"item", "criterion", "rater", "score"} <= set(table.columns):
             return normalize_long(table, rater_kind=rater_kind)
@@ -162,6 +174,49 @@ def load_scores(
         raise
     except CalibrationError as err:
         raise InputFileError(str(path), None, str(err)) from err
+
+
+def _why(err: Exception) -> str:
+    return " ".join(str(err).split()).removeprefix("Error tokenizing data. C error: ")
+
+
+def _row_lines(path: Path, sep: str) -> list[int]:
+    """The line each data row of a CSV/TSV starts on (a quoted field may span lines; blank
+    lines are skipped, as pandas skips them)."""
+    starts = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        end = 0
+        for record in reader:
+            if any(field.strip() for field in record):
+                starts.append(end + 1)
+            end = reader.line_num
+    return starts[1:]  # after the header
+
+
+def _check_rows(path: Path, table: pd.DataFrame, lines: list[int] | None) -> None:
+    """Refuse the first row whose id columns are empty or whose rater_kind is unknown, by
+    file, line and field (a blank id would otherwise become the item "nan")."""
+    problems = []  # (row position, column order, field, message)
+    named = [c for c in ("item", "criterion", "rater", "rater_kind") if c in table.columns]
+    for order, column in enumerate(named):
+        values = table[column]
+        blank = (values.isna() | values.astype(str).str.strip().eq("")).to_numpy()
+        if blank.any():
+            problems.append((int(blank.argmax()), order, column, "missing"))
+    if "rater_kind" in table.columns:
+        kinds = table["rater_kind"].astype(str).str.strip()
+        unknown = (table["rater_kind"].notna() & ~kinds.isin(RATER_KINDS)).to_numpy()
+        if unknown.any():
+            at = int(unknown.argmax())
+            message = f"must be 'human' or 'judge', got {kinds.iloc[at]!r}"
+            problems.append((at, len(named), "rater_kind", message))
+    if problems:
+        position, _, field, message = min(problems)
+        if lines is None and path.suffix.lower() in (".csv", ".tsv"):
+            lines = _row_lines(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+        line = lines[position] if lines is not None and position < len(lines) else None
+        raise InputFileError(str(path), line, message, field=field)
 
 
 def load_human_scores(path: str | Path, criterion: str = "score") -> pd.DataFrame:

@@ -13,13 +13,12 @@ import pandas as pd
 from calibration.bootstrap import as_level, fast_bootstrap, percentile_interval, value_counts
 from calibration.data import to_wide
 from calibration.errors import CalibrationError
+from calibration.levels import LEVELS
 
 __all__ = ["LEVELS", "AlphaResult", "Coded", "Domain", "alpha", "numeric_matrix"]
 
 # A scale's levels in order: a list, or an array of numbers.
 Domain = Sequence[Any] | np.ndarray
-
-LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """One error hierarchy for everything the user can get wrong or the judges can do wrong.
 
-The CLI turns any `JudgeError` into a one-line message and a non-zero exit.
+The CLI turns any `JudgeError` into a one-line message and exit status 2 (the README's
+"Exit statuses"). `calibration`'s errors derive from `JudgeError` too: this module imports
+only the standard library, so `calibration` can use it without loading the judge engine.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ __all__ = [
 
 
 class JudgeError(Exception):
-    """Base class of every error `judge` raises on purpose."""
+    """Base class of every error `judge` (and `calibration`) raises on purpose: something the
+    user can fix. Anything else that escapes is a bug, and shows its traceback."""
 
 
 class ConfigError(JudgeError):
@@ -31,7 +34,11 @@ class OutputError(JudgeError):
 
 
 class InputError(JudgeError):
-    """A bad line in a user's file; says which file, line and field."""
+    """A bad line in a user's file; says which file, line and field.
+
+    The one class for it: `calibration.InputFileError` is this class joined to
+    `CalibrationError`, so `except InputError` catches a bad score file too.
+    """
 
     def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
         self.path = path

@@ -309,9 +309,9 @@ class SummaryBuilder:
         if not patterns or isinstance(criterion.scale, ContinuousScale | LabelsScale):
             return None
         from calibration import alpha_from_patterns
+        from calibration.levels import level_of
 
-        level = "ordinal" if criterion.scale.type == "ordinal" else "nominal"
-        return alpha_from_patterns(patterns, criterion.scale.levels, level)
+        return alpha_from_patterns(patterns, criterion.scale.levels, level_of(criterion.scale.type))
 
 
 # Distinct reasons kept per criterion (the summary shows the 3 most common): a reason that

@@ -8,20 +8,20 @@ and the CSP is the second wall should an escape ever be missed.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from judge.annotate.store import RaterKeys
 from judge.errors import ConfigError
+from judge.hosts import is_loopback
 
 __all__ = [
     "SECURITY_HEADERS",
     "allowed_hosts",
     "check_bind",
     "csrf_ok",
-    "is_loopback",
+    "is_loopback",  # judge.hosts.is_loopback, re-exported (an import path of this module)
     "rater_for_token",
     "same_origin",
 ]
@@ -38,16 +38,6 @@ SECURITY_HEADERS = {
     # Pages hold medical text and a token: keep them out of shared caches and history.
     "Cache-Control": "no-store",
 }
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, allow_remote: bool) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from judge.annotate.security import allowed_hosts, check_bind
 from judge.annotate.study import Study, open_study
 from judge.errors import ConfigError
+from judge.hosts import bind_address, listen, url_host
 
 __all__ = ["AnnotationServer", "rater_links", "run_annotation"]
 
@@ -35,7 +36,7 @@ class AnnotationServer:
         from judge.annotate.app import create_app
 
         self.host = host
-        self.sock = _bind(host, port)
+        self.sock = listen(host, port)
         self.port = int(self.sock.getsockname()[1])
         app = create_app(study, allowed_hosts(host, self.port))
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
@@ -45,16 +46,14 @@ class AnnotationServer:
     @property
     def url(self) -> str:
         """The base URL, e.g. http://127.0.0.1:51234."""
-        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        host = socket.gethostname() if bind_address(self.host) in ("0.0.0.0", "::") else self.host
+        return f"http://{url_host(host)}:{self.port}"
 
     def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl-C or SIGTERM."""
+        """Serve in this thread until Ctrl-C or SIGTERM. uvicorn shuts down cleanly, then
+        re-raises the Ctrl-C as KeyboardInterrupt: the CLI exits 130, as every command does."""
         try:
             self._server.run(sockets=[self.sock])
-        except KeyboardInterrupt:
-            # uvicorn has shut down cleanly and re-raised the Ctrl-C: a normal end here.
-            pass
         finally:
             self.sock.close()
 
@@ -121,17 +120,3 @@ def run_annotation(
         server.serve_forever()
     finally:
         study.store.close()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(("127.0.0.1" if host == "localhost" else host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from judge.cli.exits import ExitStatus
 from judge.cli.options import options_from, run_options
 from judge.errors import JudgeError
 from judge.version import __version__
@@ -19,7 +20,9 @@ __all__ = ["cli", "main"]
 
 
 class _Group(click.Group):
-    """Turns any JudgeError into one line on stderr and exit status 2."""
+    """The CLI's one error boundary, for every subcommand: a JudgeError (calibration's errors
+    included) is one line on stderr and exit status 2, Ctrl-C is status 130 (click would say
+    "Aborted!" and exit 1, the status of a bug). Other exceptions keep their traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -28,7 +31,11 @@ class _Group(click.Group):
             from judge.errors import redact
 
             click.echo(f"error: {redact(str(exc))}", err=True)
-            sys.exit(2)
+            sys.exit(ExitStatus.USER_ERROR)
+        except KeyboardInterrupt:
+            # What was written stays written: a results file resumes, a server shut down first.
+            click.echo("interrupted", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
 
 
 @click.group(cls=_Group)
@@ -74,7 +81,7 @@ def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **val
             result = run_score(predictions, rubric, out=out, progress=progress, options=options)
     except BatchPending as exc:  # a batch still running: a pause, not an error
         click.echo(str(exc), err=True)
-        sys.exit(3)
+        sys.exit(ExitStatus.STOPPED)
     render_run(result)
     if result.out is not None and result.judges:  # the latest alt-test verdicts on record
         from calibration.validity_cli import print_run_status
@@ -86,7 +93,7 @@ def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **val
             judges=result.judges,
         )
     if result.stopped:
-        sys.exit(3)
+        sys.exit(ExitStatus.STOPPED)
 
 
 def _show_batch_progress() -> None:

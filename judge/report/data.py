@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from judge.aggregate.normalise import unit_score
 from judge.contracts import Criterion, ResultRecord, Rubric
 
 __all__ = [
@@ -54,6 +55,8 @@ class CriterionInfo:
     levels: tuple[Any, ...] = ()
     low: float | None = None
     high: float | None = None
+    # The rubric's `higher_is_better` (false for the hallucination flag); True without one.
+    higher_is_better: bool = True
 
     @property
     def numeric(self) -> bool:
@@ -61,10 +64,9 @@ class CriterionInfo:
 
     @property
     def ranked(self) -> bool:
-        """Whether a higher score is better by construction: ordinal levels run from worst to
-        best, computed scores are similarities, accuracy is 1 when right. A binary flag
-        (hallucination) has no stated direction."""
-        return self.scale in ("ordinal", "continuous") or self.method == "answer_accuracy"
+        """Whether the scale is ordered, so that a score says how good an answer is (with
+        `higher_is_better` saying which way): ordinal, binary and continuous scales."""
+        return self.scale in ("ordinal", "binary", "continuous")
 
     @property
     def is_accuracy(self) -> bool:
@@ -88,7 +90,9 @@ def _from_rubric(criterion: Criterion) -> CriterionInfo:
     ordered = bool(levels) and scale.type != "categorical"
     low = getattr(scale, "min", levels[0] if ordered else None)
     high = getattr(scale, "max", levels[-1] if ordered else None)
-    return CriterionInfo(criterion.id, scale.type, criterion.method, levels, low, high)
+    return CriterionInfo(
+        criterion.id, scale.type, criterion.method, levels, low, high, criterion.higher_is_better
+    )
 
 
 def _from_scores(criterion_id: str, values: pd.Series) -> CriterionInfo:
@@ -296,14 +300,18 @@ def unscored_table(tidy: pd.DataFrame) -> pd.DataFrame:
 
 def lowest_items(scores: pd.DataFrame, criteria: Sequence[CriterionInfo], k: int = 10) -> pd.Series:
     """The `k` items with the lowest rank score: the mean of their ranked criteria (ordinal,
-    continuous, accuracy), each rescaled to 0–1 by its scale. Items with none are left out."""
+    binary, continuous), each on 0–1 with 1 the best (`judge.aggregate.normalise`, as
+    promptfoo's grade: reversed where lower is better). Items with none are left out."""
     parts = []
     for c in criteria:
-        if not c.ranked or c.id not in scores or c.low is None or c.high is None:
+        low, high = c.low, c.high
+        if not c.ranked or c.id not in scores or low is None or high is None:
             continue
-        span = (c.high - c.low) or 1.0
-        parts.append(((_numbers(scores[c.id]) - c.low) / span).rename(c.id))
+        given = _numbers(scores[c.id]).dropna()
+        unit = [unit_score(v, low, high, c.higher_is_better) for v in given]
+        parts.append(pd.Series(unit, index=given.index, dtype=float).rename(c.id))
     if not parts:
         return pd.Series(dtype=float)
-    rank = pd.concat(parts, axis=1).mean(axis=1, skipna=True).dropna()
+    # In the file's order, so that ties keep it.
+    rank = pd.concat(parts, axis=1).reindex(scores.index).mean(axis=1, skipna=True).dropna()
     return rank.sort_values(kind="stable").head(k)

@@ -268,6 +268,9 @@ async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> b
     except JudgeError as exc:
         return _error_line(index, None, str(exc))
     except Exception:
+        # Deliberately broad: the stream's last-resort handler for one item. A bug here is
+        # logged with its traceback (keys redacted) and that item's line says "internal
+        # error"; the stream's other items, possibly paid for already, still arrive.
         log.error("batch item %d failed: %s", index, redact(traceback.format_exc()))
         return _error_line(index, None, "internal error")
     return record.model_copy(update={"line": index + 1}).model_dump_json().encode() + b"\n"

@@ -160,6 +160,9 @@ class Guard:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
+            # Deliberately broad: the server's last-resort handler. Whatever escaped the app
+            # (a bug, by then: the routes answer every JudgeError themselves) is logged with
+            # its whole traceback, keys redacted, and the client gets a bare 500.
             log.error("internal error on %s: %s", scope["path"], redact(traceback.format_exc()))
             if not started:
                 await send_json(send, 500, {"detail": "internal error"})

@@ -7,7 +7,8 @@ the record's per-criterion scores become one weighted score in [0, 1]:
 
 - each criterion is put on [0, 1] by its scale: (score - min) / (max - min) for ordinal and
   continuous scales, the 0/1 value for binary ones; when lower is better on a criterion
-  (a hallucination flag, where 1 means a finding was invented) it counts as 1 - that;
+  (a hallucination flag, where 1 means a finding was invented) it counts as 1 - that
+  (`judge.aggregate.normalise`, the rule the report ranks items by too);
 - categorical criteria have no order and do not count, nor do criteria of weight 0;
 - the result is the mean weighted by `Criterion.weight`.
 
@@ -22,15 +23,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from judge.contracts import CategoricalScale, Criterion, LabelsScale, ResultRecord, Rubric
+from judge.aggregate.normalise import higher_is_better, normalise
+from judge.contracts import Criterion, ResultRecord, Rubric
 from judge.errors import InputError
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "Grade",
     "grade",
-    "higher_is_better",
-    "normalise",
+    "higher_is_better",  # judge.aggregate.normalise's, re-exported (an import path)
+    "normalise",  # judge.aggregate.normalise's, re-exported (an import path)
     "prediction_from",
     "threshold_from",
 ]
@@ -90,27 +92,6 @@ def threshold_from(query: float | None, variables: dict[str, Any]) -> float:
     if not 0 <= value <= 1:  # also refuses NaN
         raise InputError("<vars>", None, f"must be a number in [0, 1], got {raw!r}", "threshold")
     return value
-
-
-def higher_is_better(criterion: Criterion) -> bool:
-    """Whether a higher score is a better answer on this criterion.
-
-    Read from the criterion's `higher_is_better` field when the contract has one; a rubric
-    says it, so no criterion id is special-cased here.
-    """
-    return bool(getattr(criterion, "higher_is_better", True))
-
-
-def normalise(criterion: Criterion, score: float, better_high: bool | None = None) -> float:
-    """A score on [0, 1], 1 the best answer, by the criterion's scale."""
-    scale = criterion.scale
-    if isinstance(scale, CategoricalScale | LabelsScale):
-        raise ValueError(f"{criterion.id}: a {scale.type} scale has no order")
-    low, high = (0.0, 1.0) if scale.type == "binary" else (float(scale.min), float(scale.max))
-    value = min(max((float(score) - low) / (high - low), 0.0), 1.0)
-    if better_high is None:
-        better_high = higher_is_better(criterion)
-    return value if better_high else 1.0 - value
 
 
 def grade(record: ResultRecord, rubric: Rubric, threshold: float) -> Grade:

@@ -7,8 +7,8 @@ token: medical cases and a paid judge must not be open to the network by acciden
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import socket
 import threading
 import time
 import traceback
@@ -20,24 +20,16 @@ import uvicorn
 from fastapi import FastAPI
 
 from judge.errors import ConfigError, redact
+from judge.hosts import bind_address, is_loopback, listen, url_host
 from judge.judging.engine import CompleteFn
 from judge.options import RunOptions
 from judge.serve.app import DEFAULT_MAX_BODY, create_app
 from judge.serve.middleware import check_token
 
+# is_loopback: judge.hosts.is_loopback, re-exported (an import path of this module).
 __all__ = ["check_exposure", "is_loopback", "running", "serve"]
 
 _LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "judge.serve", "")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve anywhere
 
 
 def check_exposure(host: str, token: str | None) -> None:
@@ -65,21 +57,32 @@ def serve(
     """Serve until interrupted (Ctrl-C or SIGTERM)."""
     check_exposure(host, token)
     app = create_app(options, complete, rubrics=rubrics, token=token, max_body=max_body)
+    sock = listen(host, port)  # an address in use is a ConfigError, before the app starts
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="on", server_header=False
+        app,
+        host=bind_address(host),
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        server_header=False,
     )
     # After Config, which (re)configures uvicorn's loggers. Libraries' own loggers (instructor
     # logs each failed call with the provider's message) reach a redacting root handler
     # rather than logging's last-resort one, which prints raw.
     _redact_logs(root_handler=True)
-    uvicorn.Server(config).run()
+    try:
+        _Server(config, f"http://{url_host(host)}:{sock.getsockname()[1]}").run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 @contextmanager
 def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run `app` on a background thread for the length of the block; yields its base URL
     (a free port unless `port` is given). Startup errors are raised here."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host=bind_address(host), port=port, log_level="warning", lifespan="on"
+    )
     _redact_logs()
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="judge-serve", daemon=True)
@@ -92,10 +95,25 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
         time.sleep(0.01)
     bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://{host}:{bound}"
+        yield f"http://{url_host(host)}:{bound}"
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn says where it listens only when it binds the socket itself: this says it the
+    same way once started (the line a harness reads the port from with --port 0)."""
+
+    def __init__(self, config: uvicorn.Config, url: str):
+        super().__init__(config)
+        self._url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log = logging.getLogger("uvicorn.error")
+            log.info("Uvicorn running on %s (Press CTRL+C to quit)", self._url)
 
 
 class _Redact(logging.Filter):

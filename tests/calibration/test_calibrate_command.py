@@ -1,4 +1,8 @@
-"""`judge calibrate` (calibration.cli.calibrate_command) and the import-cost promises."""
+"""`judge calibrate` (calibration.cli.calibrate_command) and the import-cost promises.
+
+The command runs inside the `judge` group, whose error boundary turns calibration's errors
+(a `judge.errors.JudgeError`) into one line and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from calibration.cli import calibrate_command
+from judge.cli import cli
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(calibrate_command, list(args))
+    result = CliRunner().invoke(cli, ["calibrate", *args])
     return result.exit_code, result.output
 
 
@@ -45,36 +49,47 @@ def test_errors_are_one_line_messages(results_file: Path, tmp_path: Path) -> Non
     human = tmp_path / "human.csv"
     human.write_text("item,criterion,rater,score\nx,evidence_grounding,dr,3\n")
     code, output = _run("--judge", str(results_file), "--human", str(human))
-    assert code == 1
-    assert "Error: the judge and human files share no item id" in output
+    assert code == 2
+    assert output.startswith("error: the judge and human files share no item id")
     assert "Traceback" not in output
     code, output = _run("--judge", str(results_file), "--human", str(human),
                         "--out", str(tmp_path / "table.xlsx"))  # fmt: skip
-    assert code == 1
+    assert code == 2 and output.startswith("error: --out must end in .csv or .json")
+    assert "Judge–human agreement" not in output  # refused before any work
 
 
 def test_unknown_rubric_is_a_clean_error(results_file: Path, human_file: Path) -> None:
     pytest.importorskip("judge.load.rubric")
     code, output = _run("--judge", str(results_file), "--human", str(human_file),
                         "--rubric", "no-such-rubric")  # fmt: skip
-    assert code == 1 and "rubric 'no-such-rubric'" in output
+    assert code == 2 and "error: no-such-rubric: no such rubric" in output
 
 
 def _loaded_after(statement: str) -> set[str]:
+    """The top-level packages loaded, and `judge`'s modules by their full name."""
     code = (
         f"import sys; {statement}; "
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+        "print(' '.join(sorted({m if m.startswith('judge.') else m.split('.')[0] "
+        "for m in sys.modules})))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return set(done.stdout.split())
 
 
+def _judge_modules(loaded: set[str]) -> set[str]:
+    # Only the error hierarchy (standard library only) is shared with the judge package.
+    return {m for m in loaded if m.startswith("judge.")} - {"judge.errors"}
+
+
 def test_imports_stay_cheap() -> None:
     heavy = {"pandas", "scipy", "krippendorff", "sklearn", "pingouin", "statsmodels"}
-    assert not _loaded_after("import calibration.cli") & (heavy | {"litellm", "judge"})
+    loaded = _loaded_after("import calibration.cli")
+    assert not loaded & (heavy | {"litellm"}) and not _judge_modules(loaded)
     loaded = _loaded_after("import calibration; calibration.alpha")
     assert "krippendorff" in loaded
-    assert not loaded & {"litellm", "judge"}
+    assert "litellm" not in loaded and not _judge_modules(loaded)
+    errors = _loaded_after("import judge.errors")
+    assert not errors & (heavy | {"litellm", "pydantic", "click"}) and not _judge_modules(errors)
 
 
 def test_torn_last_line_is_accepted(results_file: Path, human_file: Path) -> None:

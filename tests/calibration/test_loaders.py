@@ -183,3 +183,29 @@ def test_escaped_cells_of_a_csv_are_read_back_and_numbers_stay_numbers(tmp_path:
     assert long["rater"].tolist() == ["@dr", "dr"]
     assert long["score"].tolist() == [-1.0, 2.0]
     assert long["comment"].tolist() == ['=HYPERLINK("http://198.51.100.7")', "'=quoted"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        # A quoted comment spanning two lines, and a blank line: the bad row starts on line 5.
+        (
+            "h.csv",
+            'item,criterion,rater,score,comment\na,c,r1,3,"two\nlines"\n\n,c,r2,4,\n',
+            5,
+        ),
+        ("h.tsv", "item\tcriterion\trater\tscore\na\tc\tr1\t3\n\tc\tr2\t4\n", 3),
+        (
+            "h.jsonl",
+            '{"item": "a", "criterion": "c", "rater": "r1", "score": 3}\n\n'
+            '{"item": " ", "criterion": "c", "rater": "r2", "score": 4}\n',
+            3,
+        ),
+    ],
+)
+def test_a_blank_item_id_names_its_line(tmp_path: Path, name: str, text: str, line: int) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(calibration.InputFileError, match="field 'item': missing") as caught:
+        calibration.load_human_scores(path)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), line, "item")

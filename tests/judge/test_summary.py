@@ -83,3 +83,51 @@ def test_reasons_quoting_each_item_stay_bounded(tmp_path: Path) -> None:
 def _variant(row: dict[str, object], i: int) -> dict[str, object]:
     # A distinct prompt per item, so no two items share one call.
     return {**row, "title": f"case {i}", "CLINICAL_HISTORY": f"{row['CLINICAL_HISTORY']} ({i})"}
+
+
+def test_the_run_summary_and_the_report_agree_on_each_criterions_alpha() -> None:
+    """One mapping of scale type to α level (calibration.levels): the terminal summary's α
+    among judges equals the report's, on an ordinal and a binary criterion."""
+    import random
+
+    from judge.aggregate.summary import SummaryBuilder
+    from judge.contracts import Judgment, ResultRecord
+    from judge.contracts.results import RubricRef
+    from judge.frame import records_frame
+    from judge.load.rubric import load_rubric
+    from judge.report.data import criteria_of, judge_alpha
+
+    rubric = load_rubric("ddx")
+    shown = {"coherence": [1, 2, 3, 4, 5], "hallucination": [0, 1]}
+    rng = random.Random(5)
+    builder = SummaryBuilder(rubric)
+    records = []
+    for n in range(40):
+        judgments = []
+        for criterion, levels in shown.items():
+            truth = rng.choice(levels)
+            for judge_id in ("openai/a", "openai/b", "openai/c"):
+                score = truth if rng.random() < 0.7 else rng.choice(levels)
+                judgments.append(
+                    Judgment(criterion=criterion, judge=judge_id, status="scored", score=score)
+                )
+        record = ResultRecord(
+            id=f"case-{n}",
+            line=n + 1,
+            status="partial",
+            scores={c: None for c in shown},
+            judgments=judgments,
+            judges=["openai/a", "openai/b", "openai/c"],
+            rubric=RubricRef(id="ddx", version=rubric.version, hash="x"),
+            prompt_hash="p",
+            judge_version="0",
+            created_at="2026-01-01T00:00:00Z",
+        )
+        builder.add(record)
+        records.append(record)
+    summary = {c.id: c.alpha for c in builder.build().criteria}
+    report = judge_alpha(records_frame(records), criteria_of(records, rubric), n_boot=0)
+    levels = dict(zip(report["criterion"], report["level"], strict=True))
+    assert levels == {"coherence": "ordinal", "hallucination": "nominal"}
+    for row in report.to_dict("records"):
+        assert summary[row["criterion"]] == pytest.approx(row["alpha"], abs=1e-12)
