@@ -13,9 +13,11 @@ import math
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from calibration.errors import CalibrationError
+from judge.store import sqlite
 
 if TYPE_CHECKING:  # pandas only for the table `save_verdicts` is given: a lookup needs none
     import pandas as pd
@@ -24,21 +26,29 @@ __all__ = ["DB_NAME", "lookup", "results_status", "save_verdicts", "status_lines
 
 DB_NAME = "calibrations.sqlite"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS calibrations (
-    rubric_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL, rubric TEXT NOT NULL,
-    criterion TEXT NOT NULL, judge TEXT NOT NULL, passed INTEGER NOT NULL,
-    omega REAL, advantage REAL, epsilon REAL NOT NULL, n_items INTEGER NOT NULL,
-    n_humans INTEGER NOT NULL, created_at TEXT NOT NULL
-)
-"""
+
+def _create(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        """CREATE TABLE calibrations (
+            rubric_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL, rubric TEXT NOT NULL,
+            criterion TEXT NOT NULL, judge TEXT NOT NULL, passed INTEGER NOT NULL,
+            omega REAL, advantage REAL, epsilon REAL NOT NULL, n_items INTEGER NOT NULL,
+            n_humans INTEGER NOT NULL, created_at TEXT NOT NULL
+        )"""
+    )
+
+
+# Numbered by position, run once each by judge's one migration runner (judge.store.sqlite).
+MIGRATIONS = [_create]
 
 
 def _connect(db: Path) -> sqlite3.Connection:
-    db.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(db)
-    connection.execute(_SCHEMA)
-    return connection
+    try:
+        return sqlite.open_migrated(db, MIGRATIONS)
+    except sqlite.FAILURES as err:
+        raise CalibrationError(
+            f"{db}: cannot use the calibration record ({err}); move it aside to start a new one"
+        ) from err
 
 
 def _number(value: Any) -> float | None:
@@ -58,14 +68,14 @@ def save_verdicts(
 ) -> int:
     """Store the rows of an `alt_test_table`; `counts`: criterion → (items, humans). Returns
     how many rows were stored."""
-    created = when or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = when or sqlite.now()
     rows = [
         (rubric_hash, prompt_hash, rubric, str(r["criterion"]), str(r["judge"]),
          int(bool(r["passed"])), _number(r.get("omega")), _number(r.get("advantage")), epsilon,
          *counts.get(str(r["criterion"]), (0, 0)), created)
         for r in table.to_dict("records")
     ]  # fmt: skip
-    with closing(_connect(db)) as connection, connection:
+    with closing(_connect(db)) as connection, sqlite.transaction(connection):
         connection.executemany(
             "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
@@ -79,9 +89,8 @@ def lookup(
     calibrated, ("none", None) when this criterion and judge never were."""
     if not db.exists():
         return "none", None
-    with closing(sqlite3.connect(db)) as connection:
+    with closing(_connect(db)) as connection:
         connection.row_factory = sqlite3.Row
-        connection.execute(_SCHEMA)
         rows = connection.execute(
             "SELECT * FROM calibrations WHERE criterion = ? AND judge = ? "
             "ORDER BY created_at DESC, rowid DESC",

@@ -14,7 +14,8 @@ the record's per-criterion scores become one weighted score in [0, 1]:
 
 A criterion that counts but has no score (the judge failed, no answer letter was found) fails
 the assertion whatever the score, and the reason says why: a grader must not pass what it
-could not judge.
+could not judge. A criterion with `required: false` (ddx's `letter_consistency`, unscored when
+the text names no option) does not count when it has no score, and the reason says so.
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ def grade(record: ResultRecord, rubric: Rubric, threshold: float) -> Grade:
             continue
         value = record.scores.get(criterion.id)
         if not isinstance(value, int | float) or isinstance(value, bool):
-            unscored.append(f"{criterion.id} unscored ({_why(record, criterion.id)})")
+            why = f"{criterion.id} unscored ({_why(record, criterion.id)})"
+            if criterion.required:
+                unscored.append(why)
+            else:  # it may be unscored without making the record partial: it does not count
+                shown.append(f"{why}, not required")
             continue
         total += criterion.weight * normalise(criterion, value)
         weights += criterion.weight

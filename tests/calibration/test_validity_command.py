@@ -15,6 +15,7 @@ from calibration.cli import calibrate_command
 from calibration.loaders import load_human_scores, load_judge_results
 from calibration.runs import load_meta
 from calibration.validity import alt_test_table, ceiling_table, estimate_table
+from judge.cli import cli
 
 N_ITEMS, N_RATED = 60, 40
 
@@ -165,8 +166,9 @@ def test_too_few_items_are_said_not_passed(results_file: Path, human_file: Path)
 def test_by_an_unknown_field_is_a_one_line_error(study: tuple[Path, ...]) -> None:
     a, _, human = study
     args = ["--judge", str(a), "--human", str(human), "--n-boot", "0", "--estimate", "--by", "site"]
-    result = CliRunner().invoke(calibrate_command, args)
-    assert result.exit_code == 1 and "no case-metadata field 'site' for --by" in result.output
+    result = CliRunner().invoke(cli, ["calibrate", *args])  # through judge's error boundary
+    assert result.exit_code == 2 and "no case-metadata field 'site' for --by" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_calibrate_plans_the_labels_for_a_width(study: tuple[Path, ...]) -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from judge.aggregate.normalise import higher_is_better, scale_range
 from judge.contracts import Criterion, ResultRecord, RubricRef
 from judge.errors import InputError
 from judge.load.rubric import load_rubric
@@ -165,10 +166,11 @@ def test_bad_promptfoo_requests_are_4xx(llm_server: LLMServer, rubric_file: Path
 def test_ddx_with_the_default_field_reads_the_answer_letter(llm_server: LLMServer) -> None:
     # No `field`: the output fills ddx's first target (the step-3 reasoning), and the
     # final_answer check must find the letter there, or ddx could never pass.
-    best = {
-        c.id: {"rationale": "r", "score": 0 if c.id == "hallucination" else 5}
-        for c in load_rubric("ddx").llm_criteria
-    }
+    def best_of(c: Criterion) -> int:
+        low, high = scale_range(c)
+        return int(high if higher_is_better(c) else low)
+
+    best = {c.id: {"rationale": "r", "score": best_of(c)} for c in load_rubric("ddx").llm_criteria}
     llm_server.script = lambda body, n: Reply.json(best)
     options = RunOptions(
         judges=["openai/test-judge"], api_base=llm_server.url, timeout=5.0, cache=False
