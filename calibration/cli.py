@@ -98,16 +98,22 @@ def _check_out(out: Path) -> None:
 
     if out.suffix.lower() not in (".csv", ".json"):
         raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
+    from judge.store.outputs import claim, is_table
+
+    claim(out, is_table)  # an earlier table, or no file: never a user's own file
 
 
 def _write(table: Any, out: Path) -> None:
+    from judge.store.outputs import write_atomic
+
     if out.suffix.lower() == ".csv":
         from calibration.spreadsheet import escape_cell
 
         # Judge names and criteria come from the data: no cell may run as a formula.
-        table.map(escape_cell).to_csv(out, index=False)
+        text = table.map(escape_cell).to_csv(index=False)
     else:
-        table.to_json(out, orient="records", indent=2)
+        text = table.to_json(orient="records", indent=2)
+    write_atomic(out, text)
 
 
 @click.command("calibrate")

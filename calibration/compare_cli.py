@@ -91,29 +91,33 @@ def compare_command(
     from calibration.runs import load_run
     from calibration.validity_cli import number, print_table
 
-    try:
-        if (human_a is None) != (human_b is None):
-            raise CalibrationError("give both --human-a and --human-b, or neither")
-        a, b = load_run(run_a), load_run(run_b)
-        result = compare_runs(
-            a,
-            b,
-            mode=mode,
-            allow_rubric_change=allow_rubric_change,
-            cluster=cluster,
-            ci=ci,
-            n_boot=n_boot,
-            seed=seed,
-        )
-        corrected = None
-        if human_a is not None and human_b is not None:
-            corrected = ppi_difference_table(
-                a, b, load_human_scores(human_a), load_human_scores(human_b), ci=ci
-            )
-        if out is not None and out.suffix.lower() not in (".csv", ".json"):
+    # A CalibrationError is a judge.errors.JudgeError: the `judge` group prints it as one
+    # line with exit status 2, like every other bad input.
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".json"):
             raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
-    except CalibrationError as err:
-        raise click.ClickException(str(err)) from err
+        from judge.store.outputs import claim, is_table
+
+        for path in (out, out.with_name(f"{out.stem}.flips{out.suffix}")):
+            claim(path, is_table)  # earlier tables, or no files: never a user's own file
+    if (human_a is None) != (human_b is None):
+        raise CalibrationError("give both --human-a and --human-b, or neither")
+    a, b = load_run(run_a), load_run(run_b)
+    result = compare_runs(
+        a,
+        b,
+        mode=mode,
+        allow_rubric_change=allow_rubric_change,
+        cluster=cluster,
+        ci=ci,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    corrected = None
+    if human_a is not None and human_b is not None:
+        corrected = ppi_difference_table(
+            a, b, load_human_scores(human_a), load_human_scores(human_b), ci=ci
+        )
     click.echo(f"a = {run_a}\nb = {run_b}\nmode: {result.reason}")
     drift = result.mode == "drift"
     name = "shift" if drift else "diff"
@@ -162,9 +166,13 @@ def compare_command(
             click.echo(f"  … and {len(sub) - show_flips} more")
     if out is not None:
         flips_path = out.with_name(f"{out.stem}.flips{out.suffix}")
+        from judge.store.outputs import write_atomic
+
         for frame, path in ((result.table, out), (result.flips, flips_path)):
-            if out.suffix.lower() == ".csv":
-                frame.to_csv(path, index=False)
-            else:
-                frame.to_json(path, orient="records", indent=2)
+            text = (
+                frame.to_csv(index=False)
+                if out.suffix.lower() == ".csv"
+                else frame.to_json(orient="records", indent=2)
+            )
+            write_atomic(path, text)
         click.echo(f"wrote {out} and {flips_path}")

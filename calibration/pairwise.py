@@ -94,7 +94,7 @@ def kappas(
         return out, [f"κ needs 2 or more paired items, have {len(x)}"]
     if _constant(np.concatenate([x, y])):
         return out, ["κ undefined: judge and humans give one and the same score everywhere"]
-    labels = list(labels)
+    x, y, labels = _ranks(x, y, labels)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["kappa"] = float(cohen_kappa_score(y, x, labels=labels))
         if ordered:
@@ -132,4 +132,15 @@ def confusion(x: np.ndarray, y: np.ndarray, labels: Sequence[Any] | np.ndarray) 
     with warnings.catch_warnings():
         # sklearn warns when one label is used throughout, even with `labels` given.
         warnings.simplefilter("ignore", UserWarning)
-        return confusion_matrix(y, x, labels=list(labels)).tolist()
+        x, y, ranks = _ranks(x, y, labels)
+        return confusion_matrix(y, x, labels=ranks).tolist()
+
+
+def _ranks(
+    x: np.ndarray, y: np.ndarray, labels: Sequence[Any] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each value as its category's rank in `labels`: sklearn takes fractional levels (0.5,
+    1.5) for a continuous target and refuses them, and weighted κ weighs by rank anyway."""
+    extra = sorted(set(np.concatenate([x, y]).tolist()) - set(labels))  # none in practice
+    rank = {value: i for i, value in enumerate([*labels, *extra])}
+    return np.array([rank[v] for v in x]), np.array([rank[v] for v in y]), list(rank.values())

@@ -22,6 +22,7 @@ from pathlib import Path
 from calibration.spreadsheet import escape_cell
 from judge.annotate.store import AnnotationStore
 from judge.errors import ConfigError
+from judge.store.outputs import claim, header_is
 
 __all__ = ["COLUMNS", "ExportSummary", "export_scores", "find_db"]
 
@@ -59,6 +60,7 @@ def export_scores(db: str | Path, out: str | Path) -> ExportSummary:
         raise ConfigError(f"--out {out}: use a .csv, .tsv or .jsonl file")
     if not db.is_file():
         raise ConfigError(f"no annotation database at {db}")
+    claim(out, header_is(COLUMNS))  # an earlier export, or no file: never a user's own file
     store = AnnotationStore(db)
     try:
         rows = [

@@ -18,6 +18,7 @@ import pandas as pd
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import InputError
 from judge.report import data, plots
+from judge.store.outputs import claim, is_report, write_atomic
 
 __all__ = ["build_report", "write_report"]
 
@@ -45,11 +46,11 @@ def write_report(
     rubric: str | Path | Rubric | None = None,
     lowest: int = 10,
 ) -> Path:
-    """Write the report of `results` (and of `human` scores against it) to `out`."""
-    page = build_report(results, human, rubric=rubric, lowest=lowest)
+    """Write the report of `results` (and of `human` scores against it) to `out`, which may
+    be an earlier report but no other file (judge.store.outputs)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    claim(out, is_report)
+    write_atomic(out, build_report(results, human, rubric=rubric, lowest=lowest))
     return out
 
 

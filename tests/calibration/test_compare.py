@@ -80,7 +80,7 @@ def test_different_rubric_hashes_are_refused_unless_allowed(
     a = write_run(tmp_path / "a.jsonl", BASE, rubric_hash="r1")
     b = write_run(tmp_path / "b.jsonl", BASE, rubric_hash="r2")
     result = CliRunner().invoke(cli, ["compare", str(a), str(b)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a user error, as every command reports one
     assert "different rubrics" in result.output and "--allow-rubric-change" in result.output
     assert "Traceback" not in result.output
     allowed = CliRunner().invoke(cli, ["compare", str(a), str(b), "--allow-rubric-change"])
@@ -144,4 +144,4 @@ def test_two_models_ppi_corrected_difference(
     true_diff = float(np.mean(true_a - true_b))
     assert direct.low < true_diff < direct.high and direct.naive < true_diff - 0.5
     half = CliRunner().invoke(cli, ["compare", str(a), str(b), "--human-a", str(humans["a"])])
-    assert half.exit_code == 1 and "give both --human-a and --human-b" in half.output
+    assert half.exit_code == 2 and "give both --human-a and --human-b" in half.output
