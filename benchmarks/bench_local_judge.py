@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import os
 import time
@@ -37,6 +38,12 @@ CRITERIA = {
     "conciseness": "Is it free of padding and repetition?",
 }
 MODES = ("json_schema", "tools", "json", "md_json")
+_ATTEMPTS: contextvars.ContextVar[list[int]] = contextvars.ContextVar("attempts")
+
+
+def _count_attempt(tally: Tally) -> None:
+    tally.attempts += 1
+    _ATTEMPTS.get([0])[0] += 1
 
 
 def verdict_model(rationale_max: int) -> type[BaseModel]:
@@ -85,7 +92,10 @@ class Tally:
 
 async def judge_once(create: Any, judge: LocalJudge, prompt: str, model: type[BaseModel],
                      args: argparse.Namespace, tally: Tally) -> None:  # fmt: skip
-    before = tally.attempts
+    # Replies for this judgment alone (several are in flight; instructor's hook is per client,
+    # but each judgment runs in its own task, and so in its own copy of the context).
+    mine = [0]
+    _ATTEMPTS.set(mine)
     try:
         _, completion = await create(
             **judge.litellm_kwargs(),
@@ -97,7 +107,7 @@ async def judge_once(create: Any, judge: LocalJudge, prompt: str, model: type[Ba
         )
         tally.prompt_tokens.append(completion.usage.prompt_tokens)
         tally.completion_tokens.append(completion.usage.completion_tokens)
-        if tally.attempts - before <= 1:
+        if mine[0] <= 1:
             tally.first_try += 1
         else:
             tally.after_retry += 1
@@ -118,12 +128,12 @@ async def run_slots(args: argparse.Namespace, slots: int) -> None:
 
     model, items, tally = verdict_model(args.rationale_max), prompts(), Tally()
     n = args.n or len(items)
-    async with local_judge(args.judge, n_ctx=2048, slots=slots) as judge:
+    async with local_judge(args.judge, n_ctx=2048, slots=slots, threads=args.threads) as judge:
         counted = counting(litellm.acompletion, tally)
         complete = counted if args.no_adapter else judge.wrap(counted)
         mode = instructor.Mode[args.mode.upper()]
         client = instructor.from_litellm(complete, mode=mode, async_client=True)
-        client.on("completion:response", lambda *_: setattr(tally, "attempts", tally.attempts + 1))
+        client.on("completion:response", lambda *_: _count_attempt(tally))
         create = client.chat.completions.create_with_completion
         warm = time.perf_counter()
         await judge_once(create, judge, items[-1], model, args, Tally())  # warm-up, not counted
@@ -155,11 +165,16 @@ def counting(acompletion: Any, tally: Tally) -> Any:
     return complete
 
 
+def judge_threads(args: argparse.Namespace) -> int:
+    return args.threads or max(1, len(os.sched_getaffinity(0)) // 2)
+
+
 def report(args: argparse.Namespace, slots: int, n: int, tally: Tally, elapsed: float) -> None:
     tokens = sum(tally.prompt_tokens) / max(len(tally.prompt_tokens), 1)
     out_tokens = sum(tally.completion_tokens) / max(len(tally.completion_tokens), 1)
     adapter = "without adapter" if args.no_adapter else "with LocalJudge.wrap"
-    print(f"judge: {args.judge}, {slots} slot(s), mode {args.mode} ({adapter}), N={n}, "
+    print(f"judge: {args.judge}, {slots} slot(s), {judge_threads(args)} thread(s), "
+          f"mode {args.mode} ({adapter}), N={n}, "
           f"{len(CRITERIA)} criteria, prompt ≈ {tokens:.0f} tokens, "
           f"reply ≈ {out_tokens:.0f} tokens, max_retries={args.retries}, "
           f"rationale maxLength={args.rationale_max or 'none'}")  # fmt: skip
@@ -180,6 +195,7 @@ def main() -> None:
     parser.add_argument("--judge", default="local/smollm2-135m")
     parser.add_argument("-n", type=int, default=0, help="judgments (0: each example once)")
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--threads", type=int, default=None, help="default: half the cores")
     parser.add_argument("--mode", choices=MODES, default="json_schema")
     parser.add_argument("--retries", type=int, default=2, help="instructor max_retries")
     parser.add_argument("--max-tokens", type=int, default=700)

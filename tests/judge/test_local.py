@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -99,13 +100,31 @@ def _wait_gone(pid: int, port: int, within: float = 10.0) -> bool:
     return False
 
 
+def _listening_on(port: int) -> set[str]:
+    """The local addresses that listen on `port` (IPv4 and IPv6, from /proc/net)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
 def _port(judge: LocalJudge) -> int:
     return int(judge.api_base.rsplit(":", 1)[1].split("/")[0])
 
 
+def _get(judge: LocalJudge, path: str, key: str | None = None) -> Any:
+    request = urllib.request.Request(f"{judge.api_base.removesuffix('/v1')}{path}")
+    request.add_header("Authorization", f"Bearer {judge.api_key if key is None else key}")
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return json.load(reply)
+
+
 def _models(judge: LocalJudge) -> list[str]:
-    with urllib.request.urlopen(f"{judge.api_base}/models", timeout=5) as reply:
-        return [m["id"] for m in json.load(reply)["data"]]
+    return [m["id"] for m in _get(judge, "/v1/models")["data"]]
 
 
 # --------------------------------------------------------------------------- fast: specs
@@ -148,6 +167,11 @@ def test_the_bundled_smollm2_resolves_to_a_gguf_file() -> None:
     path = resolve_model_path(SMOL)
     assert path.read_bytes()[:4] == b"GGUF"
     assert path.stat().st_size > 50_000_000
+
+
+def test_fewer_than_one_slot_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="slots must be at least 1"):
+        local_judge_sync("local/any.gguf", slots=0).__enter__()
 
 
 # --------------------------------------------------------------------------- fast: adapter
@@ -270,7 +294,21 @@ async def test_the_server_answers_inside_and_is_gone_after() -> None:
         assert judge.model == "openai/smollm2-135m"
         assert "smollm2-135m" in _models(judge)
         assert _servers_on(port) == [pid]
+        assert _listening_on(port) == {"0100007F"}  # 127.0.0.1 only
+        # The server's key is ours alone: a request without it is refused.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(judge, "/v1/models", key="guessed")
+        assert refused.value.code == 401
+        assert "api_key" not in repr(judge)
     assert _wait_gone(pid, port, within=1.0)
+
+
+@pytest.mark.slow
+@needs_server
+async def test_the_judge_takes_as_many_calls_at_once_as_the_server_has_slots() -> None:
+    async with local_judge(SMOL, n_ctx=512, slots=3) as judge:
+        assert judge.max_concurrency == 3
+        assert _get(judge, "/props")["total_slots"] == 3
 
 
 @pytest.mark.slow

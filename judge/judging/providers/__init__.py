@@ -1,2 +1,3 @@
 """The completion functions the engine is given: litellm (`llm`) and local llama.cpp judges
-(`local`, `llamacpp`). Only these modules import a provider SDK, and only when a call goes out."""
+(`local`, `xllama_server`). Only these modules import a provider SDK, and only when a call
+goes out."""

@@ -60,6 +60,9 @@ p.n_parallel = cfg["n_parallel"]
 p.n_ctx = cfg["n_ctx"] * cfg["n_parallel"]  # the server splits its context among the slots
 if cfg["threads"]:
     p.cpuparams.n_threads = p.cpuparams_batch.n_threads = cfg["threads"]
+# Threads that wait for each other sleep rather than spin (llama.cpp's default polls): on a
+# machine whose cores are busy with other work, spinning threads starve the one they wait for.
+p.cpuparams.poll = p.cpuparams_batch.poll = cfg["poll"]
 p.api_keys = [os.environ.pop("JUDGE_LOCAL_SERVER_KEY")]
 server = xllamacpp.Server(p)
 print("judge: listening on", server.listening_address, flush=True)
@@ -88,6 +91,7 @@ class ServerOptions:
     threads: int | None = None
     startup_timeout: float = 120.0
     n_parallel: int = 1
+    poll: int = 0
 
 
 @dataclass
@@ -191,6 +195,7 @@ class XllamaServer:
             "n_ctx": opts.n_ctx,
             "n_parallel": opts.n_parallel,
             "threads": opts.threads or 0,
+            "poll": opts.poll,
         }
         return [
             sys.executable,
@@ -211,7 +216,8 @@ class XllamaServer:
         if time.monotonic() > deadline:
             return "timeout"
         try:
-            with urllib.request.urlopen(f"{self.base_url}/v1/models", timeout=2) as reply:
+            # /health needs no key, and answers 503 until the model is loaded.
+            with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as reply:
                 return "ready" if reply.status == 200 else "waiting"
         except (OSError, urllib.error.URLError):
             return "waiting"
