@@ -1,12 +1,13 @@
-"""The bundled local judge (SmolLM2-135M behind llama.cpp's server) on this machine.
+"""The bundled local judge (SmolLM2-135M behind llama.cpp's C++ server) on this machine.
 
-N judgments, one at a time (the server answers one request at a time), each a ~370-token
-prompt with 6 ordinal criteria (a short rationale and a score in 1..5 each), through
-instructor + litellm + `LocalJudge.wrap`. Prints judgments per second, seconds per judgment,
-and how many replies validated on the first try, after instructor's retries, or never.
+N judgments (default: each bundled example once), each a ~370-token prompt with 6 ordinal
+criteria (a short rationale and a score in 1..5 each), through instructor + litellm +
+`LocalJudge.wrap`, with as many in flight as the server has slots. For each slot count, a
+fresh server: prints items per minute, seconds per judgment, and how many replies validated
+on the first try, after instructor's retries, or never.
 
-    python benchmarks/bench_local_judge.py                  # JSON_SCHEMA + adapter, N=5
-    python benchmarks/bench_local_judge.py --mode tools -n 10   # compare a structured mode
+    python benchmarks/bench_local_judge.py                   # 1, 2 and 4 slots, N=12
+    python benchmarks/bench_local_judge.py --slots 2 --mode tools -n 10   # another mode
 
 Needs `pip install 'judge[local]'`.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import os
 import time
@@ -36,6 +38,12 @@ CRITERIA = {
     "conciseness": "Is it free of padding and repetition?",
 }
 MODES = ("json_schema", "tools", "json", "md_json")
+_ATTEMPTS: contextvars.ContextVar[list[int]] = contextvars.ContextVar("attempts")
+
+
+def _count_attempt(tally: Tally) -> None:
+    tally.attempts += 1
+    _ATTEMPTS.get([0])[0] += 1
 
 
 def verdict_model(rationale_max: int) -> type[BaseModel]:
@@ -84,7 +92,10 @@ class Tally:
 
 async def judge_once(create: Any, judge: LocalJudge, prompt: str, model: type[BaseModel],
                      args: argparse.Namespace, tally: Tally) -> None:  # fmt: skip
-    before = tally.attempts
+    # Replies for this judgment alone (several are in flight; instructor's hook is per client,
+    # but each judgment runs in its own task, and so in its own copy of the context).
+    mine = [0]
+    _ATTEMPTS.set(mine)
     try:
         _, completion = await create(
             **judge.litellm_kwargs(),
@@ -96,7 +107,7 @@ async def judge_once(create: Any, judge: LocalJudge, prompt: str, model: type[Ba
         )
         tally.prompt_tokens.append(completion.usage.prompt_tokens)
         tally.completion_tokens.append(completion.usage.completion_tokens)
-        if tally.attempts - before <= 1:
+        if mine[0] <= 1:
             tally.first_try += 1
         else:
             tally.after_retry += 1
@@ -107,26 +118,37 @@ async def judge_once(create: Any, judge: LocalJudge, prompt: str, model: type[Ba
 
 async def run(args: argparse.Namespace) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    for slots in args.slots:
+        await run_slots(args, slots)
+
+
+async def run_slots(args: argparse.Namespace, slots: int) -> None:
     import instructor
     import litellm
 
     model, items, tally = verdict_model(args.rationale_max), prompts(), Tally()
-    async with local_judge(args.judge, n_ctx=2048) as judge:
+    n = args.n or len(items)
+    async with local_judge(args.judge, n_ctx=2048, slots=slots, threads=args.threads) as judge:
         counted = counting(litellm.acompletion, tally)
         complete = counted if args.no_adapter else judge.wrap(counted)
         mode = instructor.Mode[args.mode.upper()]
         client = instructor.from_litellm(complete, mode=mode, async_client=True)
-        client.on("completion:response", lambda *_: setattr(tally, "attempts", tally.attempts + 1))
+        client.on("completion:response", lambda *_: _count_attempt(tally))
         create = client.chat.completions.create_with_completion
         warm = time.perf_counter()
         await judge_once(create, judge, items[-1], model, args, Tally())  # warm-up, not counted
         print(f"warm-up judgment: {time.perf_counter() - warm:.1f} s, {tally.attempts} call(s)")
         tally.attempts = tally.repaired = 0
+        bound = asyncio.Semaphore(judge.max_concurrency)
+
+        async def one(i: int) -> None:
+            async with bound:
+                await judge_once(create, judge, items[i % len(items)], model, args, tally)
+
         start = time.perf_counter()
-        for i in range(args.n):
-            await judge_once(create, judge, items[i % len(items)], model, args, tally)
+        await asyncio.gather(*(one(i) for i in range(n)))
         elapsed = time.perf_counter() - start
-    report(args, tally, elapsed)
+    report(args, slots, n, tally, elapsed)
 
 
 def counting(acompletion: Any, tally: Tally) -> Any:
@@ -143,18 +165,25 @@ def counting(acompletion: Any, tally: Tally) -> Any:
     return complete
 
 
-def report(args: argparse.Namespace, tally: Tally, elapsed: float) -> None:
+def judge_threads(args: argparse.Namespace) -> int:
+    return args.threads or max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def report(args: argparse.Namespace, slots: int, n: int, tally: Tally, elapsed: float) -> None:
     tokens = sum(tally.prompt_tokens) / max(len(tally.prompt_tokens), 1)
     out_tokens = sum(tally.completion_tokens) / max(len(tally.completion_tokens), 1)
     adapter = "without adapter" if args.no_adapter else "with LocalJudge.wrap"
-    print(f"judge: {args.judge}, mode {args.mode} ({adapter}), N={args.n} sequential, "
+    print(f"judge: {args.judge}, {slots} slot(s), {judge_threads(args)} thread(s), "
+          f"mode {args.mode} ({adapter}), N={n}, "
           f"{len(CRITERIA)} criteria, prompt ≈ {tokens:.0f} tokens, "
           f"reply ≈ {out_tokens:.0f} tokens, max_retries={args.retries}, "
           f"rationale maxLength={args.rationale_max or 'none'}")  # fmt: skip
-    print(f"judgments per second: {args.n / elapsed:.3f}")
-    print(f"seconds per judgment: {elapsed / args.n:.2f}")
-    print(f"valid first try: {tally.first_try}/{args.n}, valid after retry: "
-          f"{tally.after_retry}/{args.n}, invalid (unscored): {tally.invalid}/{args.n}; "
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"slots {slots}: {n} items in {elapsed:.1f} s, items per minute: "
+          f"{60 * n / elapsed:.1f}, seconds per judgment: {elapsed / n:.2f} "
+          f"(load average after: {load})")  # fmt: skip
+    print(f"valid first try: {tally.first_try}/{n}, valid after retry: "
+          f"{tally.after_retry}/{n}, invalid (unscored): {tally.invalid}/{n}; "
           f"{tally.attempts} calls in all, {tally.repaired} raw replies needed the newline "
           f"repair")  # fmt: skip
     for error in tally.errors:
@@ -164,7 +193,9 @@ def report(args: argparse.Namespace, tally: Tally, elapsed: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", default="local/smollm2-135m")
-    parser.add_argument("-n", type=int, default=5)
+    parser.add_argument("-n", type=int, default=0, help="judgments (0: each example once)")
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--threads", type=int, default=None, help="default: half the cores")
     parser.add_argument("--mode", choices=MODES, default="json_schema")
     parser.add_argument("--retries", type=int, default=2, help="instructor max_retries")
     parser.add_argument("--max-tokens", type=int, default=700)

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -72,32 +73,39 @@ class ProgressBar:
         self._progress.update(self._task, advance=1, status=status)
 
 
-def render_run(result: RunResult) -> None:
-    """The summary of a run: per-criterion statistics, per-judge costs, notices and skips."""
+def render_run(result: RunResult, out: Console | None = None, err: Console | None = None) -> None:
+    """The summary of a run: per-criterion statistics, per-judge costs, notices and skips
+    (on `out` and `err`, by default the terminal's stdout and stderr)."""
+    stdout, stderr = out or console, err or err_console
     summary = result.summary
     for notice in result.notices:
-        err_console.print(f"[yellow]note:[/] {escape(notice)}")
-    console.print(_criteria_table(summary))
+        stderr.print(f"[yellow]note:[/] {escape(notice)}")
+    criteria = _criteria_table(summary, stdout.width)
+    stdout.print(criteria)
+    if criteria.caption:
+        stdout.print("top unscored reason:")
+        for line in _reasons_below(summary):
+            stdout.print(line)
     if summary.by is not None:
-        console.print(_slices_table(summary))
+        stdout.print(_slices_table(summary))
     if len(summary.judges) > 1 or any(j.cost_usd for j in summary.judges):
-        console.print(_judges_table(summary))
+        stdout.print(_judges_table(summary))
     cost = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "unknown"
-    console.print(
+    stdout.print(
         f"calls: {summary.calls} ({summary.cached_calls} from cache), "
         f"tokens in/out: {summary.tokens_in}/{summary.tokens_out}, cost: {cost}; "
         f"this run judged {result.judged}, kept {result.resumed} from before"
     )
     for judge, n in summary.failed_calls.items():
-        console.print(f"[red]failed calls[/] {escape(judge)}: {n}")
+        stdout.print(f"[red]failed calls[/] {escape(judge)}: {n}")
     if result.stopped:
-        err_console.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
+        stderr.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
     if result.skipped:
-        err_console.print(f"[yellow]skipped {len(result.skipped)} invalid lines:[/]")
+        stderr.print(f"[yellow]skipped {len(result.skipped)} invalid lines:[/]")
         for problem in result.skipped[:20]:
-            err_console.print(f"  {escape(str(problem))}")
+            stderr.print(f"  {escape(str(problem))}")
     if result.out is not None:
-        console.print(f"results: {escape(str(result.out))}")
+        stdout.print(f"results: {escape(str(result.out))}")
 
 
 def render_plan(plan: Plan) -> None:
@@ -116,7 +124,30 @@ def render_plan(plan: Plan) -> None:
         err_console.print("[yellow]no price known for:[/] " + escape(", ".join(sorted(e.unpriced))))
 
 
-def _criteria_table(summary: Summary) -> Table:
+# The reason column is shown only when it gets at least this many characters (its header,
+# "top unscored reason", fits in one line); below that the reasons are listed under the table.
+REASON_MIN_WIDTH = 24
+
+
+def _criteria_table(summary: Summary, width: int | None = None) -> Table:
+    """Per-criterion statistics. Headers are short and never wrap; when the terminal is too
+    narrow, the reason column and then the scale column are left out and the caption says
+    so (the reasons then follow the table, see `_reasons_below`)."""
+    if width is None:
+        return _criteria_columns(summary, reason=True, scale=True)
+    table = _criteria_columns(summary, reason=False, scale=True)
+    if _natural_width(table) + REASON_MIN_WIDTH + 1 <= width:
+        return _criteria_columns(summary, reason=True, scale=True)
+    dropped = "the reasons: listed below" if any(c.reasons for c in summary.criteria) else ""
+    if _natural_width(table) > width:
+        table = _criteria_columns(summary, reason=False, scale=False)
+        dropped = " or ".join(x for x in ("the scale", dropped) if x)
+    if dropped:
+        table.caption = f"(no room at {width} columns for {dropped})"
+    return table
+
+
+def _criteria_columns(summary: Summary, *, reason: bool, scale: bool) -> Table:
     table = Table(
         title=f"rubric {summary.rubric} — {summary.n_records} records ({_status(summary.status)})"
     )
@@ -124,32 +155,47 @@ def _criteria_table(summary: Summary) -> Table:
     spread = any(c.spread is not None for c in summary.criteria)
     pooled = any(c.pooled is not None for c in summary.criteria)
     table.add_column("criterion", no_wrap=True)
-    table.add_column("scale")
-    for column in ("mean", "std", "n scored", "n unscored"):
-        table.add_column(column, justify="right")
-    if panel:
-        table.add_column("α judges", justify="right")
-    if spread:
-        table.add_column("sample sd", justify="right")
-    if pooled:
-        table.add_column("pooled", justify="right")
-    table.add_column("top reason unscored", overflow="fold")
+    if scale:
+        table.add_column("scale", no_wrap=True)
+    # Short headers, so none wraps: n scored, n unscored, Krippendorff's α among the judges,
+    # the spread of a judge's samples (README, "Panels, samples and cost"), and a multi-stage
+    # rubric's ratios pooled over all units (the MedThinkVQA protocol's figures).
+    headers = ["mean", "std", "scored", "unscored"]
+    headers += ["α"] if panel else []
+    headers += ["spread"] if spread else []
+    headers += ["pooled"] if pooled else []
+    for column in headers:
+        table.add_column(column, justify="right", no_wrap=True)
+    if reason:
+        table.add_column("top unscored reason", overflow="fold", min_width=REASON_MIN_WIDTH)
     for c in summary.criteria:
-        extra = [_num(c.alpha)] if panel else []
-        extra += [_num(c.spread)] if spread else []
-        extra += [_num(c.pooled)] if pooled else []
-        reason = next(iter(c.reasons), "")[:40]
-        table.add_row(
-            c.id,
-            c.scale,
-            _num(c.mean),
-            _num(c.std),
-            str(c.n_scored),
-            str(c.n_unscored),
-            *extra,
-            escape(reason),
-        )
+        cells = [c.id, *([c.scale] if scale else [])]
+        cells += [_num(c.mean), _num(c.std), str(c.n_scored), str(c.n_unscored)]
+        cells += [_num(c.alpha)] if panel else []
+        cells += [_num(c.spread)] if spread else []
+        cells += [_num(c.pooled)] if pooled else []
+        cells += [escape(_top_reason(c.reasons))] if reason else []
+        table.add_row(*cells)
     return table
+
+
+def _top_reason(reasons: dict[str, int]) -> str:
+    return next(iter(reasons), "")[:40]
+
+
+def _natural_width(table: Table) -> int:
+    """How wide `table` is when nothing in it wraps."""
+    wide = Console(width=10_000)
+    return Measurement.get(wide, wide.options, table).maximum
+
+
+def _reasons_below(summary: Summary) -> list[str]:
+    """Each top unscored reason with the criteria it was the top one for."""
+    criteria: dict[str, list[str]] = {}
+    for c in summary.criteria:
+        if c.reasons:
+            criteria.setdefault(_top_reason(c.reasons), []).append(c.id)
+    return [f"  {escape(r)}: {', '.join(ids)}" for r, ids in criteria.items()]
 
 
 def _slices_table(summary: Summary) -> Table:
@@ -166,9 +212,10 @@ def _slices_table(summary: Summary) -> Table:
 
 def _judges_table(summary: Summary) -> Table:
     table = Table(title="judges")
-    table.add_column("judge", no_wrap=True)
-    for column in ("calls", "cached", "failed", "tokens in", "tokens out", "cost", "per call"):
-        table.add_column(column, justify="right")
+    # A long judge name folds within its cell; the short headers never wrap.
+    table.add_column("judge", overflow="fold")
+    for column in ("calls", "cached", "failed", "in tok", "out tok", "cost", "per call"):
+        table.add_column(column, justify="right", no_wrap=True)
     for j in summary.judges:
         table.add_row(
             escape(j.judge),

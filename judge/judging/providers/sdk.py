@@ -37,8 +37,12 @@ def litellm_module() -> Any:
 
 
 def litellm_acompletion() -> Callable[..., Awaitable[Any]]:
-    """`litellm.acompletion`, imported on first use."""
-    acompletion: Callable[..., Awaitable[Any]] = litellm_module().acompletion
+    """`litellm.acompletion`, imported when the first call goes out (not when a judge is
+    opened: a run the call cache answers never needs it)."""
+
+    async def acompletion(**kwargs: Any) -> Any:
+        return await litellm_module().acompletion(**kwargs)
+
     return acompletion
 
 

@@ -1,4 +1,9 @@
-"""Run `python -m llama_cpp.server` as a child process that cannot outlive us.
+"""Run llama.cpp's C++ server (xllamacpp's prebuilt wheel) in a child process that cannot
+outlive us.
+
+xllamacpp starts the server in-process (`xllamacpp.Server(CommonParams)`); we give it a process
+of its own so that a crash in native code cannot take the run down, and so that stopping it is
+a signal to a process group rather than a hope that a destructor runs.
 
 The server gets its own process group (so stopping it stops everything it spawned) and
 PR_SET_PDEATHSIG=SIGKILL (so the kernel kills it if we are SIGKILLed and never reach our
@@ -10,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -25,19 +32,41 @@ from typing import IO
 
 from judge.errors import ConfigError
 
-__all__ = ["LlamaServer", "ServerOptions", "free_port"]
+__all__ = ["SERVER_MARKER", "ServerOptions", "XllamaServer", "free_port"]
 
-# Runs in the child before llama_cpp.server is imported. argv[1] is our pid: if we died
-# between fork and prctl, the death signal would never come, so the child exits at once.
+# The child's argv[1], so that our tests (and `ps`) can tell the server from other Pythons.
+SERVER_MARKER = "judge-xllamacpp-server"
+# Runs in the child before xllamacpp is imported. argv[2] is our pid: if we died between fork
+# and prctl, the death signal would never come, so the child exits at once. argv[3] is the
+# settings as JSON; the API key comes in the environment (argv is world-readable in /proc, the
+# environment only to its user), so other users' processes and web pages on this machine
+# cannot use the server. The server runs on xllamacpp's own threads; the main thread only waits
+# (SIGTERM's default action ends the process, and with it the server and its port).
 _LAUNCHER = """\
-import ctypes, os, runpy, signal, sys
-parent = int(sys.argv[1])
+import ctypes, json, os, signal, sys, threading
+parent = int(sys.argv[2])
 if sys.platform.startswith("linux"):
     ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
 if os.getppid() != parent:
     sys.exit(1)
-sys.argv = ["llama_cpp.server", *sys.argv[2:]]
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+cfg = json.loads(sys.argv[3])
+import xllamacpp
+p = xllamacpp.CommonParams()
+p.model.path = cfg["model"]
+p.model_alias = {cfg["alias"]}
+p.hostnames = ["127.0.0.1"]
+p.port = cfg["port"]
+p.n_parallel = cfg["n_parallel"]
+p.n_ctx = cfg["n_ctx"] * cfg["n_parallel"]  # the server splits its context among the slots
+if cfg["threads"]:
+    p.cpuparams.n_threads = p.cpuparams_batch.n_threads = cfg["threads"]
+# Threads that wait for each other sleep rather than spin (llama.cpp's default polls): on a
+# machine whose cores are busy with other work, spinning threads starve the one they wait for.
+p.cpuparams.poll = p.cpuparams_batch.poll = cfg["poll"]
+p.api_keys = [os.environ.pop("JUDGE_LOCAL_SERVER_KEY")]
+server = xllamacpp.Server(p)
+print("judge: listening on", server.listening_address, flush=True)
+threading.Event().wait()
 """
 
 _STOP_GRACE_S = 5.0
@@ -53,21 +82,26 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class ServerOptions:
-    """What the server is started with. `threads=None` lets llama.cpp use every core."""
+    """What the server is started with. `threads=None` lets llama.cpp choose; `n_ctx` is
+    each slot's context; `n_parallel` slots decode together (continuous batching)."""
 
     model_path: Path
     alias: str
     n_ctx: int = 4096
     threads: int | None = None
     startup_timeout: float = 120.0
+    n_parallel: int = 1
+    poll: int = 0
 
 
 @dataclass
-class LlamaServer:
+class XllamaServer:
     """One llama.cpp server child process on a loopback port; `start`/`stop` or `with`."""
 
     options: ServerOptions
     port: int = 0
+    # A new random key per server: the only client that has it is us.
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -81,7 +115,7 @@ class LlamaServer:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> LlamaServer:
+    def start(self) -> XllamaServer:
         """Start and wait until it answers; blocks the calling thread."""
         for attempt in range(_PORT_TRIES):
             self._spawn()
@@ -93,7 +127,7 @@ class LlamaServer:
             self._give_up_unless_port_race(state, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def astart(self) -> LlamaServer:
+    async def astart(self) -> XllamaServer:
         """Start and wait until it answers, without blocking the event loop."""
         for attempt in range(_PORT_TRIES):
             self._spawn()
@@ -124,7 +158,7 @@ class LlamaServer:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> LlamaServer:
+    def __enter__(self) -> XllamaServer:
         try:
             return self.start()
         except BaseException:
@@ -142,24 +176,35 @@ class LlamaServer:
         # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe
         # would block it. Only the tail is read, when startup fails.
         # It lives as long as the server, so no `with`; stop() closes it.
-        self._log = tempfile.TemporaryFile(prefix="judge-llamacpp-")  # noqa: SIM115
+        self._log = tempfile.TemporaryFile(prefix="judge-xllamacpp-")  # noqa: SIM115
         self.process = subprocess.Popen(
             self._command(),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, "JUDGE_LOCAL_SERVER_KEY": self.api_key},
         )
 
     def _command(self) -> list[str]:
         opts = self.options
-        args = [sys.executable, "-c", _LAUNCHER, str(os.getpid())]
-        args += ["--model", str(opts.model_path), "--model_alias", opts.alias]
-        args += ["--host", "127.0.0.1", "--port", str(self.port)]
-        args += ["--n_ctx", str(opts.n_ctx), "--verbose", "False"]
-        if opts.threads:
-            args += ["--n_threads", str(opts.threads), "--n_threads_batch", str(opts.threads)]
-        return args
+        settings = {
+            "model": str(opts.model_path),
+            "alias": opts.alias,
+            "port": self.port,
+            "n_ctx": opts.n_ctx,
+            "n_parallel": opts.n_parallel,
+            "threads": opts.threads or 0,
+            "poll": opts.poll,
+        }
+        return [
+            sys.executable,
+            "-c",
+            _LAUNCHER,
+            SERVER_MARKER,
+            str(os.getpid()),
+            json.dumps(settings),
+        ]
 
     def _alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -171,7 +216,8 @@ class LlamaServer:
         if time.monotonic() > deadline:
             return "timeout"
         try:
-            with urllib.request.urlopen(f"{self.base_url}/v1/models", timeout=2) as reply:
+            # /health needs no key, and answers 503 until the model is loaded.
+            with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as reply:
                 return "ready" if reply.status == 200 else "waiting"
         except (OSError, urllib.error.URLError):
             return "waiting"
@@ -179,7 +225,9 @@ class LlamaServer:
     def _give_up_unless_port_race(self, state: str, attempt: int) -> None:
         # Another process may grab the free port between our probe and the server's bind;
         # then a new port is worth a try. Anything else is final.
-        raced = state == "exited" and "address already in use" in self.log_tail().lower()
+        log = self.log_tail().lower()
+        bind_failed = "couldn't bind" in log or "address already in use" in log
+        raced = state == "exited" and bind_failed
         if not raced or attempt == _PORT_TRIES - 1:
             self._fail(state)
 

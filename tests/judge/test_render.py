@@ -1,0 +1,100 @@
+"""The run summary in a terminal (judge/cli/render.py): in 80 columns (the usual default) no
+header cell wraps into fragments, and a column that does not fit is dropped with a word."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+import judge
+from judge.aggregate.summary import CriterionSummary, JudgeSummary, Summary
+from judge.cli.render import render_run
+from judge.run import RunResult
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "predictions.jsonl"
+
+
+def _render(result: RunResult, width: int) -> list[str]:
+    out = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    err = Console(width=width, file=io.StringIO(), color_system=None)
+    render_run(result, out=out, err=err)
+    return out.export_text().splitlines()
+
+
+def _header_lines(lines: list[str], first_border: str = "┏") -> list[list[str]]:
+    """The header row(s) of each table: the text lines between its top border and the line
+    under its header, split into cells."""
+    tables, inside = [], False
+    for line in lines:
+        if line.startswith(first_border):
+            tables.append([])
+            inside = True
+        elif line.startswith("┡"):
+            inside = False
+        elif inside:
+            tables[-1].append(line)
+    return [
+        [[cell.strip() for cell in row.strip("┃").split("┃")] for row in rows] for rows in tables
+    ]  # type: ignore[misc]
+
+
+def _no_judge_run() -> RunResult:
+    rows = [json.loads(line) for line in EXAMPLES.read_text().splitlines()]
+    return judge.score(rows, "ddx")  # no judge: every LLM criterion unscored, with a reason
+
+
+def test_the_first_runs_summary_fits_80_columns_without_wrapped_headers() -> None:
+    lines = _render(_no_judge_run(), width=80)
+    assert max(map(len, lines)) <= 80
+    [header] = _header_lines(lines)
+    assert len(header) == 1, f"the header wrapped onto {len(header)} lines: {header}"
+    assert header[0] == ["criterion", "scale", "mean", "std", "scored", "unscored"]
+    # The reason column did not fit: the table says so and the reasons follow it, whole.
+    text = "\n".join(lines)
+    assert "no room at 80 columns for the reasons: listed below" in text
+    assert "no judge configured: evidence_grounding, distractor_elimination" in text
+
+
+def test_a_wide_terminal_keeps_the_reason_column_in_the_table() -> None:
+    lines = _render(_no_judge_run(), width=120)
+    [header] = _header_lines(lines)
+    assert len(header) == 1
+    assert header[0][-1] == "top unscored reason"
+    rows = [line for line in lines if line.startswith("│ evidence_grounding")]
+    assert rows and rows[0].rstrip("│ ").endswith("no judge configured")
+    assert "listed below" not in "\n".join(lines)
+
+
+def test_a_panels_summary_with_costs_keeps_whole_headers_in_80_columns() -> None:
+    criteria = [
+        CriterionSummary(
+            id="distractor_elimination",
+            scale="ordinal",
+            n_scored=10,
+            n_unscored=2,
+            mean=3.1,
+            std=0.9,
+            reasons={"invalid reply: schema validation failed": 2},
+            alpha=0.41,
+            spread=0.3,
+        )
+    ]
+    judges = [
+        JudgeSummary("anthropic/claude-3-5-haiku-latest", 36, 0, 1, 40_000, 9_000, 0.0912),
+        JudgeSummary("openai/gpt-4o-mini", 36, 12, 0, 38_000, 8_500, 0.0123),
+    ]
+    summary = Summary("ddx", 12, {"scored": 10, "partial": 2}, criteria, judges=judges)
+    result = RunResult(summary=summary, out=None, records=[], skipped=[], notices=[])
+    lines = _render(result, width=80)
+    assert max(map(len, lines)) <= 80
+    criteria_header, judges_header = _header_lines(lines)
+    # Too narrow for the scale as well: dropped, and said so.
+    assert criteria_header == [["criterion", "mean", "std", "scored", "unscored", "α", "spread"]]
+    assert "(no room at 80 columns for the scale or the reasons: listed below)" in "\n".join(lines)
+    assert judges_header == [
+        ["judge", "calls", "cached", "failed", "in tok", "out tok", "cost", "per call"]
+    ]
+    assert "  invalid reply: schema validation failed: distractor_elimination" in lines
