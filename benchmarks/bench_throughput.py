@@ -11,7 +11,9 @@ server and the two request bodies are compared. Prints:
 - peak calls in flight of each;
 - a cached rerun into a new results file (every call answered by the cache): records/s and
   requests sent (target >= 2,000 records/s, 0 requests);
-- a resumed rerun into the same results file: records/s.
+- a resumed rerun into the same results file: records/s;
+- a cached rerun as a whole process (a new `judge score` into a new results file): seconds,
+  requests sent, and whether litellm was imported (target: 500 items under 1.5 s, no import).
 
     python benchmarks/bench_throughput.py                       # 2,000 items, 200 ms, c=64
     python benchmarks/bench_throughput.py -n 500 --latency 0.05
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -176,6 +179,38 @@ def judge_run(
     return result, Timed(elapsed, cpu, max(result.summary.calls, 1))
 
 
+# Runs the CLI in a fresh interpreter and says on stderr whether litellm got imported.
+PROBE = """
+import sys
+from judge.cli import cli
+try:
+    cli.main(sys.argv[1:], standalone_mode=False)
+finally:
+    print("litellm imported:", "litellm" in sys.modules, file=sys.stderr)
+"""
+
+
+def cached_process(url: str, rubric: Rubric, items: Path, out: Path) -> tuple[float, int, str]:
+    """A whole `judge score` process over `items` into a new `out`: seconds, requests sent
+    (calls the cache did not answer) and the probe's line on litellm."""
+    rubric_file = out.with_suffix(".rubric.yaml")
+    rubric_file.write_text(yaml.safe_dump(rubric.model_dump(mode="json", exclude_unset=True)))
+    args = ["score", str(items), "--rubric", str(rubric_file), "--judge", MODEL]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args, "--api-base", url, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    sent = sum(not call["cached"] for record in records for call in record["calls"])
+    probe = next(line for line in done.stderr.splitlines() if line.startswith("litellm"))
+    return seconds, sent, probe
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=2000, help="items")
@@ -217,6 +252,9 @@ def main() -> None:
             resumed, resumed_s = judge_run(
                 url, rubric, items, Path(tmp) / "b.jsonl", args.concurrency
             )
+            process_s, process_sent, probe = cached_process(
+                url, rubric, items, Path(tmp) / "c.jsonl"
+            )
     n = args.n
     print(
         f"items {n}, criteria {k}, latency {args.latency * 1000:.0f} ms, "
@@ -244,6 +282,10 @@ def main() -> None:
     sent = cached.summary.calls - cached.summary.cached_calls
     print(f"cached rerun        : {n / cached_s.seconds:8.0f} records/s, requests sent {sent}")
     print(f"resumed rerun       : {n / resumed_s.seconds:8.0f} records/s, judged {resumed.judged}")
+    print(
+        f"cached rerun process: {process_s:8.2f} s for {n} items (a new judge score), "
+        f"requests sent {process_sent}, {probe}"
+    )
 
 
 if __name__ == "__main__":
