@@ -167,11 +167,13 @@ def steps_live(llm_server: LLMServer, tmp_path: Path) -> Iterator[StepsLive]:
         FIXTURES / "predictions.jsonl", "ddx-steps", out=results, judges=[MODEL],
         api_base=llm_server.url, timeout=5.0,
     )  # fmt: skip
+    predictions = FIXTURES / "predictions.jsonl"
+    third = json.loads(predictions.read_text(encoding="utf-8").splitlines()[2])["title"]
+    # Records are written as items finish, not in file order: drop the third item's by id.
     lines = results.read_text(encoding="utf-8").splitlines(keepends=True)
     partial = tmp_path / "judged-two.jsonl"
-    partial.write_text("".join(lines[:2]), encoding="utf-8")
+    partial.write_text("".join(x for x in lines if json.loads(x)["id"] != third), "utf-8")
     db = tmp_path / "steps.annotations.sqlite"
-    predictions = FIXTURES / "predictions.jsonl"
     study = open_study(predictions, "ddx-steps", ["alice"], 1, db=db, results=partial)
     server = AnnotationServer(study).start()
     try:
