@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from test_annotate_support import PAYLOAD, RATED, Live, StepsLive, live, steps_live
+from test_annotate_support import PAYLOAD, RATED, STEP_ANSWERS, Live, StepsLive, live, steps_live
 
 from judge.annotate.export import export_scores
 from tests.browser import ARGS, CHROMIUM
@@ -168,12 +168,7 @@ def test_rater_rates_the_steps_of_an_item_by_keyboard(
     page.wait_for_url("**/items/2?saved=1")
     assert errors == []
     answer = steps_live.study.store.answer("alice", steps_live.ids[0])
-    assert answer.steps == {
-        1: {"is_factual": 1, "is_critical": 1, "options_addressed": ["A", "B"]},
-        2: {"is_factual": 0, "is_critical": 1, "options_addressed": ["C"], "error_types": [
-            "Image Understanding Err", "Reasoning Err"]},
-        3: {"is_factual": 1, "is_critical": 0, "options_addressed": []},
-    }  # fmt: skip
+    assert answer.steps == STEP_ANSWERS
     # Revisiting shows the answers and step 2's error types.
     page.goto(f"{steps_live.links['alice']}items/1")
     assert page.locator("#criterion-step2_error_types").is_visible()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
-from test_annotate_support import StepsLive, csrf_of, steps_live
+from test_annotate_support import STEP_ANSWERS, StepsLive, csrf_of, steps_live
 from test_stages import STEPS
 
 from calibration import load_human_scores
@@ -99,12 +99,7 @@ def test_steps_are_stored_per_step_survive_a_restart_and_export(
         assert _post(client, base, 1, GOOD).status_code == 303
         assert "1 of 3 complete" in client.get(base).text
     answer = steps_live.study.store.answer("alice", item)
-    assert answer.steps == {
-        1: {"is_factual": 1, "is_critical": 1, "options_addressed": ["A", "B"]},
-        2: {"is_factual": 0, "is_critical": 1, "options_addressed": ["C"], "error_types": [
-            "Image Understanding Err", "Reasoning Err"]},
-        3: {"is_factual": 1, "is_critical": 0, "options_addressed": []},
-    }  # fmt: skip
+    assert answer.steps == STEP_ANSWERS
     units = dict(steps_live.study.units)
 
     # A restart without --results shows the same steps, and the page is prefilled.
