@@ -61,9 +61,10 @@ class StepCriterionView:
     kind: str
     multiple: bool  # checkboxes (a labels scale) rather than radio buttons
     levels: list[LevelView]
-    # `when:` as (field of the criterion it depends on, level), for the page's script.
+    # `when:` as (field of the criterion it depends on, level): the page's script hides the
+    # question until it applies; without the script every question shows, and the server
+    # drops an answer whose `when:` is not met.
     when: list[tuple[str, str]]
-    shown: bool  # whether the rater's stored answers meet `when`
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,9 @@ def step_views(plan: StepPlan, units: Sequence[str], answer: Answer) -> list[Ste
                 for level, key, anchor in _levels(c)
             ]
             when = [(step_field(number, other), str(level)) for other, level in _when(c)]
-            shown = all(given.get(other) == level for other, level in _when(c))
             multiple = c.scale.type == "labels"
             field = step_field(number, c)
-            view = StepCriterionView(
-                c.id, field, c.question, c.scale.type, multiple, levels, when, shown
-            )
+            view = StepCriterionView(c.id, field, c.question, c.scale.type, multiple, levels, when)
             criteria.append(view)
         views.append(StepView(number, text, criteria))
     return views

@@ -174,3 +174,21 @@ def test_rater_rates_the_steps_of_an_item_by_keyboard(
     assert page.locator("#criterion-step2_error_types").is_visible()
     assert not page.locator("#criterion-step1_error_types").is_visible()
     assert page.locator('input[name="step2_error_types"]:checked').count() == 2
+
+
+def test_steps_can_be_rated_without_javascript(steps_live: StepsLive, browser: Browser) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{steps_live.links['alice']}items/1")
+    # Without the script every question shows; the server keeps what applies.
+    assert page.locator("#criterion-step1_error_types").is_visible()
+    for step in (1, 2, 3):
+        page.locator(f'input[name="step{step}_is_factual"][value="{int(step != 2)}"]').check()
+        page.locator(f'input[name="step{step}_is_critical"][value="1"]').check()
+        page.locator(f'input[name="step{step}_error_types"][value="Reasoning Err"]').check()
+    page.click("#save-next")
+    page.wait_for_url("**/items/2?saved=1")
+    steps = steps_live.study.store.answer("alice", steps_live.ids[0]).steps
+    assert steps[2]["error_types"] == ["Reasoning Err"]
+    assert "error_types" not in steps[1] and "error_types" not in steps[3]
+    context.close()

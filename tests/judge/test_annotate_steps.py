@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import csv
 import html
+import json
+import signal
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
+from test_annotate_cli import _start, _wait_until_served
 from test_annotate_support import STEP_ANSWERS, StepsLive, csrf_of, steps_live
 from test_stages import STEPS
 
@@ -18,6 +22,7 @@ from calibration.cli import calibrate_command
 from calibration.data import unit_ids
 from judge.annotate.export import STEP_COLUMNS, export_scores
 from judge.annotate.study import open_study
+from judge.errors import ConfigError
 from judge.judging.sentences import fit_units, split_sentences
 from judge.load.inputs import read_items
 
@@ -160,3 +165,34 @@ def test_export_is_calibrated_against_the_judges_step_by_step(
     assert float(table["error_types"]["exact"]) == 1.0
     assert float(table["options_addressed"]["n_items"]) == 2
     assert float(table["options_addressed"]["exact"]) == 1.0
+
+
+def test_results_of_another_rubric_or_no_file_are_refused(
+    steps_live: StepsLive, tmp_path: Path
+) -> None:
+    record = json.loads(steps_live.results.read_text(encoding="utf-8").splitlines()[0])
+    record["rubric"]["id"] = "ddx"
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    db = tmp_path / "fresh.sqlite"
+    with pytest.raises(ConfigError, match="judged with rubric ddx, not ddx-steps"):
+        open_study(steps_live.predictions, "ddx-steps", ["bob"], 1, db=db, results=other)
+    with pytest.raises(ConfigError, match="no such file"):
+        open_study(steps_live.predictions, "ddx-steps", ["bob"], 1, db=db, results=tmp_path / "x")
+
+
+def test_the_command_takes_results_and_says_what_is_rated(
+    steps_live: StepsLive, tmp_path: Path
+) -> None:
+    args = [str(steps_live.predictions), "--rubric", "ddx-steps", "--raters", "alice"]
+    args += ["--results", str(steps_live.results), "--db", str(tmp_path / "cli.sqlite")]
+    proc, links = _start(args, tmp_path, header := [])
+    try:
+        # Every item is in the full results: 3 steps each, 4 questions per step.
+        assert "4 criteria on each of 9 steps rated by people" in header[0]
+        _wait_until_served(links["alice"])
+        page = httpx.get(f"{links['alice']}items/1").text
+        assert html.escape(STEPS[0]) in page
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 130

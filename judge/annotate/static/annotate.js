@@ -43,6 +43,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   };
 
+  applyWhen();
   // Start on the first question not answered yet.
   const first =
     visible().find((g) => !multiple(g) && !g.querySelector("input:checked")) || groups[0];
