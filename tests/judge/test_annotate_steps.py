@@ -14,13 +14,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from test_annotate_cli import _start, _wait_until_served
-from test_annotate_support import STEP_ANSWERS, StepsLive, csrf_of, steps_live
+from test_annotate_support import PAYLOAD, STEP_ANSWERS, StepsLive, csrf_of, steps_live
 from test_stages import STEPS
 
 from calibration import load_human_scores
 from calibration.cli import calibrate_command
 from calibration.data import unit_ids
 from judge.annotate.export import STEP_COLUMNS, export_scores
+from judge.annotate.server import AnnotationServer, rater_links
 from judge.annotate.study import open_study
 from judge.errors import ConfigError
 from judge.judging.sentences import fit_units, split_sentences
@@ -196,3 +197,22 @@ def test_the_command_takes_results_and_says_what_is_rated(
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 130
+
+
+def test_a_step_holding_markup_is_shown_as_text(steps_live: StepsLive, tmp_path: Path) -> None:
+    records = [json.loads(x) for x in steps_live.results.read_text("utf-8").splitlines()]
+    for record in records:
+        record["segments"]["steps"]["units"] = [PAYLOAD, "</p><b>bold?</b>"]
+    judged = tmp_path / "payload.jsonl"
+    judged.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    db = tmp_path / "payload.sqlite"
+    study = open_study(steps_live.predictions, "ddx-steps", ["bob"], 1, db=db, results=judged)
+    server = AnnotationServer(study).start()
+    try:
+        link = rater_links(study, server.url)["bob"]
+        page = httpx.get(f"{link}items/1").text
+    finally:
+        server.stop()
+        study.store.close()
+    assert PAYLOAD not in page and "&lt;script&gt;window.__pwned" in page
+    assert "<b>bold?</b>" not in page
