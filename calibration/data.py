@@ -22,6 +22,7 @@ __all__ = [
     "coerce_score",
     "collapse_repeats",
     "from_wide",
+    "join_labels",
     "normalize_long",
     "to_wide",
     "unit_ids",
@@ -29,6 +30,13 @@ __all__ = [
 
 LONG_COLUMNS = ("item", "criterion", "rater", "rater_kind", "score")
 RATER_KINDS = ("human", "judge")
+
+
+def join_labels(labels: Any) -> Any:
+    """A set of labels (a step's error types) as one comparable value: sorted, joined by
+    "; " (how judges' and people's label sets are compared); any other score as given. An
+    empty set is "", which reads as no score."""
+    return "; ".join(sorted(map(str, labels))) if isinstance(labels, list) else labels
 
 
 def coerce_score(value: Any) -> Any:

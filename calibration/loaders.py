@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from calibration.data import LONG_COLUMNS, RATER_KINDS, from_wide, normalize_long
+from calibration.data import LONG_COLUMNS, RATER_KINDS, from_wide, join_labels, normalize_long
 from calibration.errors import CalibrationError, InputFileError
 from calibration.spreadsheet import unescape_cell
 
@@ -79,16 +79,11 @@ def _judgment_rows(path: Path, number: int, record: dict[str, Any]) -> tuple[lis
                 "criterion": j["criterion"],
                 "rater": j["judge"],
                 "rater_kind": "judge",
-                "score": _scalar(j["score"]),
+                "score": join_labels(j["score"]),
                 "sample": j.get("sample", 0),
             }
         )
     return rows, unscored
-
-
-def _scalar(score: Any) -> Any:
-    """A set of labels (a step's error types) as one comparable value: sorted, joined."""
-    return "; ".join(sorted(map(str, score))) if isinstance(score, list) else score
 
 
 def load_judge_results(path: str | Path) -> pd.DataFrame:

@@ -9,9 +9,9 @@ from typing import Any, cast
 
 import pandas as pd
 
-from calibration.data import coerce_score
+from calibration.data import coerce_score, join_labels
 from calibration.errors import InputFileError
-from calibration.loaders import _read_jsonl, _scalar
+from calibration.loaders import _read_jsonl
 
 __all__ = ["Run", "load_meta", "load_run"]
 
@@ -69,9 +69,8 @@ def load_run(path: str | Path) -> Run:
         meta.append({"item": item, **(record.get("meta") or {})})
         for criterion, score in panel.items():
             if score is not None:
-                scores.append(
-                    {"item": item, "criterion": criterion, "score": coerce_score(_scalar(score))}
-                )
+                value = coerce_score(join_labels(score))
+                scores.append({"item": item, "criterion": criterion, "score": value})
     if not meta:
         raise InputFileError(str(path), None, "holds no result records")
     frame = pd.DataFrame(scores, columns=["item", "criterion", "score"])

@@ -9,8 +9,9 @@ Routes, all under the rater's token:
   go to the next item (303, so a reload never posts twice).
 - `GET  /r/<token>/static/<file>`: the page's script and style sheet (CSP: 'self' only).
 
-Raters are blinded: the app never reads judges' results, and a rater's pages show only their
-own answers.
+Raters are blinded: of a judged run's results the app reads only the steps its judges rated
+(a staged rubric's segmentation, never a score), and a rater's pages show only their own
+answers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from judge.annotate.security import (
     rater_for_token,
     same_origin,
 )
+from judge.annotate.steps import read_step_answers, step_views
 from judge.annotate.study import Study
 
 __all__ = ["create_app"]
@@ -102,6 +104,11 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
             case=case_view(item, study.rubric),
             prediction=prediction_view(item, study.rubric),
             criteria=criterion_views(study.criteria, answer),
+            steps=(
+                step_views(study.plan, study.units[item.id], answer)
+                if study.plan is not None
+                else []
+            ),
             comment=answer.comment,
             csrf=study.raters[rater].csrf,
             saved=saved,
@@ -117,12 +124,21 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
         if not csrf_ok(form.get("csrf"), study.raters[rater]):
             return page("error.html", 403, message="This form has expired.", token=token)
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        comment = fields.get("comment", "").strip()[:_MAX_COMMENT]
+        item_id = queue[n - 1]
         try:
-            scores = read_scores(study.criteria, fields)
+            if study.plan is not None:
+                # Every value of each field: a labels criterion's checkboxes share one name.
+                multi = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+                steps = read_step_answers(study.plan, len(study.units[item_id]), multi)
+            else:
+                scores = read_scores(study.criteria, fields)
         except FormError as exc:
             return page("error.html", 400, message=str(exc), token=token)
-        comment = fields.get("comment", "").strip()[:_MAX_COMMENT]
-        await run_in_threadpool(study.store.save, rater, queue[n - 1], scores, comment)
+        if study.plan is not None:
+            await run_in_threadpool(study.store.save_steps, rater, item_id, steps, comment)
+        else:
+            await run_in_threadpool(study.store.save, rater, item_id, scores, comment)
         target = n - 1 if fields.get("go") == "previous" else n + 1
         if 1 <= target <= len(queue):
             return RedirectResponse(f"/r/{token}/items/{target}?saved={n}", status_code=303)
@@ -165,6 +181,13 @@ async def _guarded(
 
 def _status_rows(study: Study, rater: str) -> list[tuple[int, str, str]]:
     """(position, title, done | partial | todo) for each item of the rater's queue."""
+    if study.plan is not None:
+        # A staged item is saved whole (every step answered) or not at all.
+        stepped = study.store.answered_steps(rater)
+        return [
+            (n, study.items[i].prediction.title or i, "done" if stepped.get(i) else "todo")
+            for n, i in enumerate(study.queues[rater], start=1)
+        ]
     answered = study.store.answered(rater)
     wanted = {c.id for c in study.criteria}
     rows = []

@@ -65,6 +65,11 @@ def annotate() -> None:
     help="Allow a --host other machines can reach (plain HTTP: trusted networks only).",
 )
 @click.option("--id-field", default="title", show_default=True, help="The field naming an item.")
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A judged run's results: a staged rubric's raters rate the steps its judges rated.",
+)
 def start(
     predictions: Path,
     rubric: str,
@@ -76,6 +81,7 @@ def start(
     port: int,
     allow_remote: bool,
     id_field: str,
+    results: Path | None,
 ) -> None:
     """Start the app for PREDICTIONS (JSONL); print one link per rater; Ctrl-C stops it."""
     from judge.annotate.server import run_annotation
@@ -93,6 +99,7 @@ def start(
         allow_remote=allow_remote,
         id_field=id_field,
         on_ready=_print_links,
+        results=results,
     )
 
 
@@ -125,8 +132,15 @@ def _print_links(study: Any, links: dict[str, str]) -> None:
     total = len(study.items)
     click.echo(
         f"judge annotate: {total} items, rubric {study.rubric.id} v{study.rubric.version}, "
-        f"{len(study.criteria)} criteria rated by people; scores in {study.store.path}"
+        f"{_rated(study)} rated by people; scores in {study.store.path}"
     )
     for name, link in links.items():
         click.echo(f"  {name:<12} {len(study.queues[name]):>4} items  {link}")
     click.echo("Each link is personal (it carries the rater's token). Ctrl-C stops the app.")
+
+
+def _rated(study: Any) -> str:
+    if study.plan is None:
+        return f"{len(study.criteria)} criteria"
+    steps = sum(len(u) for u in study.units.values())
+    return f"{len(study.plan.criteria)} criteria on each of {steps} steps"

@@ -3,7 +3,9 @@
 One row per (item, criterion, rater): columns `item`, `criterion`, `rater`, `rater_kind`
 (always "human"), `score` and `comment` (the rater's comment on the item, repeated on each of
 that item's rows; empty when none) — the columns `calibration.load_human_scores` takes.
-CSV or TSV by the file's suffix, or JSONL.
+A staged rubric's answers are per step: a `step` column (1-based) follows `item`, so
+`judge calibrate` matches units item#step, and a labels answer is written as judges' label
+sets are compared (sorted, joined by "; "). CSV or TSV by the file's suffix, or JSONL.
 
 In CSV and TSV, a text cell that a spreadsheet would run as a formula (it starts with `=`, `+`,
 `-`, `@`, a tab or a carriage return: a comment such as `=HYPERLINK(…)`) is written with a
@@ -19,14 +21,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from calibration.data import join_labels
 from calibration.spreadsheet import escape_cell
 from judge.annotate.store import AnnotationStore
 from judge.errors import ConfigError
 from judge.store.outputs import claim, header_is
 
-__all__ = ["COLUMNS", "ExportSummary", "export_scores", "find_db"]
+__all__ = ["COLUMNS", "STEP_COLUMNS", "ExportSummary", "export_scores", "find_db"]
 
 COLUMNS = ("item", "criterion", "rater", "rater_kind", "score", "comment")
+STEP_COLUMNS = ("item", "step", "criterion", "rater", "rater_kind", "score", "comment")
 _SUFFIXES = (".csv", ".tsv", ".jsonl")
 
 
@@ -60,22 +64,29 @@ def export_scores(db: str | Path, out: str | Path) -> ExportSummary:
         raise ConfigError(f"--out {out}: use a .csv, .tsv or .jsonl file")
     if not db.is_file():
         raise ConfigError(f"no annotation database at {db}")
-    claim(out, header_is(COLUMNS))  # an earlier export, or no file: never a user's own file
+    # An earlier export (either shape), or no file: never a user's own file.
+    single, stepped = header_is(COLUMNS), header_is(STEP_COLUMNS)
+    claim(out, lambda head: single(head) or stepped(head))
     store = AnnotationStore(db)
     try:
+        columns = STEP_COLUMNS if store.has_steps() else COLUMNS
         rows = [
             {
                 "item": r.item,
+                "step": r.step,
                 "criterion": r.criterion,
                 "rater": r.rater,
                 "rater_kind": "human",
-                "score": r.score,
+                "score": join_labels(r.score),
                 "comment": r.comment,
             }
             for r in store.score_rows()
         ]
     finally:
         store.close()
+    if columns is COLUMNS:
+        for row in rows:
+            del row["step"]
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     with partial.open("w", encoding="utf-8", newline="") as handle:
@@ -84,7 +95,7 @@ def export_scores(db: str | Path, out: str | Path) -> ExportSummary:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
             delimiter = "\t" if out.suffix.lower() == ".tsv" else ","
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter=delimiter)
+            writer = csv.DictWriter(handle, fieldnames=columns, delimiter=delimiter)
             writer.writeheader()
             writer.writerows({k: escape_cell(v) for k, v in row.items()} for row in rows)
     os.replace(partial, out)

@@ -3,7 +3,9 @@
 Each submitted item is written in one transaction and is durable when the request returns
 (synchronous=FULL), so a closed tab or a killed server loses nothing already submitted.
 Answers are keyed by (rater, item, criterion) and written with an UPSERT: raters never touch
-each other's rows, and a rater revising an item replaces only their own answers.
+each other's rows, and a rater revising an item replaces only their own answers. A staged
+rubric's answers are keyed by (rater, item, criterion, step), on the units stored per item
+(`units`), so a restart shows the rater the steps they rated.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from judge.store import sqlite
 from judge.store.sqlite import Migration
 from judge.store.sqlite import now as _now
 
-__all__ = ["MIGRATIONS", "AnnotationStore", "Answer", "RaterKeys", "ScoreRow"]
+__all__ = ["MIGRATIONS", "AnnotationStore", "Answer", "RaterKeys", "ScoreRow", "StepUnits"]
 
 Level = int | str
+# A step's answer to a labels criterion is the list of labels given.
+StepLevel = int | str | list[str]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,17 @@ class Answer:
 
     scores: dict[str, Level] = field(default_factory=dict)
     comment: str = ""
+    # Per step (1-based), a level per criterion: a staged rubric's answers.
+    steps: dict[int, dict[str, StepLevel]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepUnits:
+    """The units (steps) of one item the raters rate, and where they came from: a judged
+    run's segmentation ("results") or the sentence split ("sentences")."""
+
+    units: list[str]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -50,9 +65,10 @@ class ScoreRow:
     item: str
     criterion: str
     rater: str
-    score: Level
+    score: StepLevel
     comment: str
     updated_at: str
+    step: int | None = None
 
 
 def _m1_tables(conn: sqlite3.Connection) -> None:
@@ -75,8 +91,20 @@ def _m1_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m2_steps(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE units (item TEXT PRIMARY KEY, units TEXT NOT NULL, source TEXT NOT NULL,"
+        " created_at TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE step_scores (rater TEXT NOT NULL, item TEXT NOT NULL,"
+        " step INTEGER NOT NULL, criterion TEXT NOT NULL, score TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, PRIMARY KEY (rater, item, step, criterion))"
+    )
+
+
 # Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
-MIGRATIONS: list[Migration] = [_m1_tables]
+MIGRATIONS: list[Migration] = [_m1_tables, _m2_steps]
 
 
 class AnnotationStore:
@@ -178,14 +206,20 @@ class AnnotationStore:
                 " DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at",
                 [(rater, item, c, json.dumps(level), now) for c, level in scores.items()],
             )
-            if comment:
-                conn.execute(
-                    "INSERT INTO comments VALUES (?, ?, ?, ?) ON CONFLICT (rater, item)"
-                    " DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
-                    (rater, item, comment, now),
-                )
-            else:
-                conn.execute("DELETE FROM comments WHERE rater = ? AND item = ?", (rater, item))
+            self._save_comment(conn, rater, item, comment, now)
+
+    @staticmethod
+    def _save_comment(
+        conn: sqlite3.Connection, rater: str, item: str, comment: str, now: str
+    ) -> None:
+        if comment:
+            conn.execute(
+                "INSERT INTO comments VALUES (?, ?, ?, ?) ON CONFLICT (rater, item)"
+                " DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
+                (rater, item, comment, now),
+            )
+        else:
+            conn.execute("DELETE FROM comments WHERE rater = ? AND item = ?", (rater, item))
 
     def answer(self, rater: str, item: str) -> Answer:
         """The rater's current answers to an item (empty when not yet rated)."""
@@ -196,7 +230,59 @@ class AnnotationStore:
             comment = self._conn.execute(
                 "SELECT comment FROM comments WHERE rater = ? AND item = ?", (rater, item)
             ).fetchone()
-        return Answer({c: json.loads(s) for c, s in rows}, comment[0] if comment else "")
+            step_rows = self._conn.execute(
+                "SELECT step, criterion, score FROM step_scores WHERE rater = ? AND item = ?",
+                (rater, item),
+            ).fetchall()
+        steps: dict[int, dict[str, StepLevel]] = {}
+        for step, criterion, score in step_rows:
+            steps.setdefault(step, {})[criterion] = json.loads(score)
+        return Answer(
+            {c: json.loads(s) for c, s in rows}, comment[0] if comment else "", steps=steps
+        )
+
+    def save_steps(
+        self, rater: str, item: str, steps: Mapping[int, Mapping[str, StepLevel]], comment: str
+    ) -> None:
+        """Store one rater's answers to every step of an item, replacing their earlier ones
+        (a step revised to factual loses its error types), in one transaction."""
+        now = _now()
+        rows = [
+            (rater, item, step, c, json.dumps(level), now)
+            for step, levels in steps.items()
+            for c, level in levels.items()
+        ]
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM step_scores WHERE rater = ? AND item = ?", (rater, item))
+            conn.executemany("INSERT INTO step_scores VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._save_comment(conn, rater, item, comment, now)
+
+    def units(self) -> dict[str, StepUnits]:
+        """Item id → the units stored for it."""
+        with self._lock:
+            rows = self._conn.execute("SELECT item, units, source FROM units").fetchall()
+        return {item: StepUnits(json.loads(units), source) for item, units, source in rows}
+
+    def add_units(self, found: Mapping[str, StepUnits]) -> None:
+        """Store units for items that have none; an item's stored units are never replaced
+        (answers refer to them by number)."""
+        now = _now()
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO units VALUES (?, ?, ?, ?) ON CONFLICT (item) DO NOTHING",
+                [(i, json.dumps(u.units), u.source, now) for i, u in found.items()],
+            )
+
+    def answered_steps(self, rater: str) -> dict[str, set[tuple[int, str]]]:
+        """Item id → the (step, criterion) pairs this rater has answered on it."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT item, step, criterion FROM step_scores WHERE rater = ?", (rater,)
+            ).fetchall()
+        found: dict[str, set[tuple[int, str]]] = {}
+        for item, step, criterion in rows:
+            found.setdefault(item, set()).add((step, criterion))
+        return found
 
     def answered(self, rater: str) -> dict[str, set[str]]:
         """Item id → the criteria this rater has scored on it."""
@@ -218,8 +304,21 @@ class AnnotationStore:
                 " ON c.rater = s.rater AND c.item = s.item"
                 " ORDER BY s.item, s.criterion, s.rater"
             ).fetchall()
+            step_rows = self._conn.execute(
+                "SELECT s.item, s.criterion, s.rater, s.score, COALESCE(c.comment, ''),"
+                " s.updated_at, s.step FROM step_scores s LEFT JOIN comments c"
+                " ON c.rater = s.rater AND c.item = s.item"
+                " ORDER BY s.item, s.step, s.criterion, s.rater"
+            ).fetchall()
         for item, criterion, rater, score, comment, updated_at in rows:
             yield ScoreRow(item, criterion, rater, json.loads(score), comment, updated_at)
+        for item, criterion, rater, score, comment, updated_at, step in step_rows:
+            yield ScoreRow(item, criterion, rater, json.loads(score), comment, updated_at, step)
+
+    def has_steps(self) -> bool:
+        """Whether any answer is a step's (the export then has a `step` column)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM step_scores LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         with self._lock:

@@ -7,10 +7,11 @@ assignments and every answer; new items, raters or a larger `--per-item` only ad
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from judge.annotate.assign import assign
+from judge.annotate.steps import StepPlan, find_units, step_plan
 from judge.annotate.store import AnnotationStore, RaterKeys
 from judge.contracts import Criterion, Rubric
 from judge.errors import ConfigError, InputError
@@ -31,6 +32,9 @@ class Study:
     raters: dict[str, RaterKeys]
     queues: dict[str, list[str]]
     store: AnnotationStore
+    # A staged rubric's: the stages people follow, and each item's units (steps).
+    plan: StepPlan | None = None
+    units: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -85,16 +89,16 @@ def open_study(
     db: str | Path | None = None,
     queue: str | Path | None = None,
     id_field: str = "title",
+    results: str | Path | None = None,
 ) -> Study:
-    """Load and check everything, assign new work, and open the database."""
+    """Load and check everything, assign new work, and open the database.
+
+    `results`: a judged run's results file, whose segmentation a staged rubric's raters
+    rate (items it does not split are split into sentences).
+    """
     loaded = load_rubric(rubric)
-    if loaded.stages:
-        raise ConfigError(
-            f"rubric {loaded.id} rates units (steps) in stages, which the annotation app does "
-            "not show yet; rate steps in a table (item, step, criterion, rater, score) and "
-            "compare it with `judge calibrate`"
-        )
-    if not loaded.llm_criteria:
+    plan = step_plan(loaded)
+    if plan is None and not loaded.llm_criteria:
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
     items = {item.id: item for item in read_items(predictions, id_field)}
     order = read_queue(queue, set(items)) if queue is not None else list(items)
@@ -102,6 +106,7 @@ def open_study(
     try:
         _check_meta(store, loaded, id_field)
         keys = store.ensure_raters(raters)
+        units = _units(store, plan, loaded, {i: items[i] for i in order}, results, predictions)
         store.add_assignments(assign(order, raters, per_item, store.assignments()))
     except BaseException:
         store.close()
@@ -114,7 +119,30 @@ def open_study(
         raters={r: keys[r] for r in raters},
         queues=queues,
         store=store,
+        plan=plan,
+        units=units,
     )
+
+
+def _units(
+    store: AnnotationStore,
+    plan: StepPlan | None,
+    rubric: Rubric,
+    items: dict[str, Item],
+    results: str | Path | None,
+    predictions: str | Path,
+) -> dict[str, list[str]]:
+    """Each item's stored units, storing new ones first (none for a single-stage rubric)."""
+    if plan is None:
+        return {}
+    stored = store.units()
+    store.add_units(find_units(items, rubric, plan, set(stored), results))
+    stored = store.units()
+    empty = [i for i in items if i not in stored]
+    if empty:
+        message = f"item {empty[0]!r} has no text to split into steps"
+        raise InputError(str(predictions), None, message)
+    return {i: stored[i].units for i in items}
 
 
 def _check_meta(store: AnnotationStore, rubric: Rubric, id_field: str) -> None:

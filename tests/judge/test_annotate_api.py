@@ -22,8 +22,9 @@ from test_annotate_support import (
 
 from judge.annotate.export import COLUMNS, export_scores
 from judge.annotate.security import check_bind
-from judge.annotate.store import AnnotationStore
+from judge.annotate.store import MIGRATIONS, AnnotationStore
 from judge.errors import ConfigError
+from judge.store import sqlite
 
 __all__ = ["live"]  # the fixture, imported for pytest
 
@@ -176,11 +177,23 @@ def test_non_loopback_host_needs_allow_remote() -> None:
 
 def test_store_records_its_migrations(tmp_path: Path) -> None:
     store = AnnotationStore(tmp_path / "a.sqlite")
-    assert store.version == 1
+    assert store.version == len(MIGRATIONS) == 2
     store.close()
     again = AnnotationStore(tmp_path / "a.sqlite")  # reopening applies nothing twice
-    assert again.version == 1
+    assert again.version == 2
     again.close()
+
+
+def test_a_database_of_the_first_schema_opens_and_keeps_its_scores(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite.open_migrated(path, MIGRATIONS[:1])  # a study saved before step ratings
+    conn.execute("INSERT INTO scores VALUES ('alice', 'case', 'coherence', '4', 'then')")
+    conn.close()
+    store = AnnotationStore(path)
+    assert store.version == 2
+    assert store.answer("alice", "case").scores == {"coherence": 4}
+    assert store.units() == {} and not store.has_steps()
+    store.close()
 
 
 def test_payload_item_is_assigned_and_rated_as_text(live: Live) -> None:

@@ -1,6 +1,7 @@
 """A real browser (Debian's chromium, driven by Playwright) scores two items end to end —
 one with keyboard shortcuts, one carrying a `<script>` payload that must stay text — then
-checks the export. Also: the form works with JavaScript off.
+checks the export. Also: the form works with JavaScript off, and the steps of a
+`ddx-steps` item are rated by keyboard.
 
 With ANNOTATE_SCREENSHOT=docs/annotate.png the rating page is saved there (the README's
 screenshot); it is always saved under tmp_path and checked to be a PNG.
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from test_annotate_support import PAYLOAD, RATED, Live, live
+from test_annotate_support import PAYLOAD, RATED, STEP_ANSWERS, Live, StepsLive, live, steps_live
 
 from judge.annotate.export import export_scores
 from tests.browser import ARGS, CHROMIUM
 
-__all__ = ["live"]  # the fixture, imported for pytest
+__all__ = ["live", "steps_live"]  # the fixtures, imported for pytest
 
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
@@ -132,4 +133,62 @@ def test_form_works_without_javascript(live: Live, browser: Browser) -> None:
     item = live.study.queues["bob"][0]
     answer = live.study.store.answer("bob", item)
     assert answer.scores == dict.fromkeys(RATED[:-1], 1) | {"hallucination": 0}
+    context.close()
+
+
+def test_rater_rates_the_steps_of_an_item_by_keyboard(
+    steps_live: StepsLive, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{steps_live.links['alice']}items/1")
+    page.wait_for_load_state("load")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.name === 'step1_is_factual'"
+    )
+    assert page.locator("section.step").count() == 3
+    assert page.locator(".step-text *").count() == 0  # model text shown as text
+    error_types = page.locator("#criterion-step2_error_types")
+    assert not error_types.is_visible()  # asked only of a step that is not factual
+    # Step 1: factual, critical; options A and B ticked (1, 2), Enter moves on.
+    for key in ["1", "1", "1", "2", "Enter"]:
+        page.keyboard.press(key)
+    # Step 2: not factual, so its error types appear next: Reasoning and Image
+    # Understanding Err (1, 2); then option C (3).
+    page.keyboard.press("0")
+    assert error_types.is_visible()
+    for key in ["1", "1", "2", "Enter", "3", "Enter"]:
+        page.keyboard.press(key)
+    # Step 3: factual, not critical, no option; Enter on the focused Save button submits.
+    for key in ["1", "0", "Enter"]:
+        page.keyboard.press(key)
+    assert page.evaluate("document.activeElement.id") == "save-next"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/items/2?saved=1")
+    assert errors == []
+    answer = steps_live.study.store.answer("alice", steps_live.ids[0])
+    assert answer.steps == STEP_ANSWERS
+    # Revisiting shows the answers and step 2's error types.
+    page.goto(f"{steps_live.links['alice']}items/1")
+    assert page.locator("#criterion-step2_error_types").is_visible()
+    assert not page.locator("#criterion-step1_error_types").is_visible()
+    assert page.locator('input[name="step2_error_types"]:checked').count() == 2
+
+
+def test_steps_can_be_rated_without_javascript(steps_live: StepsLive, browser: Browser) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{steps_live.links['alice']}items/1")
+    # Without the script every question shows; the server keeps what applies.
+    assert page.locator("#criterion-step1_error_types").is_visible()
+    for step in (1, 2, 3):
+        page.locator(f'input[name="step{step}_is_factual"][value="{int(step != 2)}"]').check()
+        page.locator(f'input[name="step{step}_is_critical"][value="1"]').check()
+        page.locator(f'input[name="step{step}_error_types"][value="Reasoning Err"]').check()
+    page.click("#save-next")
+    page.wait_for_url("**/items/2?saved=1")
+    steps = steps_live.study.store.answer("alice", steps_live.ids[0]).steps
+    assert steps[2]["error_types"] == ["Reasoning Err"]
+    assert "error_types" not in steps[1] and "error_types" not in steps[3]
     context.close()

@@ -75,7 +75,9 @@ def test_deeply_nested_json_line_is_a_file_line_error(tmp_path: Path) -> None:
     assert result.exception.message == "not valid JSON (nested too deeply)"
 
 
-def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def _start(
+    args: list[str], cwd: Path, header: list[str] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
         [sys.executable, "-c", _START, *args],
         cwd=cwd,
@@ -87,6 +89,8 @@ def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], dict[str,
     links: dict[str, str] = {}
     assert proc.stdout is not None
     for line in proc.stdout:
+        if header is not None and line.startswith("judge annotate:"):
+            header.append(line)
         found = re.match(r"\s+(\w+)\s+\d+ items\s+(http://\S+)", line)
         if found:
             links[found.group(1)] = found.group(2)

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_stages import FACTUAL, FIXTURES, MODEL, NONFACTUAL, scripted
 
+import judge
 from judge.annotate.server import AnnotationServer, rater_links
 from judge.annotate.study import Study, open_study
+from tests.llm_server import LLMServer
 
 PAYLOAD = '<script>window.__pwned = 1; alert("pwned")</script><img src=x id="pwn-img">'
 RATED = [
@@ -142,3 +145,52 @@ def rate(
     assert page.status_code == 200
     response = client.post(f"{base}items/{n}", data=form_for(scores, csrf_of(page.text), comment))
     assert response.status_code == 303, response.text
+
+
+# What the step tests give item 1 of the ddx-steps study, as stored: labels sorted, and no
+# error types on a factual step.
+STEP_ANSWERS = {
+    1: {"is_factual": 1, "is_critical": 1, "options_addressed": ["A", "B"]},
+    2: {"is_factual": 0, "is_critical": 1, "options_addressed": ["C"], "error_types": [
+        "Image Understanding Err", "Reasoning Err"]},
+    3: {"is_factual": 1, "is_critical": 0, "options_addressed": []},
+}  # fmt: skip
+
+
+@dataclass
+class StepsLive(Live):
+    """A `ddx-steps` study: the first two items' steps come from a judged run (`results`),
+    the third item is not in it and is split into sentences."""
+
+    results: Path
+    predictions: Path
+
+
+@pytest.fixture
+def steps_live(llm_server: LLMServer, tmp_path: Path) -> Iterator[StepsLive]:
+    """tests/fixtures/predictions.jsonl judged with ddx-steps over HTTP to the scripted
+    server (every item split into test_stages.STEPS; step 2 not factual), its last record
+    dropped; then a study of one rater, alice, on all three items."""
+    llm_server.script = scripted([FACTUAL, NONFACTUAL, FACTUAL])
+    results = tmp_path / "results.jsonl"
+    judge.score(
+        FIXTURES / "predictions.jsonl", "ddx-steps", out=results, judges=[MODEL],
+        api_base=llm_server.url, timeout=5.0,
+    )  # fmt: skip
+    predictions = FIXTURES / "predictions.jsonl"
+    third = json.loads(predictions.read_text(encoding="utf-8").splitlines()[2])["title"]
+    # Records are written as items finish, not in file order: drop the third item's by id.
+    lines = results.read_text(encoding="utf-8").splitlines(keepends=True)
+    partial = tmp_path / "judged-two.jsonl"
+    partial.write_text("".join(x for x in lines if json.loads(x)["id"] != third), "utf-8")
+    db = tmp_path / "steps.annotations.sqlite"
+    study = open_study(predictions, "ddx-steps", ["alice"], 1, db=db, results=partial)
+    server = AnnotationServer(study).start()
+    try:
+        ids = list(study.items)
+        yield StepsLive(
+            server, study, rater_links(study, server.url), db, ids, results, predictions
+        )
+    finally:
+        server.stop()
+        study.store.close()
