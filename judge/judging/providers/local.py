@@ -158,11 +158,12 @@ def _server(
         raise ConfigError(f"local judge {spec!r}: slots must be at least 1, not {slots}")
     path = resolve_model_path(spec)
     _check_server_installed()
-    # Half the cores: the client (litellm, instructor, the engine) needs the rest, and
-    # llama.cpp's threads wait for each other at every step, so one thread that the OS
-    # deschedules stalls them all. One ad-hoc request on this 2-core machine while it was
-    # shared (load average ≈7): 2 threads generated 2.8 tokens/s, 1 thread 36.8.
-    threads = threads or max(1, len(os.sched_getaffinity(0)) // 2)
+    # Every core this process may use: on 2 quiet cores, 4 slots, 2 threads judged 16.0 items
+    # a minute against 9.5 with 1 (benchmarks/bench_local_judge.py, README "Measured").
+    # llama.cpp's threads wait for each other at every step, so on a machine busy with other
+    # work fewer can do better (one ad-hoc request at load ≈7: 1 thread 36.8 tokens/s, 2
+    # threads 2.8): `threads=` sets it.
+    threads = threads or max(1, len(os.sched_getaffinity(0)))
     options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout, slots)
     return XllamaServer(options)
 
