@@ -195,7 +195,7 @@ def main() -> None:
     parser.add_argument("--judge", default="local/smollm2-135m")
     parser.add_argument("-n", type=int, default=0, help="judgments (0: each example once)")
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--threads", type=int, default=None, help="default: every core")
+    parser.add_argument("--threads", type=int, default=None, help="default: half the cores")
     parser.add_argument("--mode", choices=MODES, default="json_schema")
     parser.add_argument("--retries", type=int, default=2, help="instructor max_retries")
     parser.add_argument("--max-tokens", type=int, default=700)

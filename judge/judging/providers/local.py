@@ -158,12 +158,13 @@ def _server(
         raise ConfigError(f"local judge {spec!r}: slots must be at least 1, not {slots}")
     path = resolve_model_path(spec)
     _check_server_installed()
-    # Every core this process may use: on 2 quiet cores, 4 slots, 2 threads judged 16.0 items
-    # a minute against 9.5 with 1 (benchmarks/bench_local_judge.py, README "Measured").
-    # llama.cpp's threads wait for each other at every step, so on a machine busy with other
-    # work fewer can do better (one ad-hoc request at load ≈7: 1 thread 36.8 tokens/s, 2
-    # threads 2.8): `threads=` sets it.
-    threads = threads or max(1, len(os.sched_getaffinity(0)))
+    # Half the cores. llama.cpp's threads wait for each other at every step. On 2 quiet
+    # cores with 4 slots and bench_local_judge's short prompts, 2 threads did better (16.0
+    # items a minute against 9.5), but the full ddx rubric (≈2,750-token prompts, 4 slots) was
+    # far slower with 2 threads than with 1 (9 of 12 bundled items in 15 minutes, timeouts
+    # included, against all 12 in 392 s): the client and four long prompts need the other core.
+    # `threads=` sets it.
+    threads = threads or max(1, len(os.sched_getaffinity(0)) // 2)
     options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout, slots)
     return XllamaServer(options)
 
