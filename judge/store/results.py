@@ -178,9 +178,11 @@ class ResultsWriter:
         replaced = False
         clean_bytes = 0  # the length of the lines before the first one dropped
         lost = 0  # dropped lines that are not this run's to redo
+        whole = 0  # complete records of ours read
         try:
             with self.real.open("rb") as src:
                 for line in read_lines(src, self.path, self._keep, self.kept, self.id_field):
+                    whole += line.record is not None
                     if dst is None and line.kept:
                         clean_bytes += len(line.raw)
                         continue
@@ -193,7 +195,10 @@ class ResultsWriter:
                         dst.write(line.raw)
                     elif line.raw.strip():
                         self.dropped += 1
-                        lost += not self._redone(line)
+                        # A torn line alone is no evidence of a killed run of ours (a
+                        # one-line file of someone else's that starts like a record): kept.
+                        alone = line.record is None and not whole
+                        lost += alone or not self._redone(line)
             if dst is not None:
                 dst.flush()
                 os.fsync(dst.fileno())

@@ -182,6 +182,18 @@ def test_redoing_this_runs_retryable_records_needs_no_backup(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl", "r.jsonl.lock"]
 
 
+def test_a_file_holding_only_a_line_that_starts_like_a_record_is_kept(tmp_path: Path) -> None:
+    # A one-line JSON file of someone else's, without its final newline, looks like a run
+    # killed while writing its first record: it is dropped only with a backup beside it.
+    path = tmp_path / "notes.json"
+    text = '{"id": "mine", "notes": "a user\'s own data, not a result record"}'
+    path.write_text(text)
+    with ResultsWriter(path, _keep, redo=_same_run) as writer:
+        assert len(writer.kept) == 0
+    assert writer.backup is not None and writer.backup.read_text() == text
+    assert str(writer.backup) in writer.notices[0]
+
+
 def test_a_symlink_or_hard_link_does_not_defeat_the_lock(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_text(_record("a", "new"))
