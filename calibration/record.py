@@ -82,24 +82,37 @@ def save_verdicts(
     return len(rows)
 
 
+def _rows(db: Path) -> list[dict[str, Any]]:
+    """Every stored verdict, newest first (none when the record was never made)."""
+    if not db.exists():
+        return []
+    with closing(_connect(db)) as connection:
+        connection.row_factory = sqlite3.Row
+        found = connection.execute(
+            "SELECT * FROM calibrations ORDER BY created_at DESC, rowid DESC"
+        ).fetchall()
+    return [dict(row) for row in found]
+
+
+def _latest(
+    rows: list[dict[str, Any]], *, rubric_hash: str, prompt_hash: str, criterion: str, judge: str
+) -> tuple[str, dict[str, Any] | None]:
+    mine = [r for r in rows if r["criterion"] == criterion and r["judge"] == judge]
+    same = [r for r in mine if r["rubric_hash"] == rubric_hash and r["prompt_hash"] == prompt_hash]
+    if same:
+        return "verdict", same[0]
+    return ("other", mine[0]) if mine else ("none", None)
+
+
 def lookup(
     db: Path, *, rubric_hash: str, prompt_hash: str, criterion: str, judge: str
 ) -> tuple[str, dict[str, Any] | None]:
     """("verdict", row) for the same hashes, ("other", row) when only other hashes were
     calibrated, ("none", None) when this criterion and judge never were."""
-    if not db.exists():
-        return "none", None
-    with closing(_connect(db)) as connection:
-        connection.row_factory = sqlite3.Row
-        rows = connection.execute(
-            "SELECT * FROM calibrations WHERE criterion = ? AND judge = ? "
-            "ORDER BY created_at DESC, rowid DESC",
-            (criterion, judge),
-        ).fetchall()
-    same = [r for r in rows if r["rubric_hash"] == rubric_hash and r["prompt_hash"] == prompt_hash]
-    if same:
-        return "verdict", dict(same[0])
-    return ("other", dict(rows[0])) if rows else ("none", None)
+    return _latest(
+        _rows(db), rubric_hash=rubric_hash, prompt_hash=prompt_hash, criterion=criterion,
+        judge=judge,
+    )  # fmt: skip
 
 
 def status_lines(
@@ -107,11 +120,11 @@ def status_lines(
 ) -> list[str]:
     """One line per criterion and judge: the latest verdict, "not calibrated", or
     "calibrated on another rubric/prompt version"."""
-    lines = []
+    lines, rows = [], _rows(db)  # one read of the record for every criterion and judge
     for criterion in sorted(set(criteria)):
         for judge in sorted(set(judges)):
-            kind, row = lookup(db, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
-                               criterion=criterion, judge=judge)  # fmt: skip
+            kind, row = _latest(rows, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
+                                criterion=criterion, judge=judge)  # fmt: skip
             where = f"{criterion} / {judge}"
             if kind == "none" or row is None:
                 lines.append(f"{where}: not calibrated")
