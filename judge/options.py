@@ -205,6 +205,16 @@ class RunOptions:
         allowed="a field name",
         why="each sample is identified by its sample id",
     )
+    # The dataset's rows (judge.load.cases): predictions then carry only ids and outputs.
+    cases: str | Path | None = _option(
+        help="Join each prediction to its case in this file by --id-field (.parquet, .jsonl, "
+        ".csv, or a datasets save_to_disk directory).",
+        applies=frozenset({"file", "scorer", "serve"}),
+        flags=("--cases",),
+        metavar="PATH",
+        allowed="a cases file or directory path, or none",
+        why="a DataFrame's rows or a sample carry their case",
+    )
     # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
     by: str | None = _option(
         help="Also summarise per value of this case metadata field (modality, icd10_chapter, …).",
@@ -394,6 +404,8 @@ def _valid(f: dataclasses.Field[Any], value: Any) -> bool:
     option = info(f)
     if value is None:
         return optional
+    if f.name == "cases":
+        return isinstance(value, str | Path) and str(value).strip() != ""
     if f.name == "cache":
         return isinstance(value, bool | str | Path) and value != ""
     if f.name == "judges":

@@ -21,6 +21,7 @@ from judge.judging.budget import Budget, Estimate
 from judge.judging.engine import CompleteFn, Completion
 from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
+from judge.load.cases import Cases, load_cases
 from judge.load.inputs import Item, iter_items, validate_items
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -110,7 +111,9 @@ async def ascore(
 ) -> RunResult:
     """Score predictions against a rubric with the configured judges.
 
-    `predictions` is a JSONL path or an iterable of dicts/Predictions; `rubric` a built-in
+    `predictions` is a JSONL path or an iterable of dicts/Predictions (with `cases=`, a cases
+    file, each needs only its id and the outputs; cases no line predicts are listed in
+    `summary.missing`); `rubric` a built-in
     id, a YAML path or a Rubric. How to judge is a `RunOptions` (typed: `options=`), its fields
     as keywords (`judges=`, `api_base=`, `concurrency=`, …), or both (the keywords win); an
     unknown name is a ConfigError. `complete` replaces the litellm completion function (for
@@ -118,7 +121,7 @@ async def ascore(
     """
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field)
+    report = validate_items(predictions, opts.id_field, _cases(opts))
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -130,6 +133,7 @@ async def ascore(
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
+        job.summary.missing = report.missing
         if opts.batch:  # the providers' batch APIs answer the calls first, into the cache
             from judge.batch import prefill
 
@@ -174,7 +178,7 @@ async def aplan(
     """Async `plan`. Local judges are not started: their calls are counted, and free."""
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field)
+    report = validate_items(predictions, opts.id_field, _cases(opts))
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -182,7 +186,8 @@ async def aplan(
         job = _Job(the_rubric, scorer)
         with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
-            for item in iter_items(predictions, opts.id_field):
+            result.missing = report.missing
+            for item in iter_items(predictions, opts.id_field, scorer.cases):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 result.estimate.add(scorer.estimate(item, the_rubric))
@@ -201,6 +206,8 @@ class Plan:
     invalid: int
     estimate: Estimate = field(default_factory=Estimate)
     notices: list[str] = field(default_factory=list)
+    # With cases: the ids of the cases no prediction names.
+    missing: list[str] = field(default_factory=list)
 
 
 class _Job:
@@ -249,7 +256,10 @@ class _Job:
                 self.keep,
                 redo=self.same_run,
                 id_field=self.opts.id_field,
-                inputs=[source] if isinstance(source, str | Path) else [],
+                inputs=[
+                    *([source] if isinstance(source, str | Path) else []),
+                    *([self.opts.cases] if self.opts.cases is not None else []),
+                ],
             )
         # The ids an earlier run finished; closed with the writer.
         done = writer.open() if writer else IdSet()
@@ -297,7 +307,7 @@ class _Job:
         """Judge every valid item not already done, a bounded number at a time."""
         todo = (
             item
-            for item in iter_items(source, self.opts.id_field)
+            for item in iter_items(source, self.opts.id_field, self.scorer.cases)
             if not isinstance(item, InputError) and item.id not in done
         )
         refused: list[Item] = []
@@ -340,6 +350,11 @@ class _Job:
             paid = sum(c.cost_usd or 0.0 for c in record.calls if not c.cached)
             self.budget.settle(record.id, paid)
         return record
+
+
+def _cases(opts: RunOptions) -> Cases | None:
+    """The run's cases file, loaded (once per file version: the Scorer gets the same)."""
+    return load_cases(opts.cases, opts.id_field) if opts.cases is not None else None
 
 
 async def _never_called(**_: Any) -> Completion:

@@ -41,6 +41,7 @@ from judge.judging.providers.local import is_local
 from judge.judging.scheduler import Scheduler
 from judge.judging.sentences import fit_units, split_sentences
 from judge.judging.stages import StageOutcome, run_stages
+from judge.load.cases import load_cases
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions, Use
@@ -101,6 +102,9 @@ class Scorer:
     ):
         self.options = options or RunOptions()
         self.options.check_use(use)
+        # The dataset's rows that items are joined to (`cases`), loaded once per file version.
+        opts = self.options
+        self.cases = load_cases(opts.cases, opts.id_field) if opts.cases is not None else None
         self.scheduler = Scheduler.for_calls(self.options.concurrency)
         self.notices: list[str] = []
         self.judges: list[JudgeSpec] = []
@@ -162,10 +166,10 @@ class Scorer:
     ) -> ResultRecord:
         """Score one prediction (a dict in the predictions-file shape, or a Prediction).
 
-        Its id is `item_id`, else its `id_field` value. Raises InputError naming the field
-        when the prediction is not valid.
+        Its id is `item_id`, else its `id_field` value; with the `cases` option it needs only
+        that id and the outputs. Raises InputError naming the field when it is not valid.
         """
-        found = make_item(prediction, self.options.id_field, item_id=item_id)
+        found = make_item(prediction, self.options.id_field, item_id=item_id, cases=self.cases)
         async with self.scheduler.slot():
             return await self.score_item(found, rubric)
 

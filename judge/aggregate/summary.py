@@ -95,6 +95,8 @@ class Summary:
     # With `by`: per value of that metadata field, n and the mean of each criterion.
     by: str | None = None
     slices: list[SliceSummary] = field(default_factory=list)
+    # With a cases file: the ids of the cases no prediction joined (none are dropped silently).
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,6 +134,8 @@ class SummaryBuilder:
     def __init__(self, rubric: Rubric, by: str | None = None):
         self.rubric = rubric
         self.by = by
+        # Set by a run with a cases file: the cases no prediction joined.
+        self.missing: list[str] = []
         # One running mean per (slice value, criterion): bounded by the field's distinct values.
         self._slices: dict[str, dict[str, _Running]] = {}
         self._slice_n: Counter[str] = Counter()
@@ -294,6 +298,7 @@ class SummaryBuilder:
             cost_usd=sum(costs) if costs else None,
             judges=judges,
             by=self.by,
+            missing=list(self.missing),
             slices=[
                 SliceSummary(
                     value=key,

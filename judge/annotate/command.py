@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from judge.cli.options import run_option
+
 __all__ = ["annotate"]
 
 
@@ -70,6 +72,7 @@ def annotate() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A judged run's results: a staged rubric's raters rate the steps its judges rated.",
 )
+@run_option("cases")
 def start(
     predictions: Path,
     rubric: str,
@@ -82,6 +85,7 @@ def start(
     allow_remote: bool,
     id_field: str,
     results: Path | None,
+    cases: str | None,
 ) -> None:
     """Start the app for PREDICTIONS (JSONL); print one link per rater; Ctrl-C stops it."""
     from judge.annotate.server import run_annotation
@@ -100,6 +104,7 @@ def start(
         id_field=id_field,
         on_ready=_print_links,
         results=results,
+        cases=cases,
     )
 
 

@@ -15,6 +15,7 @@ from judge.annotate.steps import StepPlan, find_units, step_plan
 from judge.annotate.store import AnnotationStore, RaterKeys
 from judge.contracts import Criterion, Rubric
 from judge.errors import ConfigError, InputError
+from judge.load.cases import load_cases
 from judge.load.inputs import Item, read_items
 from judge.load.rubric import load_rubric, rubric_hash
 
@@ -90,17 +91,20 @@ def open_study(
     queue: str | Path | None = None,
     id_field: str = "title",
     results: str | Path | None = None,
+    cases: str | Path | None = None,
 ) -> Study:
     """Load and check everything, assign new work, and open the database.
 
     `results`: a judged run's results file, whose segmentation a staged rubric's raters
-    rate (items it does not split are split into sentences).
+    rate (items it does not split are split into sentences). `cases`: a cases file each
+    prediction is joined to by `id_field` (judge.load.cases), as in `judge score --cases`.
     """
     loaded = load_rubric(rubric)
     plan = step_plan(loaded)
     if plan is None and not loaded.llm_criteria:
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
-    items = {item.id: item for item in read_items(predictions, id_field)}
+    joined = load_cases(cases, id_field) if cases is not None else None
+    items = {item.id: item for item in read_items(predictions, id_field, joined)}
     order = read_queue(queue, set(items)) if queue is not None else list(items)
     store = AnnotationStore(db if db is not None else default_db(predictions))
     try:

@@ -16,7 +16,7 @@ import click
 
 from judge.options import RunOptions, allowed, declared, info, kind
 
-__all__ = ["RunOption", "options_from", "run_options"]
+__all__ = ["RunOption", "options_from", "run_option", "run_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,22 +30,31 @@ def run_options(use: str) -> Callable[[F], F]:
 
     def decorate(command: F) -> F:
         for f in reversed(declared(use)):
-            option = info(f)
-            if not option.flags:
-                continue
-            kwargs: dict[str, Any] = {"cls": RunOption, "help": option.help}
-            if option.metavar:
-                kwargs["metavar"] = option.metavar
-            if option.is_flag:
-                kwargs.update(is_flag=True, flag_value=option.flag_value, default=f.default)
-            elif option.multiple:
-                kwargs.update(multiple=True)
-            else:
-                kwargs.update(_typed(f))
-            command = click.option(*option.flags, f.name, **kwargs)(command)
+            if info(f).flags:
+                command = _click_option(f)(command)
         return command
 
     return decorate
+
+
+def run_option(name: str) -> Callable[[F], F]:
+    """The click option of one run option, for a command that is not a scoring front end
+    (`judge annotate --cases`): its flag, help and default still come from `RunOptions`."""
+    return _click_option(next(f for f in declared() if f.name == name))
+
+
+def _click_option(f: Any) -> Callable[[F], F]:
+    option = info(f)
+    kwargs: dict[str, Any] = {"cls": RunOption, "help": option.help}
+    if option.metavar:
+        kwargs["metavar"] = option.metavar
+    if option.is_flag:
+        kwargs.update(is_flag=True, flag_value=option.flag_value, default=f.default)
+    elif option.multiple:
+        kwargs.update(multiple=True)
+    else:
+        kwargs.update(_typed(f))
+    return click.option(*option.flags, f.name, **kwargs)
 
 
 def _typed(f: Any) -> dict[str, Any]:

@@ -104,6 +104,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
         stderr.print(f"[yellow]skipped {len(result.skipped)} invalid lines:[/]")
         for problem in result.skipped[:20]:
             stderr.print(f"  {escape(str(problem))}")
+    if summary.missing:
+        stdout.print(_missing(summary.missing))
     if result.out is not None:
         stdout.print(f"results: {escape(str(result.out))}")
 
@@ -122,6 +124,19 @@ def render_plan(plan: Plan) -> None:
     )
     if e.unpriced:
         err_console.print("[yellow]no price known for:[/] " + escape(", ".join(sorted(e.unpriced))))
+    if plan.missing:
+        console.print(_missing(plan.missing))
+
+
+# Ids of missing cases listed by name; the rest are counted.
+MISSING_SHOWN = 20
+
+
+def _missing(ids: list[str]) -> str:
+    """The cases no prediction names: counted, and the first ones listed."""
+    shown = ", ".join(escape(repr(i)) for i in ids[:MISSING_SHOWN])
+    more = f" and {len(ids) - MISSING_SHOWN} more" if len(ids) > MISSING_SHOWN else ""
+    return f"[yellow]missing:[/] {len(ids)} cases have no prediction: {shown}{more}"
 
 
 # The reason column is shown only when it gets at least this many characters (its header,

@@ -5,6 +5,8 @@ Dataset rows keep unknown fields (`extra="allow"`), because MedThinkVQA rows car
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from typing import Any
 
@@ -18,7 +20,9 @@ _IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality)$")
 _NOT_META = frozenset(
     {"prediction", "prediction_rationale", "prediction_twi", "prediction_discussion"}
 )
-_META_MAX_CHARS = 80
+# Long enough for an ICD-10 chapter's title (the longest, chapter III's, is 99 characters),
+# so `--by "ICD Chapter"` slices every case; narrative fields are longer.
+_META_MAX_CHARS = 120
 # The letter an option of a list carries: "A. …", "A) …", "(A) …", "A: …".
 _CARRIED = re.compile(r"^\s*(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*")
 
@@ -79,7 +83,12 @@ class Case(BaseModel):
     @field_validator("options", mode="before")
     @classmethod
     def _options_to_letters(cls, value: Any) -> Any:
-        # The dataset has been seen both as {"A": "..."} and as ["A. ...", ...].
+        # The dataset has been seen both as {"A": "..."} and as ["A. ...", ...], and either
+        # as a JSON string (what a parquet or CSV round trip can make of them).
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+            # Not JSON after all (or nested too deeply): the dict check below names the field.
+            with contextlib.suppress(ValueError, RecursionError):
+                value = json.loads(value)
         return _lettered(value) if isinstance(value, list) else value
 
     @field_validator("options")

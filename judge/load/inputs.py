@@ -4,12 +4,12 @@ every problem.
 The file is read twice by a run: once to validate everything before any money is spent, once
 to feed the judges. Both passes stream, and the ids seen so far (to report a repeated id) are
 held in an IdSet, which moves to a temporary database past a few ten thousand ids: memory does
-not grow with the file.
+not grow with the file. With a cases file (`--cases`, judge.load.cases) each line is first
+joined to its case by id, in both passes.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,8 @@ from pydantic import ValidationError
 
 from judge.contracts import Prediction
 from judge.errors import InputError
+from judge.load.cases import Cases, case_id
+from judge.load.jsonl import jsonl_rows
 from judge.store.idset import IdSet
 
 __all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
@@ -40,16 +42,20 @@ class InputReport:
     path: str
     n_valid: int = 0
     problems: list[InputError] = field(default_factory=list)
+    # With cases: the ids of the cases no valid line predicts, in the cases file's order.
+    missing: list[str] = field(default_factory=list)
 
 
 def iter_items(
     source: str | Path | Iterable[dict[str, Any] | Prediction],
     id_field: str = "title",
+    cases: Cases | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
 
     `source` is a JSONL path or an iterable of dicts / Predictions (for the Python API, where
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
+    With `cases`, each line is joined to its case first (`Cases.join`'s rules).
     """
     name, rows = _rows(source)
     with IdSet() as seen:  # closed when the generator ends or is closed early
@@ -57,31 +63,41 @@ def iter_items(
             if isinstance(row, InputError):
                 yield row
                 continue
-            item = _to_item(name, line, row, id_field)
+            item = _to_item(name, line, row, id_field, cases=cases)
             if isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
             yield item
 
 
 def validate_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    id_field: str = "title",
+    cases: Cases | None = None,
 ) -> InputReport:
-    """Validate every line without keeping the items."""
+    """Validate every line without keeping the items (with `cases`: and list the cases no
+    valid line predicts; their ids are held, as many as the cases at most)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
-    for item in iter_items(source, id_field):
+    predicted: set[str] = set()
+    for item in iter_items(source, id_field, cases):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
             report.n_valid += 1
+            if cases is not None:
+                predicted.add(item.id)
+    if cases is not None:
+        report.missing = cases.missing(predicted)
     return report
 
 
 def read_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    id_field: str = "title",
+    cases: Cases | None = None,
 ) -> list[Item]:
     """All items of a source, raising the first problem (for small inputs and tests)."""
     items = []
-    for item in iter_items(source, id_field):
+    for item in iter_items(source, id_field, cases):
         if isinstance(item, InputError):
             raise item
         items.append(item)
@@ -95,23 +111,8 @@ def _rows(
         path = Path(source)
         if not path.is_file():
             raise InputError(str(path), None, "no such file")
-        return str(path), _jsonl_rows(path)
+        return str(path), jsonl_rows(path)
     return "<records>", enumerate(source, start=1)
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open("rb") as handle:
-        for line, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield line, json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                yield line, InputError(str(path), line, f"not valid JSON ({exc})")
-            except RecursionError:
-                # The json module recurses per nesting level: a hostile line of 10,000 `[`
-                # exhausts the stack. Only that parse is caught, so a bug elsewhere still shows.
-                yield line, InputError(str(path), line, "not valid JSON (nested too deeply)")
 
 
 def make_item(
@@ -120,18 +121,36 @@ def make_item(
     *,
     item_id: str | None = None,
     source: str = "<item>",
+    cases: Cases | None = None,
 ) -> Item:
-    """One prediction as an Item (id from `item_id`, else its `id_field`); raises InputError
-    naming the field when it is not valid."""
-    found = _to_item(source, 1, row, id_field, item_id)
+    """One prediction as an Item (id from `item_id`, else its `id_field`; joined to its case
+    when `cases` is given); raises InputError naming the field when it is not valid."""
+    found = _to_item(source, 1, row, id_field, item_id, cases)
     if isinstance(found, InputError):
         raise found
     return found
 
 
 def _to_item(
-    name: str, line: int, row: Any, id_field: str, item_id: str | None = None
+    name: str,
+    line: int,
+    row: Any,
+    id_field: str,
+    item_id: str | None = None,
+    cases: Cases | None = None,
 ) -> Item | InputError:
+    if cases is not None:
+        if isinstance(row, Prediction):
+            row = row.model_dump(exclude_unset=True)
+        if isinstance(row, dict):
+            joined_id = item_id if item_id is not None else case_id(row.get(id_field))
+            if joined_id is None:
+                return InputError(name, line, _NO_ID, id_field)
+            try:
+                row = cases.join(joined_id, row, name, line)
+            except InputError as exc:
+                return exc
+            item_id = joined_id
     if isinstance(row, Prediction):
         prediction = row
     elif not isinstance(row, dict):
@@ -143,8 +162,11 @@ def _to_item(
             return _first_problem(name, line, exc)
     raw_id = item_id if item_id is not None else _field(prediction, id_field)
     if raw_id is None or str(raw_id).strip() == "":
-        return InputError(name, line, "missing (it identifies the item; see --id-field)", id_field)
+        return InputError(name, line, _NO_ID, id_field)
     return Item(id=str(raw_id), line=line, prediction=prediction)
+
+
+_NO_ID = "missing (it identifies the item; see --id-field)"
 
 
 def _field(prediction: Prediction, name: str) -> Any:

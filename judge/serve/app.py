@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
 from judge.judging.engine import CompleteFn
+from judge.load.cases import load_cases
 from judge.load.inputs import make_item
 from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.options import RunOptions
@@ -62,6 +63,8 @@ def create_app(
     `/healthz` needs `Authorization: Bearer <token>`; bodies over `max_body` bytes get 413.
     An option of a file run only (`max_cost`, `batch`, …) is refused, as is a blank token."""
     options.check_use("serve")
+    if options.cases is not None:  # a bad cases file stops the start, not the first request
+        load_cases(options.cases, options.id_field)
     if token is not None:
         check_token(token)
     served = load_rubrics(rubrics)
@@ -260,7 +263,9 @@ async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> b
     """One batch line (run in a scheduler slot); never raises, so one item cannot end the
     stream of the others."""
     try:
-        found = make_item(item.prediction, scorer.options.id_field, item_id=item.id)
+        found = make_item(
+            item.prediction, scorer.options.id_field, item_id=item.id, cases=scorer.cases
+        )
         record = await scorer.score_item(found, rubric)
     except InputError as exc:
         field = f"prediction.{exc.field}" if exc.field else None

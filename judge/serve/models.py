@@ -69,7 +69,12 @@ class ScoreRequest(_Request):
 
     rubric: str = _RUBRIC_ID
     id: str | None = _ITEM_ID
-    prediction: Prediction
+    # A server started with --cases joins a line of only the id and the outputs to its case,
+    # so a partial line is taken as it is and validated once joined (a 422 naming the field).
+    prediction: Prediction | dict[str, Any] = Field(
+        union_mode="left_to_right",
+        description="A predictions-file line; with `--cases`, only the id and the outputs.",
+    )
 
 
 class BatchItem(_Request):
