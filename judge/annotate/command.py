@@ -2,8 +2,8 @@
 
 Both spellings work: `judge annotate predictions.jsonl --rubric ddx --raters alice,bob`
 (the group routes a first argument that is not a subcommand to `start`) and
-`judge annotate export --out human.csv`. Only click and the standard library are imported
-here; the app's modules load when a command runs.
+`judge annotate export --out human.csv`. Only click, the standard library and the run options'
+declaration (for `--cases`) are imported here; the app's modules load when a command runs.
 """
 
 from __future__ import annotations

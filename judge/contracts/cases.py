@@ -89,6 +89,9 @@ class Case(BaseModel):
             # Not JSON after all (or nested too deeply): the dict check below names the field.
             with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(value)
+        if isinstance(value, dict):
+            # A parquet struct column has every row's letters: a letter this case lacks is null.
+            return {k: v for k, v in value.items() if v is not None}
         return _lettered(value) if isinstance(value, list) else value
 
     @field_validator("options")

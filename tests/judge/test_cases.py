@@ -194,3 +194,12 @@ def test_a_file_is_loaded_again_once_changed(tmp_path: Path) -> None:
     write_jsonl(path, ROWS)
     again = load_cases(path)
     assert isinstance(again, Cases) and len(again) == 4
+
+
+def test_options_as_a_parquet_struct_with_letters_other_rows_have(tmp_path: Path) -> None:
+    # A struct column holds the union of the rows' keys: a letter a row lacks reads as null.
+    dicts = [{**row, "options": json.loads(row["options"])} for row in ROWS[:2]]
+    dicts[1]["options"]["F"] = None
+    cases = load_cases(write_parquet(tmp_path / "c.parquet", dicts))
+    item = make_item({"title": ROWS[0]["title"], "prediction": "B"}, cases=cases)
+    assert item.prediction.options == json.loads(ROWS[0]["options"])
