@@ -191,3 +191,17 @@ def test_annotate_cli_takes_cases_and_names_an_unknown_id(tmp_path: Path) -> Non
     assert output.strip() == (
         f"error: {preds}:1: field 'title': 'nobody' is not among the 4 cases of {cases}"
     )
+
+
+def test_batch_run_joins_the_cases_too(llm_server: LLMServer, tmp_path: Path) -> None:
+    preds, cases = _files(tmp_path)
+    out = tmp_path / "r.jsonl"
+    result = judge.score(
+        preds, "ddx", out=out, cases=cases, batch=True, batch_poll=0.02,
+        judges=[MODEL], api_base=llm_server.url, timeout=5.0,
+    )  # fmt: skip
+    # Every call went through the batch: the batch pass read the joined items as well.
+    assert not [r for r in llm_server.requests if r.path.endswith("/chat/completions")]
+    assert llm_server.batch_calls("POST", "/batches") == 1
+    assert sorted(r.id for r in iter_records(out)) == [r["title"] for r in ROWS[:3]]
+    assert result.summary.missing == [ROWS[3]["title"]]
