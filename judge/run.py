@@ -21,7 +21,7 @@ from judge.judging.budget import Budget, Estimate
 from judge.judging.engine import CompleteFn, Completion
 from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
-from judge.load.cases import Cases, load_cases
+from judge.load.cases import cases_or_none
 from judge.load.inputs import Item, iter_items, validate_items
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -121,7 +121,7 @@ async def ascore(
     """
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field, _cases(opts))
+    report = validate_items(predictions, opts.id_field, cases_or_none(opts.cases, opts.id_field))
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -178,7 +178,7 @@ async def aplan(
     """Async `plan`. Local judges are not started: their calls are counted, and free."""
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field, _cases(opts))
+    report = validate_items(predictions, opts.id_field, cases_or_none(opts.cases, opts.id_field))
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -350,11 +350,6 @@ class _Job:
             paid = sum(c.cost_usd or 0.0 for c in record.calls if not c.cached)
             self.budget.settle(record.id, paid)
         return record
-
-
-def _cases(opts: RunOptions) -> Cases | None:
-    """The run's cases file, loaded (once per file version: the Scorer gets the same)."""
-    return load_cases(opts.cases, opts.id_field) if opts.cases is not None else None
 
 
 async def _never_called(**_: Any) -> Completion:

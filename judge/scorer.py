@@ -41,7 +41,7 @@ from judge.judging.providers.local import is_local
 from judge.judging.scheduler import Scheduler
 from judge.judging.sentences import fit_units, split_sentences
 from judge.judging.stages import StageOutcome, run_stages
-from judge.load.cases import load_cases
+from judge.load.cases import cases_or_none
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions, Use
@@ -103,8 +103,7 @@ class Scorer:
         self.options = options or RunOptions()
         self.options.check_use(use)
         # The dataset's rows that items are joined to (`cases`), loaded once per file version.
-        opts = self.options
-        self.cases = load_cases(opts.cases, opts.id_field) if opts.cases is not None else None
+        self.cases = cases_or_none(self.options.cases, self.options.id_field)
         self.scheduler = Scheduler.for_calls(self.options.concurrency)
         self.notices: list[str] = []
         self.judges: list[JudgeSpec] = []

@@ -15,7 +15,7 @@ from judge.annotate.steps import StepPlan, find_units, step_plan
 from judge.annotate.store import AnnotationStore, RaterKeys
 from judge.contracts import Criterion, Rubric
 from judge.errors import ConfigError, InputError
-from judge.load.cases import load_cases
+from judge.load.cases import cases_or_none
 from judge.load.inputs import Item, read_items
 from judge.load.rubric import load_rubric, rubric_hash
 
@@ -103,7 +103,7 @@ def open_study(
     plan = step_plan(loaded)
     if plan is None and not loaded.llm_criteria:
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
-    joined = load_cases(cases, id_field) if cases is not None else None
+    joined = cases_or_none(cases, id_field)
     items = {item.id: item for item in read_items(predictions, id_field, joined)}
     order = read_queue(queue, set(items)) if queue is not None else list(items)
     store = AnnotationStore(db if db is not None else default_db(predictions))

@@ -32,13 +32,12 @@ from pydantic import ValidationError
 
 from judge.contracts import Case
 from judge.errors import InputError
-from judge.load.jsonl import jsonl_rows
+from judge.load.lines import first_problem, jsonl_rows
 
-__all__ = ["Cases", "case_id", "load_cases"]
+__all__ = ["Cases", "case_id", "cases_or_none", "load_cases"]
 
 # save_to_disk's file names (huggingface/datasets, src/datasets/config.py).
 _STATE = "state.json"
-_INFO = "dataset_info.json"
 _DICT = "dataset_dict.json"
 _SHOWN = 40  # characters of a value quoted in an error
 
@@ -55,9 +54,6 @@ class Cases:
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self.rows
 
     def join(self, item_id: str, row: dict[str, Any], name: str, line: int) -> dict[str, Any]:
         """The case `item_id` with the prediction line `row` added (the line at `name`:`line`).
@@ -109,6 +105,11 @@ def load_cases(path: str | Path, id_field: str = "title") -> Cases:
     return _load(str(path), str(resolved), id_field, stat.st_mtime_ns, stat.st_size)
 
 
+def cases_or_none(path: str | Path | None, id_field: str = "title") -> Cases | None:
+    """`load_cases(path)`, or None without a path (the `cases` option's default)."""
+    return load_cases(path, id_field) if path is not None else None
+
+
 @lru_cache(maxsize=4)
 def _load(name: str, resolved: str, id_field: str, mtime_ns: int, size: int) -> Cases:
     # mtime and size are the cache key's part that makes an edited file load again.
@@ -137,10 +138,7 @@ def _add(cases: Cases, where: tuple[str, int], row: Any) -> None:
     try:
         Case.model_validate(plain)
     except ValidationError as exc:
-        first_error = exc.errors()[0]
-        loc = ".".join(str(p) for p in first_error["loc"]) or None
-        message = first_error["msg"] if first_error["type"] != "missing" else "required but missing"
-        raise InputError(file, line, message, loc) from None
+        raise first_problem(file, line, exc) from None
     cases.rows[item_id] = plain
     cases.where[item_id] = where
 

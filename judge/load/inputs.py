@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from judge.contracts import Prediction
 from judge.errors import InputError
 from judge.load.cases import Cases, case_id
-from judge.load.jsonl import jsonl_rows
+from judge.load.lines import first_problem, jsonl_rows
 from judge.store.idset import IdSet
 
 __all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
@@ -159,7 +159,7 @@ def _to_item(
         try:
             prediction = Prediction.model_validate(row)
         except ValidationError as exc:
-            return _first_problem(name, line, exc)
+            return first_problem(name, line, exc)
     raw_id = item_id if item_id is not None else _field(prediction, id_field)
     if raw_id is None or str(raw_id).strip() == "":
         return InputError(name, line, _NO_ID, id_field)
@@ -173,13 +173,3 @@ def _field(prediction: Prediction, name: str) -> Any:
     if name in Prediction.model_fields:
         return getattr(prediction, name)
     return (prediction.model_extra or {}).get(name)
-
-
-def _first_problem(name: str, line: int, exc: ValidationError) -> InputError:
-    errors = exc.errors()
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or None
-    message = first["msg"] if first["type"] != "missing" else "required but missing"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problems on this line)"
-    return InputError(name, line, message, field=where)

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
 from judge.judging.engine import CompleteFn
-from judge.load.cases import load_cases
+from judge.load.cases import cases_or_none
 from judge.load.inputs import make_item
 from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.options import RunOptions
@@ -63,8 +63,7 @@ def create_app(
     `/healthz` needs `Authorization: Bearer <token>`; bodies over `max_body` bytes get 413.
     An option of a file run only (`max_cost`, `batch`, …) is refused, as is a blank token."""
     options.check_use("serve")
-    if options.cases is not None:  # a bad cases file stops the start, not the first request
-        load_cases(options.cases, options.id_field)
+    cases_or_none(options.cases, options.id_field)  # a bad one stops the start, not a request
     if token is not None:
         check_token(token)
     served = load_rubrics(rubrics)
