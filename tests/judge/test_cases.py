@@ -19,9 +19,10 @@ from test_cases_support import (
     write_saved_dataset,
 )
 
-from judge.errors import InputError
+from judge.errors import ConfigError, InputError
 from judge.load.cases import Cases, case_id, load_cases
 from judge.load.inputs import make_item, read_items, validate_items
+from judge.options import RunOptions
 
 ROWS = case_rows(4)
 
@@ -170,6 +171,9 @@ def test_hostile_cases_files_are_one_line_errors(tmp_path: Path) -> None:
     assert _error(lambda: load_cases(no_id)) == (
         f"{no_id}:1: field 'title': missing (it identifies the case; see --id-field)"
     )
+    listed = tmp_path / "listed.jsonl"
+    listed.write_text(json.dumps(ROWS[0]) + "\n[1, 2]\n")
+    assert _error(lambda: load_cases(listed)) == f"{listed}:2: expected an object, got list"
     bad_json = tmp_path / "bad.jsonl"
     bad_json.write_text(json.dumps(ROWS[0]) + "\n{not json\n")
     assert _error(lambda: load_cases(bad_json)).startswith(f"{bad_json}:2: not valid JSON")
@@ -203,3 +207,12 @@ def test_options_as_a_parquet_struct_with_letters_other_rows_have(tmp_path: Path
     cases = load_cases(write_parquet(tmp_path / "c.parquet", dicts))
     item = make_item({"title": ROWS[0]["title"], "prediction": "B"}, cases=cases)
     assert item.prediction.options == json.loads(ROWS[0]["options"])
+
+
+def test_the_cases_option_applies_where_items_are_joined_and_is_checked() -> None:
+    RunOptions(cases="test.parquet").check_use("serve")
+    with pytest.raises(ConfigError, match="not to score_frame: a DataFrame's rows"):
+        RunOptions(cases="test.parquet").check_use("frame")
+    for bad in ("", "  ", 3, True):
+        with pytest.raises(ConfigError, match=r"cases \(--cases\) must be a cases file"):
+            RunOptions(cases=bad)
