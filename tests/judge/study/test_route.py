@@ -270,3 +270,62 @@ def test_annotate_opens_the_queue_over_http(scored: Path, tmp_path: Path) -> Non
         study.store.close()
     listed = re.findall(r'/items/\d+">([^<]+)</a></td>', page)
     assert listed == [p.id for p in queue.picks]
+
+
+def test_calibrate_estimate_weighs_the_routed_human_scores(scored: Path, tmp_path: Path) -> None:
+    import numpy as np
+    import ppi_py
+
+    from calibration.routing import WEIGHTS_FORMAT as READ
+    from calibration.validity_cli import run_validity
+    from judge.study.route import WEIGHTS_FORMAT as WRITTEN
+
+    assert READ == WRITTEN  # the reader calibration keeps without importing the engine
+    out = tmp_path / "queue.txt"
+    queue = route_file(scored, 10, out, by="modality", seed=5, rubric=_rubric(scored))
+    human = tmp_path / "human.csv"
+    rated = {p.id: (2 if p.reason == "disagreement" else 3) for p in queue.picks}
+    human.write_text(
+        "item,criterion,rater,score\n"
+        + "".join(f"{i},grounding,alice,{s}\n" for i, s in rated.items())
+    )
+    sidecar = str(weights_path(out))
+    tables = run_validity(
+        str(scored), str(human), None, None, alt_test=False, epsilon=0.2, ceiling=False,
+        estimate=True, by=None, ci=0.95, weights=sidecar,
+    )  # fmt: skip
+    row = tables["estimate"].set_index(["criterion", "judge"]).loc[("grounding", JUDGES[0])]
+    # ppi_py on the same arrays: judge-a's grounding on every item it scored, the human
+    # scores and 1/probability on the rated ones.
+    judged = {
+        r.id: float(j.score)
+        for r in iter_records(scored)
+        for j in r.judgments
+        if j.judge == JUDGES[0] and j.criterion == "grounding" and j.status == "scored"
+    }
+    labeled = [p for p in queue.picks if p.id in judged]
+    y = np.array([rated[p.id] for p in labeled], dtype=float)
+    yhat = np.array([judged[p.id] for p in labeled])
+    w = np.array([1 / p.probability for p in labeled])
+    assert len(set(w)) > 1  # the queue mixes certain and random picks
+    expected = ppi_py.ppi_mean_pointestimate(y, yhat, np.array(list(judged.values())), w=w)
+    assert row["estimate"] == pytest.approx(float(np.ravel(expected)[0]), abs=1e-9)
+    assert row["n"] == len(labeled) and row["N"] == len(judged)
+
+    args = ["calibrate", "--judge", str(scored), "--human", str(human), "--n-boot", "0"]
+    shown = CliRunner().invoke(cli, [*args, "--estimate", "--weights", sidecar])
+    assert shown.exit_code == 0, shown.output
+    assert "routed: inverse-probability weights" in shown.output
+    refused = CliRunner().invoke(cli, [*args, "--weights", sidecar])
+    assert refused.exit_code == 2 and "add --estimate" in refused.stderr
+
+
+def test_an_id_annotate_would_read_as_a_comment_is_refused(scored: Path, tmp_path: Path) -> None:
+    lines = scored.read_text().splitlines()
+    record = json.loads(lines[0])
+    written = tmp_path / "odd.jsonl"
+    written.write_text(json.dumps({**record, "id": "# not a comment"}) + "\n")
+    out = tmp_path / "queue.txt"
+    with pytest.raises(ConfigError, match="cannot be written as a queue line"):
+        route_file(written, 1, out, rubric=_rubric(scored))
+    assert not out.exists() and not weights_path(out).exists()
