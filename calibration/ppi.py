@@ -149,6 +149,13 @@ def ppi_mean(
     w = None
     if weights is not None:
         w = _weights_of(labeled, weights)
+        queued = pd.Index(weights.dropna().index).intersection(pd.Index(judge.dropna().index))
+        unrated = len(queued.difference(labeled))
+        if unrated:  # their inclusion probability assumed they would be rated
+            notes.append(
+                f"{unrated} queued item(s) have no human score: the weights assume the "
+                "whole queue is rated"
+            )
         # Zrnic & Candès 2024: the judge's term is over the whole pool, whose rated part was
         # not a random sample (the unrated rest is not either).
         yhat_unlabeled = everything

@@ -139,3 +139,10 @@ def test_a_bad_weights_file_is_one_line(tmp_path: Path, content: str, message: s
     with pytest.raises(InputFileError, match=message) as caught:
         calibration.load_route_weights(path)
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_queued_items_left_unrated_are_noted() -> None:
+    queued = pd.concat([WEIGHTS, pd.Series({"g": 3.0, "h": 3.0})])
+    result = calibration.ppi_mean(JUDGE, HUMAN, weights=queued)
+    assert any(note.startswith("2 queued item(s) have no human score") for note in result.notes)
+    assert not any("queued" in n for n in calibration.ppi_mean(JUDGE, HUMAN, weights=WEIGHTS).notes)
