@@ -100,6 +100,8 @@ class Queue:
     n_items: int  # distinct items in the results file
     picks: list[Pick]
     strata: list[Stratum] = field(default_factory=list)
+    # Unscored and partial records the budget had no room for (not queued, probability 0).
+    unscored_left: int = 0
 
     def count(self, reason: Reason) -> int:
         return sum(p.reason == reason for p in self.picks)
@@ -228,6 +230,7 @@ def route(
         if len(picks) < budget and record.status != "scored" and record.id not in taken:
             picks.append(Pick(record.id, "unscored", 1.0))
     taken = {p.id for p in picks}
+    left = sum(r.status != "scored" and r.id not in taken for r in records)
     pool: dict[str, list[str]] = {}
     for record in records:
         if record.id not in taken and record.status == "scored":
@@ -242,7 +245,7 @@ def route(
         strata.append(stratum)
         p = stratum.probability
         picks.extend(Pick(i, "random", p, stratum=name if by else None) for i in drawn)
-    return Queue(str(results), budget, seed, by, len(records), picks, strata)
+    return Queue(str(results), budget, seed, by, len(records), picks, strata, left)
 
 
 def _checked_id(item: str) -> str:
@@ -289,6 +292,7 @@ def _weights_json(queue: Queue, queue_name: str) -> str:
         "seed": queue.seed,
         "by": queue.by,
         "counts": {r: queue.count(r) for r in REASONS},
+        "unscored_left": queue.unscored_left,
         "strata": [
             {
                 "stratum": s.name,

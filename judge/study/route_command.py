@@ -65,4 +65,9 @@ def route_command(
             "(a larger budget covers every stratum)",
             markup=False,
         )
+    if queue.unscored_left:
+        console.print(
+            f"note: {queue.unscored_left} unscored or partial records did not fit the budget",
+            markup=False,
+        )
     click.echo(f"wrote {out} and {weights_path(out)}")

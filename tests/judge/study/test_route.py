@@ -127,6 +127,14 @@ def test_spread_is_on_the_unit_scale_between_judges_and_samples(scored: Path) ->
     second = one.judgments[0].model_copy(update={"sample": 1, "score": 2})
     one.judgments.append(second)
     assert spread(one, criteria) == (0.5, second.criterion)
+    # A criterion without an order (or one the rubric does not know): differ or not.
+    odd = records["case 00"].model_copy(deep=True)
+    extra = [
+        odd.judgments[0].model_copy(update={"criterion": "kind", "judge": name, "score": kind})
+        for name, kind in ((JUDGES[0], "cyst"), (JUDGES[1], "solid"))
+    ]
+    odd.judgments.extend(extra)
+    assert spread(odd, criteria) == (1.0, "kind")
 
 
 def test_disagreement_first_then_unscored_then_a_recorded_random_rest(scored: Path) -> None:
@@ -160,7 +168,9 @@ def test_partial_records_come_after_the_disagreement_share(scored: Path) -> None
         ("unscored", "case 05"),
         ("unscored", "case 07"),
     ]
-    assert queue.strata[0].picked == 0
+    assert queue.strata[0].picked == 0 and queue.unscored_left == 0
+    # Budget 2: one disagreement, one unscored record; the partial one did not fit.
+    assert route(scored, 2, rubric=_rubric(scored)).unscored_left == 1
 
 
 def test_at_most_half_the_budget_goes_to_disagreement(scored: Path) -> None:
@@ -213,6 +223,9 @@ def test_bad_budget_file_or_field_is_one_line(scored: Path, tmp_path: Path) -> N
         route(other, 5)
     with pytest.raises(ConfigError, match="--by ward: no record"):
         route(scored, 5, by="ward", rubric=_rubric(scored))
+    # A rubric that is not built in must be named (its scales put criteria on one scale).
+    with pytest.raises(ConfigError, match="'mini' is not built in; pass --rubric"):
+        route(scored, 5)
     runner = CliRunner()
     for args in (
         ["route", str(scored), "--budget", "0", "--out", str(tmp_path / "q.txt")],
