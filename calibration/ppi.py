@@ -16,6 +16,9 @@ probabilities are known. A routed queue (`judge route`) records them: with `weig
 the judge's term averages every judged item, rated ones included, which is the estimator of
 Zrnic, T. & Candès, E. J. (2024). *Active Statistical Inference.* ICML 2024, arXiv:2403.03208
 (ppi_py's `w=`, which rescales the weights to mean 1: the Hájek form of the weighted rectifier).
+Its interval is ppi_py's, which adds the two terms' variances as if the rated items were not
+also in the pool; seeded simulations of routed samples (tests/calibration/test_routing.py)
+check that it still covers the pool's mean at least at its level.
 """
 
 from __future__ import annotations

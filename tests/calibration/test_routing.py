@@ -91,6 +91,26 @@ def test_weighted_estimate_is_closer_to_the_truth_on_a_routed_sample() -> None:
     assert rmse["weighted"] < rmse["unweighted"] / 3
 
 
+def test_routed_interval_covers_the_pool_mean() -> None:
+    """ppi_py's weighted interval adds the judge term's and the rectifier's variances although
+    the rated items are in the pool too: on routed samples it must still cover at its level."""
+    rng = np.random.default_rng(99)
+    covered, unweighted = [], []
+    for _ in range(120):
+        truth = pd.Series(rng.normal(3.0, 1.0, 600), index=[f"c{i}" for i in range(600)])
+        hard = np.arange(600) < 60
+        noise = rng.normal(0, 1.0, 600) * np.where(hard, 3.0, 1.0)
+        judge = truth + np.where(hard, 1.0, 0.2) + noise
+        rated = np.concatenate([np.flatnonzero(hard), rng.choice(np.flatnonzero(~hard), 54, False)])
+        weights = pd.Series(np.where(hard[rated], 1.0, 540 / 54), index=truth.index[rated])
+        result = calibration.ppi_mean(judge, truth.iloc[rated], weights=weights, ci=0.9)
+        covered.append(result.low <= truth.mean() <= result.high)
+        plain = calibration.ppi_mean(judge, truth.iloc[rated], ci=0.9)
+        unweighted.append(plain.low <= truth.mean() <= plain.high)
+    assert np.mean(covered) >= 0.85  # nominal 0.9; 120 draws: a 0.03 standard error
+    assert np.mean(unweighted) < 0.85  # the same routed samples without their weights
+
+
 def test_a_rated_item_outside_the_queue_is_refused() -> None:
     with pytest.raises(CalibrationError, match=r"not in the routed queue's weights.*'f'"):
         calibration.ppi_mean(JUDGE, HUMAN, weights=WEIGHTS.drop("f"))
