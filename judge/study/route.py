@@ -120,7 +120,7 @@ def weights_path(out: str | Path) -> Path:
 
 def spread(record: ResultRecord, criteria: dict[str, Criterion]) -> tuple[float, str | None]:
     """The panel's largest spread on the [0, 1] scale over the record's criteria (and steps),
-    and the criterion it was on; (0.0, None) when fewer than two judgments agree to compare."""
+    and the criterion it was on; (0.0, None) when no criterion has two judgments that differ."""
     groups: dict[tuple[str, int | None], list[Any]] = {}
     for j in record.judgments:
         if j.status == "scored" and j.score is not None:
