@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from calibration.patterns import alpha_from_patterns
     from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
     from calibration.reliability import AlphaResult, alpha
+    from calibration.routing import load_route_weights
     from calibration.step_protocol import protocol_agreement, step_protocol_table
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "level_of",
     "load_human_scores",
     "load_judge_results",
+    "load_route_weights",
     "load_scores",
     "normalize_long",
     "ppi_by",
@@ -78,6 +80,7 @@ _HOMES = {
     "load_human_scores": "loaders",
     "load_judge_results": "loaders",
     "load_scores": "loaders",
+    "load_route_weights": "routing",
     **dict.fromkeys(
         ("PPIResult", "ppi_by", "ppi_mean", "ppi_paired_difference", "ppi_plan"), "ppi"
     ),

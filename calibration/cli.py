@@ -157,6 +157,13 @@ def _write(table: Any, out: Path) -> None:
 @click.option("--ceiling", is_flag=True, help="Show the human ceiling and the judge's rank in it.")
 @click.option("--estimate", is_flag=True, help="Bias-corrected (PPI++) means of the judged scores.")
 @click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --estimate: the <queue>.weights.json of `judge route`, when the human scores "
+    "are of a routed queue (inverse-probability weights keep the estimate unbiased).",
+)
+@click.option(
     "--by", default=None, help="With --estimate / --plan-width: a case-metadata field to slice by."
 )
 @click.option(
@@ -174,7 +181,7 @@ def _write(table: Any, out: Path) -> None:
 def calibrate_command(
     judge_path: str, human_path: str, rubric: str | None, out: Path | None,
     ci: float, n_boot: int, seed: int, alt_test: bool, epsilon: float, ceiling: bool,
-    estimate: bool, by: str | None, plan_width: float | None, save: bool,
+    estimate: bool, weights: str | None, by: str | None, plan_width: float | None, save: bool,
 ) -> None:  # fmt: skip
     """Compare judge scores with human scores, per criterion and judge."""
     from calibration.calibrate import calibrate_files
@@ -183,6 +190,10 @@ def calibrate_command(
     # prints it as one line with the exit status of every other bad input.
     if out is not None:
         _check_out(out)
+    if weights is not None and not estimate:
+        from calibration.errors import CalibrationError
+
+        raise CalibrationError("--weights weighs the --estimate means: add --estimate")
     levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
     table = calibrate_files(
         judge_path, human_path, levels=levels, domains=domains,
@@ -196,7 +207,7 @@ def calibrate_command(
         tables = run_validity(
             judge_path, human_path, levels, domains, alt_test=alt_test or save,
             epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
-            plan_width=plan_width,
+            plan_width=plan_width, weights=weights,
         )  # fmt: skip
         if save:
             click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))

@@ -10,13 +10,22 @@ items are the predictions; the human scores on a subset are the gold labels. Ite
 score are the labeled set (Y, Ŷ); the judged items without one are the unlabeled set, as PPI
 assumes the two sets are disjoint. Intervals are the package's normal-approximation intervals.
 The guarantee needs the rated items to be a random sample of the judged ones: clinicians who
-rate the hard cases, or the cases the judge flagged, bias the estimate.
+rate the hard cases, or the cases the judge flagged, bias the estimate, unless the inclusion
+probabilities are known. A routed queue (`judge route`) records them: with `weights` (item →
+1/π), each rated item's rectifier Y − λŶ is weighted by its inverse inclusion probability and
+the judge's term averages every judged item, rated ones included, which is the estimator of
+Zrnic, T. & Candès, E. J. (2024). *Active Statistical Inference.* ICML 2024, arXiv:2403.03208
+(ppi_py's `w=`, which rescales the weights to mean 1: the Hájek form of the weighted rectifier).
+Its interval is ppi_py's, which adds the two terms' variances as if the rated items were not
+also in the pool; seeded simulations of routed samples (tests/calibration/test_routing.py)
+check that it still covers the pool's mean at least at its level.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -41,7 +50,7 @@ class PPIResult:
     `estimate` [`low`, `high`]: PPI(++) mean and interval. `naive`: the judge's mean over all
     judged items (biased when the judge is). `classical` [`classical_low`, `classical_high`]:
     the human-only mean and interval on the `n` labeled items. `N`: judged items without a
-    human score.
+    human score (with routing weights: every judged item, the rated ones included).
     """
 
     estimate: float
@@ -89,6 +98,7 @@ def _series(values: pd.Series, name: str) -> pd.Series:
 
 
 class _Split(NamedTuple):
+    labeled: pd.Index  # the items with both scores, in the order of y
     y: np.ndarray  # human scores on the labeled items
     yhat: np.ndarray  # the judge's on the same items
     unlabeled: np.ndarray  # the judge's on the items without a human score
@@ -110,34 +120,70 @@ def _split(judge: pd.Series, human: pd.Series) -> _Split:
         )
     labeled = judge.index.isin(human.index)
     y = human.reindex(judge.index[labeled]).to_numpy()
-    return _Split(y, judge[labeled].to_numpy(), judge[~labeled].to_numpy(), judge.to_numpy(), notes)
+    return _Split(
+        judge.index[labeled],
+        y,
+        judge[labeled].to_numpy(),
+        judge[~labeled].to_numpy(),
+        judge.to_numpy(),
+        notes,
+    )
 
 
 def ppi_mean(
-    judge: pd.Series, human: pd.Series, *, ci: float = 0.95, power_tuning: bool = True
+    judge: pd.Series,
+    human: pd.Series,
+    *,
+    ci: float = 0.95,
+    power_tuning: bool = True,
+    weights: pd.Series | None = None,
 ) -> PPIResult:
     """The prediction-powered mean of a score (a rate for 0/1 scores) with its `ci` interval.
 
     `judge`: the judge's score per item over all judged items; `human`: the human score on the
     rated subset, indexed by item (several raters: pass their mean). `power_tuning`: PPI++
-    (λ chosen from the data, clipped to [0, 1]); False is plain PPI (λ = 1).
+    (λ chosen from the data, clipped to [0, 1]); False is plain PPI (λ = 1). `weights`: item →
+    inverse inclusion probability 1/π of a routed sample (`calibration.load_route_weights`);
+    every rated item needs one. The human-only figures are then weighted too.
     """
     if not 0 < ci < 1:
         raise CalibrationError(f"ci must be between 0 and 1, got {ci}")
-    y, yhat, yhat_unlabeled, everything, notes = _split(judge, human)
-    if len(yhat_unlabeled) == 0:
+    labeled, y, yhat, yhat_unlabeled, everything, notes = _split(judge, human)
+    w = None
+    if weights is not None:
+        w = _weights_of(labeled, weights)
+        queued = pd.Index(weights.dropna().index).intersection(pd.Index(judge.dropna().index))
+        unrated = len(queued.difference(labeled))
+        if unrated:  # their inclusion probability assumed they would be rated
+            notes.append(
+                f"{unrated} queued item(s) have no human score: the weights assume the "
+                "whole queue is rated"
+            )
+        # Zrnic & Candès 2024: the judge's term is over the whole pool, whose rated part was
+        # not a random sample (the unrated rest is not either).
+        yhat_unlabeled = everything
+        notes.append(
+            "routed: rated items weighted by 1/inclusion probability; the judge term is over "
+            "all N judged items"
+        )
+    elif len(yhat_unlabeled) == 0:
         raise CalibrationError("every judged item has a human score: there is nothing to correct")
     alpha = 1 - ci  # ppi_py's default alpha is 0.1 (a 90% interval): always pass ours.
     lam = None if power_tuning else 1.0
-    estimate = ppi_mean_pointestimate(y, yhat, yhat_unlabeled, lam=lam)
-    low, high = ppi_mean_ci(y, yhat, yhat_unlabeled, alpha=alpha, lam=lam)
-    c_low, c_high = classical_mean_ci(y, alpha=alpha)
+    estimate = ppi_mean_pointestimate(y, yhat, yhat_unlabeled, lam=lam, w=w)
+    low, high = ppi_mean_ci(y, yhat, yhat_unlabeled, alpha=alpha, lam=lam, w=w)
+    if w is None:
+        classical = float(y.mean())
+        c_low, c_high = classical_mean_ci(y, alpha=alpha)
+    else:  # λ = 0 is the human-only mean, here with the same weights (ppi_py's docstring)
+        classical = _scalar(ppi_mean_pointestimate(y, yhat, yhat_unlabeled, lam=0, w=w))
+        c_low, c_high = ppi_mean_ci(y, yhat, yhat_unlabeled, alpha=alpha, lam=0, w=w)
     return PPIResult(
         estimate=_scalar(estimate),
         low=_scalar(low),
         high=_scalar(high),
         naive=float(everything.mean()),
-        classical=float(y.mean()),
+        classical=classical,
         classical_low=_scalar(c_low),
         classical_high=_scalar(c_high),
         n=len(y),
@@ -146,6 +192,20 @@ def ppi_mean(
         power_tuning=power_tuning,
         notes=tuple(notes),
     )
+
+
+def _weights_of(items: pd.Index, weights: pd.Series) -> np.ndarray:
+    """The routing weights of the rated `items`; every one must have a finite weight ≥ 1."""
+    found = pd.to_numeric(weights, errors="coerce").reindex(items)
+    missing = found.index[found.isna()]
+    if len(missing):
+        raise CalibrationError(
+            f"{len(missing)} human-scored item(s) are not in the routed queue's weights (first: "
+            f"{missing[0]!r}): rate only the queue's items, or leave out --weights"
+        )
+    if not np.isfinite(found).all() or (found < 1).any():
+        raise CalibrationError("routing weights are 1/inclusion probability: finite, at least 1")
+    return found.to_numpy(dtype=float)
 
 
 def _scalar(value: object) -> float:
@@ -159,20 +219,20 @@ def ppi_by(
     *,
     ci: float = 0.95,
     power_tuning: bool = True,
+    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """`ppi_mean` over all items and per slice of `by` (item → slice, e.g. modality).
 
     One row per slice (slice "(all)" first); a slice too small for PPI has NaN figures and
-    the reason in `notes`.
+    the reason in `notes`. `weights`: as for `ppi_mean`.
     """
     slices = by.reindex(judge.index)
-    rows = [{"slice": "(all)", **ppi_mean(judge, human, ci=ci, power_tuning=power_tuning).as_row()}]
+    mean = partial(ppi_mean, ci=ci, power_tuning=power_tuning, weights=weights)
+    rows = [{"slice": "(all)", **mean(judge, human).as_row()}]
     for value in sorted(slices.dropna().unique(), key=str):
         items = slices.index[slices == value]
         try:
-            result = ppi_mean(
-                judge[items], human[human.index.isin(items)], ci=ci, power_tuning=power_tuning
-            ).as_row()
+            result = mean(judge[items], human[human.index.isin(items)]).as_row()
         except CalibrationError as err:  # a small slice: said in its row, the others go on
             result = {"n": int(human.index.isin(items).sum()), "N": len(items), "notes": str(err)}
         rows.append({"slice": str(value), **result})
@@ -199,7 +259,7 @@ def ppi_paired_difference(
 
 
 def _plan_one(judge: pd.Series, human: pd.Series, width: float, ci: float) -> dict[str, object]:
-    y, yhat, _, everything, notes = _split(judge, human)
+    _, y, yhat, _, everything, notes = _split(judge, human)
     z = float(stats.norm.ppf(0.5 + ci / 2))
     sigma = float(y.std())
     # A classical interval of this width needs n0 labels; PPI reaches the same width with fewer.

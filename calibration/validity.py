@@ -136,9 +136,11 @@ def _ppi_rows(
     long_df: pd.DataFrame,
     levels: Mapping[str, str] | None,
     by: pd.Series | None,
-    compute: Callable[[pd.Series, pd.Series, pd.Series | None], pd.DataFrame],
+    compute: Callable[[pd.Series, pd.Series, pd.Series | None, pd.Series | None], pd.DataFrame],
+    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Rows of `compute(judge scores, human means, slices)` per criterion and judge."""
+    """Rows of `compute(judge scores, human means, slices, weights)` per criterion and judge
+    (slices and weights per case, given to each of its units)."""
     rows = []
     for p in _pairs(long_df, levels):
         base: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge}
@@ -151,7 +153,8 @@ def _ppi_rows(
             # Step units take their case's slice.
             case = p.case[~p.case.index.duplicated()]
             slices = None if by is None else case.reindex(judged.index).map(by)
-            table = compute(judged, human, slices)
+            w = None if weights is None else case.reindex(judged.index).map(weights)
+            table = compute(judged, human, slices, w)
             rows.extend(
                 {**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records")
             )
@@ -166,20 +169,25 @@ def estimate_table(
     *,
     ci: float = 0.95,
     by: pd.Series | None = None,
+    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The PPI-corrected mean of each judge's scores on each criterion (per slice with `by`).
 
     The human score of an item is its raters' mean. `by`: item → slice (case metadata).
-    Columns criterion, judge, slice, estimate, low, high, naive, classical(_low/_high), n, N,
-    notes.
+    `weights`: item → 1/inclusion probability of a routed queue (`load_route_weights`), for
+    human scores of the items `judge route` picked. Columns criterion, judge, slice, estimate,
+    low, high, naive, classical(_low/_high), n, N, notes.
     """
 
-    def compute(judged: pd.Series, human: pd.Series, slices: pd.Series | None) -> pd.DataFrame:
+    def compute(
+        judged: pd.Series, human: pd.Series, slices: pd.Series | None, w: pd.Series | None
+    ) -> pd.DataFrame:
         if slices is None:
-            return pd.DataFrame([{"slice": "(all)", **ppi_mean(judged, human, ci=ci).as_row()}])
-        return ppi_by(judged, human, slices, ci=ci)
+            row = ppi_mean(judged, human, ci=ci, weights=w).as_row()
+            return pd.DataFrame([{"slice": "(all)", **row}])
+        return ppi_by(judged, human, slices, ci=ci, weights=w)
 
-    return _ppi_rows(long_df, levels, by, compute)
+    return _ppi_rows(long_df, levels, by, compute, weights)
 
 
 def plan_table(
@@ -193,5 +201,5 @@ def plan_table(
     """Per criterion and judge, the human labels a PPI interval of total `width` needs, with
     the labels already given as the pilot (`calibration.ppi_plan`); per slice with `by`."""
     return _ppi_rows(
-        long_df, levels, by, lambda j, h, slices: ppi_plan(j, h, width, ci=ci, by=slices)
+        long_df, levels, by, lambda j, h, slices, _: ppi_plan(j, h, width, ci=ci, by=slices)
     )

@@ -104,7 +104,7 @@ def _interval(row: dict[str, Any], value: str, low: str, high: str) -> str:
     return f"{number(row.get(value), 3)} [{number(row.get(low), 3)}, {number(row.get(high), 3)}]"
 
 
-def render_estimate(table: Any, ci: float) -> None:
+def render_estimate(table: Any, ci: float, routed: bool = False) -> None:
     rows = []
     for r in table.to_dict("records"):
         ppi = _interval(r, "estimate", "low", "high")
@@ -127,9 +127,10 @@ def render_estimate(table: Any, ci: float) -> None:
         "PPI++ mean",
         "judge mean",
         "humans only",
-        "n rated / N other",
+        "n rated / N judged" if routed else "n rated / N other",
     ]
-    print_table(f"Bias-corrected means ({ci:.0%} intervals)", headers, rows)
+    how = "; routed: inverse-probability weights" if routed else ""
+    print_table(f"Bias-corrected means ({ci:.0%} intervals{how})", headers, rows)
     _notes(table)
 
 
@@ -193,8 +194,10 @@ def run_validity(
     by: str | None,
     ci: float,
     plan_width: float | None = None,
+    weights: str | None = None,
 ) -> dict[str, Any]:
-    """Compute and print the asked-for tables; returns them by name (for --out and --save)."""
+    """Compute and print the asked-for tables; returns them by name (for --out and --save).
+    `weights`: a `judge route` weights sidecar, for human scores of a routed queue."""
     import pandas as pd
 
     from calibration.errors import CalibrationError
@@ -217,8 +220,11 @@ def run_validity(
             raise CalibrationError(f"{judge_path}: no case-metadata field {by!r} for --by")
         slices = meta[by]
     if estimate:
-        tables["estimate"] = estimate_table(long, levels, ci=ci, by=slices)
-        render_estimate(tables["estimate"], ci)
+        from calibration.routing import load_route_weights
+
+        routed = None if weights is None else load_route_weights(weights)
+        tables["estimate"] = estimate_table(long, levels, ci=ci, by=slices, weights=routed)
+        render_estimate(tables["estimate"], ci, routed=routed is not None)
     if plan_width is not None:
         tables["plan"] = plan_table(long, levels, width=plan_width, ci=ci, by=slices)
         render_plan(tables["plan"], plan_width, ci)

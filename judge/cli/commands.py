@@ -168,6 +168,10 @@ from judge.serve.command import serve  # noqa: E402
 
 cli.add_command(serve)
 
+from judge.study.route_command import route_command  # noqa: E402
+
+cli.add_command(route_command, "route")
+
 
 def main() -> None:
     cli()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, get_args
 
@@ -15,9 +16,9 @@ import yaml
 from pydantic import ValidationError
 
 from judge.contracts import Rubric, Scale
-from judge.errors import RubricError
+from judge.errors import InputError, RubricError
 
-__all__ = ["builtin_rubrics", "load_rubric", "rubric_hash"]
+__all__ = ["builtin_rubrics", "load_rubric", "rubric_hash", "rubric_of_records"]
 
 
 def _builtin_dir() -> Path:
@@ -47,6 +48,26 @@ def load_rubric(id_or_path: str | Path) -> Rubric:
             known = ", ".join(builtins) or "none"
             raise RubricError(text, None, f"no such rubric (built-in ids: {known})")
     return _load_file(path)
+
+
+def rubric_of_records(
+    ids: Iterable[str], rubric: str | Path | Rubric | None, source: str
+) -> Rubric | None:
+    """The rubric a results file's records were judged with: the caller's (`--rubric`, an id or
+    a file), else the built-in rubric the records name (`ids`, their `rubric.id`), else None.
+    The records' id is data: it picks among the built-in ids only and is never opened as a path
+    (a results file must not make `judge` read a file it names). InputError when `source`
+    holds results of several rubrics."""
+    found = sorted(set(ids))
+    if len(found) > 1:
+        raise InputError(source, None, f"holds results of several rubrics {found}: use one")
+    if isinstance(rubric, Rubric):
+        return rubric
+    if rubric is not None:
+        return load_rubric(rubric)
+    if found and found[0] in builtin_rubrics():
+        return load_rubric(found[0])
+    return None
 
 
 # Rubric fields added after results existed: left out of the hash while unset, so adding

@@ -9,7 +9,6 @@ marked safe.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +63,13 @@ def build_report(
     """The HTML report of a results file: distributions, slices by case metadata, judges
     compared, unscored reasons, agreement with `human` scores, and the `lowest` items."""
     from judge.frame import records_frame
+    from judge.load.rubric import rubric_of_records
     from judge.store.results import iter_records
 
     records = list(iter_records(results))
     if not records:
         raise InputError(str(results), None, "holds no results record")
-    the_rubric = _rubric_for(records, rubric, str(results))
+    the_rubric = rubric_of_records((r.rubric.id for r in records), rubric, str(results))
     criteria = data.criteria_of(records, the_rubric)
     scores, meta = data.score_table(records), data.meta_table(records)
     tidy = records_frame(records)
@@ -119,27 +119,6 @@ def _num(value: Any, digits: int = 2) -> str:
     if isinstance(value, int) or (float(value).is_integer() and digits == 0):
         return str(int(value))
     return f"{float(value):.{digits}f}"
-
-
-def _rubric_for(
-    records: Sequence[ResultRecord], rubric: str | Path | Rubric | None, source: str
-) -> Rubric | None:
-    """The rubric to report with: the caller's (`--rubric`, an id or a file), else the
-    built-in rubric the records name, else None. The records' `rubric.id` is data: it picks
-    among the built-in ids only and is never opened as a path (a results file must not make
-    the report read a file it names)."""
-    from judge.load.rubric import builtin_rubrics, load_rubric
-
-    ids = sorted({r.rubric.id for r in records})
-    if len(ids) > 1:
-        raise InputError(source, None, f"holds results of several rubrics {ids}: report one")
-    if isinstance(rubric, Rubric):
-        return rubric
-    if rubric is not None:
-        return load_rubric(rubric)
-    if ids and ids[0] in builtin_rubrics():
-        return load_rubric(ids[0])
-    return None  # a custom rubric not at hand: scales are read off the scores
 
 
 def _criteria_section(scores: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict:
