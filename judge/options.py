@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from judge.errors import ConfigError
+from judge.option_info import ALL, FILE, ONE_ITEM, USES, OptionInfo, Use, number_ok, option
 
 __all__ = [
     "USES",
@@ -34,51 +35,6 @@ __all__ = [
 
 Aggregate = Literal["auto", "mean", "median", "majority"]
 Mode = Literal["tools", "json_schema", "json", "md_json"]
-
-# Where an option can apply: the front ends that drive a Scorer.
-Use = Literal["file", "frame", "scorer", "serve", "inspect"]
-USES: dict[str, str] = {
-    "file": "a file run (judge score, judge.score)",
-    "frame": "score_frame",
-    "scorer": "Scorer.score",
-    "serve": "judge serve",
-    "inspect": "the Inspect scorer",
-}
-_ALL: frozenset[str] = frozenset(USES)
-_ONE_ITEM: frozenset[str] = _ALL - {"inspect"}  # where items are identified by a field
-_FILE: frozenset[str] = frozenset({"file"})
-
-
-@dataclass(frozen=True)
-class OptionInfo:
-    """What a RunOptions field declares beyond its name, type and default."""
-
-    help: str
-    applies: frozenset[str]
-    # Command-line spellings ("--samples", "-s"); empty: not on the command line.
-    flags: tuple[str, ...] = ()
-    minimum: float | None = None
-    # True: the value must be above `minimum`; False: at least `minimum`.
-    above: bool = False
-    # A bare flag (`--skip-invalid`); `flag_value` is what giving it sets (--no-cache: False).
-    is_flag: bool = False
-    flag_value: Any = True
-    # Repeatable on the command line; `from_cli` turns the values into the option's value.
-    multiple: bool = False
-    from_cli: Callable[[tuple[str, ...]], Any] | None = None
-    metavar: str | None = None
-    # Said in place of the derived description of what is allowed.
-    allowed: str | None = None
-    # Why it applies where it does (said when a front end refuses it).
-    why: str = ""
-
-
-def _option(default: Any = None, *, factory: Callable[[], Any] | None = None, **info: Any) -> Any:
-    """A RunOptions field: its default and its OptionInfo (in the field's metadata)."""
-    meta = {"option": OptionInfo(**info)}
-    if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
 
 
 def _judge_limits(values: tuple[str, ...]) -> dict[str, Any]:
@@ -103,85 +59,85 @@ class RunOptions:
     and what it allows); an unknown keyword is a ConfigError listing the known ones.
     """
 
-    judges: list[str] = _option(
+    judges: list[str] = option(
         factory=list,
         help="A litellm model (openai/gpt-4o-mini, hosted_vllm/…, local/smollm2-135m).",
-        applies=_ALL,
+        applies=ALL,
         flags=("--judge", "-j"),
         multiple=True,
         from_cli=list,
         metavar="MODEL",
         allowed="a list of model names",
     )
-    api_base: str | None = _option(
+    api_base: str | None = option(
         help="Send judge calls to this OpenAI-compatible server.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--api-base",),
         metavar="URL",
     )
-    mode: Mode = _option(
-        "tools", help="How instructor asks for structured output.", applies=_ALL, flags=("--mode",)
+    mode: Mode = option(
+        "tools", help="How instructor asks for structured output.", applies=ALL, flags=("--mode",)
     )
-    concurrency: int = _option(
+    concurrency: int = option(
         16,
         help="Judge calls in flight, all judges together.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--concurrency", "-c"),
         minimum=1,
     )
-    timeout: float = _option(
+    timeout: float = option(
         120.0,
         help="Seconds per judge call.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--timeout",),
         minimum=0,
         above=True,
     )
-    attempts: int = _option(
+    attempts: int = option(
         4,
         help="Tries per call on 429s, 5xx and timeouts.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--attempts",),
         minimum=1,
     )
-    validation_retries: int = _option(
+    validation_retries: int = option(
         2,
         help="Re-asks per call when a judge's reply does not validate.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--validation-retries",),
         minimum=0,
     )
-    temperature: float | None = _option(
-        0.0, help="Sampling temperature.", applies=_ALL, flags=("--temperature",), minimum=0
+    temperature: float | None = option(
+        0.0, help="Sampling temperature.", applies=ALL, flags=("--temperature",), minimum=0
     )
-    max_tokens: int | None = _option(
-        help="Longest reply, in tokens.", applies=_ALL, flags=("--max-tokens",), minimum=1
+    max_tokens: int | None = option(
+        help="Longest reply, in tokens.", applies=ALL, flags=("--max-tokens",), minimum=1
     )
-    seed: int | None = _option(
-        help="Passed to providers that take one.", applies=_ALL, flags=("--seed",)
+    seed: int | None = option(
+        help="Passed to providers that take one.", applies=ALL, flags=("--seed",)
     )
     # K judgments per judge and item; with temperature > 0 their spread is reported.
-    samples: int = _option(
+    samples: int = option(
         1,
         help="Judgments per judge and item (use --temperature > 0); their spread is reported.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--samples",),
         minimum=1,
     )
     # How a panel's judgments become one score (auto: mean for ordinal, majority otherwise).
-    aggregate: Aggregate = _option(
+    aggregate: Aggregate = option(
         "auto",
         help="Panel score of ordinal criteria (binary and categorical: always majority).",
-        applies=_ALL,
+        applies=ALL,
         flags=("--aggregate",),
     )
     # Calls in flight per judge (key: a judge's full name) or per provider (key: the prefix
     # before "/", shared by that provider's judges), on top of `concurrency` overall.
-    judge_concurrency: dict[str, int] = _option(
+    judge_concurrency: dict[str, int] = option(
         factory=dict,
         help="Calls in flight for one judge (openai/gpt-4o-mini=8) or one provider shared by "
         "its judges (anthropic=4). Repeatable.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--judge-concurrency",),
         multiple=True,
         from_cli=_judge_limits,
@@ -190,23 +146,23 @@ class RunOptions:
         allowed="a mapping of a judge or provider to an integer at least 1 (JUDGE=N)",
     )
     # Stop starting items before this many USD would be spent (needs known prices).
-    max_cost: float | None = _option(
+    max_cost: float | None = option(
         help="Stop before spending more USD.",
-        applies=_FILE,
+        applies=FILE,
         flags=("--max-cost",),
         minimum=0,
         why="a budget stops a run that a rerun resumes",
     )
-    id_field: str = _option(
+    id_field: str = option(
         "title",
         help="The field that identifies an item (unique).",
-        applies=_ONE_ITEM,
+        applies=ONE_ITEM,
         flags=("--id-field",),
         allowed="a field name",
         why="each sample is identified by its sample id",
     )
     # The dataset's rows (judge.load.cases): predictions then carry only ids and outputs.
-    cases: str | Path | None = _option(
+    cases: str | Path | None = option(
         help="Join each prediction to its case in this file by --id-field (.parquet, .jsonl, "
         ".csv, or a datasets save_to_disk directory).",
         applies=frozenset({"file", "scorer", "serve"}),
@@ -216,33 +172,33 @@ class RunOptions:
         why="a DataFrame's rows or a sample carry their case",
     )
     # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
-    by: str | None = _option(
+    by: str | None = option(
         help="Also summarise per value of this case metadata field (modality, icd10_chapter, …).",
-        applies=_FILE,
+        applies=FILE,
         flags=("--by",),
         metavar="FIELD",
         why="it slices a run's summary",
     )
-    skip_invalid: bool = _option(
+    skip_invalid: bool = option(
         False,
         help="Score the valid lines, list the rest.",
-        applies=_FILE,
+        applies=FILE,
         flags=("--skip-invalid",),
         is_flag=True,
         why="it skips invalid lines of a predictions file",
     )
-    retry_unscored: bool = _option(
+    retry_unscored: bool = option(
         False,
         help="Judge again items an earlier run left (partly) unscored.",
-        applies=_FILE,
+        applies=FILE,
         flags=("--retry-unscored",),
         is_flag=True,
         why="it redoes an earlier run's records in a results file",
     )
-    cache: bool | str | Path = _option(
+    cache: bool | str | Path = option(
         True,
         help="Neither read nor write the call cache.",
-        applies=_ALL,
+        applies=ALL,
         flags=("--no-cache",),
         is_flag=True,
         flag_value=False,
@@ -250,28 +206,28 @@ class RunOptions:
     )
     # Send judges' calls through their providers' batch APIs first (judge.batch): poll every
     # `batch_poll` seconds, and stop waiting (to resume later) after `batch_wait` seconds.
-    batch: bool = _option(
+    batch: bool = option(
         False,
         help="Send the calls through the judges' batch APIs first (openai, azure, litellm_proxy: "
         "about half price, no rate limit; others run live). A rerun picks up a pending batch.",
-        applies=_FILE,
+        applies=FILE,
         flags=("--batch",),
         is_flag=True,
         why="a batch answers a run's calls over minutes to hours, and a rerun picks it up",
     )
-    batch_poll: float = _option(
+    batch_poll: float = option(
         30.0,
         help="With --batch: how often to ask whether a batch has ended.",
-        applies=_FILE,
+        applies=FILE,
         flags=("--batch-poll",),
         minimum=0,
         above=True,
         metavar="SECONDS",
         why="it paces --batch",
     )
-    batch_wait: float | None = _option(
+    batch_wait: float | None = option(
         help="With --batch: stop waiting after this long (exit status 3); rerun to pick it up.",
-        applies=_FILE,
+        applies=FILE,
         flags=("--batch-wait",),
         minimum=0,
         metavar="SECONDS",
@@ -412,7 +368,7 @@ def _valid(f: dataclasses.Field[Any], value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
     if f.name == "judge_concurrency":
         return isinstance(value, dict) and all(
-            isinstance(k, str) and k and _number_ok(v, int, option) for k, v in value.items()
+            isinstance(k, str) and k and number_ok(v, int, option) for k, v in value.items()
         )
     if typing.get_origin(base) is Literal:
         return value in typing.get_args(base)
@@ -420,15 +376,4 @@ def _valid(f: dataclasses.Field[Any], value: Any) -> bool:
         return isinstance(value, str) and bool(value.strip())
     if base is bool:
         return isinstance(value, bool)
-    return _number_ok(value, base, option)
-
-
-def _number_ok(value: Any, kind: Any, option: OptionInfo) -> bool:
-    # bool is an int to Python, never a count or a number of seconds here.
-    if isinstance(value, bool) or not isinstance(value, int if kind is int else int | float):
-        return False
-    if value != value:  # NaN
-        return False
-    if option.minimum is None:
-        return True
-    return value > option.minimum if option.above else value >= option.minimum
+    return number_ok(value, base, option)
