@@ -168,6 +168,10 @@ from judge.serve.command import serve  # noqa: E402
 
 cli.add_command(serve)
 
+from judge.study.probe_cli import probe_command  # noqa: E402
+
+cli.add_command(probe_command, "probe")
+
 
 def main() -> None:
     cli()

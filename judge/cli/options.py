@@ -25,13 +25,14 @@ class RunOption(click.Option):
     """A click option that sets a RunOptions field (its parameter name is the field's)."""
 
 
-def run_options(use: str) -> Callable[[F], F]:
-    """Add the click option of every run option that applies to `use` ("file", "serve")."""
+def run_options(use: str, without: frozenset[str] = frozenset()) -> Callable[[F], F]:
+    """Add the click option of every run option that applies to `use` ("file", "serve"),
+    except those named in `without` (a command that runs a file in its own way)."""
 
     def decorate(command: F) -> F:
         for f in reversed(declared(use)):
             option = info(f)
-            if not option.flags:
+            if not option.flags or f.name in without:
                 continue
             kwargs: dict[str, Any] = {"cls": RunOption, "help": option.help}
             if option.metavar:
