@@ -167,7 +167,7 @@ def test_length_probe_reports_the_planted_shift_and_calls_it_a_bias(
     assert "+0.250" in line and line.endswith("biased")
     # The baseline came from the results file: only the padded items were sent.
     assert "baseline: 8 item(s) reused" in output
-    assert sum(1 for r in llm_server.requests if r.path.endswith("/chat/completions")) == N
+    assert _chats(llm_server) == N
 
 
 def test_length_probe_of_an_unbiased_judge_says_no_bias(
@@ -182,7 +182,37 @@ def test_length_probe_of_an_unbiased_judge_says_no_bias(
     lines = [x for x in output.splitlines() if x.split(" ")[0] in {c.id for c in LLM}]
     assert len(lines) == len(LLM) and all(x.endswith("no bias") for x in lines)
     # --fresh-baseline without a cache: both arms of every item were judged.
-    assert sum(1 for r in llm_server.requests if r.path.endswith("/chat/completions")) == 2 * N
+    assert _chats(llm_server) == 2 * N
+
+
+def test_a_budget_stops_the_probe_and_a_rerun_pays_nothing_twice(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    priced = "openai/gpt-4o-mini"  # litellm's price map knows it; the server answers for it
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps(_row(k)) + "\n" for k in range(N)))
+    results = tmp_path / "results.jsonl"
+    llm_server.script = longer_is_better
+    judge.score(predictions, "ddx", out=results, judges=[priced], api_base=llm_server.url)
+    llm_server.reset()
+    command = ["probe", str(results), "-p", str(predictions), "--judge", priced]
+    command += ["--api-base", llm_server.url, "--kind", "length", "--concurrency", "1"]
+    estimate = judge.run.plan(predictions, "ddx", judges=[priced], cache=False)
+    per_call = estimate.estimate.cost_usd / estimate.estimate.calls  # type: ignore[operator]
+    stop = CliRunner().invoke(cli, [*command, "--max-cost", f"{per_call * 4:.8f}"])
+    assert stop.exit_code == 3, stop.output
+    assert "--max-cost" in stop.output
+    first = _chats(llm_server)
+    assert 1 <= first < N
+    done = CliRunner().invoke(cli, [*command, "--max-cost", "1"])
+    assert done.exit_code == 0, done.output
+    assert _chats(llm_server) == N  # the calls paid before the stop came from the cache
+    line = next(x for x in done.output.splitlines() if x.startswith("coherence"))
+    assert f" {N} " in line and line.endswith("biased")
+
+
+def _chats(server: LLMServer) -> int:
+    return sum(1 for r in server.requests if r.path.endswith("/chat/completions"))
 
 
 def test_padding_keeps_the_conclusion_last_and_is_seeded() -> None:
