@@ -42,7 +42,6 @@ __all__ = [
     "plant",
     "remap_letters",
     "remap_options",
-    "text_of",
     "with_text",
 ]
 
@@ -237,16 +236,6 @@ def remap_options(row: dict[str, Any], mapping: Mapping[str, str]) -> dict[str, 
     for path in OUTPUT_FIELDS:
         out = with_text(out, path, lambda text: remap_letters(text, mapping), every=True)
     return out
-
-
-def text_of(row: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a row (None when absent)."""
-    value: Any = row
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def with_text(

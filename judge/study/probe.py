@@ -187,9 +187,9 @@ async def aprobe(
 
     def scores(arm: str, item_id: str) -> dict[str, Any] | None:
         if arm == "baseline" and item_id in reusable:
-            return reusable[item_id].scores
+            return _judged(reusable[item_id], judge)
         found = scored.get(f"{arm}:{item_id}")
-        return found.scores if found is not None else None
+        return _judged(found, judge) if found is not None else None
 
     kept = [i for i in ids if i in arms]
     out.items, out.ids = len(kept), kept
@@ -242,12 +242,16 @@ def _sample(ids: list[str], n: int | None, seed: int, notices: list[str]) -> lis
         raise ConfigError(f"--sample must be at least 1, not {n}")
     if n is None or n >= len(ids):
         if n is not None and n > len(ids):
-            notices.append(f"--sample {n} is more than the {len(ids)} items: probing all of them")
+            notices.append(
+                f"the results file holds {len(ids)} items, fewer than --sample {n}: probing all"
+            )
         return ids
     return sorted(random.Random(seed).sample(ids, n))
 
 
-def _items(predictions: str | Path, id_field: str, wanted: set[str], results: Path) -> dict:
+def _items(
+    predictions: str | Path, id_field: str, wanted: set[str], results: Path
+) -> dict[str, Item]:
     found: dict[str, Item] = {}
     for item in iter_items(predictions, id_field):
         if isinstance(item, InputError):
@@ -336,6 +340,13 @@ def _arms(
             "options, was not the item's own (a letter mention the remap does not read)"
         )
     return rows, kept
+
+
+def _judged(record: ResultRecord, judge: str) -> dict[str, Any]:
+    """The record's scores that the judge gave: not those computed in its place (ddx's
+    `miss_harm` when the chosen letter is correct), which no change to the text could move."""
+    by_judge = {j.criterion for j in record.judgments if j.judge == judge and j.status == "scored"}
+    return {c: v for c, v in record.scores.items() if c in by_judge}
 
 
 def _planted(text: str, rng: random.Random) -> str:

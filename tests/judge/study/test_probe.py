@@ -156,8 +156,11 @@ def test_length_probe_reports_the_planted_shift_and_calls_it_a_bias(
     table = _table(out)
     for c in LLM:
         row = table[c.id]
+        if c.id == "miss_harm":  # computed (no harm) where the chosen letter is correct
+            assert (row["n"], row["verdict"]) == ("0", "inconclusive")
+            continue
         assert row["n"] == str(N)
-        if c.scale.type == "ordinal" and c.id != "miss_harm":  # miss_harm: computed 1 here
+        if c.scale.type == "ordinal":
             assert row["shift_units"] == "+1.000"  # the script's +1 level
             assert row["shift"] == f"{1 / (c.scale.max - c.scale.min):+.3f}"
             assert row["verdict"] == "biased" and row["up"] == str(N)
@@ -179,8 +182,9 @@ def test_length_probe_of_an_unbiased_judge_says_no_bias(
         llm_server, results, predictions, "--kind", "length", "--no-cache", "--fresh-baseline"
     )
     assert code == 0, output
-    lines = [x for x in output.splitlines() if x.split(" ")[0] in {c.id for c in LLM}]
-    assert len(lines) == len(LLM) and all(x.endswith("no bias") for x in lines)
+    judged = {c.id for c in LLM} - {"miss_harm"}  # miss_harm is computed on these items
+    lines = [x for x in output.splitlines() if x.split(" ")[0] in judged]
+    assert len(lines) == len(judged) and all(x.endswith("no bias") for x in lines)
     # --fresh-baseline without a cache: both arms of every item were judged.
     assert _chats(llm_server) == 2 * N
 
@@ -420,7 +424,7 @@ def test_a_sample_larger_than_the_items_probes_them_all(
     predictions, results = run(longer_is_better)
     code, output = _probe(llm_server, results, predictions, "--kind", "length", "--sample", "500")
     assert code == 0, output
-    assert f"more than the {N} items" in output and f"{N} item(s)" in output
+    assert f"holds {N} items, fewer than --sample 500" in output and f"{N} item(s)" in output
 
 
 def test_the_sample_is_seeded(run: Callable[..., tuple[Path, Path]], llm_server: LLMServer) -> None:
