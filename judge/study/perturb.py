@@ -8,7 +8,8 @@ that English and medicine keep their letters ("A 45-year-old", "vitamin D", "E. 
 
 - bracketed, anywhere: "(C)", "[C]" (upper case only; "(a)" is a list marker of prose);
 - after a keyword (option(s), answer(s), choice(s), letter(s), final, final answer, final
-  diagnosis, diagnosis; any case), optionally with "is", "would be", ":", "=", "-" and
+  diagnosis, diagnosis, select, choose, pick, go with: the answer extractor's, any case),
+  optionally with "is", "would be", ":", "=", "-" and
   markdown emphasis between: "option C", "Answer: **C**", "the answer is (c)", and the letters
   joined to it as a list ("options B, C and D", "B or D", "B/D", "B & D");
 - at the start of a line, optionally after a bullet: "C. Meningioma", "C) …", "C: …", or the
@@ -137,7 +138,9 @@ _NOT_TOUCHED = r"(?![A-Za-z0-9\-])"
 _EMPHASIS = r"[*_`]*"
 _KEYWORD = re.compile(
     r"(?i:\b(?:final\s+(?:answer|diagnosis)|final|options?|answers?|choices?|letters?|"
-    r"diagnosis)\b)[ \t]*(?i:is|would\s+be|:|=|-|–)?[ \t]*" + _EMPHASIS + r"[ \t]*"
+    r"diagnosis|select|choose|pick|go\s+with)\b)[ \t]*(?i:is|would\s+be|:|=|-|–)?[ \t]*"
+    + _EMPHASIS
+    + r"[ \t]*"
     r"(?i:option[ \t]+)?" + _ALONE + _LETTER + _NOT_TOUCHED
 )
 _JOINED = re.compile(

@@ -312,6 +312,28 @@ def test_order_probe_of_an_unbiased_judge_says_no_bias(
     assert "coherence" in output and "biased" not in output
 
 
+def test_an_item_whose_letter_the_remap_cannot_read_is_left_out(
+    run: Callable[..., tuple[Path, Path]], llm_server: LLMServer
+) -> None:
+    rows = [_row(k) for k in range(N)]
+    # The answer extractor reads B here; the remap reads English ("B mostly" is no mention).
+    rows[1].update(prediction=None, prediction_rationale="Final answer: B mostly, I think.")
+    predictions, results = run(neutral, rows)
+    code, output = _probe(llm_server, results, predictions, "--kind", "order")
+    assert code == 0, output
+    assert "1 item(s) left out" in output and f"{N - 1} item(s)" in output
+
+
+def test_pick_and_choose_are_read_as_the_extractor_reads_them() -> None:
+    mapping = {"A": "B", "B": "A", "C": "C", "D": "D", "E": "E"}
+    for text in ("I would pick A.", "Choose (A)", "I go with A, not B", "select A"):
+        row = {**_row(0), "prediction": None, "prediction_rationale": text}
+        moved = perturb.remap_options(row, mapping)
+        before, _ = extract_letter(Prediction.model_validate(row))
+        after, _ = extract_letter(Prediction.model_validate(moved))
+        assert before is not None and after == mapping[before], text
+
+
 # --------------------------------------------------------------------- injection
 
 
