@@ -5,7 +5,8 @@ Paired (length, order, injection): the percentile bootstrap interval of the mean
 per-item differences, resampling items (`calibration.compare.paired_interval`, as `judge
 compare` reports a drift; Efron & Tibshirani 1993, "An Introduction to the Bootstrap",
 ch. 13). Unpaired (self): Welch's t interval of the difference of two means (scipy's
-`ttest_ind(equal_var=False).confidence_interval`; Welch 1947, Biometrika 34:28-35).
+`ttest_ind(equal_var=False).confidence_interval`; Welch 1947, Biometrika 34:28-35), pinned in
+tests/judge/study/test_probe.py to R's `t.test(extra ~ group, data = sleep)`.
 """
 
 from __future__ import annotations

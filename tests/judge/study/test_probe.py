@@ -20,7 +20,7 @@ from judge.judging.accuracy import extract_letter
 from judge.load.rubric import load_rubric
 from judge.study import perturb
 from judge.study.probe import family, probe
-from judge.study.shift import verdict
+from judge.study.shift import unpaired_shift, verdict
 from tests.llm_server import LLMServer, Reply
 
 MODEL = "openai/test-judge"
@@ -469,6 +469,33 @@ def test_out_never_replaces_a_file_that_is_not_a_probe_table(
     assert code == 2 and precious.read_text() == "my,data\n1,2\n"
     assert "not one this command writes" in output
     assert llm_server.count == 0  # refused before any judge was asked
+
+
+def test_welch_interval_matches_r() -> None:
+    """R's `t.test(extra ~ group, data = sleep)` (Welch; R's ?t.test example, Cushny & Peebles
+    1905): mean difference -1.58, 95% interval [-3.3654832, 0.2054832]."""
+    one = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+    two = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+    criterion = next(c for c in LLM if c.id == "coherence")
+    scores: list[dict[str, Any] | None] = [{"coherence": v} for v in one + two]
+    found = unpaired_shift(criterion, scores, [True] * 10 + [False] * 10, 0.05)
+    assert (found.n_same, found.n_other) == (10, 10)
+    assert found.shift_units == pytest.approx(-1.58)
+    assert found.low_units == pytest.approx(-3.3654832, abs=1e-6)
+    assert found.high_units == pytest.approx(0.2054832, abs=1e-6)
+
+
+def test_a_probe_takes_one_judge_and_a_rubric_it_can_probe(
+    run: Callable[..., tuple[Path, Path]], llm_server: LLMServer
+) -> None:
+    predictions, results = run(neutral)
+    code, output = _probe(
+        llm_server, results, predictions, "--kind", "length", "--judge", "openai/other"
+    )
+    assert code == 2 and "give one --judge, not 2" in output
+    code, output = _probe(llm_server, results, predictions, "--kind", "length", "-r", "ddx-steps")
+    assert code == 2 and "no judged criterion with an ordered scale" in output
+    assert llm_server.count == 0
 
 
 def test_verdict_rule() -> None:
