@@ -172,6 +172,10 @@ from judge.study.route_command import route_command  # noqa: E402
 
 cli.add_command(route_command, "route")
 
+from judge.study.probe_cli import probe_command  # noqa: E402
+
+cli.add_command(probe_command, "probe")
+
 
 def main() -> None:
     cli()

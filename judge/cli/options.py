@@ -25,12 +25,13 @@ class RunOption(click.Option):
     """A click option that sets a RunOptions field (its parameter name is the field's)."""
 
 
-def run_options(use: str) -> Callable[[F], F]:
-    """Add the click option of every run option that applies to `use` ("file", "serve")."""
+def run_options(use: str, without: frozenset[str] = frozenset()) -> Callable[[F], F]:
+    """Add the click option of every run option that applies to `use` ("file", "serve"),
+    except those named in `without` (a command that runs a file in its own way)."""
 
     def decorate(command: F) -> F:
         for f in reversed(declared(use)):
-            if info(f).flags:
+            if info(f).flags and f.name not in without:
                 command = _click_option(f)(command)
         return command
 
