@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Prediction
 from judge.errors import InputError
+from judge.load.images import ImageRoot
 from judge.store.idset import IdSet
 
 __all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
@@ -45,11 +46,13 @@ class InputReport:
 def iter_items(
     source: str | Path | Iterable[dict[str, Any] | Prediction],
     id_field: str = "title",
+    images: ImageRoot | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
 
     `source` is a JSONL path or an iterable of dicts / Predictions (for the Python API, where
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
+    With `images`, an `image_NN_path` with no file under that root is the line's problem.
     """
     name, rows = _rows(source)
     with IdSet() as seen:  # closed when the generator ends or is closed early
@@ -60,15 +63,19 @@ def iter_items(
             item = _to_item(name, line, row, id_field)
             if isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
+            if isinstance(item, Item) and images is not None:
+                item = _with_images(name, item, images)
             yield item
 
 
 def validate_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    id_field: str = "title",
+    images: ImageRoot | None = None,
 ) -> InputReport:
-    """Validate every line without keeping the items."""
+    """Validate every line without keeping the items (and, with `images`, their image files)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
-    for item in iter_items(source, id_field):
+    for item in iter_items(source, id_field, images):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
@@ -77,11 +84,13 @@ def validate_items(
 
 
 def read_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    id_field: str = "title",
+    images: ImageRoot | None = None,
 ) -> list[Item]:
     """All items of a source, raising the first problem (for small inputs and tests)."""
     items = []
-    for item in iter_items(source, id_field):
+    for item in iter_items(source, id_field, images):
         if isinstance(item, InputError):
             raise item
         items.append(item)
@@ -120,13 +129,23 @@ def make_item(
     *,
     item_id: str | None = None,
     source: str = "<item>",
+    images: ImageRoot | None = None,
 ) -> Item:
     """One prediction as an Item (id from `item_id`, else its `id_field`); raises InputError
-    naming the field when it is not valid."""
+    naming the field when it is not valid (or, with `images`, names an image file not there)."""
     found = _to_item(source, 1, row, id_field, item_id)
+    if isinstance(found, Item) and images is not None:
+        found = _with_images(source, found, images)
     if isinstance(found, InputError):
         raise found
     return found
+
+
+def _with_images(name: str, item: Item, images: ImageRoot) -> Item | InputError:
+    problem = images.problem(item.prediction)
+    if problem is None:
+        return item
+    return InputError(name, item.line, problem[1], field=problem[0])
 
 
 def _to_item(
