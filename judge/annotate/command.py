@@ -70,6 +70,12 @@ def annotate() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A judged run's results: a staged rubric's raters rate the steps its judges rated.",
 )
+@click.option(
+    "--images",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Show each case's images: image_NN_path under DIR (the dataset root or its images/).",
+)
 def start(
     predictions: Path,
     rubric: str,
@@ -82,6 +88,7 @@ def start(
     allow_remote: bool,
     id_field: str,
     results: Path | None,
+    images: Path | None,
 ) -> None:
     """Start the app for PREDICTIONS (JSONL); print one link per rater; Ctrl-C stops it."""
     from judge.annotate.server import run_annotation
@@ -100,6 +107,7 @@ def start(
         id_field=id_field,
         on_ready=_print_links,
         results=results,
+        images=images,
     )
 
 

@@ -110,10 +110,11 @@ def run_annotation(
     id_field: str = "title",
     on_ready: Callable[[Study, dict[str, str]], Any] | None = None,
     results: str | Path | None = None,
+    images: str | Path | None = None,
 ) -> None:
     """Open the study, start the app, call `on_ready(study, links)`, serve until stopped."""
     check_bind(host, allow_remote)
-    study = open_study(predictions, rubric, raters, per_item, db, queue, id_field, results)
+    study = open_study(predictions, rubric, raters, per_item, db, queue, id_field, results, images)
     try:
         server = AnnotationServer(study, host, port)
         if on_ready is not None:
