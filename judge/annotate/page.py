@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # Context names the case view renders in its own place, not as extra fields.
-_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "options", "title"}
+_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "images", "options", "title"}
 
 
 class FormError(ValueError):

@@ -298,3 +298,46 @@ def test_a_key_hashes_an_image_part_by_its_bytes_and_text_as_before() -> None:
     assert cache_key("m", {}, message(one), {}) == cache_key("m", {}, message(one), {})
     text = [{"role": "user", "content": "t"}]
     assert cache_key("m", {}, text, {}) != cache_key("m", {}, message(one), {})
+
+
+# ---------------------------------------------------------------- staged rubrics and the CLI
+
+
+def test_a_staged_rubric_sends_images_only_in_stages_that_show_them(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    from test_stages import FACTUAL, scripted
+
+    llm_server.script = scripted([FACTUAL, FACTUAL, FACTUAL])
+    paths = dataset(tmp_path / "data", n=1, size=(300, 200))
+    preds = write_jsonl(tmp_path / "preds.jsonl", [case(paths)])
+    result = judge.score(
+        preds,
+        with_images("ddx-steps"),  # the splitter's own context has no images; the judges' has
+        judges=[VISION],
+        api_base=llm_server.url,
+        images=tmp_path / "data",
+    )
+    assert result.records[0].saw_images == [VISION]
+    splitter, step_judge = _requests_of(llm_server, VISION)
+    assert isinstance(splitter["messages"][-1]["content"], str)
+    parts = step_judge["messages"][-1]["content"]
+    assert [p["type"] for p in parts] == ["text", "text", "image_url"]
+
+
+def test_the_cli_takes_images_and_says_a_missing_one_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    (tmp_path / "images").mkdir()
+    preds = write_jsonl(tmp_path / "preds.jsonl", [case(["images/case1/1.png"])])
+    args = ["score", str(preds), "--rubric", "twi", "--images", str(tmp_path)]
+    done = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "r.jsonl")])
+    assert done.exit_code == 2
+    (line,) = done.output.strip().splitlines()  # one line
+    assert f"{preds}:1: field 'image_01_path': image 'images/case1/1.png' not found" in line
+    assert not (tmp_path / "r.jsonl").exists()
+    noise(tmp_path / "images" / "case1" / "1.png", (8, 8))
+    done = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "r.jsonl")])
+    assert done.exit_code == 0, done.output
