@@ -256,7 +256,7 @@ class Scorer:
     def sight(self, prep: _Prepared, item: Item) -> Sight:
         """The item's images (downscaled, within the per-call budget) and the judges that are
         sent them, when the rubric shows images and `--images` finds the case's files."""
-        if self.images is None or not prep.shows_images or not self.judges:
+        if self.images is None or not self._sees(prep):
             return Sight()
         found = self.images.images(item.prediction)
         if not found:
@@ -268,6 +268,11 @@ class Scorer:
         if not self._vision:
             return Sight()
         return Sight(encode_images(found), self._vision)
+
+    def _sees(self, prep: _Prepared) -> bool:
+        """Whether this rubric's calls may carry images (before the case's files are looked
+        at): it shows them, `--images` names a folder, and there are judges to send them to."""
+        return self.images is not None and prep.shows_images and bool(self.judges)
 
     async def score_item(self, item: Item, rubric: str | Path | Rubric) -> ResultRecord:
         """Score one validated item: computed criteria, then every judge × sample (stage by
@@ -281,8 +286,9 @@ class Scorer:
             for c in the_rubric.criteria
             if c.method not in ("llm", "measure")
         ]
-        # Pillow's decoding and resizing run off the event loop (serve answers meanwhile).
-        sight = await asyncio.to_thread(self.sight, prep, item)
+        # Pillow's decoding and resizing run off the event loop (serve answers meanwhile);
+        # without images there is nothing to do, and no thread is asked.
+        sight = await asyncio.to_thread(self.sight, prep, item) if self._sees(prep) else Sight()
         if the_rubric.stages:
             staged = await self._staged(prep, item, sight)
             judgments += staged.judgments

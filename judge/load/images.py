@@ -58,7 +58,7 @@ class ImageRoot:
             path = self.root.joinpath(*candidate)
             try:
                 resolved = path.resolve(strict=True)
-            except (OSError, RuntimeError):  # absent, or a symlink loop
+            except (OSError, RuntimeError, ValueError):  # absent, a symlink loop, a NUL byte
                 continue
             if resolved.is_relative_to(self.root) and resolved.is_file():
                 return resolved

@@ -106,6 +106,7 @@ def test_paths_outside_the_root_are_refused(tmp_path: Path) -> None:
         "images/link.png",  # a symlink out of the root
         "images/outside/secret.png",  # a symlinked folder out of the root
         "images/case00042",  # a folder, not a file
+        "images/case00042/1.png\0",
         "",
     ):
         assert images.find(path) is None, path
