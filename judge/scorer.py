@@ -165,7 +165,16 @@ class Scorer:
         if found is None or (isinstance(rubric, Rubric) and found.rubric is not rubric):
             found = _Prepared.of(rubric if isinstance(rubric, Rubric) else load_rubric(rubric))
             self._prepared[key] = found
+            if found.shows_images and self.images is None:
+                self._notice(
+                    f"rubric {found.rubric.id} shows the case's images, but no --images DIR "
+                    "was given: the judges see the captions only"
+                )
         return found
+
+    def _notice(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
 
     async def score(
         self,
@@ -265,6 +274,11 @@ class Scorer:
             from judge.judging.providers.vision import supports_vision
 
             self._vision = frozenset(j.name for j in self.judges if supports_vision(j.model))
+            if not self._vision:
+                self._notice(
+                    "no judge is one litellm reports as supporting vision: the judges see "
+                    "the captions, not the images"
+                )
         if not self._vision:
             return Sight()
         return Sight(encode_images(found), self._vision)

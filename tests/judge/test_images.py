@@ -226,6 +226,12 @@ def test_without_a_vision_judge_or_images_context_no_image_is_sent(
     plain = judge.score(preds, "ddx", judges=[VISION], **common)  # ddx shows captions only
     texts = judge.score(preds, with_images(), judges=[TEXT_ONLY], **common)
     assert plain.records[0].saw_images == [] and texts.records[0].saw_images == []
+    assert any("supporting vision" in n for n in texts.notices)
+    assert not any("vision" in n or "--images" in n for n in plain.notices)
+    del common["images"]
+    unfound = judge.score(preds, with_images(), judges=[VISION], **common)
+    assert unfound.records[0].saw_images == []
+    assert any("no --images DIR was given" in n for n in unfound.notices)
     for body in _requests_of(llm_server, VISION) + _requests_of(llm_server, TEXT_ONLY):
         assert all(isinstance(m["content"], str) for m in body["messages"])
 
