@@ -18,6 +18,7 @@ import pandas as pd
 from judge.contracts import ResultRecord, Rubric
 from judge.judging.engine import CompleteFn
 from judge.judging.scheduler import run_blocking
+from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -120,12 +121,14 @@ async def ascore_frame(
     opts.check_use("frame")  # before any row is read
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     by_index = opts.id_field not in df.columns
+    images = ImageRoot.of(opts.images)
     items = [
         make_item(
             _row_dict(row),
             opts.id_field,
             item_id=str(index) if by_index else None,
             source=f"row {index!r}",
+            images=images,
         )
         for index, row in zip(df.index, df.to_dict("records"), strict=True)
     ]

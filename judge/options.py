@@ -171,6 +171,15 @@ class RunOptions:
         allowed="a cases file or directory path, or none",
         why="a DataFrame's rows or a sample carry their case",
     )
+    images: str | Path | None = option(
+        help="Resolve image_NN_path under this folder (the dataset root or its images/); a "
+        "rubric with `images` in its context sends them to vision judges.",
+        applies=ONE_ITEM,
+        flags=("--images",),
+        metavar="DIR",
+        allowed="a folder path",
+        why="an Inspect sample carries no dataset image paths",
+    )
     # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
     by: str | None = option(
         help="Also summarise per value of this case metadata field (modality, icd10_chapter, …).",
@@ -364,6 +373,8 @@ def _valid(f: dataclasses.Field[Any], value: Any) -> bool:
         return isinstance(value, str | Path) and str(value).strip() != ""
     if f.name == "cache":
         return isinstance(value, bool | str | Path) and value != ""
+    if f.name == "images":
+        return isinstance(value, str | Path) and bool(str(value).strip())
     if f.name == "judges":
         return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
     if f.name == "judge_concurrency":

@@ -22,6 +22,7 @@ from judge.judging.engine import CompleteFn, Completion
 from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
 from judge.load.cases import cases_or_none
+from judge.load.images import ImageRoot
 from judge.load.inputs import Item, iter_items, validate_items
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -121,7 +122,8 @@ async def ascore(
     """
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field, cases_or_none(opts.cases, opts.id_field))
+    cases = cases_or_none(opts.cases, opts.id_field)
+    report = validate_items(predictions, opts.id_field, cases, ImageRoot.of(opts.images))
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -178,7 +180,9 @@ async def aplan(
     """Async `plan`. Local judges are not started: their calls are counted, and free."""
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field, cases_or_none(opts.cases, opts.id_field))
+    images = ImageRoot.of(opts.images)
+    cases = cases_or_none(opts.cases, opts.id_field)
+    report = validate_items(predictions, opts.id_field, cases, images)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -187,7 +191,7 @@ async def aplan(
         with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
             result.missing = report.missing
-            for item in iter_items(predictions, opts.id_field, scorer.cases):
+            for item in iter_items(predictions, opts.id_field, scorer.cases, images):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 result.estimate.add(scorer.estimate(item, the_rubric))
@@ -307,7 +311,9 @@ class _Job:
         """Judge every valid item not already done, a bounded number at a time."""
         todo = (
             item
-            for item in iter_items(source, self.opts.id_field, self.scorer.cases)
+            for item in iter_items(
+                source, self.opts.id_field, self.scorer.cases, self.scorer.images
+            )
             if not isinstance(item, InputError) and item.id not in done
         )
         refused: list[Item] = []

@@ -27,6 +27,7 @@ from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubri
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
+from judge.judging.images import Sight, encode_images
 from judge.judging.panel import NO_JUDGE, open_judges
 from judge.judging.prompts import (
     render_prompt,
@@ -36,12 +37,14 @@ from judge.judging.prompts import (
     stage_model,
     target_text,
     template_hash,
+    wants_images,
 )
 from judge.judging.providers.local import is_local
 from judge.judging.scheduler import Scheduler
 from judge.judging.sentences import fit_units, split_sentences
 from judge.judging.stages import StageOutcome, run_stages
 from judge.load.cases import cases_or_none
+from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions, Use
@@ -55,7 +58,7 @@ class _Call:
     """One judge call a scoring would make (for estimates)."""
 
     judge: JudgeSpec
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     model: type[BaseModel]
     sample: int
     reply_tokens: int
@@ -72,15 +75,23 @@ class _Prepared:
     prompt_hash: str
     # A multi-stage rubric's reply model per stage.
     stage_models: dict[str, type[BaseModel]] = field(default_factory=dict)
+    # Whether a call of this rubric shows the case's images (its context names `images`).
+    shows_images: bool = False
 
     @classmethod
     def of(cls, rubric: Rubric) -> _Prepared:
+        shows = (
+            any(wants_images(rubric, stage) for stage in rubric.stages)
+            if rubric.stages
+            else wants_images(rubric)
+        )
         return cls(
             rubric,
             rubric_hash(rubric),
             response_model(rubric),
             template_hash(rubric_templates(rubric)),
             {stage.id: stage_model(rubric, stage) for stage in rubric.stages},
+            shows,
         )
 
 
@@ -111,6 +122,9 @@ class Scorer:
         self._stack = contextlib.AsyncExitStack()
         self._prepared: dict[object, _Prepared] = {}
         self.engine: Engine | None = None
+        # The folder `--images` names (None: no image files, captions only).
+        self.images = ImageRoot.of(self.options.images)
+        self._vision: frozenset[str] | None = None
 
     async def __aenter__(self) -> Scorer:
         await self.open()
@@ -154,7 +168,16 @@ class Scorer:
         if found is None or (isinstance(rubric, Rubric) and found.rubric is not rubric):
             found = _Prepared.of(rubric if isinstance(rubric, Rubric) else load_rubric(rubric))
             self._prepared[key] = found
+            if found.shows_images and self.images is None:
+                self._notice(
+                    f"rubric {found.rubric.id} shows the case's images, but no --images DIR "
+                    "was given: the judges see the captions only"
+                )
         return found
+
+    def _notice(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
 
     async def score(
         self,
@@ -168,7 +191,9 @@ class Scorer:
         Its id is `item_id`, else its `id_field` value; with the `cases` option it needs only
         that id and the outputs. Raises InputError naming the field when it is not valid.
         """
-        found = make_item(prediction, self.options.id_field, item_id=item_id, cases=self.cases)
+        found = make_item(
+            prediction, self.options.id_field, item_id=item_id, cases=self.cases, images=self.images
+        )
         async with self.scheduler.slot():
             return await self.score_item(found, rubric)
 
@@ -207,28 +232,66 @@ class Scorer:
         text = target_text(the_rubric, item.prediction)[1]
         if not judges or text is None:
             return []
+        sight = self.sight(prep, item)
         if not the_rubric.stages:
             prompt = render_prompt(the_rubric, item.prediction)
             reply = REPLY_TOKENS_PER_CRITERION * len(the_rubric.llm_criteria)
             if prompt is None or not the_rubric.llm_criteria:
                 return []
-            return [_Call(j, prompt.messages, prep.model, s, reply) for j in judges for s in k]
+            return [
+                _Call(j, sight.messages(prompt.messages, j.name), prep.model, s, reply)
+                for j in judges
+                for s in k
+            ]
         sentences = split_sentences(text)
         calls, splitter = [], min(judges, key=lambda j: j.name)
         for stage in the_rubric.stages:
             seg = the_rubric.stage(stage.per) if stage.per else stage
             units = fit_units(sentences, seg.max_units)
             model = prep.stage_models[stage.id]
+            seen = sight if wants_images(the_rubric, stage) else Sight()
             if stage.kind == "segment":
                 prompt = render_stage_prompt(the_rubric, stage, item.prediction)
                 reply = REPLY_TOKENS_PER_UNIT * len(units)
-                calls += [_Call(splitter, prompt.messages, model, 0, reply)] if prompt else []
+                if prompt is not None:
+                    sent = seen.messages(prompt.messages, splitter.name)
+                    calls.append(_Call(splitter, sent, model, 0, reply))
                 continue
             prompt = render_stage_prompt(the_rubric, stage, item.prediction, units)
             reply = REPLY_TOKENS_PER_CRITERION * len(units)
             if prompt is not None:
-                calls += [_Call(j, prompt.messages, model, s, reply) for j in judges for s in k]
+                calls += [
+                    _Call(j, seen.messages(prompt.messages, j.name), model, s, reply)
+                    for j in judges
+                    for s in k
+                ]
         return calls
+
+    def sight(self, prep: _Prepared, item: Item) -> Sight:
+        """The item's images (downscaled, within the per-call budget) and the judges that are
+        sent them, when the rubric shows images and `--images` finds the case's files."""
+        if self.images is None or not self._sees(prep):
+            return Sight()
+        found = self.images.images(item.prediction)
+        if not found:
+            return Sight()
+        if self._vision is None:  # asked once, when a call would first carry images
+            from judge.judging.providers.vision import supports_vision
+
+            self._vision = frozenset(j.name for j in self.judges if supports_vision(j.model))
+            if not self._vision:
+                self._notice(
+                    "no judge is one litellm reports as supporting vision: the judges see "
+                    "the captions, not the images"
+                )
+        if not self._vision:
+            return Sight()
+        return Sight(encode_images(found), self._vision)
+
+    def _sees(self, prep: _Prepared) -> bool:
+        """Whether this rubric's calls may carry images (before the case's files are looked
+        at): it shows them, `--images` names a folder, and there are judges to send them to."""
+        return self.images is not None and prep.shows_images and bool(self.judges)
 
     async def score_item(self, item: Item, rubric: str | Path | Rubric) -> ResultRecord:
         """Score one validated item: computed criteria, then every judge × sample (stage by
@@ -242,12 +305,15 @@ class Scorer:
             for c in the_rubric.criteria
             if c.method not in ("llm", "measure")
         ]
+        # Pillow's decoding and resizing run off the event loop (serve answers meanwhile);
+        # without images there is nothing to do, and no thread is asked.
+        sight = await asyncio.to_thread(self.sight, prep, item) if self._sees(prep) else Sight()
         if the_rubric.stages:
-            staged = await self._staged(prep, item)
+            staged = await self._staged(prep, item, sight)
             judgments += staged.judgments
             calls, segments = staged.calls, staged.segments
         else:
-            found, calls = await self._single(prep, item)
+            found, calls = await self._single(prep, item, sight)
             judgments += settle_computed(the_rubric, item.prediction, found)
             segments = {}
         return build_record(
@@ -265,9 +331,12 @@ class Scorer:
             meta=item.prediction.metadata(),
             method=self.options.aggregate,
             segments=segments,
+            saw_images=sorted(sight.saw),
         )
 
-    async def _single(self, prep: _Prepared, item: Item) -> tuple[list[Judgment], list[CallUsage]]:
+    async def _single(
+        self, prep: _Prepared, item: Item, sight: Sight
+    ) -> tuple[list[Judgment], list[CallUsage]]:
         """A one-call rubric: every judge × sample answers all LLM criteria at once."""
         assert self.engine is not None
         the_rubric = prep.rubric
@@ -285,14 +354,17 @@ class Scorer:
             ], []
         asks = [(j, k) for j in self.judges for k in range(self.options.samples)]
         results = await asyncio.gather(
-            *(self.engine.call(j, prompt.messages, prep.model, k) for j, k in asks)
+            *(
+                self.engine.call(j, sight.messages(prompt.messages, j.name), prep.model, k)
+                for j, k in asks
+            )
         )
         judgments: list[Judgment] = []
         for (judge, k), result in zip(asks, results, strict=True):
             judgments += judgments_from_call(the_rubric, judge.name, result, k)
         return judgments, [r.usage for r in results]
 
-    async def _staged(self, prep: _Prepared, item: Item) -> StageOutcome:
+    async def _staged(self, prep: _Prepared, item: Item, sight: Sight) -> StageOutcome:
         """A multi-stage rubric: the stages' per-unit judgments, then the measures."""
         assert self.engine is not None
         the_rubric = prep.rubric
@@ -308,6 +380,7 @@ class Scorer:
                 the_rubric,
                 prep.stage_models,
                 item.prediction,
+                sight,
             )
         measured = measure_judgments(
             the_rubric,

@@ -168,6 +168,7 @@ def build_record(
     meta: dict[str, Any] | None = None,
     method: str = "auto",
     segments: dict[str, Segments] | None = None,
+    saw_images: list[str] | None = None,
 ) -> ResultRecord:
     scores = {}
     for criterion in rubric.criteria:
@@ -192,6 +193,7 @@ def build_record(
         missing=missing_judges(judges, judgments),
         meta=meta or {},
         segments=segments or {},
+        saw_images=saw_images or [],
         rubric=RubricRef(id=rubric.id, version=rubric.version, hash=rubric_hash),
         prompt_hash=prompt_hash,
         judge_version=__version__,

@@ -7,6 +7,8 @@ Routes, all under the rater's token:
   earlier answers (revising is rating again).
 - `POST /r/<token>/items/<n>`: save every criterion and the comment in one transaction, then
   go to the next item (303, so a reload never posts twice).
+- `GET  /r/<token>/items/<n>/images/<k>`: image k of item n of the rater's queue, the file
+  its `image_NN_path` names under `--images` (judge.annotate.media: by number, never a path).
 - `GET  /r/<token>/static/<file>`: the page's script and style sheet (CSP: 'self' only).
 
 Raters are blinded: of a judged run's results the app reads only the steps its judges rated
@@ -24,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from judge.annotate.media import image_bytes, image_file
 from judge.annotate.page import (
     FormError,
     case_view,
@@ -101,7 +104,7 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
             n=n,
             total=len(queue),
             done=sum(status == "done" for _, _, status in rows),
-            case=case_view(item, study.rubric),
+            case=case_view(item, study.rubric, study.images),
             prediction=prediction_view(item, study.rubric),
             criteria=criterion_views(study.criteria, answer),
             steps=(
@@ -143,6 +146,19 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
         if 1 <= target <= len(queue):
             return RedirectResponse(f"/r/{token}/items/{target}?saved={n}", status_code=303)
         return RedirectResponse(f"/r/{token}/?saved={n}", status_code=303)
+
+    @app.get("/r/{token}/items/{n}/images/{index}")
+    def image(request: Request, n: str, index: str) -> Response:
+        # Numbers only: anything else (`..`, a path) is no image of ours, a 404 as any other.
+        queue = study.queues[request.state.rater]
+        if not (n.isdigit() and index.isdigit() and 1 <= int(n) <= len(queue)):
+            return Response(status_code=404)
+        item = study.items[queue[int(n) - 1]]
+        file = image_file(study.images, item.prediction, int(index))
+        found = image_bytes(file) if file is not None else None
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[0], media_type=found[1])
 
     @app.get("/r/{token}/static/{name}")
     def static(token: str, name: str) -> Response:

@@ -73,6 +73,7 @@ def annotate() -> None:
     help="A judged run's results: a staged rubric's raters rate the steps its judges rated.",
 )
 @run_option("cases")
+@run_option("images")
 def start(
     predictions: Path,
     rubric: str,
@@ -86,6 +87,7 @@ def start(
     id_field: str,
     results: Path | None,
     cases: str | None,
+    images: str | None,
 ) -> None:
     """Start the app for PREDICTIONS (JSONL); print one link per rater; Ctrl-C stops it."""
     from judge.annotate.server import run_annotation
@@ -105,6 +107,7 @@ def start(
         on_ready=_print_links,
         results=results,
         cases=cases,
+        images=images,
     )
 
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from judge.annotate.store import Answer
 from judge.contracts import Criterion, Rubric
 from judge.judging.accuracy import extract_letter
+from judge.load.images import ImageRoot
 from judge.load.inputs import Item
 
 __all__ = [
     "CaseView",
     "CriterionView",
     "FormError",
+    "ImageView",
     "LevelView",
     "PredictionView",
     "case_view",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 # Context names the case view renders in its own place, not as extra fields.
-_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "options", "title"}
+_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "images", "options", "title"}
 
 
 class FormError(ValueError):
@@ -59,12 +61,23 @@ class CriterionView:
 
 
 @dataclass(frozen=True)
+class ImageView:
+    """One image of the case: its number, modality and caption, and whether the app serves
+    its file (`--images` found it)."""
+
+    index: int
+    modality: str
+    caption: str
+    served: bool
+
+
+@dataclass(frozen=True)
 class CaseView:
     title: str
     history: str | None
     findings: str | None
     options: list[tuple[str, str]]
-    captions: list[tuple[int, str, str]]
+    images: list[ImageView]
     correct: str | None = None
     fields: list[tuple[str, str]] = field(default_factory=list)
 
@@ -82,11 +95,13 @@ def field_name(criterion: Criterion) -> str:
     return f"score_{criterion.id}"
 
 
-def case_view(item: Item, rubric: Rubric) -> CaseView:
-    """The case: title, history, findings, options, captions; plus what the rubric's context
-    adds (the correct answer, the discussion, other case fields)."""
+def case_view(item: Item, rubric: Rubric, images: ImageRoot | None = None) -> CaseView:
+    """The case: title, history, findings, options, its images with their captions (served
+    when `images` holds their files); plus what the rubric's context adds (the correct
+    answer, the discussion, other case fields)."""
     p = item.prediction
     extra = p.model_extra or {}
+    files = {found.info.index for found in images.images(p)} if images is not None else set()
     fields = []
     for name in rubric.context:
         if name in _SHOWN or name == "correct_answer":
@@ -99,7 +114,10 @@ def case_view(item: Item, rubric: Rubric) -> CaseView:
         history=p.CLINICAL_HISTORY,
         findings=p.IMAGING_FINDINGS,
         options=sorted(p.options.items()),
-        captions=[(i.index, i.modality or "", i.caption or "") for i in p.images],
+        images=[
+            ImageView(i.index, i.modality or "", i.caption or "", i.index in files)
+            for i in p.images
+        ],
         correct=p.correct_answer if "correct_answer" in rubric.context else None,
         fields=fields,
     )

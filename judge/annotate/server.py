@@ -111,11 +111,12 @@ def run_annotation(
     on_ready: Callable[[Study, dict[str, str]], Any] | None = None,
     results: str | Path | None = None,
     cases: str | Path | None = None,
+    images: str | Path | None = None,
 ) -> None:
     """Open the study, start the app, call `on_ready(study, links)`, serve until stopped."""
     check_bind(host, allow_remote)
     study = open_study(
-        predictions, rubric, raters, per_item, db, queue, id_field, results, cases=cases
+        predictions, rubric, raters, per_item, db, queue, id_field, results, cases, images
     )
     try:
         server = AnnotationServer(study, host, port)

@@ -16,6 +16,7 @@ from judge.annotate.store import AnnotationStore, RaterKeys
 from judge.contracts import Criterion, Rubric
 from judge.errors import ConfigError, InputError
 from judge.load.cases import cases_or_none
+from judge.load.images import ImageRoot
 from judge.load.inputs import Item, read_items
 from judge.load.rubric import load_rubric, rubric_hash
 
@@ -36,6 +37,8 @@ class Study:
     # A staged rubric's: the stages people follow, and each item's units (steps).
     plan: StepPlan | None = None
     units: dict[str, list[str]] = field(default_factory=dict)
+    # The folder the cases' image files are served from (`--images`), or None.
+    images: ImageRoot | None = None
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -92,19 +95,23 @@ def open_study(
     id_field: str = "title",
     results: str | Path | None = None,
     cases: str | Path | None = None,
+    images: str | Path | None = None,
 ) -> Study:
     """Load and check everything, assign new work, and open the database.
 
     `results`: a judged run's results file, whose segmentation a staged rubric's raters
     rate (items it does not split are split into sentences). `cases`: a cases file each
     prediction is joined to by `id_field` (judge.load.cases), as in `judge score --cases`.
+    `images`: the folder the cases' `image_NN_path` files are in (a missing one is an error
+    naming its line and field).
     """
     loaded = load_rubric(rubric)
     plan = step_plan(loaded)
     if plan is None and not loaded.llm_criteria:
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
     joined = cases_or_none(cases, id_field)
-    items = {item.id: item for item in read_items(predictions, id_field, joined)}
+    root = ImageRoot.of(images)
+    items = {item.id: item for item in read_items(predictions, id_field, joined, root)}
     order = read_queue(queue, set(items)) if queue is not None else list(items)
     store = AnnotationStore(db if db is not None else default_db(predictions))
     try:
@@ -125,6 +132,7 @@ def open_study(
         store=store,
         plan=plan,
         units=units,
+        images=root,
     )
 
 

@@ -23,7 +23,7 @@ __all__ = ["MAX_BYTES", "MAX_REQUESTS", "BatchFiles", "Chunk", "Collected", "Col
 MAX_REQUESTS = 50_000
 MAX_BYTES = 190 * 2**20
 
-Missed = Callable[[str, JudgeSpec, list[dict[str, str]], type[BaseModel]], None]
+Missed = Callable[[str, JudgeSpec, list[dict[str, Any]], type[BaseModel]], None]
 
 
 class Collected(Exception):
@@ -41,7 +41,7 @@ class Collector(Engine):
     async def call(
         self,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int = 0,
     ) -> CallResult:
@@ -94,7 +94,7 @@ class BatchFiles:
         slot: tuple[str, str],
         key: str,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
     ) -> None:
         """Write the call as a line of the slot's file (`custom_id` is its cache key, `body`

@@ -163,7 +163,7 @@ class BatchRun:
         self,
         key: str,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
     ) -> None:
         """A call the cache does not answer: wait for the batch that has it, or batch it."""

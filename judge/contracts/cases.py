@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = ["LETTERS", "Case", "ImageInfo", "Prediction", "TwiTrace"]
 
 LETTERS = ("A", "B", "C", "D", "E")
-_IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality)$")
+_IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality|path)$")
 # Case fields that are content or model output, never slicing metadata.
 _NOT_META = frozenset(
     {"prediction", "prediction_rationale", "prediction_twi", "prediction_discussion"}
@@ -60,11 +60,16 @@ def _lettered(items: list[Any]) -> dict[str, str]:
 
 
 class ImageInfo(BaseModel):
-    """One image of a case, gathered from the `image_NN_caption` / `image_NN_modality` fields."""
+    """One image of a case, gathered from its `image_NN_caption`, `image_NN_modality` and
+    `image_NN_path` fields. `path` is the file as the dataset names it (relative to the
+    dataset root, `images/case00001/1.jpg`), resolved under `--images` (judge.load.images);
+    `path_field` is the field that named it, for errors."""
 
     index: int
     caption: str | None = None
     modality: str | None = None
+    path: str | None = None
+    path_field: str | None = None
 
 
 class Case(BaseModel):
@@ -129,8 +134,13 @@ class Case(BaseModel):
         found: dict[int, dict[str, str]] = {}
         for key, value in (self.model_extra or {}).items():
             match = _IMAGE_FIELD.match(key)
-            if match and value is not None:
-                found.setdefault(int(match.group(1)), {})[match.group(2)] = str(value)
+            # An empty path is no image file (a parquet row with fewer images than columns).
+            empty_path = match is not None and match.group(2) == "path" and not str(value).strip()
+            if match and value is not None and not empty_path:
+                parts = found.setdefault(int(match.group(1)), {})
+                parts[match.group(2)] = str(value)
+                if match.group(2) == "path":
+                    parts["path_field"] = key
         return [ImageInfo(index=i, **found[i]) for i in sorted(found)]
 
 

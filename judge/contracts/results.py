@@ -89,6 +89,10 @@ class ResultRecord(BaseModel):
     meta: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     # Per segment stage of a multi-stage rubric, the units its judges rated.
     segments: dict[str, Segments] = Field(default_factory=dict)
+    # The judges that were sent the case's images (a rubric whose context names `images`,
+    # run with --images, and a judge litellm reports as supporting vision); the others saw
+    # the captions only. Empty in records of earlier versions.
+    saw_images: list[str] = Field(default_factory=list)
     rubric: RubricRef
     prompt_hash: str
     judge_version: str

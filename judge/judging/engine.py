@@ -99,7 +99,7 @@ class CompleteFn(Protocol):
         self,
         *,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         params: dict[str, Any],
         timeout: float,
@@ -199,7 +199,7 @@ class Engine:
     def is_cached(
         self,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int = 0,
     ) -> bool:
@@ -211,7 +211,7 @@ class Engine:
     def key(
         self,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int,
     ) -> str:
@@ -222,7 +222,7 @@ class Engine:
     async def call(
         self,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int = 0,
     ) -> CallResult:
@@ -266,7 +266,7 @@ class Engine:
         self,
         key: str,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int,
     ) -> CallResult:
@@ -286,7 +286,7 @@ class Engine:
     async def _call_with_retries(
         self,
         judge: JudgeSpec,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int,
     ) -> CallResult:
@@ -318,7 +318,7 @@ class Engine:
             return CallResult(verdict=redact_verdict(done.verdict), usage=usage)
 
     async def _send(
-        self, judge: JudgeSpec, messages: list[dict[str, str]], response_model: type[BaseModel]
+        self, judge: JudgeSpec, messages: list[dict[str, Any]], response_model: type[BaseModel]
     ) -> Completion:
         timeout = self.policy.timeout
         async with self._slots_for(judge), self._slots:

@@ -24,6 +24,7 @@ __all__ = [
     "stage_model",
     "target_text",
     "template_hash",
+    "wants_images",
 ]
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -34,6 +35,7 @@ _FIELD_TITLES = {
     "IMAGING_FINDINGS": "Reference imaging findings",
     "discussion": "Expert discussion",
     "image_captions": "Per-image captions",
+    "images": "Images",
     "options": "Candidate diagnoses",
     "correct_answer": "Correct answer",
     "teaching_points": "Teaching-point checklist",
@@ -42,9 +44,11 @@ _FIELD_TITLES = {
 
 @dataclass(frozen=True)
 class Prompt:
-    """What a judge is sent for one prediction, and which prediction field it judges."""
+    """What a judge is sent for one prediction, and which prediction field it judges. The
+    messages are text: an `images` context entry is rendered as the captions, and a vision
+    judge is sent the images on top (judge.judging.images.Sight)."""
 
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     judged_field: str
 
 
@@ -83,6 +87,12 @@ def template_hash(names: tuple[str, ...] = SINGLE_TEMPLATES) -> str:
 
 def rubric_templates(rubric: Rubric) -> tuple[str, ...]:
     return STAGE_TEMPLATES if rubric.stages else SINGLE_TEMPLATES
+
+
+def wants_images(rubric: Rubric, stage: Stage | None = None) -> bool:
+    """Whether the rubric's (or the stage's own) context shows the case's images."""
+    context = stage.context if stage is not None and stage.context is not None else rubric.context
+    return "images" in context
 
 
 def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
@@ -174,7 +184,7 @@ def _context_text(name: str, prediction: Prediction) -> str | None:
     if name == "correct_answer":
         letter = prediction.correct_answer
         return f"{letter}. {prediction.options.get(letter, '')}".strip()
-    if name == "image_captions":
+    if name in ("image_captions", "images"):
         lines = [
             f"Image {img.index}"
             + (f" ({img.modality})" if img.modality else "")

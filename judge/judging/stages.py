@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from judge.contracts import CallUsage, Criterion, Judgment, Prediction, Rubric, Segments, Stage
 from judge.judging.engine import CallResult, Engine, JudgeSpec
-from judge.judging.prompts import render_stage_prompt, target_text
+from judge.judging.images import Sight
+from judge.judging.prompts import Prompt, render_stage_prompt, target_text, wants_images
 from judge.judging.sentences import fit_units, split_sentences
 
 __all__ = ["StageOutcome", "run_stages", "unit_judgments"]
@@ -47,9 +48,11 @@ async def run_stages(
     rubric: Rubric,
     models: dict[str, type[BaseModel]],
     prediction: Prediction,
+    sight: Sight | None = None,
 ) -> StageOutcome:
-    """Run `rubric`'s stages in order on `prediction` (`models`: each stage's reply model)."""
-    run = _Run(engine, judges, samples, rubric, models, prediction)
+    """Run `rubric`'s stages in order on `prediction` (`models`: each stage's reply model;
+    `sight`: the case's images and the judges sent them, in stages whose context shows them)."""
+    run = _Run(engine, judges, samples, rubric, models, prediction, sight or Sight())
     for stage in rubric.stages:
         if stage.kind == "segment":
             await run.segment(stage)
@@ -66,14 +69,21 @@ class _Run:
     rubric: Rubric
     models: dict[str, type[BaseModel]]
     prediction: Prediction
+    sight: Sight
     outcome: StageOutcome = field(default_factory=StageOutcome)
+
+    def sent(self, stage: Stage, prompt: Prompt, judge: JudgeSpec) -> list[dict[str, Any]]:
+        if not wants_images(self.rubric, stage):
+            return prompt.messages
+        return self.sight.messages(prompt.messages, judge.name)
 
     async def segment(self, stage: Stage) -> None:
         prompt = render_stage_prompt(self.rubric, stage, self.prediction)
         if prompt is None:
             return
         splitter = min(self.judges, key=lambda j: j.name)
-        result = await self.engine.call(splitter, prompt.messages, self.models[stage.id], 0)
+        messages = self.sent(stage, prompt, splitter)
+        result = await self.engine.call(splitter, messages, self.models[stage.id], 0)
         self.outcome.calls.append(result.usage)
         units = _units_from(result, stage)
         if units:
@@ -99,7 +109,7 @@ class _Run:
         asks = [(j, k) for j in self.judges for k in range(self.samples)]
         model = self.models[stage.id]
         results = await asyncio.gather(
-            *(self.engine.call(j, prompt.messages, model, k) for j, k in asks)
+            *(self.engine.call(j, self.sent(stage, prompt, j), model, k) for j, k in asks)
         )
         for (judge, k), result in zip(asks, results, strict=True):
             self.outcome.calls.append(result.usage)

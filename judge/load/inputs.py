@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from judge.contracts import Prediction
 from judge.errors import InputError
 from judge.load.cases import Cases, case_id
+from judge.load.images import ImageRoot
 from judge.load.lines import first_problem, jsonl_rows
 from judge.store.idset import IdSet
 
@@ -50,12 +51,14 @@ def iter_items(
     source: str | Path | Iterable[dict[str, Any] | Prediction],
     id_field: str = "title",
     cases: Cases | None = None,
+    images: ImageRoot | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
 
     `source` is a JSONL path or an iterable of dicts / Predictions (for the Python API, where
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
-    With `cases`, each line is joined to its case first (`Cases.join`'s rules).
+    With `cases`, each line is joined to its case first (`Cases.join`'s rules); with
+    `images`, an `image_NN_path` with no file under that root is the line's problem.
     """
     name, rows = _rows(source)
     with IdSet() as seen:  # closed when the generator ends or is closed early
@@ -66,6 +69,8 @@ def iter_items(
             item = _to_item(name, line, row, id_field, cases=cases)
             if isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
+            if isinstance(item, Item) and images is not None:
+                item = _with_images(name, item, images)
             yield item
 
 
@@ -73,12 +78,14 @@ def validate_items(
     source: str | Path | Iterable[dict[str, Any] | Prediction],
     id_field: str = "title",
     cases: Cases | None = None,
+    images: ImageRoot | None = None,
 ) -> InputReport:
     """Validate every line without keeping the items (with `cases`: and list the cases no
-    valid line predicts; their ids are held, as many as the cases at most)."""
+    valid line predicts, their ids held, as many as the cases at most; with `images`: and
+    check their image files)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
     predicted: set[str] = set()
-    for item in iter_items(source, id_field, cases):
+    for item in iter_items(source, id_field, cases, images):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
@@ -94,10 +101,11 @@ def read_items(
     source: str | Path | Iterable[dict[str, Any] | Prediction],
     id_field: str = "title",
     cases: Cases | None = None,
+    images: ImageRoot | None = None,
 ) -> list[Item]:
     """All items of a source, raising the first problem (for small inputs and tests)."""
     items = []
-    for item in iter_items(source, id_field, cases):
+    for item in iter_items(source, id_field, cases, images):
         if isinstance(item, InputError):
             raise item
         items.append(item)
@@ -122,13 +130,24 @@ def make_item(
     item_id: str | None = None,
     source: str = "<item>",
     cases: Cases | None = None,
+    images: ImageRoot | None = None,
 ) -> Item:
     """One prediction as an Item (id from `item_id`, else its `id_field`; joined to its case
-    when `cases` is given); raises InputError naming the field when it is not valid."""
+    when `cases` is given); raises InputError naming the field when it is not valid (or, with
+    `images`, names an image file not there)."""
     found = _to_item(source, 1, row, id_field, item_id, cases)
+    if isinstance(found, Item) and images is not None:
+        found = _with_images(source, found, images)
     if isinstance(found, InputError):
         raise found
     return found
+
+
+def _with_images(name: str, item: Item, images: ImageRoot) -> Item | InputError:
+    problem = images.problem(item.prediction)
+    if problem is None:
+        return item
+    return InputError(name, item.line, problem[1], field=problem[0])
 
 
 def _to_item(

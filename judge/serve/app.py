@@ -263,7 +263,11 @@ async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> b
     stream of the others."""
     try:
         found = make_item(
-            item.prediction, scorer.options.id_field, item_id=item.id, cases=scorer.cases
+            item.prediction,
+            scorer.options.id_field,
+            item_id=item.id,
+            cases=scorer.cases,
+            images=scorer.images,
         )
         record = await scorer.score_item(found, rubric)
     except InputError as exc:

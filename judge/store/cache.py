@@ -50,16 +50,37 @@ def default_cache_path() -> Path:
 
 
 def cache_key(
-    model: str, params: dict[str, Any], messages: list[dict[str, str]], schema: dict[str, Any]
+    model: str, params: dict[str, Any], messages: list[dict[str, Any]], schema: dict[str, Any]
 ) -> str:
-    """A stable hash of everything that determines a judge's reply."""
+    """A stable hash of everything that determines a judge's reply. An image content part
+    enters as the SHA-256 of its data URI (the image bytes sent), not as the megabytes of the
+    URI itself; messages of text only hash as they always did, so their entries stay valid."""
     payload = json.dumps(
-        {"model": model, "params": params, "messages": messages, "schema": schema},
+        {"model": model, "params": params, "messages": _keyed(messages), "schema": schema},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _keyed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`messages` with each image part's data URI replaced by its hash."""
+    if all(isinstance(m.get("content"), str) for m in messages):
+        return messages
+    return [
+        {**m, "content": [_keyed_part(p) for p in m["content"]]}
+        if isinstance(m.get("content"), list)
+        else m
+        for m in messages
+    ]
+
+
+def _keyed_part(part: Any) -> Any:
+    if not isinstance(part, dict) or part.get("type") != "image_url":
+        return part
+    url = str((part.get("image_url") or {}).get("url", ""))
+    return {"type": "image_url", "sha256": hashlib.sha256(url.encode()).hexdigest()}
 
 
 def _m1_calls(conn: sqlite3.Connection) -> None:

@@ -3,6 +3,41 @@
 // which a mouse or the Tab and arrow keys do as well (the server checks every answer).
 "use strict";
 
+// The case's images: a thumbnail opens the viewer; the arrow keys step through the images
+// while it is open, Esc (the dialog's own) closes it. Without this file a thumbnail's link
+// opens the image.
+document.addEventListener("DOMContentLoaded", () => {
+  const viewer = document.getElementById("viewer");
+  if (!viewer) return;
+  const thumbs = Array.from(document.querySelectorAll("a.thumb"));
+  const image = document.getElementById("viewer-image");
+  const caption = document.getElementById("viewer-caption");
+  let shown = 0;
+  const show = (i) => {
+    shown = (i + thumbs.length) % thumbs.length;
+    const thumb = thumbs[shown];
+    image.src = thumb.href;
+    image.alt = thumb.querySelector("img").alt;
+    // textContent: a caption is data, never markup.
+    caption.textContent = `${shown + 1} of ${thumbs.length} · ` +
+      thumb.closest("li").querySelector(".caption").textContent.trim();
+  };
+  for (const [i, thumb] of thumbs.entries()) {
+    thumb.addEventListener("click", (event) => {
+      event.preventDefault();
+      show(i);
+      if (!viewer.open) viewer.showModal();
+    });
+  }
+  document.getElementById("viewer-close").addEventListener("click", () => viewer.close());
+  viewer.addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
+    event.preventDefault();
+    event.stopPropagation();
+    show(shown + (event.key === "ArrowRight" ? 1 : -1));
+  });
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("rating");
   if (!form) return;

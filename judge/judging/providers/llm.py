@@ -103,7 +103,7 @@ def litellm_complete(
     async def complete(
         *,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         params: dict[str, Any],
         timeout: float,

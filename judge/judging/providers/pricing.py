@@ -21,7 +21,7 @@ def _unpriced(litellm: Any) -> tuple[type[BaseException], ...]:
     return (not_mapped, litellm.BadRequestError)
 
 
-def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
+def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
     """Prompt tokens of `messages` by the model's tokenizer (litellm's counter; it falls back
     to a generic tokenizer for models it does not know)."""
     return int(litellm_module().token_counter(model=model, messages=messages))
