@@ -168,6 +168,10 @@ from judge.serve.command import serve  # noqa: E402
 
 cli.add_command(serve)
 
+from judge.study.align_cli import align_command  # noqa: E402
+
+cli.add_command(align_command, "align")
+
 
 def main() -> None:
     cli()
