@@ -140,9 +140,10 @@ def rubrics_validate(path: Path) -> None:
     from judge.load.rubric import load_rubric, rubric_hash
 
     loaded = load_rubric(path)
+    variant = f", {len(loaded.examples)} examples, base {loaded.base.id}" if loaded.base else ""
     click.echo(
         f"{path}: ok — rubric {loaded.id} v{loaded.version}, "
-        f"{len(loaded.criteria)} criteria, hash {rubric_hash(loaded)}"
+        f"{len(loaded.criteria)} criteria{variant}, hash {rubric_hash(loaded)}"
     )
 
 

@@ -99,4 +99,5 @@ def test_rubrics_validate_accepts_a_rubric_with_examples(tmp_path: Path) -> None
     done = CliRunner().invoke(cli, ["rubrics", "validate", str(path)])
     assert done.exit_code == 0, done.output
     assert "ok — rubric ddx-aligned" in done.output
+    assert "11 criteria, 1 examples, base ddx, hash" in done.output
     assert load_rubric(path) == Rubric.model_validate(_variant())

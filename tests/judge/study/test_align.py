@@ -20,6 +20,7 @@ from judge.contracts import Rubric
 from judge.judging.prompts import render_examples
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions
+from judge.store.results import iter_records
 from judge.study.align import align, folds_dir
 from judge.study.corrections import approx_tokens
 from tests.llm_server import Json, LLMServer, Reply
@@ -327,3 +328,33 @@ def test_results_of_another_rubric_are_refused(files: dict[str, Path], tmp_path:
     other = Rubric.model_validate({**load_rubric(files["rubric"]).model_dump(), "id": "other"})
     with pytest.raises(judge.errors.ConfigError, match="judged with rubric mini, not other"):
         align(files["results"], files["predictions"], files["human"], other, tmp_path / "o.yaml")
+
+
+def test_max_cost_spans_the_folds_and_a_rerun_pays_nothing_twice(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    priced = {"judges": ["openai/gpt-4o-mini"], "api_base": llm_server.url, "id_field": "id"}
+    llm_server.script = script
+    (tmp_path / "mini.yaml").write_text(RUBRIC)
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps(_prediction(i)) + "\n" for i in ITEMS))
+    judge.score(predictions, tmp_path / "mini.yaml", out=tmp_path / "r.jsonl", **priced)
+    human = tmp_path / "human.csv"
+    human.write_text(
+        "item,criterion,rater,score,comment\n"
+        + "".join(
+            f"{i},{c},dr_a,{v},{COMMENTS.get(i, '')}\n" for i in ITEMS for c, v in GOLD[i].items()
+        )
+    )
+    llm_server.reset()
+    per_call = max(r.calls[0].cost_usd or 0 for r in iter_records(tmp_path / "r.jsonl"))
+    args = (tmp_path / "r.jsonl", predictions, human, tmp_path / "mini.yaml", tmp_path / "a.yaml")
+    # Room for some re-judged items (prompts with examples cost more, and a budget reserves
+    # each item's estimate before it starts), not for all eight.
+    first = align(*args, folds=4, options=RunOptions(**priced, max_cost=per_call * 10))
+    assert first.stopped and "--max-cost" in first.stopped
+    paid = llm_server.count
+    assert 1 <= paid < 8 and len(first.folds) < 4
+    second = align(*args, folds=4, options=RunOptions(**priced, max_cost=1.0))
+    assert second.stopped is None and len(second.folds) == 4
+    assert llm_server.count == 8  # what the first run paid for was not asked again
