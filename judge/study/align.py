@@ -102,8 +102,16 @@ def align(
     _check_out(out, rubric, table_out)
     if base.stages or not base.llm_criteria:
         raise ConfigError(f"rubric {base.id}: examples are for single-call rubrics with judges")
+    if not opts.judges:
+        raise ConfigError("align re-judges the held-out items: name the judge (--judge MODEL)")
     corrections = read_corrections(results, human, base)
     notes = list(corrections.notes) + _check_records(results, base)
+    earlier = sorted(set(corrections.judged["rater"]))
+    if earlier != sorted(opts.judges):
+        notes.append(
+            f"the records were judged by {', '.join(earlier)}, the re-judging is by "
+            f"{', '.join(sorted(opts.judges))}: before and after compare different judges"
+        )
     items = _items(predictions, opts.id_field, corrections, notes)
     cases = _cases(items, case_field)
     rated = sorted(i for i in items if i in corrections.disagreement)

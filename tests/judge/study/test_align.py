@@ -318,16 +318,41 @@ def test_hostile_ratings(files: dict[str, Path], llm_server: LLMServer, tmp_path
     assert llm_server.count == 0  # every refusal came before any judge call
 
 
-def test_a_staged_rubric_is_refused(files: dict[str, Path], tmp_path: Path) -> None:
+def test_a_staged_rubric_or_no_judge_is_refused(files: dict[str, Path], tmp_path: Path) -> None:
+    args = (files["results"], files["predictions"], files["human"])
     with pytest.raises(judge.errors.ConfigError, match="single-call"):
-        align(files["results"], files["predictions"], files["human"], "ddx-steps",
-              tmp_path / "s.yaml")  # fmt: skip
+        align(*args, "ddx-steps", tmp_path / "s.yaml", options=RunOptions(judges=[MODEL]))
+    with pytest.raises(judge.errors.ConfigError, match="--judge MODEL"):
+        align(*args, files["rubric"], tmp_path / "s.yaml")
+    assert not (tmp_path / "s.yaml").exists()
+
+
+def test_ratings_of_none_of_the_rubrics_judged_criteria_are_refused(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    # The same rubric id with other LLM criteria: the files share a criterion, the rubric not.
+    mini = load_rubric(files["rubric"]).model_dump()
+    other = {**mini, "criteria": [{**mini["criteria"][0], "id": "clarity"}]}
+    with pytest.raises(judge.errors.ConfigError, match="rates none of rubric mini's judged"):
+        align(files["results"], files["predictions"], files["human"],
+              Rubric.model_validate(other), tmp_path / "o.yaml",
+              options=RunOptions(judges=[MODEL]))  # fmt: skip
+
+
+def test_another_judge_is_noted(
+    files: dict[str, Path], llm_server: LLMServer, tmp_path: Path
+) -> None:
+    options = RunOptions(**{**_judge(llm_server), "judges": ["openai/other-judge"]})
+    result = align(files["results"], files["predictions"], files["human"], files["rubric"],
+                   tmp_path / "a.yaml", folds=4, options=options)  # fmt: skip
+    assert any("before and after compare different judges" in n for n in result.notes)
 
 
 def test_results_of_another_rubric_are_refused(files: dict[str, Path], tmp_path: Path) -> None:
     other = Rubric.model_validate({**load_rubric(files["rubric"]).model_dump(), "id": "other"})
     with pytest.raises(judge.errors.ConfigError, match="judged with rubric mini, not other"):
-        align(files["results"], files["predictions"], files["human"], other, tmp_path / "o.yaml")
+        align(files["results"], files["predictions"], files["human"], other, tmp_path / "o.yaml",
+              options=RunOptions(judges=[MODEL]))  # fmt: skip
 
 
 def test_max_cost_spans_the_folds_and_a_rerun_pays_nothing_twice(
