@@ -101,3 +101,12 @@ def test_rubrics_validate_accepts_a_rubric_with_examples(tmp_path: Path) -> None
     assert "ok — rubric ddx-aligned" in done.output
     assert "11 criteria, 1 examples, base ddx, hash" in done.output
     assert load_rubric(path) == Rubric.model_validate(_variant())
+
+
+def test_rubrics_show_lists_the_base_and_the_examples(tmp_path: Path) -> None:
+    path = tmp_path / "ddx-aligned.yaml"
+    path.write_text(yaml.safe_dump(_variant(), sort_keys=False))
+    done = CliRunner().invoke(cli, ["rubrics", "show", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "variant of ddx v1.0" in done.output
+    assert "example 1 (coherence=2, hallucination=0)" in " ".join(done.output.split())
