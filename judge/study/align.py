@@ -292,5 +292,17 @@ def _write_rubric(path: Path, rubric: Rubric, what: str) -> None:
         "# `judge align` with this --out replaces it.\n"
     )
     content = rubric.model_dump(mode="json", exclude_defaults=True)
-    body = yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(content, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     write_atomic(path, head + body)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with a text of several lines as a literal block, as a person writes it."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
