@@ -267,6 +267,14 @@ def test_cli_prints_the_table_and_refuses_files_not_its_own(
     assert "before → after" in done.output and "0.62 → 1.00" in done.output
     assert f"wrote {out} (3 examples)" in done.output
     assert _cli(files, llm_server, out).exit_code == 0  # its own file: replaced
+    # The variant is a rubric like any other: `judge score --rubric aligned.yaml`.
+    llm_server.reset()
+    args = ["score", str(files["predictions"]), "--rubric", str(out), "--out",
+            str(tmp_path / "s.jsonl"), "--judge", MODEL, "--api-base", llm_server.url,
+            "--id-field", "id"]  # fmt: skip
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert {r.rubric.id for r in iter_records(tmp_path / "s.jsonl")} == {"mini-aligned"}
+    assert all(_user(r.body).startswith("# Worked examples") for r in llm_server.requests)
 
     base_text = files["rubric"].read_text()
     refused = _cli(files, llm_server, files["rubric"])
