@@ -140,9 +140,10 @@ def rubrics_validate(path: Path) -> None:
     from judge.load.rubric import load_rubric, rubric_hash
 
     loaded = load_rubric(path)
+    variant = f", {len(loaded.examples)} examples, base {loaded.base.id}" if loaded.base else ""
     click.echo(
         f"{path}: ok — rubric {loaded.id} v{loaded.version}, "
-        f"{len(loaded.criteria)} criteria, hash {rubric_hash(loaded)}"
+        f"{len(loaded.criteria)} criteria{variant}, hash {rubric_hash(loaded)}"
     )
 
 
@@ -175,6 +176,10 @@ cli.add_command(route_command, "route")
 from judge.study.probe_cli import probe_command  # noqa: E402
 
 cli.add_command(probe_command, "probe")
+
+from judge.study.align_cli import align_command  # noqa: E402
+
+cli.add_command(align_command, "align")
 
 
 def main() -> None:

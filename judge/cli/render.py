@@ -278,6 +278,12 @@ def render_rubric(rubric: Rubric) -> None:
             console.print(f"  sees only: {escape(', '.join(stage.context) or 'nothing')}")
         _render_criteria(stage.criteria, indent="  ")
     _render_criteria(rubric.criteria)
+    if rubric.base is not None:
+        base = rubric.base
+        console.print(f"\nvariant of {escape(base.id)} v{escape(base.version)} ({base.hash})")
+    for n, example in enumerate(rubric.examples, start=1):
+        gold = ", ".join(f"{k}={v}" for k, v in example.gold.items())
+        console.print(f"\n[bold]example {n}[/] ({escape(gold)}): {escape(example.reason)}")
 
 
 def _render_criteria(criteria: list[Criterion], indent: str = "") -> None:

@@ -8,6 +8,7 @@ a typo is an error; dataset rows keep unknown fields, because MedThinkVQA rows c
 from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, TwiTrace
 from judge.contracts.results import CallUsage, Judgment, ResultRecord, RubricRef, Score, Segments
 from judge.contracts.rubrics import (
+    BaseRef,
     BinaryScale,
     CategoricalScale,
     ContinuousScale,
@@ -17,6 +18,7 @@ from judge.contracts.rubrics import (
     OrdinalScale,
     RougeSpec,
     Rubric,
+    RubricExample,
     Scale,
     Stage,
     UnitMeasure,
@@ -24,6 +26,7 @@ from judge.contracts.rubrics import (
 
 __all__ = [
     "LETTERS",
+    "BaseRef",
     "BinaryScale",
     "CallUsage",
     "Case",
@@ -39,6 +42,7 @@ __all__ = [
     "ResultRecord",
     "RougeSpec",
     "Rubric",
+    "RubricExample",
     "RubricRef",
     "Scale",
     "Score",

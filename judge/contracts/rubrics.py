@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "BaseRef",
     "BinaryScale",
     "CategoricalScale",
     "ContinuousScale",
@@ -19,6 +20,7 @@ __all__ = [
     "OrdinalScale",
     "RougeSpec",
     "Rubric",
+    "RubricExample",
     "Scale",
     "Stage",
     "UnitMeasure",
@@ -266,6 +268,39 @@ class Stage(_Strict):
         return self
 
 
+# Caps on a worked example's texts (characters): examples travel in every prompt.
+EXAMPLE_CASE_MAX = 2000
+EXAMPLE_TEXT_MAX = 4000
+EXAMPLE_REASON_MAX = 500
+
+
+class RubricExample(_Strict):
+    """A worked example the judge sees in its prompt: a case excerpt, the text that was
+    judged, the clinicians' (gold) level of some of the rubric's LLM criteria and their reason.
+
+    `item` records the results item it was taken from (provenance; `judge align` never
+    evaluates an example on its own item)."""
+
+    item: str | None = Field(default=None, max_length=200)
+    case: str = Field(min_length=1, max_length=EXAMPLE_CASE_MAX)
+    text: str = Field(min_length=1, max_length=EXAMPLE_TEXT_MAX)
+    gold: dict[str, Level] = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=EXAMPLE_REASON_MAX)
+
+
+class BaseRef(_Strict):
+    """The rubric a variant was made from (provenance): its id, version and hash when made."""
+
+    id: str = Field(pattern=_SLUG)
+    version: str
+    hash: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+
 class Rubric(_Strict):
     """A scoring rubric: the one contract shared by human raters and LLM judges."""
 
@@ -282,6 +317,10 @@ class Rubric(_Strict):
     # More than one call per item (split the reasoning, then judge each step); without
     # stages, one call asks every `llm` criterion.
     stages: list[Stage] = Field(default_factory=list)
+    # A variant (`judge align`'s `ddx-aligned`) records the rubric it was made from.
+    base: BaseRef | None = None
+    # Worked examples shown to the judge (single-call rubrics only).
+    examples: list[RubricExample] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -295,6 +334,31 @@ class Rubric(_Strict):
         if dupes:
             raise ValueError(f"criterion ids must be unique, repeated: {dupes}")
         return self
+
+    @field_validator("base")
+    @classmethod
+    def _base_is_another(cls, value: BaseRef | None, info: ValidationInfo) -> BaseRef | None:
+        if value is not None and value.id == info.data.get("id"):
+            raise ValueError(f"a variant needs an id of its own, not its base's ({value.id})")
+        return value
+
+    @field_validator("examples")
+    @classmethod
+    def _examples_fit(cls, value: list[RubricExample], info: ValidationInfo) -> list[RubricExample]:
+        # Checked here, not on the whole rubric, so an error names the `examples:` line.
+        if value and info.data.get("stages"):
+            raise ValueError("`examples` are shown to single-call rubrics only, not to stages")
+        asked = {c.id: c for c in info.data.get("criteria", []) if c.method == "llm"}
+        for n, example in enumerate(value, start=1):
+            for name, level in example.gold.items():
+                if name not in asked:
+                    raise ValueError(
+                        f"example {n}: {name!r} is not an LLM criterion of this rubric "
+                        f"({', '.join(asked) or 'none'})"
+                    )
+                if not asked[name].allows(level):
+                    raise ValueError(f"example {n}: {name}={level!r} is not a level of {name}")
+        return value
 
     @model_validator(mode="after")
     def _stages_fit(self) -> Rubric:

@@ -18,9 +18,12 @@ from judge.contracts import ContinuousScale, Criterion, Prediction, Rubric, Stag
 
 __all__ = [
     "Prompt",
+    "case_excerpt",
+    "render_examples",
     "render_prompt",
     "render_stage_prompt",
     "response_model",
+    "rubric_templates",
     "stage_model",
     "target_text",
     "template_hash",
@@ -73,6 +76,7 @@ def _environment() -> jinja2.Environment:
 
 SINGLE_TEMPLATES = ("system.j2", "user.j2")
 STAGE_TEMPLATES = ("stage_system.j2", "stage_user.j2")
+EXAMPLES_TEMPLATE = "examples.j2"
 
 
 @cache
@@ -86,7 +90,23 @@ def template_hash(names: tuple[str, ...] = SINGLE_TEMPLATES) -> str:
 
 
 def rubric_templates(rubric: Rubric) -> tuple[str, ...]:
-    return STAGE_TEMPLATES if rubric.stages else SINGLE_TEMPLATES
+    if rubric.stages:
+        return STAGE_TEMPLATES
+    # The examples' template counts only where it is used: adding it changed no prompt hash
+    # of a rubric without examples (no needless re-judging).
+    return (*SINGLE_TEMPLATES, EXAMPLES_TEMPLATE) if rubric.examples else SINGLE_TEMPLATES
+
+
+def render_examples(rubric: Rubric) -> str:
+    """The rubric's worked examples as the judge sees them (before the case), each fenced
+    as untrusted text with a tag hashed from its own content; "" when it has none."""
+    if not rubric.examples:
+        return ""
+    shown = [
+        {**example.model_dump(), "fence": _fence(example.model_dump_json())}
+        for example in rubric.examples
+    ]
+    return _environment().get_template(EXAMPLES_TEMPLATE).render(examples=shown).strip()
 
 
 def wants_images(rubric: Rubric, stage: Stage | None = None) -> bool:
@@ -100,7 +120,10 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
     judged_field, candidate = target_text(rubric, prediction)
     if candidate is None:
         return None
-    fence = _fence(candidate)
+    examples = render_examples(rubric)
+    # With examples, the candidate's tag also hashes them: no example (a model's text
+    # too) can hold the marker that would end the candidate's block.
+    fence = _fence(f"{examples}\0{candidate}" if examples else candidate)
     env = _environment()
     system = env.get_template("system.j2").render(rubric=rubric, fence=fence)
     user = env.get_template("user.j2").render(
@@ -111,6 +134,8 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
         candidate=candidate,
         fence=fence,
     )
+    if examples:
+        user = f"{examples}\n\n{user}"
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     return Prompt(messages=messages, judged_field=judged_field)
 
@@ -176,6 +201,19 @@ def _context(
         text = _context_text(name, prediction)
         sections.append(_Section(_FIELD_TITLES.get(name, name), text or "(not given)"))
     return sections
+
+
+def case_excerpt(rubric: Rubric, prediction: Prediction, max_chars: int) -> str:
+    """The case as the judge sees it (the rubric's `context`), each section cut to its share
+    of `max_chars`: the excerpt of a worked example."""
+    sections = [s for s in _context(rubric, prediction) if s.text != "(not given)"]
+    share = max(80, max_chars // max(len(sections), 1))
+    text = "\n".join(f"{s.title}: {_shorten(' '.join(s.text.split()), share)}" for s in sections)
+    return _shorten(text, max_chars) or "(no case material)"
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _context_text(name: str, prediction: Prediction) -> str | None:
