@@ -118,6 +118,8 @@ class JudgeSpec:
     # Judges with the same group share one `max_concurrency` bound (a provider's rate limit);
     # by default each judge is its own group.
     group: str | None = None
+    # This judge's bound on one call, in place of the policy's (None: the policy's).
+    timeout: float | None = None
 
     @property
     def name(self) -> str:
@@ -320,7 +322,7 @@ class Engine:
     async def _send(
         self, judge: JudgeSpec, messages: list[dict[str, Any]], response_model: type[BaseModel]
     ) -> Completion:
-        timeout = self.policy.timeout
+        timeout = judge.timeout or self.policy.timeout
         async with self._slots_for(judge), self._slots:
             self.stats.sent += 1
             self.stats.in_flight += 1

@@ -99,6 +99,13 @@ def _spec(model: str, opts: RunOptions, server_bound: int | None) -> JudgeSpec:
     bound, group = limits.get(model), model
     if bound is None and provider in limits:
         bound, group = limits[provider], f"provider:{provider}"
+    timeout = None
     if server_bound is not None and (bound is None or server_bound < bound):
         bound, group = server_bound, model
-    return JudgeSpec(model, opts.params(), bound, group)
+    if server_bound is not None and bound is not None:
+        # A local server's slots share its cores: with N calls in flight each takes up to N
+        # times as long as alone, so each gets --timeout N times over. Otherwise calls that
+        # would have finished are abandoned and sent again, which only adds load (measured:
+        # ddx on 4 slots, 9 of 12 items in 15 minutes with a 120 s timeout).
+        timeout = opts.timeout * bound
+    return JudgeSpec(model, opts.params(), bound, group, timeout)

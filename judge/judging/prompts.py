@@ -125,10 +125,12 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
     # too) can hold the marker that would end the candidate's block.
     fence = _fence(f"{examples}\0{candidate}" if examples else candidate)
     env = _environment()
-    system = env.get_template("system.j2").render(rubric=rubric, fence=fence)
+    # What is the same for every item (instructions, rubric) comes first and what differs
+    # (case, candidate, the fence derived from it) last, so providers' prefix caches (OpenAI's
+    # and Anthropic's prompt caching, llama.cpp's slots) reuse the rubric from item to item.
+    system = env.get_template("system.j2").render(rubric=rubric, criteria=rubric.llm_criteria)
     user = env.get_template("user.j2").render(
         rubric=rubric,
-        criteria=rubric.llm_criteria,
         context=_context(rubric, prediction),
         judged_field=judged_field,
         candidate=candidate,
@@ -151,7 +153,11 @@ def render_stage_prompt(
         return None
     unit = rubric.stage(stage.per).unit if stage.per else stage.unit
     env = _environment()
-    system = env.get_template("stage_system.j2").render(rubric=rubric, stage=stage, unit=unit)
+    # The stage's task and fields first, the item last (see render_prompt).
+    conditions = {c.id: _condition(stage, c) for c in stage.criteria if c.when}
+    system = env.get_template("stage_system.j2").render(
+        rubric=rubric, stage=stage, unit=unit, conditions=conditions
+    )
     user = env.get_template("stage_user.j2").render(
         rubric=rubric,
         stage=stage,
@@ -163,7 +169,6 @@ def render_stage_prompt(
         units=units or [],
         # The units come from a model that saw the first fence: they get a fence of their own.
         units_fence=_fence("\n".join(units or [])),
-        conditions={c.id: _condition(stage, c) for c in stage.criteria if c.when},
     )
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     return Prompt(messages=messages, judged_field=judged_field)

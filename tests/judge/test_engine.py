@@ -182,6 +182,22 @@ async def test_a_hung_call_times_out_as_transient() -> None:
     assert result.verdict is None and result.retryable and "no reply" in (result.error or "")
 
 
+async def test_a_judge_with_its_own_timeout_waits_longer_than_the_policy() -> None:
+    # A local server's slots share its cores, so its judge gets the timeout slots times over
+    # (judge.judging.panel): the engine must honour the judge's bound over the policy's.
+    async def slow(**kwargs: Any) -> Completion:
+        await asyncio.sleep(0.3)
+        return Completion({"score": 2, "timeout": kwargs["timeout"]}, 1, 1)
+
+    policy = RetryPolicy(attempts=1, timeout=0.1)
+    engine = Engine(slow, policy=policy)
+    shared = JudgeSpec("local/shared-server", {}, max_concurrency=4, timeout=0.4)
+    waited = await engine.call(shared, MESSAGES, Verdict)
+    assert waited.verdict == {"score": 2, "timeout": 0.4}
+    hurried = await asyncio.wait_for(engine.call(JUDGE, MESSAGES, Verdict), 10)
+    assert hurried.verdict is None and "no reply within 0.1 s" in (hurried.error or "")
+
+
 async def test_concurrency_is_bounded() -> None:
     script = Scripted([], delay=0.02)
     engine, _ = _engine(script, concurrency=3)

@@ -29,6 +29,7 @@ from judge.errors import ConfigError
 from judge.judging.providers.local import (
     BUNDLED,
     BUNDLED_HINT,
+    DEFAULT_SLOTS,
     INSTALL_HINT,
     LocalJudge,
     is_local,
@@ -490,3 +491,32 @@ async def test_a_structured_call_through_instructor_and_litellm_validates() -> N
     assert isinstance(verdict, TwoCriteria)
     assert verdict.evidence_grounding.score in (1, 2, 3, 4, 5)
     assert verdict.coherence.rationale.strip()
+
+
+@pytest.mark.slow
+@needs_server
+async def test_a_local_judges_calls_get_the_timeout_once_per_call_sharing_its_server() -> None:
+    # With 4 slots each call shares the cores with up to 3 others and takes up to 4 times as
+    # long; a 120 s bound on a ddx call abandoned calls that would have finished (9 of 12
+    # bundled items in 15 minutes), so each of N calls in flight gets the timeout N times over.
+    from judge.judging.panel import open_judges
+    from judge.options import RunOptions
+
+    for limits, expected_bound in (({}, DEFAULT_SLOTS), ({SMOL: 2}, 2)):
+        opts = RunOptions(judges=[SMOL], timeout=30.0, judge_concurrency=limits)
+        async with AsyncExitStack() as stack:
+            specs, complete = await open_judges(stack, opts, None, [])
+            assert complete is not None
+            (spec,) = specs
+            assert spec.max_concurrency == expected_bound
+            assert spec.timeout == 30.0 * expected_bound
+
+
+@pytest.mark.slow
+@needs_server
+async def test_each_slot_holds_a_ddx_prompt_and_its_longest_reply() -> None:
+    # ddx 1.0 prompts are about 2,900 tokens and a reply that fills every rationale about
+    # 1,400 (measured): a 4,096-token slot cut such replies off at the context's end.
+    async with local_judge(SMOL, slots=2) as judge:
+        props = _get(judge, "/props")
+        assert props["default_generation_settings"]["n_ctx"] >= 4300

@@ -184,7 +184,7 @@ def _describe(spec: str, server: XllamaServer) -> LocalJudge:
 async def local_judge(
     spec: str,
     *,
-    n_ctx: int = 4096,
+    n_ctx: int = 8192,
     threads: int | None = None,
     startup_timeout: float = 120.0,
     slots: int = DEFAULT_SLOTS,
@@ -211,7 +211,7 @@ async def local_judge(
 def local_judge_sync(
     spec: str,
     *,
-    n_ctx: int = 4096,
+    n_ctx: int = 8192,
     threads: int | None = None,
     startup_timeout: float = 120.0,
     slots: int = DEFAULT_SLOTS,
