@@ -98,7 +98,7 @@ def rubric_templates(rubric: Rubric) -> tuple[str, ...]:
 
 
 def render_examples(rubric: Rubric) -> str:
-    """The rubric's worked examples as the judge sees them (before the case), each fenced
+    """The rubric's worked examples as the judge sees them (after the rubric), each fenced
     as untrusted text with a tag hashed from its own content; "" when it has none."""
     if not rubric.examples:
         return ""
@@ -137,7 +137,8 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
         fence=fence,
     )
     if examples:
-        user = f"{examples}\n\n{user}"
+        # The same for every item too: after the rubric, where the prefix cache keeps them.
+        system = f"{system.rstrip()}\n\n{examples}\n"
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     return Prompt(messages=messages, judged_field=judged_field)
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from judge.cli.commands import cli
 from judge.contracts import Rubric
 from judge.errors import RubricError
-from judge.judging.prompts import render_prompt, rubric_templates, template_hash
+from judge.judging.prompts import SINGLE_TEMPLATES, render_prompt, rubric_templates, template_hash
 from judge.load.inputs import read_items
 from judge.load.rubric import load_rubric, rubric_hash
 
@@ -39,11 +39,13 @@ def _variant(**changes: Any) -> dict[str, Any]:
 
 
 def test_builtin_hashes_did_not_change_with_the_new_fields() -> None:
-    # The values of ddx 1.0 before `base` and `examples` existed (left out while unset), so
-    # no results file is re-judged for nothing.
+    # The rubric hash of ddx 1.0 before `base` and `examples` existed (left out while unset):
+    # its results files still resume. The template hash is that of the prompt layout with
+    # the rubric in the system message (it changed once, for prefix caching, not for these
+    # fields); a rubric without examples does not count their template.
     ddx = load_rubric("ddx")
     assert rubric_hash(ddx) == "21ea0cd08de1da57"
-    assert template_hash(rubric_templates(ddx)) == "7d43b7e88efaa1fe"
+    assert template_hash(rubric_templates(ddx)) == template_hash(SINGLE_TEMPLATES)
 
 
 def test_examples_change_the_prompt_and_both_hashes() -> None:
@@ -52,10 +54,11 @@ def test_examples_change_the_prompt_and_both_hashes() -> None:
     plain = render_prompt(ddx, prediction)
     shown = render_prompt(aligned, prediction)
     assert plain is not None and shown is not None
-    user = shown.messages[1]["content"]
-    assert user.startswith("# Worked examples from clinicians")
-    assert EXAMPLE["reason"] in user and "- coherence: 2" in user
-    assert user.index(str(EXAMPLE["text"])) < user.index("\n# Case\n") < user.index("<<<CANDIDATE")
+    # After the rubric in the system message: the same for every item (prefix caches).
+    system, user = shown.messages[0]["content"], shown.messages[1]["content"]
+    assert "# Worked examples from clinicians" in system and EXAMPLE["reason"] in system
+    assert "- coherence: 2" in system and str(EXAMPLE["text"]) not in user
+    assert system.index("## coherence") < system.index(str(EXAMPLE["text"]))
     assert rubric_hash(aligned) != rubric_hash(ddx)
     assert template_hash(rubric_templates(aligned)) != template_hash(rubric_templates(ddx))
     # The candidate's tag also hashes the examples; without them the prompt is as before.

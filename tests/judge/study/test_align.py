@@ -93,10 +93,15 @@ def candidate(body: Json) -> str:
     return match.group(1)
 
 
+def _system(body: Json) -> str:
+    return next(m["content"] for m in body["messages"] if m["role"] == "system")
+
+
 def example_items(body: Json) -> list[str]:
-    """The items whose texts the prompt shows as worked examples."""
-    user = _user(body)
-    block = user.split("\n\n# Case\n", 1)[0] if user.startswith("# Worked examples") else ""
+    """The items whose texts the prompt shows as worked examples (after the rubric, in the
+    system message, which is the same for every item)."""
+    system = _system(body)
+    block = system.split("# Worked examples", 1)[1] if "# Worked examples" in system else ""
     return _ITEM.findall(block)
 
 
@@ -217,7 +222,7 @@ def test_injected_text_and_fake_markers_stay_inside_their_fences(
         found = _CANDIDATE.search(user)
         assert found is not None
         assert user.count(f"<<<END CANDIDATE {found.group(1)}>>>") == 1
-        assert found.group(1) not in user.split("\n\n# Case\n", 1)[0]
+        assert found.group(1) not in _system(r.body)
 
 
 def test_examples_fit_the_token_cap(
@@ -274,7 +279,7 @@ def test_cli_prints_the_table_and_refuses_files_not_its_own(
             "--id-field", "id"]  # fmt: skip
     assert CliRunner().invoke(cli, args).exit_code == 0
     assert {r.rubric.id for r in iter_records(tmp_path / "s.jsonl")} == {"mini-aligned"}
-    assert all(_user(r.body).startswith("# Worked examples") for r in llm_server.requests)
+    assert all("# Worked examples" in _system(r.body) for r in llm_server.requests)
 
     base_text = files["rubric"].read_text()
     refused = _cli(files, llm_server, files["rubric"])
