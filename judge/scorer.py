@@ -21,10 +21,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from judge.aggregate.case_items import case_judgment
 from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
+from judge.judging.case_items import ItemVerdict, conversation, item_messages, judge_items
 from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.judging.panel import NO_JUDGE, open_judges
@@ -165,7 +167,8 @@ class Scorer:
         Its id is `item_id`, else its `id_field` value. Raises InputError naming the field
         when the prediction is not valid.
         """
-        found = make_item(prediction, self.options.id_field, item_id=item_id)
+        prep = self.prepare(rubric)
+        found = make_item(prediction, self.options.id_field, item_id=item_id, rubric=prep.rubric)
         async with self.scheduler.slot():
             return await self.score_item(found, rubric)
 
@@ -204,6 +207,14 @@ class Scorer:
         text = target_text(the_rubric, item.prediction)[1]
         if not judges or text is None:
             return []
+        if the_rubric.items:
+            convo = conversation(the_rubric, item.prediction, text)
+            return [
+                _Call(j, item_messages(convo, it), ItemVerdict, s, REPLY_TOKENS_PER_CRITERION)
+                for it in item.prediction.rubrics or []
+                for j in judges
+                for s in k
+            ]
         if not the_rubric.stages:
             prompt = render_prompt(the_rubric, item.prediction)
             reply = REPLY_TOKENS_PER_CRITERION * len(the_rubric.llm_criteria)
@@ -237,9 +248,14 @@ class Scorer:
         judgments: list[Judgment] = [
             score_deterministic(c, item.prediction)
             for c in the_rubric.criteria
-            if c.method not in ("llm", "measure")
+            if c.method not in ("llm", "measure", "case_items")
         ]
-        if the_rubric.stages:
+        tags: dict[str, float | None] = {}
+        if the_rubric.items:
+            found, calls, tags = await self._case_items(prep, item)
+            judgments += found
+            segments = {}
+        elif the_rubric.stages:
             staged = await self._staged(prep, item)
             judgments += staged.judgments
             calls, segments = staged.calls, staged.segments
@@ -262,7 +278,45 @@ class Scorer:
             meta=item.prediction.metadata(),
             method=self.options.aggregate,
             segments=segments,
+            tag_scores=tags,
         )
+
+    async def _case_items(
+        self, prep: _Prepared, item: Item
+    ) -> tuple[list[Judgment], list[CallUsage], dict[str, float | None]]:
+        """A rubric with `items: case`: each of the case's items judged in its own call by
+        every judge × sample, then HealthBench's scores (overall and by tag)."""
+        assert self.engine is not None
+        the_rubric, p = prep.rubric, item.prediction
+        criterion = next(c for c in the_rubric.criteria if c.method == "case_items")
+        items = p.rubrics or []
+        if not self.judges or not items or target_text(the_rubric, p)[1] is None:
+            reason = (
+                "no judge configured"
+                if not self.judges
+                else "the case carries no rubric items"
+                if not items
+                else f"no text to judge at {' or '.join(the_rubric.target)}"
+            )
+            missing = Judgment(
+                criterion=criterion.id,
+                judge="none",
+                status="unscored",
+                reason=reason,
+                retryable=not self.judges,
+            )
+            return [missing], [], {}
+        found, calls = await judge_items(
+            self.engine, self.judges, self.options.samples, the_rubric, p
+        )
+        tags_of = (p.model_extra or {}).get("example_tags") or []
+        example_tags = [str(t) for t in tags_of] if isinstance(tags_of, list) else []
+        overall, scores = case_judgment(
+            criterion, items, found, example_tags, self.options.aggregate
+        )
+        # An item whose call failed in transport is retryable, so the record is redone on a
+        # rerun (its other items from the cache).
+        return [*found, overall], calls, scores
 
     async def _single(self, prep: _Prepared, item: Item) -> tuple[list[Judgment], list[CallUsage]]:
         """A one-call rubric: every judge × sample answers all LLM criteria at once."""

@@ -5,7 +5,7 @@ is one of these pydantic models. User-authored configuration (rubrics) forbids u
 a typo is an error; dataset rows keep unknown fields, because MedThinkVQA rows carry many.
 """
 
-from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, TwiTrace
+from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, RubricItem, TwiTrace
 from judge.contracts.results import CallUsage, Judgment, ResultRecord, RubricRef, Score, Segments
 from judge.contracts.rubrics import (
     BinaryScale,
@@ -39,6 +39,7 @@ __all__ = [
     "ResultRecord",
     "RougeSpec",
     "Rubric",
+    "RubricItem",
     "RubricRef",
     "Scale",
     "Score",

@@ -175,7 +175,11 @@ class Criterion(_Strict):
     # `llm`: asked of the judges. `answer_accuracy`, `rouge`: computed, no LLM. `measure`:
     # computed from a stage's per-unit verdicts (the share of factual steps).
     # `letter_consistency`: the chosen letter names the option the reasoning argues for.
-    method: Literal["llm", "answer_accuracy", "rouge", "measure", "letter_consistency"] = "llm"
+    # `case_items`: computed from the case's own checklist, each item judged met / not met in
+    # its own call (HealthBench's score); only in a rubric with `items: case`.
+    method: Literal[
+        "llm", "answer_accuracy", "rouge", "measure", "letter_consistency", "case_items"
+    ] = "llm"
     # The ROUGE settings; required by, and only allowed with, method `rouge`.
     rouge: RougeSpec | None = None
     # What a `measure` criterion counts; required by, and only allowed with, method `measure`.
@@ -204,8 +208,8 @@ class Criterion(_Strict):
             raise ValueError("method llm needs levels: an ordinal, binary or categorical scale")
         if (self.method == "measure") != (self.measure is not None):
             raise ValueError("method measure needs a `measure:` setting, and only it allows one")
-        if self.method == "measure" and self.scale.type != "continuous":
-            raise ValueError("method measure needs a continuous scale")
+        if self.method in ("measure", "case_items") and self.scale.type != "continuous":
+            raise ValueError(f"method {self.method} needs a continuous scale")
         if self.if_correct is not None and (
             self.method != "llm" or not self.allows(self.if_correct)
         ):
@@ -282,6 +286,10 @@ class Rubric(_Strict):
     # More than one call per item (split the reasoning, then judge each step); without
     # stages, one call asks every `llm` criterion.
     stages: list[Stage] = Field(default_factory=list)
+    # `case`: the items judged come from each case's own checklist (its `rubrics`, in
+    # HealthBench's format), one met / not met call per item; the rubric's one `case_items`
+    # criterion holds the score. A case without items is an input error.
+    items: Literal["case"] | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -294,6 +302,20 @@ class Rubric(_Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"criterion ids must be unique, repeated: {dupes}")
+        return self
+
+    @model_validator(mode="after")
+    def _items_fit(self) -> Rubric:
+        computed = [c.id for c in self.criteria if c.method == "case_items"]
+        if self.items is None:
+            if computed:
+                raise ValueError(f"method case_items ({computed[0]}) needs `items: case`")
+            return self
+        if len(computed) != 1 or self.llm_criteria or self.stages:
+            raise ValueError(
+                "a rubric with `items: case` has one criterion of method case_items, and no "
+                "other criterion asked of the judges and no stages"
+            )
         return self
 
     @model_validator(mode="after")
@@ -341,7 +363,7 @@ class Rubric(_Strict):
     @property
     def needs_judges(self) -> bool:
         """Whether scoring with this rubric asks an LLM at all (twi does not)."""
-        return bool(self.llm_criteria or self.stages)
+        return bool(self.llm_criteria or self.stages or self.items)
 
     def stage(self, stage_id: str) -> Stage:
         return next(s for s in self.stages if s.id == stage_id)

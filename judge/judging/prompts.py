@@ -81,7 +81,13 @@ def template_hash(names: tuple[str, ...] = SINGLE_TEMPLATES) -> str:
     return digest.hexdigest()[:16]
 
 
+# A rubric with `items: case`: HealthBench's grader prompt (judge.judging.case_items).
+ITEM_TEMPLATES = ("healthbench_grader.txt",)
+
+
 def rubric_templates(rubric: Rubric) -> tuple[str, ...]:
+    if rubric.items:
+        return ITEM_TEMPLATES
     return STAGE_TEMPLATES if rubric.stages else SINGLE_TEMPLATES
 
 
@@ -170,10 +176,12 @@ def _context(
 
 def _context_text(name: str, prediction: Prediction) -> str | None:
     if name == "options":
-        return "\n".join(f"{k}. {v}" for k, v in prediction.options.items())
+        return "\n".join(f"{k}. {v}" for k, v in (prediction.options or {}).items()) or None
     if name == "correct_answer":
         letter = prediction.correct_answer
-        return f"{letter}. {prediction.options.get(letter, '')}".strip()
+        if letter is None:
+            return None
+        return f"{letter}. {(prediction.options or {}).get(letter, '')}".strip()
     if name == "image_captions":
         lines = [
             f"Image {img.index}"

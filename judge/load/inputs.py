@@ -17,11 +17,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from judge.contracts import Prediction
+from judge.contracts import Prediction, Rubric
 from judge.errors import InputError
+from judge.load.healthbench import healthbench_prediction, is_healthbench_row
 from judge.store.idset import IdSet
 
-__all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
+__all__ = [
+    "InputReport",
+    "Item",
+    "case_items_problem",
+    "iter_items",
+    "make_item",
+    "read_items",
+    "validate_items",
+]
 
 
 @dataclass(frozen=True)
@@ -45,11 +54,14 @@ class InputReport:
 def iter_items(
     source: str | Path | Iterable[dict[str, Any] | Prediction],
     id_field: str = "title",
+    rubric: Rubric | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
 
     `source` is a JSONL path or an iterable of dicts / Predictions (for the Python API, where
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
+    With `rubric`, a line that rubric cannot judge at all (no items of its own for a rubric
+    with `items: case`) is an error too.
     """
     name, rows = _rows(source)
     with IdSet() as seen:  # closed when the generator ends or is closed early
@@ -58,17 +70,24 @@ def iter_items(
                 yield row
                 continue
             item = _to_item(name, line, row, id_field)
-            if isinstance(item, Item) and not seen.add(item.id):
+            problem = (
+                case_items_problem(rubric, item.prediction) if isinstance(item, Item) else None
+            )
+            if problem is not None:
+                item = InputError(name, line, problem, field="rubrics")
+            elif isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
             yield item
 
 
 def validate_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction], id_field: str = "title"
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    id_field: str = "title",
+    rubric: Rubric | None = None,
 ) -> InputReport:
-    """Validate every line without keeping the items."""
+    """Validate every line without keeping the items (for `rubric`, when given)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
-    for item in iter_items(source, id_field):
+    for item in iter_items(source, id_field, rubric):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
@@ -120,13 +139,30 @@ def make_item(
     *,
     item_id: str | None = None,
     source: str = "<item>",
+    rubric: Rubric | None = None,
 ) -> Item:
     """One prediction as an Item (id from `item_id`, else its `id_field`); raises InputError
-    naming the field when it is not valid."""
+    naming the field when it is not valid (for `rubric`, when given)."""
     found = _to_item(source, 1, row, id_field, item_id)
     if isinstance(found, InputError):
         raise found
+    problem = case_items_problem(rubric, found.prediction)
+    if problem is not None:
+        raise InputError(source, 1, problem, field="rubrics")
     return found
+
+
+def case_items_problem(rubric: Rubric | None, prediction: Prediction) -> str | None:
+    """Why `rubric` cannot judge this case at all, or None: a rubric with `items: case` needs
+    the case's own items, at least one of them with positive points (the score's
+    denominator; HealthBench asserts it)."""
+    if rubric is None or rubric.items != "case":
+        return None
+    if not prediction.rubrics:
+        return f"no rubric items: rubric {rubric.id} judges the case's own `rubrics` list"
+    if not any(item.points > 0 for item in prediction.rubrics):
+        return "no rubric item has positive points (the score divides by their sum)"
+    return None
 
 
 def _to_item(
@@ -138,7 +174,10 @@ def _to_item(
         return InputError(name, line, f"expected a JSON object, got {type(row).__name__}")
     else:
         try:
-            prediction = Prediction.model_validate(row)
+            if is_healthbench_row(row):
+                prediction = healthbench_prediction(row)
+            else:
+                prediction = Prediction.model_validate(row)
         except ValidationError as exc:
             return _first_problem(name, line, exc)
     raw_id = item_id if item_id is not None else _field(prediction, id_field)

@@ -51,7 +51,7 @@ def load_rubric(id_or_path: str | Path) -> Rubric:
 
 # Rubric fields added after results existed: left out of the hash while unset, so adding
 # them did not change the hash of a rubric that does not use them (no needless re-judging).
-_LATER_FIELDS = ("stages", "measure", "when")
+_LATER_FIELDS = ("stages", "measure", "when", "items")
 
 
 def rubric_hash(rubric: Rubric) -> str:
