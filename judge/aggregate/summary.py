@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from judge.aggregate.case_items import ITEM, bootstrap_std, clipped_mean
 from judge.contracts import (
     CallUsage,
     ContinuousScale,
@@ -165,6 +166,10 @@ class SummaryBuilder:
         # A multi-stage rubric's per-unit criteria (is_factual per step) are summarised over
         # units: their mean, level counts and α among judges, one pattern per item x step.
         self._units = {c.id: c for stage in rubric.stages for c in stage.criteria}
+        # With `items: case`, each case item's met / not met the same way (no α: the items
+        # differ from case to case, so there is no fixed set of units to pattern).
+        self._items = {ITEM.id: ITEM} if rubric.items else {}
+        self._units.update(self._items)
         self._unit_stage = {c.id: s.per or "" for s in rubric.stages for c in s.criteria}
         self._rows = [*rubric.criteria, *self._units.values()]
         self._running = {c.id: _Running() for c in self._rows}
@@ -175,7 +180,9 @@ class SummaryBuilder:
         self._reasons: dict[str, Counter[str]] = {c.id: Counter() for c in self._rows}
         self._judges: dict[str, JudgeSummary] = {}
         self._patterns: dict[str, Counter[tuple[Any, ...]]] = {
-            c.id: Counter() for c in [*rubric.llm_criteria, *self._units.values()]
+            c.id: Counter()
+            for c in [*rubric.llm_criteria, *self._units.values()]
+            if c.id not in self._items
         }
         self._spread = {c.id: _Running() for c in rubric.llm_criteria}
         # Per measure criterion: [matching units, units with a verdict] over scored records.
@@ -259,8 +266,6 @@ class SummaryBuilder:
             self._clipped.setdefault(key, []).append(float(value))
 
     def _clipped_scores(self) -> list[ClippedScore]:
-        from judge.aggregate.case_items import bootstrap_std, clipped_mean
-
         found = self._clipped or {}
         keys = sorted(found, key=lambda k: (k != "overall", k))
         return [

@@ -24,10 +24,10 @@ from judge.cli import cli
 from judge.contracts import RubricItem
 from judge.errors import InputError, RubricError
 from judge.judging.case_items import _template, conversation, item_messages
-from judge.judging.engine import Completion
+from judge.judging.engine import Completion, TransientError
 from judge.load.inputs import read_items, validate_items
 from judge.load.rubric import load_rubric
-from judge.run import score
+from judge.run import plan, score
 from judge.scorer import RunOptions, Scorer
 from tests.llm_server import LLMServer, Reply
 
@@ -369,3 +369,38 @@ def test_judge_score_healthbench_over_http(llm_server: LLMServer, tmp_path: Path
     sent = [r.body for r in llm_server.requests]
     assert len(sent) == 7
     assert all(b["messages"][0]["content"] == "You are a helpful assistant." for b in sent)
+
+
+# --------------------------------------------------------------------------- resume, plan
+
+
+def test_a_failed_item_is_retried_on_rerun_and_only_it_is_paid_again(tmp_path: Path) -> None:
+    flaky = "Explains the FAST acronym (face, arms, speech, time)."
+
+    class Failing(Scripted):
+        async def __call__(self, *, model: str, messages: list[dict[str, str]], **kw: Any) -> Any:
+            if flaky in messages[-1]["content"]:
+                self.calls.append(messages)
+                raise TransientError("503 from the provider")
+            return await super().__call__(model=model, messages=messages, **kw)
+
+    out, cache = tmp_path / "r.jsonl", tmp_path / "cache.sqlite"
+    opts = RunOptions(judges=["a"], cache=cache, attempts=1)
+    first = score(FIXTURE, "healthbench", out=out, options=opts, complete=Failing())
+    assert first.summary.status == {"unscored": 1, "scored": 1}
+    records = {json.loads(line)["id"]: json.loads(line) for line in out.read_text().splitlines()}
+    failed = [j for j in records["synthetic-hb-001"]["judgments"] if j.get("retryable")]
+    assert [j["step"] for j in failed] == [2]
+    again = Scripted()
+    second = score(FIXTURE, "healthbench", out=out, options=opts, complete=again)
+    assert len(again.calls) == 1  # the failed item only; the others from the cache
+    assert second.resumed == 1 and second.judged == 1
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2  # redone in place, nothing duplicated
+    assert {json.loads(line)["scores"]["overall"] for line in lines} == {0.5, 1.0}
+
+
+def test_plan_counts_one_call_per_item_judge_and_sample() -> None:
+    opts = RunOptions(judges=["openai/gpt-4o-mini", "openai/gpt-4.1"], samples=2, cache=False)
+    found = plan(FIXTURE, "healthbench", options=opts)
+    assert found.estimate.calls == 7 * 2 * 2
