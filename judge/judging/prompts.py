@@ -192,6 +192,11 @@ def _context_text(name: str, prediction: Prediction) -> str | None:
         ]
         return "\n".join(lines) or None
     value = prediction.text_at(name)
+    if value is None and name == "teaching_points" and prediction.rubrics:
+        # A case whose checklist is in HealthBench's shape: its desirable items (positive
+        # points) are its key points; the undesirable ones are not points to teach.
+        wanted = [item.criterion for item in prediction.rubrics if item.points > 0]
+        return "\n".join(wanted) or None
     return value
 
 
