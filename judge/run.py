@@ -18,6 +18,7 @@ from judge.aggregate.summary import Summary, SummaryBuilder
 from judge.contracts import Prediction, ResultRecord, Rubric
 from judge.errors import ConfigError, InputError
 from judge.judging.budget import Budget, Estimate
+from judge.judging.case_items import ITEM_CRITERION
 from judge.judging.engine import CompleteFn, Completion
 from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
@@ -290,7 +291,8 @@ class _Job:
             prompt_hash=self.prompt_hash,
             judges=self.scorer.judge_names,
             judged_criteria=[c.id for c in self.rubric.llm_criteria]
-            + [c.id for stage in self.rubric.stages for c in stage.criteria],
+            + [c.id for stage in self.rubric.stages for c in stage.criteria]
+            + ([ITEM_CRITERION] if self.rubric.items else []),
         )
 
     async def _judge_all(self, source: Source, done: IdSet) -> AsyncIterator[ResultRecord]:

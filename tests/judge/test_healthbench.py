@@ -219,6 +219,7 @@ def test_scored_one_call_per_item_with_the_item_text_in_the_cache_key(tmp_path: 
     opts = RunOptions(judges=["openai/test-judge"], cache=tmp_path / "cache.sqlite")
     result = score(FIXTURE, "healthbench", options=opts, complete=fake)
     assert len(fake.calls) == 7  # 4 + 3 items, one call each
+    assert result.judged_criteria == ["criteria_met"]  # what a calibration on record covers
     first, second = sorted(result.records, key=lambda r: r.id)
     assert first.id == "synthetic-hb-001" and first.status == "scored"
     assert first.scores["overall"] == 0.5
