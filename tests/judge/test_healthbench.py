@@ -405,3 +405,14 @@ def test_plan_counts_one_call_per_item_judge_and_sample() -> None:
     opts = RunOptions(judges=["openai/gpt-4o-mini", "openai/gpt-4.1"], samples=2, cache=False)
     found = plan(FIXTURE, "healthbench", options=opts)
     assert found.estimate.calls == 7 * 2 * 2
+
+
+def test_a_row_without_completion_is_unscored_without_a_call() -> None:
+    row = {k: v for k, v in _rows()[0].items() if k != "completion"}
+    fake = Scripted()
+    result = score(
+        [row], "healthbench", options=RunOptions(judges=["a"], cache=False), complete=fake
+    )
+    record = result.records[0]
+    assert fake.calls == [] and record.status == "unscored"
+    assert record.judgments[0].reason == "no text to judge at prediction"
