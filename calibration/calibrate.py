@@ -11,7 +11,7 @@ import pandas as pd
 from calibration.agreement_table import agreement
 from calibration.data import unit_ids
 from calibration.errors import CalibrationError
-from calibration.loaders import load_human_scores, load_judge_results
+from calibration.loaders import ITEM_CRITERION, load_human_scores, load_judge_results
 from calibration.step_protocol import step_protocol_table
 
 __all__ = ["calibrate_files", "check_overlap", "scales_from_rubric"]
@@ -32,6 +32,8 @@ def scales_from_rubric(rubric: Any) -> tuple[dict[str, str], dict[str, list[Any]
         for c in criteria
         if hasattr(c.scale, "levels") and c.scale.type != "labels"
     }
+    if getattr(rubric, "items", None):  # each case item's met / not met (`items: case`)
+        levels[ITEM_CRITERION], domains[ITEM_CRITERION] = "binary", [0, 1]
     return levels, domains
 
 
@@ -82,10 +84,12 @@ def calibrate_files(
     `is_factual` (one dict per judge) is in ``table.attrs["protocol"]``.
     """
     judged = load_judge_results(judge_path)
-    human = load_human_scores(human_path)
+    human = load_human_scores(human_path, judge_results=judge_path)
     if judged.empty:
         raise CalibrationError(f"{judge_path}: holds no scored judgment")
     notes = check_overlap(judged, human)
+    if human.attrs.get("unmatched"):
+        notes.append(f"{human.attrs['unmatched']} labelled rubric item(s) were not judged")
     if judged.attrs.get("unscored"):
         notes.insert(0, f"{judged.attrs['unscored']} unscored judgment(s) skipped")
     if judged.attrs.get("torn_line"):

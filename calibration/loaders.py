@@ -14,11 +14,19 @@ from calibration.data import LONG_COLUMNS, RATER_KINDS, from_wide, join_labels, 
 from calibration.errors import CalibrationError, InputFileError
 from calibration.spreadsheet import unescape_cell
 
-__all__ = ["load_human_scores", "load_judge_results", "load_scores"]
+__all__ = ["case_item_steps", "load_human_scores", "load_judge_results", "load_scores"]
 
 # Columns that are never raters in a wide human table.
 _ID_COLUMNS = ("item", "id", "step", "criterion", "comment")
 _NOT_A_LIST = "a .json score file must hold a list of rows"
+# HealthBench's meta-evaluation rows (openai/simple-evals healthbench_meta_eval.py): one per
+# (completion, rubric item), `rubric` the item's text, `binary_labels` each physician's met /
+# not met, `anonymized_physician_ids` who gave each. Their labels are on the criterion a
+# rubric with `items: case` records per item (judge.judging.case_items.ITEM_CRITERION).
+_META_EVAL = ("rubric", "binary_labels", "anonymized_physician_ids")
+ITEM_CRITERION = "criteria_met"
+# HealthBench's item rendering, `[points] criterion`: matched on the criterion alone.
+_POINTS = re.compile(r"^\[-?\d+(?:\.\d+)?\] ")
 
 
 def _read_jsonl(path: Path, torn: list[int] | None = None) -> list[tuple[int, dict[str, Any]]]:
@@ -138,13 +146,19 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[int] | None]:
 
 
 def load_scores(
-    path: str | Path, rater_kind: str = "human", criterion: str = "score"
+    path: str | Path,
+    rater_kind: str = "human",
+    criterion: str = "score",
+    judge_results: str | Path | None = None,
 ) -> pd.DataFrame:
     """Long scores from a CSV/TSV/JSONL/JSON table, long or wide.
 
     Long: columns item, criterion, rater, score (+ optional rater_kind, step, comment).
     Wide: an `item` (or `id`) column, optional `step` / `criterion` columns, and one column
     per rater; without a criterion column every score belongs to `criterion`.
+    HealthBench's meta-evaluation rows (`rubric`, `binary_labels`, `anonymized_physician_ids`)
+    are placed on the items of `judge_results` (a `judge score` results file of a rubric with
+    `items: case`) by id and criterion text: see `case_item_steps`.
     """
     path = Path(path)
     if not path.exists():
@@ -152,6 +166,8 @@ def load_scores(
     table, lines = _read_table(path)
     if table.empty:
         raise InputFileError(str(path), None, "holds no rows")
+    if set(_META_EVAL) <= set(table.columns):
+        return _meta_eval_labels(path, table, lines, judge_results)
     _check_rows(path, table, lines)
     try:
         if {"item", "criterion", "rater", "score"} <= set(table.columns):
@@ -214,6 +230,78 @@ def _check_rows(path: Path, table: pd.DataFrame, lines: list[int] | None) -> Non
         raise InputFileError(str(path), line, message, field=field)
 
 
-def load_human_scores(path: str | Path, criterion: str = "score") -> pd.DataFrame:
-    """Long human scores (rater_kind "human") from a CSV/TSV/JSONL/JSON table, long or wide."""
-    return load_scores(path, rater_kind="human", criterion=criterion)
+def load_human_scores(
+    path: str | Path, criterion: str = "score", judge_results: str | Path | None = None
+) -> pd.DataFrame:
+    """Long human scores (rater_kind "human") from a CSV/TSV/JSONL/JSON table, long or wide,
+    or HealthBench's meta-evaluation rows placed on the items of `judge_results`."""
+    return load_scores(path, rater_kind="human", criterion=criterion, judge_results=judge_results)
+
+
+def case_item_steps(judge_results: str | Path) -> dict[tuple[str, str], int]:
+    """(record id, item criterion) → the item's number, for every record of a rubric with
+    `items: case` (its case-items judgment lists the items in `details["items"]`)."""
+    path = Path(judge_results)
+    if not path.is_file():
+        raise InputFileError(str(path), None, "no such file")
+    steps: dict[tuple[str, str], int] = {}
+    for _, record in _read_jsonl(path, torn=[]):
+        for j in record.get("judgments") or []:
+            items = (j.get("details") or {}).get("items") if isinstance(j, dict) else None
+            if isinstance(items, list):
+                for step, text in enumerate(items, start=1):
+                    steps.setdefault((str(record.get("id")), _POINTS.sub("", str(text))), step)
+                break
+    return steps
+
+
+def _meta_eval_labels(
+    path: Path, table: pd.DataFrame, lines: list[int] | None, judge_results: str | Path | None
+) -> pd.DataFrame:
+    """One human score per physician label, on the judged item whose record id is the row's
+    `completion_id` or `prompt_id` and whose criterion is the row's `rubric`. Rows matching
+    no judged item are counted in ``attrs["unmatched"]``."""
+    if judge_results is None:
+        raise InputFileError(
+            str(path), None, "HealthBench meta-evaluation labels need the judge's results"
+        )
+    steps = case_item_steps(judge_results)
+    if not steps:
+        raise InputFileError(
+            str(judge_results), None, "holds no case rubric items (judge with --rubric healthbench)"
+        )
+    rows, unmatched = [], 0
+    for position, row in enumerate(table.to_dict("records")):
+        line = lines[position] if lines is not None else None
+        text, labels, raters = (row.get(k) for k in _META_EVAL)
+        if not isinstance(text, str) or not text.strip():
+            raise InputFileError(str(path), line, "must be the item's text", field="rubric")
+        if not isinstance(labels, list) or not all(isinstance(v, bool) for v in labels):
+            raise InputFileError(str(path), line, "must be a list of true/false", "binary_labels")
+        if not isinstance(raters, list) or len(raters) != len(labels):
+            message = "must name one physician per label"
+            raise InputFileError(str(path), line, message, field="anonymized_physician_ids")
+        if len(set(map(str, raters))) != len(raters):
+            message = "names a physician twice on one item"
+            raise InputFileError(str(path), line, message, field="anonymized_physician_ids")
+        ids = [str(row[k]) for k in ("completion_id", "prompt_id") if isinstance(row.get(k), str)]
+        criterion = _POINTS.sub("", text)
+        found = next((steps[(i, criterion)] for i in ids if (i, criterion) in steps), None)
+        item = next((i for i in ids if (i, criterion) in steps), None)
+        if found is None or item is None:
+            unmatched += 1
+            continue
+        base = {"item": item, "step": found, "criterion": ITEM_CRITERION, "rater_kind": "human"}
+        rows += [
+            {**base, "rater": str(rater), "score": float(label)}
+            for rater, label in zip(raters, labels, strict=True)
+        ]
+    if not rows:
+        message = (
+            f"none of its {len(table)} rows is a judged item "
+            "(by completion_id or prompt_id, and the item's criterion)"
+        )
+        raise InputFileError(str(path), None, message)
+    frame = normalize_long(pd.DataFrame(rows, columns=[*LONG_COLUMNS, "step"]))
+    frame.attrs["unmatched"] = unmatched
+    return frame

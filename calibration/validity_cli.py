@@ -205,7 +205,8 @@ def run_validity(
     from calibration.runs import load_meta
     from calibration.validity import alt_test_table, ceiling_table, estimate_table, plan_table
 
-    long = pd.concat([load_judge_results(judge_path), load_human_scores(human_path)])
+    human = load_human_scores(human_path, judge_results=judge_path)
+    long = pd.concat([load_judge_results(judge_path), human])
     tables: dict[str, Any] = {}
     if alt_test:
         tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon)
@@ -256,7 +257,7 @@ def save_alt_test(judge_path: str, human_path: str, table: Any, epsilon: float) 
         raise CalibrationError(
             f"{judge_path} mixes rubric or prompt versions; --save needs one of each"
         )
-    human = load_human_scores(human_path)
+    human = load_human_scores(human_path, judge_results=judge_path)
     judged = set(run.scores["item"])
     counts = {
         str(c): (len(set(sub["item"]) & judged), int(sub["rater"].nunique()))

@@ -18,6 +18,7 @@ from judge.aggregate.summary import Summary, SummaryBuilder
 from judge.contracts import Prediction, ResultRecord, Rubric
 from judge.errors import ConfigError, InputError
 from judge.judging.budget import Budget, Estimate
+from judge.judging.case_items import ITEM_CRITERION
 from judge.judging.engine import CompleteFn, Completion
 from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
@@ -123,7 +124,8 @@ async def ascore(
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     cases = cases_or_none(opts.cases, opts.id_field)
-    report = validate_items(predictions, opts.id_field, cases, ImageRoot.of(opts.images))
+    images = ImageRoot.of(opts.images)
+    report = validate_items(predictions, opts.id_field, cases, images, rubric=the_rubric)
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -182,7 +184,7 @@ async def aplan(
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     images = ImageRoot.of(opts.images)
     cases = cases_or_none(opts.cases, opts.id_field)
-    report = validate_items(predictions, opts.id_field, cases, images)
+    report = validate_items(predictions, opts.id_field, cases, images, rubric=the_rubric)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -191,7 +193,9 @@ async def aplan(
         with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
             result.missing = report.missing
-            for item in iter_items(predictions, opts.id_field, scorer.cases, images):
+            for item in iter_items(
+                predictions, opts.id_field, scorer.cases, images, rubric=the_rubric
+            ):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 result.estimate.add(scorer.estimate(item, the_rubric))
@@ -304,7 +308,8 @@ class _Job:
             prompt_hash=self.prompt_hash,
             judges=self.scorer.judge_names,
             judged_criteria=[c.id for c in self.rubric.llm_criteria]
-            + [c.id for stage in self.rubric.stages for c in stage.criteria],
+            + [c.id for stage in self.rubric.stages for c in stage.criteria]
+            + ([ITEM_CRITERION] if self.rubric.items else []),
         )
 
     async def _judge_all(self, source: Source, done: IdSet) -> AsyncIterator[ResultRecord]:
@@ -312,7 +317,11 @@ class _Job:
         todo = (
             item
             for item in iter_items(
-                source, self.opts.id_field, self.scorer.cases, self.scorer.images
+                source,
+                self.opts.id_field,
+                self.scorer.cases,
+                self.scorer.images,
+                rubric=self.rubric,
             )
             if not isinstance(item, InputError) and item.id not in done
         )

@@ -25,6 +25,8 @@ from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
+from judge.judging.case_items import ItemVerdict, conversation, item_messages
+from judge.judging.case_scores import judge_case_items
 from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.judging.images import Sight, encode_images
@@ -48,7 +50,7 @@ from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions, Use
-from judge.store.cache import Cache, default_cache_path
+from judge.store.cache import open_cache
 
 __all__ = ["NO_JUDGE", "RunOptions", "Scorer"]
 
@@ -139,7 +141,7 @@ class Scorer:
         """Open the cache and the judges (starting local ones). `needs_judges=False` when no
         rubric in use asks an LLM, so no local server is started for nothing."""
         opts = self.options
-        cache = _open_cache(opts.cache, self.notices)
+        cache = open_cache(opts.cache, self.notices)
         if cache is not None:
             self._stack.callback(cache.close)
         complete = self._complete
@@ -191,8 +193,14 @@ class Scorer:
         Its id is `item_id`, else its `id_field` value; with the `cases` option it needs only
         that id and the outputs. Raises InputError naming the field when it is not valid.
         """
+        prep = self.prepare(rubric)
         found = make_item(
-            prediction, self.options.id_field, item_id=item_id, cases=self.cases, images=self.images
+            prediction,
+            self.options.id_field,
+            item_id=item_id,
+            cases=self.cases,
+            images=self.images,
+            rubric=prep.rubric,
         )
         async with self.scheduler.slot():
             return await self.score_item(found, rubric)
@@ -232,6 +240,14 @@ class Scorer:
         text = target_text(the_rubric, item.prediction)[1]
         if not judges or text is None:
             return []
+        if the_rubric.items:
+            convo = conversation(the_rubric, item.prediction, text)
+            return [
+                _Call(j, item_messages(convo, it), ItemVerdict, s, REPLY_TOKENS_PER_CRITERION)
+                for it in item.prediction.rubrics or []
+                for j in judges
+                for s in k
+            ]
         sight = self.sight(prep, item)
         if not the_rubric.stages:
             prompt = render_prompt(the_rubric, item.prediction)
@@ -303,12 +319,20 @@ class Scorer:
         judgments: list[Judgment] = [
             score_deterministic(c, item.prediction)
             for c in the_rubric.criteria
-            if c.method not in ("llm", "measure")
+            if c.method not in ("llm", "measure", "case_items")
         ]
         # Pillow's decoding and resizing run off the event loop (serve answers meanwhile);
         # without images there is nothing to do, and no thread is asked.
         sight = await asyncio.to_thread(self.sight, prep, item) if self._sees(prep) else Sight()
-        if the_rubric.stages:
+        tags: dict[str, float | None] = {}
+        if the_rubric.items:
+            assert self.engine is not None
+            found, calls, tags = await judge_case_items(
+                self.engine, self.judges, self.options, the_rubric, item.prediction
+            )
+            judgments += found
+            segments = {}
+        elif the_rubric.stages:
             staged = await self._staged(prep, item, sight)
             judgments += staged.judgments
             calls, segments = staged.calls, staged.segments
@@ -332,6 +356,7 @@ class Scorer:
             method=self.options.aggregate,
             segments=segments,
             saw_images=sorted(sight.saw),
+            tag_scores=tags,
         )
 
     async def _single(
@@ -396,12 +421,6 @@ class Scorer:
             ]
         outcome.judgments += measured
         return outcome
-
-
-def _open_cache(setting: bool | str | Path, notices: list[str]) -> Cache | None:
-    if setting is False:
-        return None
-    return Cache(default_cache_path() if setting is True else setting, notices)
 
 
 async def _no_complete(**_: Any) -> Completion:

@@ -169,8 +169,11 @@ def build_record(
     method: str = "auto",
     segments: dict[str, Segments] | None = None,
     saw_images: list[str] | None = None,
+    tag_scores: dict[str, float | None] | None = None,
 ) -> ResultRecord:
-    scores = {}
+    """One record. `tag_scores`: a rubric with `items: case`'s scores by tag, stored beside
+    the criteria's (never in place of one)."""
+    scores: dict[str, Any] = {}
     for criterion in rubric.criteria:
         mine = [j for j in judgments if j.criterion == criterion.id]
         scores[criterion.id] = aggregate(criterion, mine, method)
@@ -181,11 +184,12 @@ def build_record(
     status: Literal["scored", "partial", "unscored"] = (
         "scored" if n_scored == len(counted) else "unscored" if n_scored == 0 else "partial"
     )
+    extra = {k: v for k, v in (tag_scores or {}).items() if k not in scores}
     return ResultRecord(
         id=item_id,
         line=line,
         status=status,
-        scores=scores,
+        scores={**scores, **extra},
         judgments=judgments,
         calls=calls,
         judges=sorted(judges),

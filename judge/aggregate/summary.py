@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from judge.aggregate.case_items import ITEM, bootstrap_std, clipped_mean
 from judge.contracts import (
     CallUsage,
     ContinuousScale,
@@ -24,7 +25,14 @@ from judge.contracts import (
     Rubric,
 )
 
-__all__ = ["CriterionSummary", "JudgeSummary", "SliceSummary", "Summary", "SummaryBuilder"]
+__all__ = [
+    "ClippedScore",
+    "CriterionSummary",
+    "JudgeSummary",
+    "SliceSummary",
+    "Summary",
+    "SummaryBuilder",
+]
 
 
 @dataclass
@@ -97,6 +105,25 @@ class Summary:
     slices: list[SliceSummary] = field(default_factory=list)
     # With a cases file: the ids of the cases no prediction joined (none are dropped silently).
     missing: list[str] = field(default_factory=list)
+    # A rubric with `items: case` (healthbench): per score key (`overall`, then each tag),
+    # HealthBench's run score (judge.aggregate.case_items).
+    clipped: list[ClippedScore] = field(default_factory=list)
+
+
+@dataclass
+class ClippedScore:
+    """One score key over a run, as HealthBench reports it: the mean over the records that
+    have it, clipped to [0, 1], and the bootstrap standard deviation of that clipped mean."""
+
+    key: str
+    n: int
+    mean: float
+    bootstrap_std: float
+
+
+# Distinct tags a run's summary keeps (HealthBench has a few dozen): a hostile file cannot
+# grow it without bound.
+MAX_TAGS = 1000
 
 
 @dataclass
@@ -143,6 +170,10 @@ class SummaryBuilder:
         # A multi-stage rubric's per-unit criteria (is_factual per step) are summarised over
         # units: their mean, level counts and α among judges, one pattern per item x step.
         self._units = {c.id: c for stage in rubric.stages for c in stage.criteria}
+        # With `items: case`, each case item's met / not met the same way (no α: the items
+        # differ from case to case, so there is no fixed set of units to pattern).
+        self._items = {ITEM.id: ITEM} if rubric.items else {}
+        self._units.update(self._items)
         self._unit_stage = {c.id: s.per or "" for s in rubric.stages for c in s.criteria}
         self._rows = [*rubric.criteria, *self._units.values()]
         self._running = {c.id: _Running() for c in self._rows}
@@ -153,11 +184,16 @@ class SummaryBuilder:
         self._reasons: dict[str, Counter[str]] = {c.id: Counter() for c in self._rows}
         self._judges: dict[str, JudgeSummary] = {}
         self._patterns: dict[str, Counter[tuple[Any, ...]]] = {
-            c.id: Counter() for c in [*rubric.llm_criteria, *self._units.values()]
+            c.id: Counter()
+            for c in [*rubric.llm_criteria, *self._units.values()]
+            if c.id not in self._items
         }
         self._spread = {c.id: _Running() for c in rubric.llm_criteria}
         # Per measure criterion: [matching units, units with a verdict] over scored records.
         self._pooled = {c.id: [0, 0] for c in rubric.criteria if c.measure and c.measure.of is None}
+        # With `items: case`: every record's value per score key, for the bootstrap (floats
+        # only: a million records hold 8 MB per key).
+        self._clipped: dict[str, list[float]] | None = {} if rubric.items else None
 
     def add(self, record: ResultRecord) -> None:
         self._status[record.status] += 1
@@ -184,6 +220,7 @@ class SummaryBuilder:
             elif judgment.status == "unscored" and judgment.reason:
                 _count_reason(self._reasons[judgment.criterion], judgment.reason[:80])
         self._add_pooled(record)
+        self._add_clipped(record)
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
         if len(record.judges) > 1:
@@ -221,6 +258,24 @@ class SummaryBuilder:
         if criterion.measure.statistic == "count":
             return float(pool[0])
         return round(pool[0] / pool[1], 4)
+
+    def _add_clipped(self, record: ResultRecord) -> None:
+        if self._clipped is None:
+            return
+        for key, value in record.scores.items():
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if key not in self._clipped and len(self._clipped) >= MAX_TAGS:
+                continue
+            self._clipped.setdefault(key, []).append(float(value))
+
+    def _clipped_scores(self) -> list[ClippedScore]:
+        found = self._clipped or {}
+        keys = sorted(found, key=lambda k: (k != "overall", k))
+        return [
+            ClippedScore(k, len(found[k]), clipped_mean(found[k]), bootstrap_std(found[k]))
+            for k in keys
+        ]
 
     def _add_slice(self, record: ResultRecord) -> None:
         value = record.meta.get(self.by or "")
@@ -307,6 +362,7 @@ class SummaryBuilder:
                 )
                 for key in sorted(self._slices)
             ],
+            clipped=self._clipped_scores(),
         )
 
     def _alpha(self, criterion: Criterion) -> float | None:

@@ -113,7 +113,7 @@ def case_view(item: Item, rubric: Rubric, images: ImageRoot | None = None) -> Ca
         title=p.title or item.id,
         history=p.CLINICAL_HISTORY,
         findings=p.IMAGING_FINDINGS,
-        options=sorted(p.options.items()),
+        options=sorted((p.options or {}).items()),
         images=[
             ImageView(i.index, i.modality or "", i.caption or "", i.index in files)
             for i in p.images
@@ -132,7 +132,7 @@ def prediction_view(item: Item, rubric: Rubric) -> PredictionView:
         field=found[0],
         text=found[1],
         letter=letter,
-        letter_text=p.options.get(letter) if letter else None,
+        letter_text=(p.options or {}).get(letter) if letter else None,
     )
 
 

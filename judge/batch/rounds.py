@@ -143,7 +143,13 @@ class BatchRun:
         real = self.scorer.engine
         self.scorer.engine = Collector(self.engine, self.missed)
         try:
-            for item in iter_items(source, self.opts.id_field, self.scorer.cases):
+            for item in iter_items(
+                source,
+                self.opts.id_field,
+                self.scorer.cases,
+                self.scorer.images,
+                rubric=self.rubric,
+            ):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 with contextlib.suppress(Collected):

@@ -88,6 +88,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
             stdout.print(line)
     if summary.by is not None:
         stdout.print(_slices_table(summary))
+    if summary.clipped:
+        stdout.print(_clipped_table(summary))
     if len(summary.judges) > 1 or any(j.cost_usd for j in summary.judges):
         stdout.print(_judges_table(summary))
     cost = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "unknown"
@@ -222,6 +224,17 @@ def _slices_table(summary: Summary) -> Table:
     for piece in summary.slices:
         means = [_num(piece.means.get(c.id)) for c in summary.criteria]
         table.add_row(escape(piece.value), str(piece.n), *means)
+    return table
+
+
+def _clipped_table(summary: Summary) -> Table:
+    # HealthBench's run scores: the mean clipped to [0, 1] and its bootstrap std (README).
+    table = Table(title="HealthBench scores (mean clipped to [0, 1], bootstrap std)")
+    table.add_column("score", overflow="fold")
+    for column in ("mean", "bootstrap std", "n"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for c in summary.clipped:
+        table.add_row(escape(c.key), f"{c.mean:.4f}", f"{c.bootstrap_std:.4f}", str(c.n))
     return table
 
 

@@ -5,7 +5,7 @@ is one of these pydantic models. User-authored configuration (rubrics) forbids u
 a typo is an error; dataset rows keep unknown fields, because MedThinkVQA rows carry many.
 """
 
-from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, TwiTrace
+from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, RubricItem, TwiTrace
 from judge.contracts.results import CallUsage, Judgment, ResultRecord, RubricRef, Score, Segments
 from judge.contracts.rubrics import (
     BaseRef,
@@ -43,6 +43,7 @@ __all__ = [
     "RougeSpec",
     "Rubric",
     "RubricExample",
+    "RubricItem",
     "RubricRef",
     "Scale",
     "Score",

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["LETTERS", "Case", "ImageInfo", "Prediction", "TwiTrace"]
+__all__ = [
+    "LETTERS",
+    "MAX_RUBRIC_ITEMS",
+    "Case",
+    "ImageInfo",
+    "Prediction",
+    "RubricItem",
+    "TwiTrace",
+]
 
 LETTERS = ("A", "B", "C", "D", "E")
 _IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality|path)$")
@@ -23,6 +32,10 @@ _NOT_META = frozenset(
 # Long enough for an ICD-10 chapter's title (the longest, chapter III's, is 99 characters),
 # so `--by "ICD Chapter"` slices every case; narrative fields are longer.
 _META_MAX_CHARS = 120
+# A case's own checklist is judged one call per item: a bound on what one line can cost.
+# HealthBench's cases carry 1-48 items (11 on average); 200 leaves room and refuses a line of
+# 10,000 items before any call is made.
+MAX_RUBRIC_ITEMS = 200
 # The letter an option of a list carries: "A. …", "A) …", "(A) …", "A: …".
 _CARRIED = re.compile(r"^\s*(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*")
 
@@ -59,6 +72,50 @@ def _lettered(items: list[Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- cases
 
 
+class RubricItem(BaseModel):
+    """One item of a case's own checklist, as openai/simple-evals `healthbench_eval.py`'s
+    `RubricItem`: a criterion, its points (negative for an undesirable behaviour) and tags
+    (`axis:accuracy`, `level:example`, …)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    criterion: str = Field(min_length=1, max_length=4000)
+    # Strict numbers: "5" or true is a mistake to report, not a number to guess. An int stays
+    # an int, so the item renders as HealthBench renders it ("[5] …", not "[5.0] …").
+    points: int | float
+    tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"points must be a number, got {value!r}"[:120])
+        if not math.isfinite(value):  # json.loads reads NaN and Infinity
+            raise ValueError(f"points must be a finite number, got {value!r}")
+        return value
+
+    @field_validator("criterion")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("criterion is empty")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        # HealthBench asserts that an item carries a tag once (its tag score counts it once).
+        if len(set(value)) != len(value):
+            raise ValueError("a tag is repeated")
+        return value
+
+    def __str__(self) -> str:
+        # HealthBench's rendering of an item for its grader: `[points] criterion`.
+        return f"[{self.points}] {self.criterion}"
+
+
 class ImageInfo(BaseModel):
     """One image of a case, gathered from its `image_NN_caption`, `image_NN_modality` and
     `image_NN_path` fields. `path` is the file as the dataset names it (relative to the
@@ -81,9 +138,12 @@ class Case(BaseModel):
     CLINICAL_HISTORY: str | None = None
     IMAGING_FINDINGS: str | None = None
     discussion: str | None = None
-    options: dict[str, str]
-    correct_answer: str
+    options: dict[str, str] | None = None
+    correct_answer: str | None = None
     correct_answer_text: str | None = None
+    # The case's own checklist (HealthBench's `rubrics`), judged item by item by a rubric
+    # with `items: case`.
+    rubrics: list[RubricItem] | None = Field(default=None, max_length=MAX_RUBRIC_ITEMS)
 
     @field_validator("options", mode="before")
     @classmethod
@@ -101,7 +161,9 @@ class Case(BaseModel):
 
     @field_validator("options")
     @classmethod
-    def _five_options(cls, value: dict[str, str]) -> dict[str, str]:
+    def _five_options(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
         keys = sorted(k.strip().upper() for k in value)
         if keys != list(LETTERS):
             raise ValueError(f"options must have the keys A-E, got {sorted(value)}")
@@ -109,7 +171,9 @@ class Case(BaseModel):
 
     @field_validator("correct_answer")
     @classmethod
-    def _letter(cls, value: str) -> str:
+    def _letter(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         letter = value.strip().strip("().").upper()
         if letter not in LETTERS:
             raise ValueError(f"correct_answer must be one of A-E, got {value!r}")

@@ -5,9 +5,20 @@ User-authored, so every model forbids unknown keys: a typo is an error, not a si
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from judge.contracts.scales import (
+    BinaryScale,
+    CategoricalScale,
+    ContinuousScale,
+    LabelsScale,
+    Level,
+    OrdinalScale,
+    Scale,
+    _Strict,
+)
 
 __all__ = [
     "BaseRef",
@@ -29,103 +40,6 @@ __all__ = [
 _SLUG = r"^[a-z][a-z0-9_\-]*$"
 # Criterion ids become field names of the judge's response model: identifiers only.
 _FIELD = r"^[a-z][a-z0-9_]*$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OrdinalScale(_Strict):
-    """Integer levels min..max, each with one anchoring sentence."""
-
-    type: Literal["ordinal"]
-    min: int = 1
-    max: int = 5
-    anchors: dict[int, str]
-
-    @model_validator(mode="after")
-    def _one_anchor_per_level(self) -> OrdinalScale:
-        if self.max <= self.min:
-            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
-        wanted = set(range(self.min, self.max + 1))
-        if set(self.anchors) != wanted:
-            raise ValueError(
-                f"anchors must give exactly one sentence for each level {sorted(wanted)}, "
-                f"got {sorted(self.anchors)}"
-            )
-        return self
-
-    @property
-    def levels(self) -> list[int]:
-        return list(range(self.min, self.max + 1))
-
-
-class BinaryScale(_Strict):
-    """Yes (1) or no (0), each with its meaning."""
-
-    type: Literal["binary"]
-    anchors: dict[int, str]
-
-    @field_validator("anchors")
-    @classmethod
-    def _zero_and_one(cls, value: dict[int, str]) -> dict[int, str]:
-        if set(value) != {0, 1}:
-            raise ValueError(f"binary anchors must be given for 0 and 1, got {sorted(value)}")
-        return value
-
-    @property
-    def levels(self) -> list[int]:
-        return [0, 1]
-
-
-class CategoricalScale(_Strict):
-    """Unordered labels, each with its meaning."""
-
-    type: Literal["categorical"]
-    labels: dict[str, str] = Field(min_length=2)
-
-    @property
-    def levels(self) -> list[str]:
-        return list(self.labels)
-
-
-class ContinuousScale(_Strict):
-    """A real number in [min, max], computed rather than rated (ROUGE F1 in [0, 1]).
-
-    It has no levels to anchor, so only deterministic methods may use it: a judge's reply is
-    constrained to an enum of levels, and a person cannot rate to four decimals.
-    """
-
-    type: Literal["continuous"]
-    min: float = 0.0
-    max: float = 1.0
-    description: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ContinuousScale:
-        if self.max <= self.min:
-            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
-        return self
-
-
-class LabelsScale(_Strict):
-    """A set of labels (none, one or several), each with its meaning: the error types of a
-    reasoning step. Only a stage's per-unit criteria may use it."""
-
-    type: Literal["labels"]
-    labels: dict[str, str] = Field(min_length=1)
-
-    @property
-    def levels(self) -> list[str]:
-        return list(self.labels)
-
-
-Scale = Annotated[
-    OrdinalScale | BinaryScale | CategoricalScale | ContinuousScale | LabelsScale,
-    Field(discriminator="type"),
-]
-# A level as a rubric file writes it (`where:` and `when:` conditions).
-Level = int | str
 
 
 class RougeSpec(_Strict):
@@ -177,7 +91,11 @@ class Criterion(_Strict):
     # `llm`: asked of the judges. `answer_accuracy`, `rouge`: computed, no LLM. `measure`:
     # computed from a stage's per-unit verdicts (the share of factual steps).
     # `letter_consistency`: the chosen letter names the option the reasoning argues for.
-    method: Literal["llm", "answer_accuracy", "rouge", "measure", "letter_consistency"] = "llm"
+    # `case_items`: computed from the case's own checklist, each item judged met / not met in
+    # its own call (HealthBench's score); only in a rubric with `items: case`.
+    method: Literal[
+        "llm", "answer_accuracy", "rouge", "measure", "letter_consistency", "case_items"
+    ] = "llm"
     # The ROUGE settings; required by, and only allowed with, method `rouge`.
     rouge: RougeSpec | None = None
     # What a `measure` criterion counts; required by, and only allowed with, method `measure`.
@@ -206,8 +124,8 @@ class Criterion(_Strict):
             raise ValueError("method llm needs levels: an ordinal, binary or categorical scale")
         if (self.method == "measure") != (self.measure is not None):
             raise ValueError("method measure needs a `measure:` setting, and only it allows one")
-        if self.method == "measure" and self.scale.type != "continuous":
-            raise ValueError("method measure needs a continuous scale")
+        if self.method in ("measure", "case_items") and self.scale.type != "continuous":
+            raise ValueError(f"method {self.method} needs a continuous scale")
         if self.if_correct is not None and (
             self.method != "llm" or not self.allows(self.if_correct)
         ):
@@ -321,6 +239,10 @@ class Rubric(_Strict):
     base: BaseRef | None = None
     # Worked examples shown to the judge (single-call rubrics only).
     examples: list[RubricExample] = Field(default_factory=list)
+    # `case`: the items judged come from each case's own checklist (its `rubrics`, in
+    # HealthBench's format), one met / not met call per item; the rubric's one `case_items`
+    # criterion holds the score. A case without items is an input error.
+    items: Literal["case"] | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -359,6 +281,20 @@ class Rubric(_Strict):
                 if not asked[name].allows(level):
                     raise ValueError(f"example {n}: {name}={level!r} is not a level of {name}")
         return value
+
+    @model_validator(mode="after")
+    def _items_fit(self) -> Rubric:
+        computed = [c.id for c in self.criteria if c.method == "case_items"]
+        if self.items is None:
+            if computed:
+                raise ValueError(f"method case_items ({computed[0]}) needs `items: case`")
+            return self
+        if len(computed) != 1 or self.llm_criteria or self.stages:
+            raise ValueError(
+                "a rubric with `items: case` has one criterion of method case_items, and no "
+                "other criterion asked of the judges and no stages"
+            )
+        return self
 
     @model_validator(mode="after")
     def _stages_fit(self) -> Rubric:
@@ -405,7 +341,7 @@ class Rubric(_Strict):
     @property
     def needs_judges(self) -> bool:
         """Whether scoring with this rubric asks an LLM at all (twi does not)."""
-        return bool(self.llm_criteria or self.stages)
+        return bool(self.llm_criteria or self.stages or self.items)
 
     def stage(self, stage_id: str) -> Stage:
         return next(s for s in self.stages if s.id == stage_id)

@@ -65,7 +65,7 @@ def extract_letter(prediction: Prediction) -> tuple[str | None, str]:
         if stated:
             return _chosen(stated, where, text)
     for where, text in texts:
-        letter = _option_line(text, prediction.options)
+        letter = _option_line(text, prediction.options or {})
         if letter:
             return letter, where
     if field:

@@ -60,7 +60,7 @@ def argued_option(prediction: Prediction) -> tuple[str | None, str]:
     texts = [t for t in (prediction.text_at(p) for p in _TEXTS) if t]
     if not texts:
         return None, "no reasoning to read the argued diagnosis from"
-    keys = _keys(prediction.options)
+    keys = _keys(prediction.options or {})
     for text in texts:
         found = _concluding(text, keys)
         if found is not None:

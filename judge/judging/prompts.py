@@ -89,7 +89,13 @@ def template_hash(names: tuple[str, ...] = SINGLE_TEMPLATES) -> str:
     return digest.hexdigest()[:16]
 
 
+# A rubric with `items: case`: HealthBench's grader prompt (judge.judging.case_items).
+ITEM_TEMPLATES = ("healthbench_grader.txt",)
+
+
 def rubric_templates(rubric: Rubric) -> tuple[str, ...]:
+    if rubric.items:
+        return ITEM_TEMPLATES
     if rubric.stages:
         return STAGE_TEMPLATES
     # The examples' template counts only where it is used: adding it changed no prompt hash
@@ -224,10 +230,12 @@ def _shorten(text: str, limit: int) -> str:
 
 def _context_text(name: str, prediction: Prediction) -> str | None:
     if name == "options":
-        return "\n".join(f"{k}. {v}" for k, v in prediction.options.items())
+        return "\n".join(f"{k}. {v}" for k, v in (prediction.options or {}).items()) or None
     if name == "correct_answer":
         letter = prediction.correct_answer
-        return f"{letter}. {prediction.options.get(letter, '')}".strip()
+        if letter is None:
+            return None
+        return f"{letter}. {(prediction.options or {}).get(letter, '')}".strip()
     if name in ("image_captions", "images"):
         lines = [
             f"Image {img.index}"
@@ -238,6 +246,11 @@ def _context_text(name: str, prediction: Prediction) -> str | None:
         ]
         return "\n".join(lines) or None
     value = prediction.text_at(name)
+    if value is None and name == "teaching_points" and prediction.rubrics:
+        # A case whose checklist is in HealthBench's shape: its desirable items (positive
+        # points) are its key points; the undesirable ones are not points to teach.
+        wanted = [item.criterion for item in prediction.rubrics if item.points > 0]
+        return "\n".join(wanted) or None
     return value
 
 

@@ -17,14 +17,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from judge.contracts import Prediction
+from judge.contracts import Prediction, Rubric
 from judge.errors import InputError
 from judge.load.cases import Cases, case_id
+from judge.load.healthbench import healthbench_prediction, is_healthbench_row
 from judge.load.images import ImageRoot
 from judge.load.lines import first_problem, jsonl_rows
 from judge.store.idset import IdSet
 
-__all__ = ["InputReport", "Item", "iter_items", "make_item", "read_items", "validate_items"]
+__all__ = [
+    "InputReport",
+    "Item",
+    "case_items_problem",
+    "iter_items",
+    "make_item",
+    "read_items",
+    "validate_items",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ def iter_items(
     id_field: str = "title",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    rubric: Rubric | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
 
@@ -59,6 +69,8 @@ def iter_items(
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
     With `cases`, each line is joined to its case first (`Cases.join`'s rules); with
     `images`, an `image_NN_path` with no file under that root is the line's problem.
+    With `rubric`, a line that rubric cannot judge at all (no items of its own for a rubric
+    with `items: case`) is an error too.
     """
     name, rows = _rows(source)
     with IdSet() as seen:  # closed when the generator ends or is closed early
@@ -67,7 +79,12 @@ def iter_items(
                 yield row
                 continue
             item = _to_item(name, line, row, id_field, cases=cases)
-            if isinstance(item, Item) and not seen.add(item.id):
+            problem = (
+                case_items_problem(rubric, item.prediction) if isinstance(item, Item) else None
+            )
+            if problem is not None:
+                item = InputError(name, line, problem, field="rubrics")
+            elif isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
             if isinstance(item, Item) and images is not None:
                 item = _with_images(name, item, images)
@@ -79,13 +96,14 @@ def validate_items(
     id_field: str = "title",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    rubric: Rubric | None = None,
 ) -> InputReport:
     """Validate every line without keeping the items (with `cases`: and list the cases no
     valid line predicts, their ids held, as many as the cases at most; with `images`: and
-    check their image files)."""
+    check their image files; with `rubric`: and that it can judge each line)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
     predicted: set[str] = set()
-    for item in iter_items(source, id_field, cases, images):
+    for item in iter_items(source, id_field, cases, images, rubric=rubric):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
@@ -131,15 +149,19 @@ def make_item(
     source: str = "<item>",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    rubric: Rubric | None = None,
 ) -> Item:
     """One prediction as an Item (id from `item_id`, else its `id_field`; joined to its case
     when `cases` is given); raises InputError naming the field when it is not valid (or, with
-    `images`, names an image file not there)."""
+    `images`, names an image file not there; with `rubric`, a line it cannot judge)."""
     found = _to_item(source, 1, row, id_field, item_id, cases)
     if isinstance(found, Item) and images is not None:
         found = _with_images(source, found, images)
     if isinstance(found, InputError):
         raise found
+    problem = case_items_problem(rubric, found.prediction)
+    if problem is not None:
+        raise InputError(source, 1, problem, field="rubrics")
     return found
 
 
@@ -148,6 +170,19 @@ def _with_images(name: str, item: Item, images: ImageRoot) -> Item | InputError:
     if problem is None:
         return item
     return InputError(name, item.line, problem[1], field=problem[0])
+
+
+def case_items_problem(rubric: Rubric | None, prediction: Prediction) -> str | None:
+    """Why `rubric` cannot judge this case at all, or None: a rubric with `items: case` needs
+    the case's own items, at least one of them with positive points (the score's
+    denominator; HealthBench asserts it)."""
+    if rubric is None or rubric.items != "case":
+        return None
+    if not prediction.rubrics:
+        return f"no rubric items: rubric {rubric.id} judges the case's own `rubrics` list"
+    if not any(item.points > 0 for item in prediction.rubrics):
+        return "no rubric item has positive points (the score divides by their sum)"
+    return None
 
 
 def _to_item(
@@ -176,7 +211,10 @@ def _to_item(
         return InputError(name, line, f"expected a JSON object, got {type(row).__name__}")
     else:
         try:
-            prediction = Prediction.model_validate(row)
+            if is_healthbench_row(row):
+                prediction = healthbench_prediction(row)
+            else:
+                prediction = Prediction.model_validate(row)
         except ValidationError as exc:
             return first_problem(name, line, exc)
     raw_id = item_id if item_id is not None else _field(prediction, id_field)

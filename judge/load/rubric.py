@@ -72,7 +72,7 @@ def rubric_of_records(
 
 # Rubric fields added after results existed: left out of the hash while unset, so adding
 # them did not change the hash of a rubric that does not use them (no needless re-judging).
-_LATER_FIELDS = ("stages", "measure", "when", "base", "examples")
+_LATER_FIELDS = ("stages", "measure", "when", "base", "examples", "items")
 
 
 def rubric_hash(rubric: Rubric) -> str:

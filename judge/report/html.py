@@ -189,7 +189,7 @@ def _ceiling_rows(results: str | Path, human: str | Path, levels: Any, domains: 
     from calibration.loaders import load_human_scores, load_judge_results
     from calibration.validity import ceiling_table
 
-    long = pd.concat([load_judge_results(results), load_human_scores(human)])
+    long = pd.concat([load_judge_results(results), load_human_scores(human, judge_results=results)])
     return ceiling_table(long, levels, domains).to_dict("records")
 
 

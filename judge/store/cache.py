@@ -30,7 +30,7 @@ from judge.errors import ConfigError
 from judge.store import sqlite
 from judge.store.sqlite import Migration
 
-__all__ = ["Cache", "CacheError", "cache_key", "default_cache_path", "judge_home"]
+__all__ = ["Cache", "CacheError", "cache_key", "default_cache_path", "judge_home", "open_cache"]
 
 
 class CacheError(ConfigError):
@@ -47,6 +47,14 @@ def judge_home() -> Path:
 
 def default_cache_path() -> Path:
     return judge_home() / "cache.sqlite"
+
+
+def open_cache(setting: bool | str | Path, notices: list[str]) -> Cache | None:
+    """The cache a run's `cache` option names: none (False), the default file (True), or
+    that file."""
+    if setting is False:
+        return None
+    return Cache(default_cache_path() if setting is True else setting, notices)
 
 
 def cache_key(

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judge.contracts import LETTERS, Criterion, Prediction, ResultRecord, Rubric
+from judge.contracts import Criterion, Prediction, ResultRecord, Rubric
 from judge.errors import ConfigError, InputError
 from judge.judging.accuracy import extract_letter
 from judge.judging.engine import CompleteFn
@@ -360,11 +360,15 @@ def _orders(
     chosen letter of either, mapped back, is not the item's own."""
     original, _ = extract_letter(prediction)
     anchor = original or prediction.correct_answer
-    others = [letter for letter in LETTERS if letter != anchor]
+    # The case's own letters (a case may have fewer or more than five options).
+    letters = sorted(prediction.options or {})
+    if anchor is None or anchor not in letters:
+        return None
+    others = [letter for letter in letters if letter != anchor]
     rng.shuffle(others)
     arms = {}
     for arm, order in (("first", [anchor, *others]), ("last", [*others, anchor])):
-        mapping = {old: LETTERS[i] for i, old in enumerate(order)}
+        mapping = {old: letters[i] for i, old in enumerate(order)}
         moved = perturb.remap_options(row, mapping)
         found, _ = extract_letter(Prediction.model_validate(moved))
         if (found and perturb.inverse(mapping)[found]) != original:

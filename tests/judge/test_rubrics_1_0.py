@@ -56,6 +56,18 @@ def test_education_reads_the_cases_checklist_when_it_has_one() -> None:
     assert "Teaching-point checklist" in user and "Surgical referral is urgent" in user
     without = render_prompt(education, Prediction(**(row | {"teaching_points": None})))
     assert without is not None and "(not given)" in without.messages[1]["content"]
+    # A checklist in HealthBench's shape: its positive items are the points, not the negative.
+    items = [
+        {"criterion": "Names the appendix diameter threshold", "points": 5, "tags": []},
+        {"criterion": "Recommends discharge without review", "points": -7, "tags": []},
+    ]
+    hb = render_prompt(education, Prediction(**(row | {"teaching_points": None, "rubrics": items})))
+    assert hb is not None
+    section = hb.messages[1]["content"].split("Teaching-point checklist", 1)[1][:300]
+    assert "Names the appendix diameter threshold" in section
+    assert "without review" not in hb.messages[1]["content"]
+    given = render_prompt(education, Prediction(**(row | {"rubrics": items})))
+    assert given is not None and "Names the appendix" not in given.messages[1]["content"]
     coverage = education.criterion("key_point_coverage").scale.anchors  # type: ignore[union-attr]
     assert "2 of 3" in coverage[4] and "3-4 of 6" in coverage[3]
     assert "four distractors" in education.criterion("mimics").question

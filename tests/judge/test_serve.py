@@ -69,7 +69,8 @@ def test_item_id_overrides_the_title(llm_server: LLMServer) -> None:
 
 
 def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
-    no_options = {k: v for k, v in ROWS[0].items() if k != "options"}
+    # Options may be absent (a HealthBench row has none), not malformed.
+    no_options = {**ROWS[0], "options": 3}
     no_title = {k: v for k, v in ROWS[0].items() if k != "title"}
     with running(create_app(_options(llm_server))) as url:
         post = lambda body: httpx.post(f"{url}/v1/score", json=body)  # noqa: E731
@@ -87,7 +88,7 @@ def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
     assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["body", "rubirc"]
     assert not_json.status_code == 422
     assert unknown.status_code == 404
-    assert unknown.json()["known"] == ["ddx", "ddx-steps", "education", "twi"]
+    assert unknown.json()["known"] == ["ddx", "ddx-steps", "education", "healthbench", "twi"]
     assert llm_server.count == 0  # nothing invalid reached a judge
 
 
@@ -101,7 +102,14 @@ def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
         missing = httpx.get(f"{url}/v1/rubrics/nope")
         health = httpx.get(f"{url}/healthz").json()
         scored = httpx.post(f"{url}/v1/score", json={"rubric": "my-ddx", "prediction": ROWS[0]})
-    assert [r["id"] for r in listed] == ["ddx-steps", "ddx", "education", "twi", "my-ddx"]
+    assert [r["id"] for r in listed] == [
+        "ddx-steps",
+        "ddx",
+        "education",
+        "healthbench",
+        "twi",
+        "my-ddx",
+    ]
     assert listed[1]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
     assert shown == load_rubric("education").model_dump(mode="json")
     assert missing.status_code == 404 and "ddx" in missing.json()["known"]

@@ -140,7 +140,9 @@ def test_what_could_not_be_judged_fails(llm_server: LLMServer, rubric_file: Path
 
 
 def test_bad_promptfoo_requests_are_4xx(llm_server: LLMServer, rubric_file: Path) -> None:
-    no_options = {"output": OUTPUT, "context": {"vars": {"correct_answer": "A", "title": "t"}}}
+    # Options may be absent (a HealthBench row has none), not malformed.
+    bad_options = {"correct_answer": "A", "title": "t", "options": 3}
+    no_options = {"output": OUTPUT, "context": {"vars": bad_options}}
     with running(_app(llm_server, rubric_file)) as url:
         post = lambda path, body: httpx.post(f"{url}{path}", json=body)  # noqa: E731
         answers = {
