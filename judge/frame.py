@@ -126,6 +126,8 @@ async def ascore_frame(
             opts.id_field,
             item_id=str(index) if by_index else None,
             source=f"row {index!r}",
+            fmt=opts.format,
+            rubric=the_rubric,
         )
         for index, row in zip(df.index, df.to_dict("records"), strict=True)
     ]

@@ -23,6 +23,7 @@ from judge.errors import ConfigError
 __all__ = [
     "USES",
     "Aggregate",
+    "Format",
     "OptionInfo",
     "RunOptions",
     "Use",
@@ -34,6 +35,7 @@ __all__ = [
 
 Aggregate = Literal["auto", "mean", "median", "majority"]
 Mode = Literal["tools", "json_schema", "json", "md_json"]
+Format = Literal["auto", "medthinkvqa", "chat"]
 
 # Where an option can apply: the front ends that drive a Scorer.
 Use = Literal["file", "frame", "scorer", "serve", "inspect"]
@@ -204,6 +206,12 @@ class RunOptions:
         flags=("--id-field",),
         allowed="a field name",
         why="each sample is identified by its sample id",
+    )
+    format: Format = _option(
+        "auto",
+        help="Rows are chat (`messages`), medthinkvqa (the case inline) or auto (by row).",
+        applies=_ONE_ITEM,
+        flags=("--format",),
     )
     # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
     by: str | None = _option(

@@ -118,7 +118,7 @@ async def ascore(
     """
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field)
+    report = validate_items(predictions, opts.id_field, fmt=opts.format, rubric=the_rubric)
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -174,7 +174,7 @@ async def aplan(
     """Async `plan`. Local judges are not started: their calls are counted, and free."""
     opts = RunOptions.of(options, overrides)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    report = validate_items(predictions, opts.id_field)
+    report = validate_items(predictions, opts.id_field, fmt=opts.format, rubric=the_rubric)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -182,7 +182,7 @@ async def aplan(
         job = _Job(the_rubric, scorer)
         with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
-            for item in iter_items(predictions, opts.id_field):
+            for item in iter_items(predictions, opts.id_field, fmt=opts.format, rubric=the_rubric):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 result.estimate.add(scorer.estimate(item, the_rubric))
@@ -297,7 +297,9 @@ class _Job:
         """Judge every valid item not already done, a bounded number at a time."""
         todo = (
             item
-            for item in iter_items(source, self.opts.id_field)
+            for item in iter_items(
+                source, self.opts.id_field, fmt=self.opts.format, rubric=self.rubric
+            )
             if not isinstance(item, InputError) and item.id not in done
         )
         refused: list[Item] = []

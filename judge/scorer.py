@@ -165,7 +165,14 @@ class Scorer:
         Its id is `item_id`, else its `id_field` value. Raises InputError naming the field
         when the prediction is not valid.
         """
-        found = make_item(prediction, self.options.id_field, item_id=item_id)
+        opts = self.options
+        found = make_item(
+            prediction,
+            opts.id_field,
+            item_id=item_id,
+            fmt=opts.format,
+            rubric=self.prepare(rubric).rubric,
+        )
         async with self.scheduler.slot():
             return await self.score_item(found, rubric)
 
@@ -313,6 +320,7 @@ class Scorer:
             self.options.aggregate,
             outcome.problem,
             correct_answer=item.prediction.correct_answer,
+            letters=item.prediction.letters,
         )
         if outcome.retryable:
             measured = [

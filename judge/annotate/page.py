@@ -98,7 +98,7 @@ def case_view(item: Item, rubric: Rubric) -> CaseView:
         title=p.title or item.id,
         history=p.CLINICAL_HISTORY,
         findings=p.IMAGING_FINDINGS,
-        options=sorted(p.options.items()),
+        options=sorted((p.options or {}).items()),
         captions=[(i.index, i.modality or "", i.caption or "") for i in p.images],
         correct=p.correct_answer if "correct_answer" in rubric.context else None,
         fields=fields,
@@ -114,7 +114,7 @@ def prediction_view(item: Item, rubric: Rubric) -> PredictionView:
         field=found[0],
         text=found[1],
         letter=letter,
-        letter_text=p.options.get(letter) if letter else None,
+        letter_text=(p.options or {}).get(letter) if letter else None,
     )
 
 

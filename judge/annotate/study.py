@@ -100,7 +100,7 @@ def open_study(
     plan = step_plan(loaded)
     if plan is None and not loaded.llm_criteria:
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
-    items = {item.id: item for item in read_items(predictions, id_field)}
+    items = {item.id: item for item in read_items(predictions, id_field, rubric=loaded)}
     order = read_queue(queue, set(items)) if queue is not None else list(items)
     store = AnnotationStore(db if db is not None else default_db(predictions))
     try:

@@ -143,7 +143,8 @@ class BatchRun:
         real = self.scorer.engine
         self.scorer.engine = Collector(self.engine, self.missed)
         try:
-            for item in iter_items(source, self.opts.id_field):
+            opts = self.opts
+            for item in iter_items(source, opts.id_field, fmt=opts.format, rubric=self.rubric):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 with contextlib.suppress(Collected):

@@ -1,6 +1,9 @@
 """Cases and predictions: MedThinkVQA rows as they arrive in a predictions file.
 
 Dataset rows keep unknown fields (`extra="allow"`), because MedThinkVQA rows carry many.
+A closed-ended case has 2 to 10 options lettered from A without a gap (A-B up to A-J) and a
+`correct_answer` among them; an open-ended case (a chat dataset's free-text question) has
+neither.
 """
 
 from __future__ import annotations
@@ -8,11 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["LETTERS", "Case", "ImageInfo", "Prediction", "TwiTrace"]
+__all__ = ["LETTERS", "Case", "ImageInfo", "Prediction", "TwiTrace", "lettered", "letters_problem"]
 
-LETTERS = ("A", "B", "C", "D", "E")
+# The option letters a case may use, in order: a case uses the first 2 to 10 of them.
+LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "I", "J")
+MIN_OPTIONS = 2
 _IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality)$")
 # Case fields that are content or model output, never slicing metadata.
 _NOT_META = frozenset(
@@ -23,7 +28,7 @@ _META_MAX_CHARS = 80
 _CARRIED = re.compile(r"^\s*(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*")
 
 
-def _lettered(items: list[Any]) -> dict[str, str]:
+def lettered(items: list[Any]) -> dict[str, str]:
     """A list of options as {letter: text}: by the letters the items carry ("B. …", "A. …"
     in any order), or by position when none carries one. Refuses more options than letters,
     a letter carried twice, and a list where only some items carry one."""
@@ -52,6 +57,21 @@ def _lettered(items: list[Any]) -> dict[str, str]:
     return dict(sorted(options.items()))
 
 
+def letters_problem(letters: list[str]) -> str | None:
+    """Why these option letters are not a case's (2 to 10, from A without a gap), or None."""
+    keys = sorted(letters)
+    if MIN_OPTIONS <= len(keys) <= len(LETTERS) and keys == list(LETTERS[: len(keys)]):
+        return None
+    return (
+        f"options must be lettered from A without a gap, {MIN_OPTIONS} to {len(LETTERS)} of "
+        f"them (A-B … A-{LETTERS[-1]}), got {', '.join(keys) or 'none'}"
+    )
+
+
+def _span(letters: list[str]) -> str:
+    return f"{letters[0]}-{letters[-1]}" if letters else "(none)"
+
+
 # --------------------------------------------------------------------------- cases
 
 
@@ -72,31 +92,60 @@ class Case(BaseModel):
     CLINICAL_HISTORY: str | None = None
     IMAGING_FINDINGS: str | None = None
     discussion: str | None = None
-    options: dict[str, str]
-    correct_answer: str
+    # None: an open-ended case (no options, no letter to choose).
+    options: dict[str, str] | None = None
+    # Validated even when absent: a case with options needs it.
+    correct_answer: str | None = Field(default=None, validate_default=True)
     correct_answer_text: str | None = None
+    # Chat-format data (judge.load.chat): the question asked, and the dataset's own answer.
+    question: str | None = None
+    reference_answer: str | None = None
 
     @field_validator("options", mode="before")
     @classmethod
     def _options_to_letters(cls, value: Any) -> Any:
         # The dataset has been seen both as {"A": "..."} and as ["A. ...", ...].
-        return _lettered(value) if isinstance(value, list) else value
+        return lettered(value) if isinstance(value, list) else value
 
     @field_validator("options")
     @classmethod
-    def _five_options(cls, value: dict[str, str]) -> dict[str, str]:
-        keys = sorted(k.strip().upper() for k in value)
-        if keys != list(LETTERS):
-            raise ValueError(f"options must have the keys A-E, got {sorted(value)}")
-        return {k.strip().upper(): v for k, v in value.items()}
+    def _lettered_from_a(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        options = {k.strip().upper(): v for k, v in value.items()}
+        if len(options) != len(value):
+            raise ValueError(f"option letters repeat once upper-cased, got {sorted(value)}")
+        problem = letters_problem(list(options))
+        if problem:
+            raise ValueError(problem)
+        return dict(sorted(options.items()))
 
     @field_validator("correct_answer")
     @classmethod
-    def _letter(cls, value: str) -> str:
+    def _letter(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "options" not in info.data:  # the options are invalid: that error is reported
+            return value
+        options = info.data["options"]
+        if value is None:
+            if options is not None:
+                raise ValueError("required when the case has options")
+            return None
+        if options is None:
+            raise ValueError(
+                f"{value!r} given, but the case has no options (an open-ended case has neither)"
+            )
         letter = value.strip().strip("().").upper()
-        if letter not in LETTERS:
-            raise ValueError(f"correct_answer must be one of A-E, got {value!r}")
+        if letter not in options:
+            raise ValueError(
+                f"correct_answer must be one of the case's letters "
+                f"{_span(list(options))}, got {value!r}"
+            )
         return letter
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        """The case's option letters, in order (empty for an open-ended case)."""
+        return tuple(self.options or ())
 
     def metadata(self) -> dict[str, str | int | float | bool | None]:
         """Short scalar fields beyond the MedThinkVQA text fields (modality, ICD chapter,

@@ -23,7 +23,7 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from judge.contracts import LETTERS, Prediction, ResultRecord
-from judge.errors import JudgeError
+from judge.errors import InputError, JudgeError
 from judge.judging.accuracy import extract_letter
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -92,6 +92,13 @@ def _prediction(state: TaskState, target: Target, field: str) -> Prediction:
 
     case = {k: v for k, v in (state.metadata or {}).items() if k not in _PREDICTION_FIELDS}
     if "options" not in case and state.choices:
+        if len(state.choices) > len(LETTERS):  # lettered A-J; more would be cut off unseen
+            raise InputError(
+                f"sample {state.sample_id}",
+                None,
+                f"{len(state.choices)} choices, but at most {len(LETTERS)} (A-{LETTERS[-1]})",
+                field="choices",
+            )
         case["options"] = {
             letter: c.value for letter, c in zip(LETTERS, state.choices, strict=False)
         }

@@ -37,6 +37,8 @@ _FIELD_TITLES = {
     "options": "Candidate diagnoses",
     "correct_answer": "Correct answer",
     "teaching_points": "Teaching-point checklist",
+    "question": "Question",
+    "reference_answer": "Reference answer",
 }
 
 
@@ -169,11 +171,15 @@ def _context(
 
 
 def _context_text(name: str, prediction: Prediction) -> str | None:
+    # An open-ended case has neither (a rubric that shows them refuses it before judging).
     if name == "options":
-        return "\n".join(f"{k}. {v}" for k, v in prediction.options.items())
+        options = prediction.options or {}
+        return "\n".join(f"{k}. {v}" for k, v in options.items()) or None
     if name == "correct_answer":
         letter = prediction.correct_answer
-        return f"{letter}. {prediction.options.get(letter, '')}".strip()
+        if letter is None:
+            return None
+        return f"{letter}. {(prediction.options or {}).get(letter, '')}".strip()
     if name == "image_captions":
         lines = [
             f"Image {img.index}"

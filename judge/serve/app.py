@@ -260,7 +260,10 @@ async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> b
     """One batch line (run in a scheduler slot); never raises, so one item cannot end the
     stream of the others."""
     try:
-        found = make_item(item.prediction, scorer.options.id_field, item_id=item.id)
+        opts = scorer.options
+        found = make_item(
+            item.prediction, opts.id_field, item_id=item.id, fmt=opts.format, rubric=rubric
+        )
         record = await scorer.score_item(found, rubric)
     except InputError as exc:
         field = f"prediction.{exc.field}" if exc.field else None
