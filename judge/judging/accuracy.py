@@ -30,7 +30,7 @@ __all__ = ["DETERMINISTIC", "OPEN_ENDED", "extract_letter", "letter_in", "score_
 
 DETERMINISTIC = "deterministic"
 # Why an open-ended case (no options) leaves every letter criterion unscored.
-OPEN_ENDED = "open-ended case: it has no options to choose a letter from"
+OPEN_ENDED = "open-ended case (no options)"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ as one more assistant turn after the dataset's.
 - Closed-ended: `correct_answer` is the letter the reference answers with, read as a model's
   reply is ("D", "(D)", "Final: D", "final: d"); a reference with no letter, or with a hedge,
   is an error. Open-ended: the reference text is `reference_answer` (closed rows keep it too).
-- The reply lands in `prediction` (where answer accuracy reads the letter), its explanation
-  (the reply without its answer line and an `Explanation:` label) in `prediction_rationale`,
-  so that ddx, or any rubric targeting the rationale, judges it.
+- The reply lands in `prediction` (where answer accuracy reads the letter, and `reference`
+  judges it). On a closed-ended row, its explanation (the reply without its answer line and an
+  `Explanation:` label, when it has either) lands in `prediction_rationale`, so that ddx, or
+  any rubric whose target is the rationale, judges it.
 - Content is text, or OpenAI content parts: the text parts are joined, image parts are
   counted as the row's images, any other part is an error. `<image>` placeholders are dropped
   from the question.
@@ -109,7 +110,7 @@ def from_chat(row: dict[str, Any], line: int, id_field: str = "title") -> dict[s
         )
     if isinstance(reply, str):
         out["prediction"] = reply
-        explanation = _explanation(reply)
+        explanation = _explanation(reply) if options is not None else None
         if explanation and "prediction_rationale" not in row:
             out["prediction_rationale"] = explanation
     if out.get(id_field) in (None, ""):
@@ -212,7 +213,12 @@ def _reference_letter(reference: _Turn, options: dict[str, str]) -> str:
 
 
 def _explanation(reply: str) -> str | None:
-    """The reply without its answer line ("Final: D") and an "Explanation:" label."""
-    kept = [line for line in reply.splitlines() if not _ANSWER_LINE.match(line)]
-    text = _EXPLANATION.sub("", "\n".join(kept).strip(), count=1).strip()
-    return text or None
+    """The reply's explanation: the reply without its answer line ("Final: D") and an
+    "Explanation:" label, when it has one of them (a bare "C or D" explains nothing)."""
+    lines = reply.splitlines()
+    kept = [line for line in lines if not _ANSWER_LINE.match(line)]
+    text = "\n".join(kept).strip()
+    labelled = _EXPLANATION.match(text)
+    if len(kept) == len(lines) and not labelled:
+        return None
+    return _EXPLANATION.sub("", text, count=1).strip() or None
