@@ -166,12 +166,15 @@ def _to_item(
     fmt: Format = "auto",
     rubric: Rubric | None = None,
 ) -> Item | InputError:
+    if isinstance(row, Prediction) and _chat(fmt, row.model_extra or {}):
+        # A chat row a front end validated as a case (serve's request body): read it as chat.
+        row = row.model_dump(exclude_unset=True)
     if isinstance(row, Prediction):
         prediction = row
     elif not isinstance(row, dict):
         return InputError(name, line, f"expected a JSON object, got {type(row).__name__}")
     else:
-        if fmt == "chat" or (fmt == "auto" and is_chat(row)):
+        if _chat(fmt, row):
             try:
                 row = from_chat(row, line, id_field)
             except ChatProblem as bad:
@@ -187,6 +190,10 @@ def _to_item(
     if problem:
         return InputError(name, line, problem, field="options")
     return Item(id=str(raw_id), line=line, prediction=prediction)
+
+
+def _chat(fmt: Format, row: dict[str, Any]) -> bool:
+    return fmt == "chat" or (fmt == "auto" and is_chat(row))
 
 
 def _field(prediction: Prediction, name: str) -> Any:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import judge
@@ -268,3 +269,20 @@ def test_options_without_a_header_and_content_parts(tmp_path: Path) -> None:
     assert found.options == {"A": "one", "B": "two", "C": "three"}
     assert found.correct_answer == "C" and found.question == "Which?"
     assert found.title == "line-1"  # the default --id-field, given the line number
+
+
+def test_serve_reads_a_chat_row(tmp_path: Path) -> None:
+    from judge.options import RunOptions
+    from judge.serve.app import create_app
+    from judge.serve.server import running
+
+    row = json.loads(CHAT.read_text(encoding="utf-8").splitlines()[1])  # seven options, G
+    bad = _row(f"Which?\n{FOUR}", "")
+    with running(create_app(RunOptions(cache=False))) as url:
+        scored = httpx.post(f"{url}/v1/score", json={"rubric": "accuracy", "prediction": row})
+        refused = httpx.post(f"{url}/v1/score", json={"rubric": "accuracy", "prediction": bad})
+    assert scored.status_code == 200, scored.text
+    assert scored.json()["id"] == "c7" and scored.json()["scores"] == {"final_answer": 1}
+    assert refused.status_code == 422
+    detail = refused.json()["detail"][0]
+    assert detail["loc"][-3:] == ["messages", "1", "content"] and "empty" in detail["msg"]
