@@ -30,7 +30,15 @@ __all__ = [
 ]
 
 # Context names the case view renders in its own place, not as extra fields.
-_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "options", "title"}
+_SHOWN = {
+    "CLINICAL_HISTORY",
+    "IMAGING_FINDINGS",
+    "image_captions",
+    "options",
+    "title",
+    "question",
+    "reference_answer",
+}
 
 
 class FormError(ValueError):
@@ -67,6 +75,9 @@ class CaseView:
     captions: list[tuple[int, str, str]]
     correct: str | None = None
     fields: list[tuple[str, str]] = field(default_factory=list)
+    # Chat data: the question asked, and the dataset's answer when the rubric shows it.
+    question: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,8 @@ def case_view(item: Item, rubric: Rubric) -> CaseView:
         captions=[(i.index, i.modality or "", i.caption or "") for i in p.images],
         correct=p.correct_answer if "correct_answer" in rubric.context else None,
         fields=fields,
+        question=p.question,
+        reference=p.reference_answer if "reference_answer" in rubric.context else None,
     )
 
 

@@ -191,7 +191,9 @@ def test_the_annotate_form_of_an_open_ended_case_has_no_options(tmp_path: Path) 
         study.store.close()
     hydro = next(p for p in pages if "Is there hydrocephalus?" in p)
     assert "<h2>Options</h2>" not in hydro and "Chosen answer:" not in hydro
-    assert "obstruction at the aqueduct by a tectal mass" in hydro  # the reference answer
+    # The question and the reference answer, shown in their own place, not folded away.
+    assert re.search(r"<h2>Question</h2><p class=\"text\">Is there hydrocephalus\?", hydro)
+    assert re.search(r"<h2>Reference answer</h2><p class=\"text\">Yes\. The lateral", hydro)
     seven = next(p for p in pages if "Diffuse midline glioma" in p)
     assert "<h2>Options</h2>" in seven and "<b>G</b>" in seven
 
