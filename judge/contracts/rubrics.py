@@ -283,6 +283,9 @@ class Rubric(_Strict):
     # More than one call per item (split the reasoning, then judge each step); without
     # stages, one call asks every `llm` criterion.
     stages: list[Stage] = Field(default_factory=list)
+    # The number of options its anchors count ("all four distractors" is five options): a
+    # case with another number is refused before judging. None: any number.
+    option_count: int | None = Field(default=None, ge=2, le=10)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -343,7 +346,8 @@ class Rubric(_Strict):
         """Why a case with these option letters (none: open-ended) cannot be judged with this
         rubric, or None. Judges shown the options or the correct answer (`context`), and a
         count of the distractors addressed, need a closed-ended case; that count also needs a
-        label for each of the case's letters. The computed letter criterion (answer accuracy,
+        label for each of the case's letters; anchors written for `option_count` options need
+        that many. The computed letter criterion (answer accuracy,
         letter consistency) need no check: an open-ended case leaves them unscored."""
         shown = {*self.context, *(n for s in self.stages for n in s.context or ())}
         needs = sorted(shown & {"options", "correct_answer"})
@@ -353,6 +357,12 @@ class Rubric(_Strict):
             return (
                 f"open-ended case (no options), but rubric {self.id} {what}; "
                 "judge it with a rubric that does not (reference)"
+            )
+        if self.option_count is not None and letters and len(letters) != self.option_count:
+            return (
+                f"the case has {len(letters)} options ({letters[0]}-{letters[-1]}), but rubric "
+                f"{self.id}'s anchors count the distractors of {self.option_count} "
+                "(option_count); judge it with a rubric written for its number of options"
             )
         for measure in counts:
             labels = self.stage(measure.stage).criteria

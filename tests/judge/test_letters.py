@@ -23,8 +23,8 @@ from judge.errors import InputError
 from judge.judging.accuracy import extract_letter
 from judge.judging.letter_consistency import argued_option
 from judge.judging.prompts import render_prompt
-from judge.load.inputs import read_items
-from judge.load.rubric import load_rubric
+from judge.load.inputs import read_items, validate_items
+from judge.load.rubric import load_rubric, rubric_hash
 from judge.report import build_report
 from judge.store.results import iter_records
 from tests.llm_server import LLMServer, Reply
@@ -58,6 +58,27 @@ def _case(options: dict[str, str], answer: str, title: str = "t", **extra: Any) 
 
 def _prediction(options: dict[str, str], answer: str, **extra: Any) -> Prediction:
     return Prediction.model_validate(_case(options, answer, **extra))
+
+
+# A rubric for any number of options that shows the judges the options and the answer (ddx
+# and education are written for five: option_count).
+ANY_COUNT = """
+id: any-count
+version: "1"
+description: Whether the reasoning supports the chosen option.
+target: [prediction_rationale]
+context: [CLINICAL_HISTORY, options, correct_answer]
+criteria:
+  - id: supported
+    question: Does the reasoning support the option it chooses?
+    scale: {type: binary, anchors: {0: "No.", 1: "Yes."}}
+"""
+
+
+def _any_count(tmp_path: Path) -> Path:
+    path = tmp_path / "any-count.yaml"
+    path.write_text(ANY_COUNT, encoding="utf-8")
+    return path
 
 
 @pytest.mark.parametrize(
@@ -103,8 +124,8 @@ def test_letter_consistency_reads_the_seventh_option() -> None:
     assert argued_option(case)[0] == "G"
 
 
-def test_prompts_show_the_case_letters() -> None:
-    rubric = load_rubric("ddx")
+def test_prompts_show_the_case_letters(tmp_path: Path) -> None:
+    rubric = load_rubric(_any_count(tmp_path))
     seven = _prediction(SEVEN, "G", prediction_rationale="It is G.")
     user = render_prompt(rubric, seven).messages[1]["content"]  # type: ignore[union-attr]
     assert "G. Diffuse midline glioma" in user and "F. Choroid plexus papilloma" in user
@@ -151,7 +172,7 @@ def test_a_distractor_label_the_case_lacks_is_not_counted(
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """An annotate study (ddx) of a seven-option and a four-option case, served on a free
+    """An annotate study (ANY_COUNT) of a seven-option and a four-option case, served on a free
     port: the base URL of alice's queue and the item ids."""
     path = tmp_path / "preds.jsonl"
     rows = [
@@ -159,7 +180,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         _case(FOUR, "D", "four", prediction="D", prediction_rationale="It is D."),
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    study = open_study(path, "ddx", ["alice"], 1, db=tmp_path / "a.sqlite")
+    study = open_study(path, _any_count(tmp_path), ["alice"], 1, db=tmp_path / "a.sqlite")
     server = AnnotationServer(study).start()
     try:
         yield rater_links(study, server.url)["alice"], {r["title"]: r["title"] for r in rows}
@@ -205,3 +226,22 @@ def test_the_report_of_chat_accuracy_results(tmp_path: Path) -> None:
     assert "final_answer" in page
     # Three of six are scored (two open-ended, one hedge): 2 correct of 3.
     assert re.search(r"0\.67", page)
+
+
+@pytest.mark.parametrize("rubric_id", ["ddx", "education"])
+def test_rubrics_that_count_four_distractors_refuse_other_counts(
+    rubric_id: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.jsonl"
+    rows = [_case(dict(FOUR, E="Lymphoma"), "A", "five"), _case(SEVEN, "G", "seven")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = validate_items(path, rubric=load_rubric(rubric_id))
+    assert report.n_valid == 1 and [(p.line, p.field) for p in report.problems] == [(2, "options")]
+    assert f"rubric {rubric_id}'s anchors count the distractors of 5 (option_count)" in (
+        report.problems[0].message
+    )
+    # The gate is not in the hash: adding it re-judged no 1.0 result.
+    text = load_rubric(rubric_id).model_dump(mode="json")
+    ungated = tmp_path / "ungated.yaml"
+    ungated.write_text(json.dumps({k: v for k, v in text.items() if k != "option_count"}))
+    assert rubric_hash(load_rubric(ungated)) == rubric_hash(load_rubric(rubric_id))
