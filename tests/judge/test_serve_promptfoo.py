@@ -156,7 +156,8 @@ def test_bad_promptfoo_requests_are_4xx(llm_server: LLMServer, rubric_file: Path
         "bad var": ["body", "context", "vars", "threshold"],
         "bad query": ["query", "threshold"],
         "bad field": ["query", "field"],
-        "no options": ["body", "context", "vars", "options"],
+        # A correct answer without options: neither closed- nor open-ended.
+        "no options": ["body", "context", "vars", "correct_answer"],
         "no output": ["body", "output"],
     }
     assert answers["unknown"].status_code == 404
