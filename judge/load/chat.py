@@ -8,8 +8,9 @@ as one more assistant turn after the dataset's.
 - The question is the last user turn; the assistant turn after it is the dataset's reference;
   one more assistant turn, if any, is the model's reply (a `prediction` field as well is an
   error: which one is the candidate?). System turns and earlier turns are context.
-- Options are the lettered lines ("A. …", "(B) …", "C) …") after an `Options:` line, or a run
-  of lettered lines from "A" without one, ending at a blank or unlettered line. They must run
+- Options are the lettered lines ("A. …", "(B) …", "C) …") after an `Options:` line (blank
+  lines between are skipped), or a run of lettered lines from "A" without one, ending at a
+  blank or unlettered line. They must run
   from A without a gap or a repeat; a user turn without them is an open-ended question.
 - Closed-ended: `correct_answer` is the letter the reference answers with, read as a model's
   reply is ("D", "(D)", "Final: D", "final: d"); a reference with no letter, or with a hedge,
@@ -172,6 +173,8 @@ def _question(turn: _Turn) -> tuple[str, dict[str, str] | None]:
     start = header + 1 if header is not None else _first_a(lines)
     if start is None:
         return "\n".join(lines).strip(), None
+    while header is not None and start < len(lines) and not lines[start].strip():
+        start += 1  # "Options:", a blank line, then the options
     block: list[str] = []
     for text in lines[start:]:
         if not _OPTION.match(text):

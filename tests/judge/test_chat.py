@@ -22,6 +22,7 @@ import pytest
 import judge
 from judge.errors import InputError
 from judge.load.inputs import read_items, validate_items
+from judge.load.rubric import load_rubric
 from judge.store.results import iter_records
 from tests.llm_server import LLMServer, Reply
 
@@ -147,18 +148,28 @@ def test_reference_rubric_end_to_end_over_http(llm_server: LLMServer, tmp_path: 
     assert "No hydrocephalus; the ventricles are normal in size." in user
 
 
-def test_ddx_refuses_an_open_ended_row_before_judging(llm_server: LLMServer) -> None:
+def test_ddx_refuses_an_open_ended_row_before_judging(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # The five-option row (ddx's anchors count four distractors) and the two open-ended ones.
+    rows = CHAT.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "chat.jsonl"
+    path.write_text("\n".join([rows[2], rows[4], rows[5]]) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
-        judge.score(CHAT, "ddx", judges=[MODEL], api_base=llm_server.url)
+        judge.score(path, "ddx", judges=[MODEL], api_base=llm_server.url)
     problem = caught.value
-    assert (problem.line, problem.field) == (5, "options")
+    assert (problem.line, problem.field) == (2, "options")
     assert "open-ended case (no options), but rubric ddx shows the judges the" in problem.message
     assert "\n" not in str(problem)
     assert llm_server.requests == []  # nothing was paid for
-    # --skip-invalid judges the closed-ended rows and lists the two open-ended ones.
-    result = judge.score(CHAT, "ddx", judges=[MODEL], api_base=llm_server.url, skip_invalid=True)
-    assert sorted(r.id for r in result.records) == ["c4", "c4-hedge", "c5", "c7"]
-    assert [p.line for p in result.skipped] == [5, 6]
+    # --skip-invalid judges the closed-ended row and lists the two open-ended ones.
+    result = judge.score(path, "ddx", judges=[MODEL], api_base=llm_server.url, skip_invalid=True)
+    assert [r.id for r in result.records] == ["c5"]
+    assert [p.line for p in result.skipped] == [2, 3]
+    # The four- and seven-option rows: ddx counts four distractors (option_count: 5).
+    report = validate_items(CHAT, rubric=load_rubric("ddx"))
+    assert [p.line for p in report.problems] == [1, 2, 4, 5, 6]
+    assert "the case has 7 options (A-G), but rubric ddx's anchors" in report.problems[1].message
 
 
 def test_format_option_forces_or_refuses_chat(tmp_path: Path) -> None:
@@ -205,7 +216,7 @@ def test_format_is_a_command_line_option(tmp_path: Path) -> None:
             "option letter B is carried twice",
         ),
         (_row("Which?\nOptions:\nA. only", "Final: A"), "messages.0.content", "2 to 10"),
-        (_row("Which?\nOptions:\n\nA. a", "A"), "messages.0.content", "no lettered option"),
+        (_row("Which?\nOptions:\nnone given", "A"), "messages.0.content", "no lettered option"),
         ({"messages": {"role": "user", "content": "x"}}, "messages", "must be a list of turns"),
         ({"messages": ["hello"]}, "messages.0", "must be an object"),
         (_row(42, "A"), "messages.0.content", "must be text or a list of content parts"),
@@ -261,6 +272,8 @@ def test_options_without_a_header_and_content_parts(tmp_path: Path) -> None:
     path = _write(tmp_path, [_row(parts, [{"type": "text", "text": "(C)"}], prediction="c")])
     found = read_items(path)[0].prediction
     assert found.options == {"A": "one", "B": "two", "C": "three"}
+    spaced = _row("Which?\nOptions:\n\nA. one\nB. two\n\nAnswer with the letter.", "B")
+    assert read_items(_write(tmp_path, [spaced]))[0].prediction.correct_answer == "B"
     assert found.correct_answer == "C" and found.question == "Which?"
     assert found.title == "line-1"  # the default --id-field, given the line number
 
