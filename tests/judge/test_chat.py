@@ -293,3 +293,14 @@ def test_serve_reads_a_chat_row(tmp_path: Path) -> None:
     assert refused.status_code == 422
     detail = refused.json()["detail"][0]
     assert detail["loc"][-3:] == ["messages", "1", "content"] and "empty" in detail["msg"]
+
+
+def test_score_frame_reads_chat_rows() -> None:
+    import pandas as pd
+
+    from judge.frame import score_frame
+
+    rows = [json.loads(line) for line in CHAT.read_text(encoding="utf-8").splitlines()]
+    scored = score_frame(pd.DataFrame(rows), "accuracy")
+    assert scored["final_answer"].tolist()[:3] == [1, 1, 0]
+    assert scored["status"].tolist()[3:] == ["unscored"] * 3

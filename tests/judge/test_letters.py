@@ -122,6 +122,10 @@ def test_letter_consistency_reads_the_seventh_option() -> None:
     )
     case = _prediction(SEVEN, "G", prediction="G", prediction_rationale=reasoning)
     assert argued_option(case)[0] == "G"
+    # An open-ended case has no option to argue for: unscored with the reason, not a crash.
+    open_ended = Prediction(title="o", prediction_rationale="Most consistent with glioma.")
+    assert argued_option(open_ended) == (None, "open-ended case (no options)")
+    assert extract_letter(open_ended) == (None, "open-ended case (no options)")
 
 
 def test_prompts_show_the_case_letters(tmp_path: Path) -> None:
