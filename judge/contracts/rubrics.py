@@ -347,8 +347,8 @@ class Rubric(_Strict):
         rubric, or None. Judges shown the options or the correct answer (`context`), and a
         count of the distractors addressed, need a closed-ended case; that count also needs a
         label for each of the case's letters; anchors written for `option_count` options need
-        that many. The computed letter criterion (answer accuracy,
-        letter consistency) need no check: an open-ended case leaves them unscored."""
+        that many. The computed letter criteria (answer accuracy, letter consistency) need no
+        check: an open-ended case leaves them unscored, with the reason."""
         shown = {*self.context, *(n for s in self.stages for n in s.context or ())}
         needs = sorted(shown & {"options", "correct_answer"})
         counts = [c.measure for c in self.criteria if c.measure and c.measure.of]
