@@ -129,6 +129,8 @@ async def ascore_frame(
             item_id=str(index) if by_index else None,
             source=f"row {index!r}",
             images=images,
+            fmt=opts.format,
+            rubric=the_rubric,
         )
         for index, row in zip(df.index, df.to_dict("records"), strict=True)
     ]

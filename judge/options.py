@@ -24,6 +24,7 @@ from judge.option_info import ALL, FILE, ONE_ITEM, USES, OptionInfo, Use, number
 __all__ = [
     "USES",
     "Aggregate",
+    "Format",
     "OptionInfo",
     "RunOptions",
     "Use",
@@ -35,6 +36,7 @@ __all__ = [
 
 Aggregate = Literal["auto", "mean", "median", "majority"]
 Mode = Literal["tools", "json_schema", "json", "md_json"]
+Format = Literal["auto", "medthinkvqa", "chat"]
 
 
 def _judge_limits(values: tuple[str, ...]) -> dict[str, Any]:
@@ -179,6 +181,12 @@ class RunOptions:
         metavar="DIR",
         allowed="a folder path",
         why="an Inspect sample carries no dataset image paths",
+    )
+    format: Format = option(
+        "auto",
+        help="Rows are chat (`messages`), medthinkvqa (the case inline) or auto (by row).",
+        applies=ONE_ITEM,
+        flags=("--format",),
     )
     # Slice the run's summary by this case metadata field (modality, icd10_chapter, …).
     by: str | None = option(

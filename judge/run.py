@@ -125,7 +125,9 @@ async def ascore(
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     cases = cases_or_none(opts.cases, opts.id_field)
     images = ImageRoot.of(opts.images)
-    report = validate_items(predictions, opts.id_field, cases, images, rubric=the_rubric)
+    report = validate_items(
+        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric
+    )
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -184,7 +186,9 @@ async def aplan(
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     images = ImageRoot.of(opts.images)
     cases = cases_or_none(opts.cases, opts.id_field)
-    report = validate_items(predictions, opts.id_field, cases, images, rubric=the_rubric)
+    report = validate_items(
+        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric
+    )
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -194,7 +198,7 @@ async def aplan(
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
             result.missing = report.missing
             for item in iter_items(
-                predictions, opts.id_field, scorer.cases, images, rubric=the_rubric
+                predictions, opts.id_field, scorer.cases, images, fmt=opts.format, rubric=the_rubric
             ):
                 if isinstance(item, InputError) or item.id in done:
                     continue
@@ -321,6 +325,7 @@ class _Job:
                 self.opts.id_field,
                 self.scorer.cases,
                 self.scorer.images,
+                fmt=self.opts.format,
                 rubric=self.rubric,
             )
             if not isinstance(item, InputError) and item.id not in done

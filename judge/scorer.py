@@ -200,6 +200,7 @@ class Scorer:
             item_id=item_id,
             cases=self.cases,
             images=self.images,
+            fmt=self.options.format,
             rubric=prep.rubric,
         )
         async with self.scheduler.slot():
@@ -414,6 +415,7 @@ class Scorer:
             self.options.aggregate,
             outcome.problem,
             correct_answer=item.prediction.correct_answer,
+            letters=item.prediction.letters,
         )
         if outcome.retryable:
             measured = [

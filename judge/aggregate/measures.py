@@ -28,10 +28,12 @@ def measure_judgments(
     method: str = "auto",
     no_units: str | None = None,
     correct_answer: str | None = None,
+    letters: tuple[str, ...] = (),
 ) -> list[Judgment]:
     """One computed judgment per `measure` criterion. `no_units` is the reason when the
     stages made no units (no judge, no text), so every measure is unscored; `correct_answer`
-    (a letter) is what a `distractors` measure leaves out."""
+    (a letter) is what a `distractors` measure leaves out, and `letters` (the case's option
+    letters, when given) all it counts: a label E on a four-option case names no option."""
     out = []
     for criterion in rubric.criteria:
         if criterion.measure is None:
@@ -45,7 +47,7 @@ def measure_judgments(
         mine = [j for j in judgments if j.criterion in asked]
         if criterion.measure.of is not None:
             out.append(_distractors(criterion, stage.criteria, mine, len(found.units), method,
-                                    correct_answer))  # fmt: skip
+                                    correct_answer, letters))  # fmt: skip
             continue
         matches = [
             _matches(stage.criteria, criterion.measure.where, mine, step, method)
@@ -118,6 +120,7 @@ def _distractors(
     n_units: int,
     method: str,
     correct_answer: str | None,
+    letters: tuple[str, ...] = (),
 ) -> Judgment:
     """How many options other than the correct one some unit addresses (brevity's check:
     a one-step answer can be all factual and still leave every distractor unexamined)."""
@@ -132,6 +135,8 @@ def _distractors(
         elif value is not NOT_ASKED:
             seen.update(str(v) for v in value)
     seen.discard(correct_answer or "")
+    if letters:
+        seen &= set(letters)
     details: dict[str, Any] = {"units": n_units, "matching": len(seen), "no_verdict": unknown}
     details["options"] = sorted(seen)
     if unknown:

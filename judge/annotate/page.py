@@ -32,7 +32,16 @@ __all__ = [
 ]
 
 # Context names the case view renders in its own place, not as extra fields.
-_SHOWN = {"CLINICAL_HISTORY", "IMAGING_FINDINGS", "image_captions", "images", "options", "title"}
+_SHOWN = {
+    "CLINICAL_HISTORY",
+    "IMAGING_FINDINGS",
+    "image_captions",
+    "images",
+    "options",
+    "title",
+    "question",
+    "reference_answer",
+}
 
 
 class FormError(ValueError):
@@ -80,6 +89,9 @@ class CaseView:
     images: list[ImageView]
     correct: str | None = None
     fields: list[tuple[str, str]] = field(default_factory=list)
+    # Chat data: the question asked, and the dataset's answer when the rubric shows it.
+    question: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,8 @@ def case_view(item: Item, rubric: Rubric, images: ImageRoot | None = None) -> Ca
         ],
         correct=p.correct_answer if "correct_answer" in rubric.context else None,
         fields=fields,
+        question=p.question,
+        reference=p.reference_answer if "reference_answer" in rubric.context else None,
     )
 
 

@@ -111,7 +111,9 @@ def open_study(
         raise ConfigError(f"rubric {loaded.id} has no criteria people rate (all are computed)")
     joined = cases_or_none(cases, id_field)
     root = ImageRoot.of(images)
-    items = {item.id: item for item in read_items(predictions, id_field, joined, root)}
+    items = {
+        item.id: item for item in read_items(predictions, id_field, joined, root, rubric=loaded)
+    }
     order = read_queue(queue, set(items)) if queue is not None else list(items)
     store = AnnotationStore(db if db is not None else default_db(predictions))
     try:

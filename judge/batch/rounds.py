@@ -148,6 +148,7 @@ class BatchRun:
                 self.opts.id_field,
                 self.scorer.cases,
                 self.scorer.images,
+                fmt=self.opts.format,
                 rubric=self.rubric,
             ):
                 if isinstance(item, InputError) or item.id in done:

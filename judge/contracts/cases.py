@@ -1,6 +1,9 @@
 """Cases and predictions: MedThinkVQA rows as they arrive in a predictions file.
 
 Dataset rows keep unknown fields (`extra="allow"`), because MedThinkVQA rows carry many.
+A closed-ended case has 2 to 10 options lettered from A without a gap (A-B up to A-J) and a
+`correct_answer` among them; an open-ended case (a chat dataset's free-text question) has
+neither.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "LETTERS",
@@ -21,9 +24,13 @@ __all__ = [
     "Prediction",
     "RubricItem",
     "TwiTrace",
+    "lettered",
+    "letters_problem",
 ]
 
-LETTERS = ("A", "B", "C", "D", "E")
+# The option letters a case may use, in order: a case uses the first 2 to 10 of them.
+LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "I", "J")
+MIN_OPTIONS = 2
 _IMAGE_FIELD = re.compile(r"^image_(\d+)_(caption|modality|path)$")
 # Case fields that are content or model output, never slicing metadata.
 _NOT_META = frozenset(
@@ -40,7 +47,7 @@ MAX_RUBRIC_ITEMS = 200
 _CARRIED = re.compile(r"^\s*(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*")
 
 
-def _lettered(items: list[Any]) -> dict[str, str]:
+def lettered(items: list[Any]) -> dict[str, str]:
     """A list of options as {letter: text}: by the letters the items carry ("B. …", "A. …"
     in any order), or by position when none carries one. Refuses more options than letters,
     a letter carried twice, and a list where only some items carry one."""
@@ -67,6 +74,21 @@ def _lettered(items: list[Any]) -> dict[str, str]:
             raise ValueError(f"option letter {letter} is carried twice")
         options[letter] = text[match.end() :]
     return dict(sorted(options.items()))
+
+
+def letters_problem(letters: list[str]) -> str | None:
+    """Why these option letters are not a case's (2 to 10, from A without a gap), or None."""
+    keys = sorted(letters)
+    if MIN_OPTIONS <= len(keys) <= len(LETTERS) and keys == list(LETTERS[: len(keys)]):
+        return None
+    return (
+        f"options must be lettered from A without a gap, {MIN_OPTIONS} to {len(LETTERS)} of "
+        f"them (A-B … A-{LETTERS[-1]}), got {', '.join(keys) or 'none'}"
+    )
+
+
+def _span(letters: list[str]) -> str:
+    return f"{letters[0]}-{letters[-1]}" if letters else "(none)"
 
 
 # --------------------------------------------------------------------------- cases
@@ -138,9 +160,14 @@ class Case(BaseModel):
     CLINICAL_HISTORY: str | None = None
     IMAGING_FINDINGS: str | None = None
     discussion: str | None = None
+    # None: an open-ended case (no options, no letter to choose).
     options: dict[str, str] | None = None
-    correct_answer: str | None = None
+    # Validated even when absent: a case with options needs it.
+    correct_answer: str | None = Field(default=None, validate_default=True)
     correct_answer_text: str | None = None
+    # Chat-format data (judge.load.chat): the question asked, and the dataset's own answer.
+    question: str | None = None
+    reference_answer: str | None = None
     # The case's own checklist (HealthBench's `rubrics`), judged item by item by a rubric
     # with `items: case`.
     rubrics: list[RubricItem] | None = Field(default=None, max_length=MAX_RUBRIC_ITEMS)
@@ -157,27 +184,47 @@ class Case(BaseModel):
         if isinstance(value, dict):
             # A parquet struct column has every row's letters: a letter this case lacks is null.
             return {k: v for k, v in value.items() if v is not None}
-        return _lettered(value) if isinstance(value, list) else value
+        return lettered(value) if isinstance(value, list) else value
 
     @field_validator("options")
     @classmethod
-    def _five_options(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+    def _lettered_from_a(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is None:
             return None
-        keys = sorted(k.strip().upper() for k in value)
-        if keys != list(LETTERS):
-            raise ValueError(f"options must have the keys A-E, got {sorted(value)}")
-        return {k.strip().upper(): v for k, v in value.items()}
+        options = {k.strip().upper(): v for k, v in value.items()}
+        if len(options) != len(value):
+            raise ValueError(f"option letters repeat once upper-cased, got {sorted(value)}")
+        problem = letters_problem(list(options))
+        if problem:
+            raise ValueError(problem)
+        return dict(sorted(options.items()))
 
     @field_validator("correct_answer")
     @classmethod
-    def _letter(cls, value: str | None) -> str | None:
+    def _letter(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "options" not in info.data:  # the options are invalid: that error is reported
+            return value
+        options = info.data["options"]
         if value is None:
+            if options is not None:
+                raise ValueError("required when the case has options")
             return None
+        if options is None:
+            raise ValueError(
+                f"{value!r} given, but the case has no options (an open-ended case has neither)"
+            )
         letter = value.strip().strip("().").upper()
-        if letter not in LETTERS:
-            raise ValueError(f"correct_answer must be one of A-E, got {value!r}")
+        if letter not in options:
+            raise ValueError(
+                f"correct_answer must be one of the case's letters "
+                f"{_span(list(options))}, got {value!r}"
+            )
         return letter
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        """The case's option letters, in order (empty for an open-ended case)."""
+        return tuple(self.options or ())
 
     def metadata(self) -> dict[str, str | int | float | bool | None]:
         """Short scalar fields beyond the MedThinkVQA text fields (modality, ICD chapter,

@@ -65,7 +65,8 @@ class UnitMeasure(_Strict):
 
     stage: str
     # `distractors`: how many of the options other than the correct answer at least one unit
-    # carries as a label of the labels criterion named by `of` (whose labels are letters A-E).
+    # carries as a label of the labels criterion named by `of` (whose labels are option letters;
+    # a case with a letter they lack is refused, one whose options stop short ignores the rest).
     statistic: Literal["count", "ratio", "distractors"]
     where: dict[str, Level] = Field(default_factory=dict)
     of: str | None = None
@@ -243,6 +244,9 @@ class Rubric(_Strict):
     # HealthBench's format), one met / not met call per item; the rubric's one `case_items`
     # criterion holds the score. A case without items is an input error.
     items: Literal["case"] | None = None
+    # The number of options its anchors count ("all four distractors" is five options): a
+    # case with another number is refused before judging. None: any number.
+    option_count: int | None = Field(default=None, ge=2, le=10)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -337,6 +341,39 @@ class Rubric(_Strict):
             raise ValueError(
                 f"criterion {criterion_id}: `of` must name a labels criterion of stage {stage.id}"
             )
+
+    def option_problem(self, letters: tuple[str, ...]) -> str | None:
+        """Why a case with these option letters (none: open-ended) cannot be judged with this
+        rubric, or None. Judges shown the options or the correct answer (`context`), and a
+        count of the distractors addressed, need a closed-ended case; that count also needs a
+        label for each of the case's letters; anchors written for `option_count` options need
+        that many. The computed letter criteria (answer accuracy, letter consistency) need no
+        check: an open-ended case leaves them unscored, with the reason."""
+        shown = {*self.context, *(n for s in self.stages for n in s.context or ())}
+        needs = sorted(shown & {"options", "correct_answer"})
+        counts = [c.measure for c in self.criteria if c.measure and c.measure.of]
+        if not letters and (needs or counts):
+            what = f"shows the judges the {' and '.join(needs)}" if needs else "counts distractors"
+            return (
+                f"open-ended case (no options), but rubric {self.id} {what}; "
+                "judge it with a rubric that does not (reference)"
+            )
+        if self.option_count is not None and letters and len(letters) != self.option_count:
+            return (
+                f"the case has {len(letters)} options ({letters[0]}-{letters[-1]}), but rubric "
+                f"{self.id}'s anchors count the distractors of {self.option_count} "
+                "(option_count); judge it with a rubric written for its number of options"
+            )
+        for measure in counts:
+            labels = self.stage(measure.stage).criteria
+            of = next(c for c in labels if c.id == measure.of)
+            missing = [x for x in letters if not of.allows(x)]
+            if missing:
+                return (
+                    f"the case has options {letters[0]}-{letters[-1]}, but rubric {self.id}'s "
+                    f"{of.id} labels no {', '.join(missing)}"
+                )
+        return None
 
     @property
     def needs_judges(self) -> bool:

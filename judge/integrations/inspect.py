@@ -5,10 +5,12 @@
     Task(dataset=..., solver=generate(), scorer=rubric_scorer("ddx", judges=["openai/gpt-4o-mini"]))
 
 The sample's metadata holds the case fields (`CLINICAL_HISTORY`, `IMAGING_FINDINGS`, `options`,
-`correct_answer`, …; `options` may come from the sample's choices and `correct_answer` from
-its target instead). The completion is the judged text, and the letter found in it is the
-prediction. Needs the `inspect` extra: this is the only module of `judge` that imports
-inspect_ai.
+`correct_answer`, …; `options` may come from the sample's choices (up to ten, A-J) and
+`correct_answer` from its target instead). The completion is the judged text, and the letter
+found in it is the prediction. A sample with neither options nor choices is open-ended: its
+target is the reference answer, its input the question, and its completion the prediction
+(the `reference` rubric judges it). Needs the `inspect` extra: this is the only module of
+`judge` that imports inspect_ai.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from typing import Any
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
-from judge.contracts import LETTERS, Prediction, ResultRecord
-from judge.errors import JudgeError
+from judge.contracts import LETTERS, Prediction, ResultRecord, Rubric
+from judge.errors import InputError, JudgeError
 from judge.judging.accuracy import extract_letter
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -70,7 +72,7 @@ def rubric_scorer(
 
     async def score(state: TaskState, target: Target) -> Score:
         try:
-            prediction = _prediction(state, target, target_field)
+            prediction = _prediction(state, target, target_field, the_rubric)
         except JudgeError as exc:
             return Score.unscored(reason="scoring_failed", explanation=str(exc))
         judge_scorer = await shared.get()
@@ -85,20 +87,35 @@ def rubric_scorer(
     return score
 
 
-def _prediction(state: TaskState, target: Target, field: str) -> Prediction:
+def _prediction(state: TaskState, target: Target, field: str, rubric: Rubric) -> Prediction:
     """The sample as a prediction: its case fields, the completion at `field`, and the letter
-    the completion chose."""
+    the completion chose; an InputError when it is not valid, or when `rubric` cannot judge
+    it (an open-ended sample under a rubric that shows the options)."""
     from judge.load.inputs import make_item
 
     case = {k: v for k, v in (state.metadata or {}).items() if k not in _PREDICTION_FIELDS}
     if "options" not in case and state.choices:
+        if len(state.choices) > len(LETTERS):  # lettered A-J; more would be cut off unseen
+            raise InputError(
+                f"sample {state.sample_id}",
+                None,
+                f"{len(state.choices)} choices, but at most {len(LETTERS)} (A-{LETTERS[-1]})",
+                field="choices",
+            )
         case["options"] = {
             letter: c.value for letter, c in zip(LETTERS, state.choices, strict=False)
         }
     if "correct_answer" not in case and target.text:
-        case["correct_answer"] = target.text
+        # A closed-ended sample's target is its letter; an open-ended one's, the reference.
+        case.setdefault(
+            "correct_answer" if case.get("options") else "reference_answer", target.text
+        )
+    case.setdefault("question", state.input_text)
     _place(case, field, state.output.completion)
-    item = make_item(case, item_id=str(state.sample_id), source=f"sample {state.sample_id}")
+    source = f"sample {state.sample_id}"
+    item = make_item(case, item_id=str(state.sample_id), source=source, rubric=rubric)
+    if item.prediction.options is None:  # open-ended: the completion is the answer
+        return item.prediction
     letter, _ = extract_letter(item.prediction)
     return item.prediction.model_copy(update={"prediction": letter})
 

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from judge.contracts import Criterion, Judgment, Prediction
-from judge.judging.accuracy import DETERMINISTIC, extract_letter
+from judge.judging.accuracy import DETERMINISTIC, OPEN_ENDED, extract_letter
 from judge.judging.sentences import split_sentences
 
 __all__ = ["argued_option", "score_letter_consistency"]
@@ -57,6 +57,8 @@ def argued_option(prediction: Prediction) -> tuple[str | None, str]:
     """The letter of the option the reasoning argues for, and the clause it was read from;
     (None, why not) when the text does not allow it. The step-3 reasoning is read first, then
     the rationale (a step 3 that ends "Answer E." names no option)."""
+    if not prediction.options:
+        return None, OPEN_ENDED
     texts = [t for t in (prediction.text_at(p) for p in _TEXTS) if t]
     if not texts:
         return None, "no reasoning to read the argued diagnosis from"

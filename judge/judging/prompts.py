@@ -42,6 +42,8 @@ _FIELD_TITLES = {
     "options": "Candidate diagnoses",
     "correct_answer": "Correct answer",
     "teaching_points": "Teaching-point checklist",
+    "question": "Question",
+    "reference_answer": "Reference answer",
 }
 
 
@@ -229,8 +231,10 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _context_text(name: str, prediction: Prediction) -> str | None:
+    # An open-ended case has neither (a rubric that shows them refuses it before judging).
     if name == "options":
-        return "\n".join(f"{k}. {v}" for k, v in (prediction.options or {}).items()) or None
+        options = prediction.options or {}
+        return "\n".join(f"{k}. {v}" for k, v in options.items()) or None
     if name == "correct_answer":
         letter = prediction.correct_answer
         if letter is None:

@@ -6,6 +6,13 @@ to feed the judges. Both passes stream, and the ids seen so far (to report a rep
 held in an IdSet, which moves to a temporary database past a few ten thousand ids: memory does
 not grow with the file. With a cases file (`--cases`, judge.load.cases) each line is first
 joined to its case by id, in both passes.
+
+A row is in the MedThinkVQA shape (the case inline), in chat format (`messages`; see
+judge.load.chat) or HealthBench's (judge.load.healthbench). Chat rows are told apart by `fmt`:
+`auto` (a row with `messages` is a chat row), `chat`, `medthinkvqa`. Given the rubric, a case
+it cannot judge is refused here too, before any judge is called: an open-ended case under a
+rubric that shows the judges the options, or a case without its own items under a rubric that
+judges them.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ from pydantic import ValidationError
 from judge.contracts import Prediction, Rubric
 from judge.errors import InputError
 from judge.load.cases import Cases, case_id
+from judge.load.chat import ChatProblem, from_chat, is_chat
 from judge.load.healthbench import healthbench_prediction, is_healthbench_row
 from judge.load.images import ImageRoot
 from judge.load.lines import first_problem, jsonl_rows
+from judge.options import Format
 from judge.store.idset import IdSet
 
 __all__ = [
@@ -34,6 +43,9 @@ __all__ = [
     "read_items",
     "validate_items",
 ]
+
+
+Source = str | Path | Iterable[dict[str, Any] | Prediction]
 
 
 @dataclass(frozen=True)
@@ -57,10 +69,12 @@ class InputReport:
 
 
 def iter_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    source: Source,
     id_field: str = "title",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    *,
+    fmt: Format = "auto",
     rubric: Rubric | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
@@ -69,8 +83,7 @@ def iter_items(
     the "line" is the 1-based position). Duplicate ids are reported at their second sighting.
     With `cases`, each line is joined to its case first (`Cases.join`'s rules); with
     `images`, an `image_NN_path` with no file under that root is the line's problem.
-    With `rubric`, a line that rubric cannot judge at all (no items of its own for a rubric
-    with `items: case`) is an error too.
+    `fmt` is the rows' format (`--format`); with `rubric`, a case it cannot judge is an error.
     """
     name, rows = _rows(source)
     with IdSet() as seen:  # closed when the generator ends or is closed early
@@ -78,13 +91,8 @@ def iter_items(
             if isinstance(row, InputError):
                 yield row
                 continue
-            item = _to_item(name, line, row, id_field, cases=cases)
-            problem = (
-                case_items_problem(rubric, item.prediction) if isinstance(item, Item) else None
-            )
-            if problem is not None:
-                item = InputError(name, line, problem, field="rubrics")
-            elif isinstance(item, Item) and not seen.add(item.id):
+            item = _to_item(name, line, row, id_field, cases=cases, fmt=fmt, rubric=rubric)
+            if isinstance(item, Item) and not seen.add(item.id):
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
             if isinstance(item, Item) and images is not None:
                 item = _with_images(name, item, images)
@@ -92,10 +100,12 @@ def iter_items(
 
 
 def validate_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    source: Source,
     id_field: str = "title",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    *,
+    fmt: Format = "auto",
     rubric: Rubric | None = None,
 ) -> InputReport:
     """Validate every line without keeping the items (with `cases`: and list the cases no
@@ -103,7 +113,7 @@ def validate_items(
     check their image files; with `rubric`: and that it can judge each line)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
     predicted: set[str] = set()
-    for item in iter_items(source, id_field, cases, images, rubric=rubric):
+    for item in iter_items(source, id_field, cases, images, fmt=fmt, rubric=rubric):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
@@ -116,14 +126,17 @@ def validate_items(
 
 
 def read_items(
-    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    source: Source,
     id_field: str = "title",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    *,
+    fmt: Format = "auto",
+    rubric: Rubric | None = None,
 ) -> list[Item]:
     """All items of a source, raising the first problem (for small inputs and tests)."""
     items = []
-    for item in iter_items(source, id_field, cases, images):
+    for item in iter_items(source, id_field, cases, images, fmt=fmt, rubric=rubric):
         if isinstance(item, InputError):
             raise item
         items.append(item)
@@ -131,7 +144,7 @@ def read_items(
 
 
 def _rows(
-    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    source: Source,
 ) -> tuple[str, Iterator[tuple[int, Any]]]:
     if isinstance(source, str | Path):
         path = Path(source)
@@ -149,19 +162,17 @@ def make_item(
     source: str = "<item>",
     cases: Cases | None = None,
     images: ImageRoot | None = None,
+    fmt: Format = "auto",
     rubric: Rubric | None = None,
 ) -> Item:
     """One prediction as an Item (id from `item_id`, else its `id_field`; joined to its case
     when `cases` is given); raises InputError naming the field when it is not valid (or, with
     `images`, names an image file not there; with `rubric`, a line it cannot judge)."""
-    found = _to_item(source, 1, row, id_field, item_id, cases)
+    found = _to_item(source, 1, row, id_field, item_id, cases, fmt=fmt, rubric=rubric)
     if isinstance(found, Item) and images is not None:
         found = _with_images(source, found, images)
     if isinstance(found, InputError):
         raise found
-    problem = case_items_problem(rubric, found.prediction)
-    if problem is not None:
-        raise InputError(source, 1, problem, field="rubrics")
     return found
 
 
@@ -192,7 +203,18 @@ def _to_item(
     id_field: str,
     item_id: str | None = None,
     cases: Cases | None = None,
+    *,
+    fmt: Format = "auto",
+    rubric: Rubric | None = None,
 ) -> Item | InputError:
+    if isinstance(row, Prediction) and _chat(fmt, row.model_extra or {}):
+        # A chat row a front end validated as a case (serve's request body): read it as chat.
+        row = row.model_dump(exclude_unset=True)
+    if isinstance(row, dict) and _chat(fmt, row):
+        try:
+            row = from_chat(row, line, id_field)
+        except ChatProblem as bad:
+            return InputError(name, line, bad.message, field=bad.field)
     if cases is not None:
         if isinstance(row, Prediction):
             row = row.model_dump(exclude_unset=True)
@@ -220,7 +242,18 @@ def _to_item(
     raw_id = item_id if item_id is not None else _field(prediction, id_field)
     if raw_id is None or str(raw_id).strip() == "":
         return InputError(name, line, _NO_ID, id_field)
+    if rubric is not None:
+        problem = rubric.option_problem(prediction.letters)
+        if problem:
+            return InputError(name, line, problem, field="options")
+        problem = case_items_problem(rubric, prediction)
+        if problem:
+            return InputError(name, line, problem, field="rubrics")
     return Item(id=str(raw_id), line=line, prediction=prediction)
+
+
+def _chat(fmt: Format, row: dict[str, Any]) -> bool:
+    return fmt == "chat" or (fmt == "auto" and is_chat(row))
 
 
 _NO_ID = "missing (it identifies the item; see --id-field)"

@@ -75,9 +75,15 @@ def rubric_of_records(
 _LATER_FIELDS = ("stages", "measure", "when", "base", "examples", "items")
 
 
+# Rubric fields that only refuse some cases: what the judges are asked about the cases a
+# rubric accepts does not change with them, so neither does the hash (no needless re-judging).
+_GATES = ("option_count",)
+
+
 def rubric_hash(rubric: Rubric) -> str:
     """A hash of the rubric's content (not its formatting), recorded in every result."""
-    content = _without_unset_later(rubric.model_dump(mode="json"))
+    dumped = rubric.model_dump(mode="json")
+    content = _without_unset_later({k: v for k, v in dumped.items() if k not in _GATES})
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -268,6 +268,8 @@ async def _one(scorer: Scorer, rubric: Rubric, index: int, item: BatchItem) -> b
             item_id=item.id,
             cases=scorer.cases,
             images=scorer.images,
+            fmt=scorer.options.format,
+            rubric=rubric,
         )
         record = await scorer.score_item(found, rubric)
     except InputError as exc:

@@ -38,6 +38,9 @@ def test_fixture_file_reads_with_options_in_both_shapes() -> None:
         ('{"title": "x", ', None, "not valid JSON"),
         # Options may be absent (a HealthBench row has none), not malformed.
         (json.dumps({"title": "x", "options": 3, "correct_answer": "A"}), "options", "dictionary"),
+        # An open-ended case has neither options nor a correct answer; a letter alone is wrong.
+        (json.dumps({"title": "x", "correct_answer": "A"}), "correct_answer", "no options"),
+        (json.dumps({"title": "x", "options": list("ABCD")}), "correct_answer", "required"),
         (
             json.dumps({"title": "x", "options": list("ABCDE"), "correct_answer": "F"}),
             "correct_answer",
@@ -128,11 +131,12 @@ def test_options_list_keeps_the_letters_its_items_carry(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "words"),
     [
-        ([f"{c}. option {c}" for c in "ABCDEF"], "6 options, but at most 5 (A-E)"),
-        (list("VWXYZQ"), "6 options, but at most 5 (A-E)"),
+        ([f"{c}. option {c}" for c in "ABCDEFGHIJK"], "11 options, but at most 10 (A-J)"),
+        (list("VWXYZQRSTUV"), "11 options, but at most 10 (A-J)"),
+        (["A. only one"], "2 to 10 of them"),
         (["A. a", "B. b", "C. c", "D. d", "Silicosis"], "option 5 ('Silicosis') carries no letter"),
         (["A. a", "B. b", "B. c", "D. d", "E. e"], "option letter B is carried twice"),
-        (["A. a", "B. b", "C. c", "D. d", "F. f"], "keys A-E"),
+        (["A. a", "B. b", "C. c", "D. d", "F. f"], "lettered from A without a gap"),
     ],
 )
 def test_options_list_that_cannot_be_read_is_refused(

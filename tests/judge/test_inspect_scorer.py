@@ -125,6 +125,44 @@ def test_a_sample_without_the_case_fields_is_unscored_not_a_crash(
     [log] = eval(task, model=model, log_dir=str(tmp_path), display="none")
     [score] = (log.samples[0].scores or {}).values()  # type: ignore[index]
     assert isinstance(score.value, float) and math.isnan(score.value)
-    # Options may be absent (a HealthBench row has none); the target "Z" is no answer letter.
-    assert "field 'correct_answer'" in (score.explanation or "")
+    # Without options the sample is open-ended, which ddx (it shows the judges the options)
+    # refuses before any call.
+    assert "field 'options': open-ended case" in (score.explanation or "")
     assert llm_server.count == 0
+
+
+def _one(sample: Sample, rubric: str, completion: str, tmp_path: Path, **options: Any) -> Any:
+    task = Task(dataset=[sample], solver=generate(), scorer=rubric_scorer(rubric, **options))
+    model = get_model("mockllm/model", custom_outputs=[_output(completion)])
+    [log] = eval(task, model=model, log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    [score] = (log.samples[0].scores or {}).values()  # type: ignore[index]
+    return score
+
+
+def test_seven_choices_are_lettered_a_to_g_and_eleven_are_refused(tmp_path: Path) -> None:
+    seven = [f"Diagnosis {n}" for n in range(1, 8)]
+    sample = Sample(id="seven", input="Which?", choices=seven, target="G")
+    score = _one(sample, "accuracy", "Final answer: G", tmp_path)
+    assert score.value == {"final_answer": 1} and score.answer == "G"
+    eleven = Sample(id="eleven", input="Which?", choices=[f"D{n}" for n in range(11)], target="A")
+    score = _one(eleven, "accuracy", "A", tmp_path)
+    assert math.isnan(score.value) and "11 choices, but at most 10 (A-J)" in score.explanation
+
+
+def test_an_open_ended_sample_is_judged_against_its_target(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    llm_server.script = lambda body, n: Reply.auto()
+    sample = Sample(
+        id="open", input="Is there hydrocephalus?", target="Yes, from aqueduct stenosis."
+    )
+    score = _one(
+        sample, "reference", "No hydrocephalus.", tmp_path,
+        judges=["openai/test-judge"], api_base=llm_server.url,
+    )  # fmt: skip
+    assert set(score.value) == {c.id for c in load_rubric("reference").criteria}
+    [request] = llm_server.requests
+    sent = "\n".join(m["content"] for m in request.body["messages"])
+    assert "Yes, from aqueduct stenosis." in sent and "Is there hydrocephalus?" in sent
+    assert "No hydrocephalus." in sent

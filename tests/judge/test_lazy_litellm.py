@@ -81,6 +81,11 @@ def test_no_llm_rubrics_report_and_calibrate_import_no_litellm(tmp_path: Path) -
     # ddx with no judge scores only its computed criterion (the answer letter)
     imported, _ = _run("score", str(EXAMPLE), "--rubric", "ddx", "--out", str(tmp_path / "a"))
     assert imported == []
+    # chat-format data scored for answer accuracy alone (judge/load/chat.py, rubric accuracy)
+    chat = ROOT / "tests" / "fixtures" / "chat.jsonl"
+    imported, _ = _run("score", str(chat), "--rubric", "accuracy", "--out", str(tmp_path / "c"))
+    assert imported == []
+    assert len((tmp_path / "c").read_text().splitlines()) == 6
     imported, _ = _run("report", str(out), "--out", str(tmp_path / "report.html"))
     assert "litellm" not in imported and "instructor" not in imported
     human = tmp_path / "human.csv"

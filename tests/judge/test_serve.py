@@ -88,7 +88,15 @@ def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
     assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["body", "rubirc"]
     assert not_json.status_code == 422
     assert unknown.status_code == 404
-    assert unknown.json()["known"] == ["ddx", "ddx-steps", "education", "healthbench", "twi"]
+    assert unknown.json()["known"] == [
+        "accuracy",
+        "ddx",
+        "ddx-steps",
+        "education",
+        "healthbench",
+        "reference",
+        "twi",
+    ]
     assert llm_server.count == 0  # nothing invalid reached a judge
 
 
@@ -102,15 +110,9 @@ def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
         missing = httpx.get(f"{url}/v1/rubrics/nope")
         health = httpx.get(f"{url}/healthz").json()
         scored = httpx.post(f"{url}/v1/score", json={"rubric": "my-ddx", "prediction": ROWS[0]})
-    assert [r["id"] for r in listed] == [
-        "ddx-steps",
-        "ddx",
-        "education",
-        "healthbench",
-        "twi",
-        "my-ddx",
-    ]
-    assert listed[1]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
+    ids = ["accuracy", "ddx-steps", "ddx", "education", "healthbench", "reference", "twi", "my-ddx"]
+    assert [r["id"] for r in listed] == ids
+    assert listed[2]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
     assert shown == load_rubric("education").model_dump(mode="json")
     assert missing.status_code == 404 and "ddx" in missing.json()["known"]
     assert health == {"status": "ok", "version": judge.__version__, "judges": [MODEL]}

@@ -158,6 +158,7 @@ def test_bad_promptfoo_requests_are_4xx(llm_server: LLMServer, rubric_file: Path
         "bad var": ["body", "context", "vars", "threshold"],
         "bad query": ["query", "threshold"],
         "bad field": ["query", "field"],
+        # A correct answer without options: neither closed- nor open-ended.
         "no options": ["body", "context", "vars", "options"],
         "no output": ["body", "output"],
     }
