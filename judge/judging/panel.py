@@ -108,4 +108,9 @@ def _spec(model: str, opts: RunOptions, server_bound: int | None) -> JudgeSpec:
         # would have finished are abandoned and sent again, which only adds load (measured:
         # ddx on 4 slots, 9 of 12 items in 15 minutes with a 120 s timeout).
         timeout = opts.timeout * bound
-    return JudgeSpec(model, opts.params(), bound, group, timeout)
+    params = opts.params()
+    if server_bound is not None:
+        from judge.judging.providers.local import MAX_REPLY_TOKENS
+
+        params.setdefault("max_tokens", MAX_REPLY_TOKENS)
+    return JudgeSpec(model, params, bound, group, timeout)

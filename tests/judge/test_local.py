@@ -31,6 +31,7 @@ from judge.judging.providers.local import (
     BUNDLED_HINT,
     DEFAULT_SLOTS,
     INSTALL_HINT,
+    MAX_REPLY_TOKENS,
     LocalJudge,
     is_local,
     json_object_adapter,
@@ -502,14 +503,19 @@ async def test_a_local_judges_calls_get_the_timeout_once_per_call_sharing_its_se
     from judge.judging.panel import open_judges
     from judge.options import RunOptions
 
-    for limits, expected_bound in (({}, DEFAULT_SLOTS), ({SMOL: 2}, 2)):
-        opts = RunOptions(judges=[SMOL], timeout=30.0, judge_concurrency=limits)
+    # And a looping reply is cut off at MAX_REPLY_TOKENS unless --max-tokens says otherwise.
+    cases = (({}, DEFAULT_SLOTS, None, MAX_REPLY_TOKENS), ({SMOL: 2}, 2, 50, 50))
+    for limits, expected_bound, max_tokens, expected_tokens in cases:
+        opts = RunOptions(
+            judges=[SMOL], timeout=30.0, judge_concurrency=limits, max_tokens=max_tokens
+        )
         async with AsyncExitStack() as stack:
             specs, complete = await open_judges(stack, opts, None, [])
             assert complete is not None
             (spec,) = specs
             assert spec.max_concurrency == expected_bound
             assert spec.timeout == 30.0 * expected_bound
+            assert spec.params["max_tokens"] == expected_tokens
 
 
 @pytest.mark.slow

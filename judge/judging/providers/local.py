@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_SLOTS",
     "INSTALL_HINT",
     "LOCAL_PREFIX",
+    "MAX_REPLY_TOKENS",
     "AsyncCompletion",
     "LocalJudge",
     "is_local",
@@ -62,6 +63,13 @@ BUNDLED: dict[str, tuple[str, str]] = {
 # The server's parallel slots: the fastest of 1, 2 and 4 measured on 2 cores
 # (benchmarks/bench_local_judge.py, README "Measured").
 DEFAULT_SLOTS = 4
+
+# A local judge's longest reply, unless --max-tokens says otherwise. A small model decoding
+# greedily can loop inside its grammar until the slot's context is full (a ddx reply that
+# holds every verdict is about 300-340 tokens; one looped to 1,382, the end of a 4,096-token
+# slot), and that one call holds a slot and a share of the cores for minutes. Cut off, it is
+# unscored with the reason, like any invalid reply.
+MAX_REPLY_TOKENS = 1024
 
 AsyncCompletion = Callable[..., Awaitable[Any]]
 
@@ -158,13 +166,12 @@ def _server(
         raise ConfigError(f"local judge {spec!r}: slots must be at least 1, not {slots}")
     path = resolve_model_path(spec)
     _check_server_installed()
-    # Half the cores. llama.cpp's threads wait for each other at every step. On 2 quiet
-    # cores with 4 slots and bench_local_judge's short prompts, 2 threads did better (16.0
-    # items a minute against 9.5), but the full ddx rubric (≈2,750-token prompts, 4 slots) was
-    # far slower with 2 threads than with 1 (9 of 12 bundled items in 15 minutes, timeouts
-    # included, against all 12 in 392 s): the client and four long prompts need the other core.
-    # `threads=` sets it.
-    threads = threads or max(1, len(os.sched_getaffinity(0)) // 2)
+    # Every core. On 2 quiet cores with 4 slots and bench_local_judge's short prompts, 2
+    # threads did better than 1 (16.0 items a minute against 9.5). The full ddx rubric once
+    # seemed slower with 2, but that run was abandoning calls at the 120 s timeout and sending
+    # them again (now each slot gets the timeout slots times over); with 1 thread one core
+    # sat idle (load average 1.0 on 2 cores). `threads=` sets it.
+    threads = threads or max(1, len(os.sched_getaffinity(0)))
     options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout, slots)
     return XllamaServer(options)
 

