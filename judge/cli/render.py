@@ -87,7 +87,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
         for line in _reasons_below(summary):
             stdout.print(line)
     if summary.by is not None:
-        stdout.print(_slices_table(summary))
+        for part in _slices(summary, stdout.width):
+            stdout.print(part)
     if summary.clipped:
         stdout.print(_clipped_table(summary))
     if len(summary.judges) > 1 or any(j.cost_usd for j in summary.judges):
@@ -215,16 +216,32 @@ def _reasons_below(summary: Summary) -> list[str]:
     return [f"  {escape(r)}: {', '.join(ids)}" for r, ids in criteria.items()]
 
 
-def _slices_table(summary: Summary) -> Table:
-    table = Table(title=f"by {escape(summary.by or '')} (mean per criterion)")
-    table.add_column(escape(summary.by or ""), no_wrap=True)
-    table.add_column("n", justify="right")
+def _slices(summary: Summary, width: int) -> list[Table | str]:
+    """The per-slice means: a slice per row when that fits the terminal, else a criterion per
+    row and a numbered column per slice, with the slices' names below (at 80 columns, long
+    values such as ICD chapter titles squeezed the criteria's columns to nothing)."""
+    by = escape(summary.by or "")
+    # Each column's widest cell plus rich's 3 characters of padding and border.
+    fits = 3 + max((len(p.value) for p in summary.slices), default=0) + 3 + 6
+    fits += sum(max(len(c.id), 9) + 3 for c in summary.criteria)
+    if fits <= width:
+        table = Table(title=f"by {by} (mean per criterion)")
+        table.add_column(by, no_wrap=True)
+        table.add_column("n", justify="right")
+        for c in summary.criteria:
+            table.add_column(c.id, justify="right")
+        for piece in summary.slices:
+            means = [_num(piece.means.get(c.id)) for c in summary.criteria]
+            table.add_row(escape(piece.value), str(piece.n), *means)
+        return [table]
+    table = Table(title=f"by {by} (mean per criterion; slices numbered below)")
+    table.add_column("criterion", no_wrap=True)
+    for i, _ in enumerate(summary.slices, start=1):
+        table.add_column(f"#{i}", justify="right", no_wrap=True)
     for c in summary.criteria:
-        table.add_column(c.id, justify="right")
-    for piece in summary.slices:
-        means = [_num(piece.means.get(c.id)) for c in summary.criteria]
-        table.add_row(escape(piece.value), str(piece.n), *means)
-    return table
+        table.add_row(escape(c.id), *(_num(p.means.get(c.id)) for p in summary.slices))
+    names = [f"  #{i}: {escape(p.value)} (n={p.n})" for i, p in enumerate(summary.slices, 1)]
+    return [table, *names]
 
 
 def _clipped_table(summary: Summary) -> Table:

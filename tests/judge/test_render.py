@@ -98,3 +98,28 @@ def test_a_panels_summary_with_costs_keeps_whole_headers_in_80_columns() -> None
         ["judge", "calls", "cached", "failed", "in tok", "out tok", "cost", "per call"]
     ]
     assert "  invalid reply: schema validation failed: distractor_elimination" in lines
+
+
+def test_slices_with_long_names_keep_every_mean_readable_in_80_columns() -> None:
+    # `--by "ICD Chapter"`: chapter titles run to 99 characters and once squeezed the
+    # criteria's columns to nothing at 80 columns.
+    rows = [json.loads(line) for line in EXAMPLES.read_text().splitlines()]
+    for i, row in enumerate(rows):
+        row["chapter"] = f"Chapter {i % 3}: diseases of a long-named system, number {i % 3}"
+    result = judge.score(rows, "twi", by="chapter")
+    narrow, wide = _render(result, width=80), _render(result, width=300)
+    assert max(map(len, narrow)) <= 80
+    text = "\n".join(narrow)
+    assert "slices numbered below" in text
+    for n in range(3):
+        assert f"Chapter {n}: diseases of a long-named system, number {n} (n=4)" in text
+    [criteria, slices] = _header_lines(narrow)
+    assert slices == [["criterion", "#1", "#2", "#3"]]
+    below = narrow[next(i for i, line in enumerate(narrow) if "numbered below" in line) :]
+    for c in result.summary.criteria:
+        [row] = [line for line in below if line.startswith(f"│ {c.id} ")]
+        cells = [cell.strip() for cell in row.strip("│").split("│")]
+        assert len(cells) == 4 and all(cells[1:]), cells  # its name and three means
+    # A terminal wide enough keeps a slice per row.
+    [_, by_slice] = _header_lines(wide)
+    assert by_slice[0][:2] == ["chapter", "n"]
