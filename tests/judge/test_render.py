@@ -113,7 +113,7 @@ def test_slices_with_long_names_keep_every_mean_readable_in_80_columns() -> None
     assert "slices numbered below" in text
     for n in range(3):
         assert f"Chapter {n}: diseases of a long-named system, number {n} (n=4)" in text
-    [criteria, slices] = _header_lines(narrow)
+    [_, slices] = _header_lines(narrow)
     assert slices == [["criterion", "#1", "#2", "#3"]]
     below = narrow[next(i for i, line in enumerate(narrow) if "numbered below" in line) :]
     for c in result.summary.criteria:
