@@ -121,8 +121,9 @@ def status_lines(
     """One line per criterion and judge: the latest verdict, "not calibrated", or
     "calibrated on another rubric/prompt version"."""
     lines, rows = [], _rows(db)  # one read of the record for every criterion and judge
-    for criterion in sorted(set(criteria)):
-        for judge in sorted(set(judges)):
+    criteria, judges = sorted(set(criteria)), sorted(set(judges))
+    for criterion in criteria:
+        for judge in judges:
             kind, row = _latest(rows, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
                                 criterion=criterion, judge=judge)  # fmt: skip
             where = f"{criterion} / {judge}"
@@ -141,6 +142,12 @@ def status_lines(
                     f"{where}: alt-test {verdict}, ω = {omega} (ε = {row['epsilon']}, "
                     f"{row['n_items']} items, {row['n_humans']} humans, {row['created_at'][:10]})"
                 )
+    if len(lines) > 1 and all(line.endswith(": not calibrated") for line in lines):
+        # A first run calibrates nothing: one line, not one per criterion and judge.
+        return [
+            f"none of the {len(criteria)} criteria × {len(judges)} judge(s) is "
+            "calibrated (judge calibrate --alt-test --save records a verdict)"
+        ]
     return lines
 
 

@@ -39,7 +39,10 @@ def test_a_saved_calibration_is_shown_by_the_next_score(
     score = ["score", str(predictions), "--judge", JUDGE, "--api-base", llm_server.url]
     first = CliRunner().invoke(cli, [*score, "--out", str(out)])
     assert first.exit_code == 0, first.output
-    assert f"calibration: evidence_grounding / {JUDGE}: not calibrated" in first.output
+    # Nothing calibrated yet: one line, not one per criterion and judge.
+    judged = len({j.criterion for r in iter_records(out) for j in r.judgments if j.judge == JUDGE})
+    assert f"calibration: none of the {judged} criteria × 1 judge(s) is calibrated" in first.output
+    assert f"evidence_grounding / {JUDGE}: not calibrated" not in first.output
 
     # Three clinicians who agree with the judge on every item: the judge ties each of them
     # everywhere, so d = 0 < ε on every item and each annotator is rejected (ω = 1).
