@@ -26,18 +26,19 @@ from pydantic import ValidationError
 
 from judge.contracts import Prediction, Rubric
 from judge.errors import InputError
-from judge.load.cases import Cases, case_id
+from judge.load.cases import Cases, case_id, cases_or_none
 from judge.load.chat import ChatProblem, from_chat, is_chat
 from judge.load.healthbench import healthbench_prediction, is_healthbench_row
 from judge.load.images import ImageRoot
 from judge.load.lines import first_problem, jsonl_rows
-from judge.options import Format
+from judge.options import Format, RunOptions
 from judge.store.idset import IdSet
 
 __all__ = [
     "InputReport",
     "Item",
     "case_items_problem",
+    "items_by_id",
     "iter_items",
     "make_item",
     "read_items",
@@ -174,6 +175,23 @@ def make_item(
     if isinstance(found, InputError):
         raise found
     return found
+
+
+def items_by_id(
+    source: Source, wanted: set[str], opts: RunOptions
+) -> tuple[dict[str, Item], list[str]]:
+    """The items of `source` whose ids are in `wanted`, read as a run with `opts` reads them
+    (its id field, cases file, images and format), and the wanted ids it does not hold; the
+    first invalid line is raised (`judge probe` and `judge align` re-judge a run's items)."""
+    cases = cases_or_none(opts.cases, opts.id_field)
+    images = ImageRoot.of(opts.images)
+    found: dict[str, Item] = {}
+    for item in iter_items(source, opts.id_field, cases, images, fmt=opts.format):
+        if isinstance(item, InputError):
+            raise item
+        if item.id in wanted:
+            found[item.id] = item
+    return found, sorted(wanted - set(found))
 
 
 def _with_images(name: str, item: Item, images: ImageRoot) -> Item | InputError:

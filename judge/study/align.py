@@ -25,9 +25,9 @@ from calibration.agreement_table import agreement
 from calibration.loaders import load_judge_results
 from calibration.spreadsheet import escape_cell
 from judge.contracts import Rubric
-from judge.errors import ConfigError, InputError
+from judge.errors import ConfigError
 from judge.judging.engine import CompleteFn
-from judge.load.inputs import Item, iter_items
+from judge.load.inputs import Item, items_by_id
 from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.options import RunOptions
 from judge.run import score
@@ -112,7 +112,7 @@ def align(
             f"the records were judged by {', '.join(earlier)}, the re-judging is by "
             f"{', '.join(sorted(opts.judges))}: before and after compare different judges"
         )
-    items = _items(predictions, opts.id_field, corrections, notes)
+    items = _items(predictions, opts, corrections, notes)
     cases = _cases(items, case_field)
     rated = sorted(i for i in items if i in corrections.disagreement)
     by_case = sorted({cases[i] for i in rated})
@@ -141,9 +141,10 @@ def align(
         fold = Fold(number, fold_cases, held, [str(e.item) for e in examples],
                     work / f"fold-{number}.results.jsonl")  # fmt: skip
         _write_rubric(work / f"fold-{number}.yaml", fold_rubric, f"fold {number} of {len(plan)}")
-        run_opts = opts
+        # The items carry their case already (joined when read): no second join.
+        run_opts = RunOptions.of(opts, {"cases": None})
         if opts.max_cost is not None:
-            run_opts = RunOptions.of(opts, {"max_cost": max(opts.max_cost - spent, 0.0)})
+            run_opts = RunOptions.of(run_opts, {"max_cost": max(opts.max_cost - spent, 0.0)})
         paid = _paid(fold.results)
         run = score([items[i].prediction for i in held], fold_rubric, out=fold.results,
                     options=run_opts, complete=complete)  # fmt: skip
@@ -203,17 +204,10 @@ def _check_records(results: str | Path, base: Rubric) -> list[str]:
 
 
 def _items(
-    predictions: str | Path, id_field: str, corrections: Corrections, notes: list[str]
+    predictions: str | Path, opts: RunOptions, corrections: Corrections, notes: list[str]
 ) -> dict[str, Item]:
     """The predictions of the rated, judged items (their texts are what is re-judged)."""
-    wanted = set(corrections.disagreement)
-    items: dict[str, Item] = {}
-    for item in iter_items(predictions, id_field):
-        if isinstance(item, InputError):
-            raise item
-        if item.id in wanted:
-            items[item.id] = item
-    missing = sorted(wanted - set(items))
+    items, missing = items_by_id(predictions, set(corrections.disagreement), opts)
     if missing:
         notes.append(f"{len(missing)} rated item(s) are not in {predictions}: {missing[:3]}")
     return items

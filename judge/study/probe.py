@@ -47,7 +47,7 @@ from judge.judging.accuracy import extract_letter
 from judge.judging.engine import CompleteFn
 from judge.judging.prompts import rubric_templates, target_text, template_hash
 from judge.judging.scheduler import run_blocking
-from judge.load.inputs import Item, iter_items
+from judge.load.inputs import Item, items_by_id
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions
 from judge.store.results import iter_records
@@ -167,7 +167,7 @@ async def aprobe(
     out = ProbeResult(kind, judge, the_rubric.id, 0, [], _compares(kind))
     records = _records(Path(results), opts.id_field)
     ids = _sample(sorted(records), sample, seed, out.notices)
-    items = _items(predictions, opts.id_field, set(ids), Path(results))
+    items = _items(predictions, opts, set(ids), Path(results))
     if kind == "self":
         _need_generators(items, ids, str(predictions))
 
@@ -176,7 +176,8 @@ async def aprobe(
     reusable = _reusable(records, ids, the_rubric, judge) if baseline else {}
     out.reused_baseline = len(reusable)
     rows, arms = _arms(kind, the_rubric, items, ids, seed, reusable, out.notices)
-    run_opts = RunOptions.of(opts, {"id_field": _PROBE_ID})
+    # The rows carry their case already (joined when read): no second join by the private id.
+    run_opts = RunOptions.of(opts, {"id_field": _PROBE_ID, "cases": None})
     scored: dict[str, ResultRecord] = {}
     if rows:
         run = await ascore(rows, the_rubric, complete=complete, options=run_opts)
@@ -250,15 +251,9 @@ def _sample(ids: list[str], n: int | None, seed: int, notices: list[str]) -> lis
 
 
 def _items(
-    predictions: str | Path, id_field: str, wanted: set[str], results: Path
+    predictions: str | Path, opts: RunOptions, wanted: set[str], results: Path
 ) -> dict[str, Item]:
-    found: dict[str, Item] = {}
-    for item in iter_items(predictions, id_field):
-        if isinstance(item, InputError):
-            raise item
-        if item.id in wanted:
-            found[item.id] = item
-    missing = sorted(wanted - set(found))
+    found, missing = items_by_id(predictions, wanted, opts)
     if missing:
         raise InputError(
             str(results),

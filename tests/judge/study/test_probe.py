@@ -504,3 +504,30 @@ def test_verdict_rule() -> None:
     assert verdict(-0.02, 0.02, 0.0, 0.05) == "no bias"
     assert verdict(-0.1, 0.3, 0.1, 0.05) == "inconclusive"
     assert verdict(float("nan"), float("nan"), 0.0, 0.05) == "inconclusive"
+
+
+def test_a_run_judged_with_a_cases_file_is_probed_with_it(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # The probe reads its items as the run did: with --cases the predictions file holds only
+    # ids and outputs (it was read without the cases before, and failed on every line).
+    outputs = ("prediction", "prediction_rationale", "prediction_twi")
+    rows = [_row(k) for k in range(N)]
+    cases = tmp_path / "cases.jsonl"
+    case_rows = [{k: v for k, v in r.items() if k not in outputs} for r in rows]
+    cases.write_text("".join(json.dumps(r) + "\n" for r in case_rows))
+    predictions = tmp_path / "predictions.jsonl"
+    output_rows = [{k: r[k] for k in ("title", *outputs)} for r in rows]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in output_rows))
+    results = tmp_path / "results.jsonl"
+    llm_server.script = longer_is_better
+    judge.score(
+        predictions, "ddx", out=results, judges=[MODEL], api_base=llm_server.url, cases=cases
+    )
+    llm_server.reset()
+    code, output = _probe(
+        llm_server, results, predictions, "--kind", "length", "--cases", str(cases)
+    )
+    assert code == 0, output
+    line = next(x for x in output.splitlines() if x.startswith("evidence_grounding"))
+    assert "+0.250" in line and line.endswith("biased")
