@@ -21,12 +21,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from judge.aggregate.case_scores import judge_case_items
 from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.judging.case_items import ItemVerdict, conversation, item_messages
-from judge.judging.case_scores import judge_case_items
 from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.judging.images import Sight, encode_images
