@@ -92,7 +92,14 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 # README, but `judge.run` drives a batch run, so it sits with the orchestration.
 # Sideways imports within a layer are allowed (report uses frame, run uses scorer).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("judge.errors", "judge.version", "judge.option_info", "judge.options", "judge.contracts"),
+    (
+        "judge.errors",
+        "judge.version",
+        "judge.option_info",
+        "judge.option_checks",
+        "judge.options",
+        "judge.contracts",
+    ),
     ("judge.store",),
     ("calibration",),
     ("judge.load",),
