@@ -72,7 +72,8 @@ def read_queue(path: str | Path, known: set[str]) -> list[str]:
     if not path.is_file():
         raise InputError(str(path), None, "no such file")
     ids: list[str] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # utf-8-sig: a queue saved by an editor that writes a byte-order mark reads the same.
+    for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Case
 from judge.errors import InputError
-from judge.load.lines import first_problem, jsonl_rows
+from judge.load.lines import first_problem, jsonl_rows, not_regular, wide_text
 
 __all__ = ["Cases", "case_id", "cases_or_none", "disagreeing", "load_cases", "quoted"]
 
@@ -151,6 +151,7 @@ def _rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
     if path.is_dir():
         yield from _saved_dataset(path, name)
         return
+    _regular(path, name)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         yield from _arrow_rows(name, _parquet(path, name))
@@ -168,6 +169,12 @@ def _rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
             "unknown cases format: give a .parquet, .jsonl or .csv file, or a directory "
             "written by datasets' save_to_disk",
         )
+
+
+def _regular(path: Path, name: str) -> None:
+    problem = not_regular(path)
+    if problem is not None:
+        raise InputError(name, None, problem)
 
 
 def _parquet(path: Path, name: str) -> Any:
@@ -201,6 +208,7 @@ def _saved_dataset(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any
         shard_name = f"{name}/{file}"
         if path.resolve() not in shard.parents:  # a state.json must not point outside
             raise InputError(f"{name}/{_STATE}", None, f"data file {file!r} is outside {name}")
+        _regular(shard, shard_name)
         try:
             with pa.memory_map(str(shard)) as source:
                 table = pa.ipc.open_stream(source).read_all()
@@ -221,6 +229,10 @@ def _arrow_rows(name: str, table: Any) -> Iterator[tuple[tuple[str, int], Any]]:
 def _csv_rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
     # A case's discussion can be longer than csv's default field limit (128 KiB).
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
+    with path.open("rb") as raw:
+        wide = wide_text(raw.read(4))
+    if wide is not None:
+        raise InputError(name, 1, wide)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

@@ -249,11 +249,13 @@ def route(
 
 
 def _checked_id(item: str) -> str:
-    # `judge annotate --queue` reads one id a line, stripped, `#` lines being comments.
-    if item != item.strip() or "\n" in item or "\r" in item or item.startswith("#"):
+    # `judge annotate --queue` reads one id a line, stripped, `#` lines being comments; its
+    # lines are Python's (U+2028, NEL, a form feed… end one too). Such an id is refused, not
+    # escaped: the queue stays a plain list of the ids as the predictions file spells them.
+    if item != item.strip() or item.splitlines() != [item] or item.startswith("#"):
         raise ConfigError(
             f"item id {item!r} cannot be written as a queue line (it starts with '#', or has "
-            "a line break or surrounding spaces)"
+            "a line break or line separator, or surrounding spaces)"
         )
     return item
 
