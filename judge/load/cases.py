@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Case
 from judge.errors import InputError
-from judge.load.lines import first_problem, jsonl_rows, not_regular, wide_text
+from judge.load.lines import first_problem, jsonl_rows, regular, wide_text
 
 __all__ = ["Cases", "case_id", "cases_or_none", "disagreeing", "load_cases", "quoted"]
 
@@ -151,7 +151,7 @@ def _rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
     if path.is_dir():
         yield from _saved_dataset(path, name)
         return
-    _regular(path, name)
+    regular(path, name)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         yield from _arrow_rows(name, _parquet(path, name))
@@ -169,12 +169,6 @@ def _rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
             "unknown cases format: give a .parquet, .jsonl or .csv file, or a directory "
             "written by datasets' save_to_disk",
         )
-
-
-def _regular(path: Path, name: str) -> None:
-    problem = not_regular(path)
-    if problem is not None:
-        raise InputError(name, None, problem)
 
 
 def _parquet(path: Path, name: str) -> Any:
@@ -208,7 +202,7 @@ def _saved_dataset(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any
         shard_name = f"{name}/{file}"
         if path.resolve() not in shard.parents:  # a state.json must not point outside
             raise InputError(f"{name}/{_STATE}", None, f"data file {file!r} is outside {name}")
-        _regular(shard, shard_name)
+        regular(shard, shard_name)
         try:
             with pa.memory_map(str(shard)) as source:
                 table = pa.ipc.open_stream(source).read_all()

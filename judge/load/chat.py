@@ -24,7 +24,6 @@ as one more assistant turn after the dataset's.
   from the question.
 - Id: the row's `id` when it has no `--id-field` value (default `title`), else `line-N`, its
   line number: stable while the file is only appended to, so a rerun resumes.
-
 - The row's own `question`, `options`, `correct_answer` and `reference_answer`, when given,
   must agree with what the messages say (compared as the `--cases` join compares): the
   messages never silently override them.

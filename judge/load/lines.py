@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from judge.errors import InputError
 
-__all__ = ["first_problem", "jsonl_rows", "not_regular", "wide_text"]
+__all__ = ["first_problem", "jsonl_rows", "not_regular", "regular", "wide_text"]
 
 
 def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
@@ -71,8 +71,15 @@ def not_regular(path: Path) -> str | None:
         return "no such file"
     if stat.S_ISREG(mode):
         return None
-    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    kind = next((name for test, name in _KINDS if test(mode)), "of another kind")
     return f"not a regular file ({kind}); give a file"
+
+
+def regular(path: Path, name: str) -> None:
+    """Raise the InputError naming `name` when `path` is not a regular file (`not_regular`)."""
+    problem = not_regular(path)
+    if problem is not None:
+        raise InputError(name, None, problem)
 
 
 # Byte-order marks of the encodings a text editor may save in ("Unicode" in Windows' Notepad
