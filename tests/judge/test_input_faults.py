@@ -204,6 +204,18 @@ def test_a_fifo_as_shard_predictions_or_rubric_is_refused(tmp_path: Path) -> Non
     assert str(raised) == f"{tmp_path / 'rubric.yaml'}: not a regular file (a FIFO); give a file"
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX thing")
+def test_a_fifo_as_results_is_refused_by_route_and_report(tmp_path: Path) -> None:
+    from judge.report.html import build_report
+    from judge.study.route import route
+
+    fifo = tmp_path / "results.jsonl"
+    os.mkfifo(fifo)
+    for call in (lambda: route(fifo, 2), lambda: build_report(fifo)):
+        raised = _finishes(call, fifo)
+        assert str(raised) == f"{fifo}: not a regular file (a FIFO); give a file"
+
+
 # ---------------------------------------------------------------- --out on the cases file
 
 
