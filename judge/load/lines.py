@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from judge.errors import InputError
 
-__all__ = ["first_problem", "jsonl_rows", "not_regular", "regular", "wide_text"]
+__all__ = ["decoded", "first_problem", "jsonl_rows", "not_regular", "regular", "wide_text"]
 
 
 def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
@@ -102,3 +102,17 @@ def wide_text(head: bytes) -> str | None:
     if name is None and len(head) >= 2 and head[:2].count(0) == 1 and max(head[:2]) < 0x80:
         name = "UTF-16"
     return None if name is None else f"{name} text: save it as UTF-8"
+
+
+def decoded(raw: bytes, name: str, error: type[InputError] = InputError) -> str:
+    """A whole text file's bytes as text: UTF-8, its byte-order mark read past; else the
+    one-line `error` naming the file `name` and the line (UTF-16, or a byte not UTF-8)."""
+    wide = wide_text(raw[:4])
+    if wide is not None:
+        raise error(name, 1, wide)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        raise error(name, line, message) from exc

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Rubric, Scale
 from judge.errors import InputError, RubricError
-from judge.load.lines import not_regular, wide_text
+from judge.load.lines import decoded, not_regular, wide_text
 
 __all__ = ["builtin_rubrics", "load_rubric", "rubric_hash", "rubric_of_records"]
 
@@ -148,18 +148,10 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise RubricError(str(path), None, f"cannot be read ({exc.strerror or exc})") from exc
-    wide = wide_text(raw[:4])
-    if wide is not None:
-        raise RubricError(str(path), 1, wide)
-    if b"\x00" in raw:
+    if b"\x00" in raw and wide_text(raw[:4]) is None:  # UTF-16's NULs: named as such below
         line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
         raise RubricError(str(path), line, "holds NUL bytes: a binary file, not a YAML rubric")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the rubric as UTF-8"
-        raise RubricError(str(path), line, message) from exc
+    return decoded(raw, str(path), RubricError)
 
 
 def _repeated_key(root: yaml.Node | None) -> tuple[tuple[Any, ...], int, int] | None:

@@ -117,6 +117,10 @@ def test_utf16_files_are_named_as_such(tmp_path: Path, encoding: str) -> None:
     rubric.write_text(builtin_rubrics()["accuracy"].read_text(), encoding=encoding)
     with pytest.raises(RubricError, match=r"rubric\.yaml:1: UTF-16 text: save it as UTF-8$"):
         load_rubric(rubric)
+    queue = tmp_path / "queue.txt"
+    queue.write_text("synthetic case 0\n", encoding=encoding)
+    with pytest.raises(InputError, match=r"queue\.txt:1: UTF-16 text: save it as UTF-8$"):
+        read_queue(queue, {"synthetic case 0"})
     cases = tmp_path / "cases.csv"
     cases.write_text("title,prediction\nsynthetic case 0,B\n", encoding=encoding)
     with pytest.raises(InputError, match=r"cases\.csv:1: UTF-16 text: save it as UTF-8$"):
