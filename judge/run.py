@@ -269,8 +269,8 @@ class _Job:
                 redo=self.same_run,
                 id_field=self.opts.id_field,
                 inputs=[
-                    *([source] if isinstance(source, str | Path) else []),
-                    *([self.opts.cases] if self.opts.cases is not None else []),
+                    *([("the predictions file", source)] if isinstance(source, str | Path) else []),
+                    *([("the cases file", self.opts.cases)] if self.opts.cases is not None else []),
                 ],
             )
         # The ids an earlier run finished; closed with the writer.

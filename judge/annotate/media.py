@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 
 from judge.contracts import Prediction
-from judge.load.images import ImageRoot
+from judge.load.images import ImageRoot, decode_errors
 
 __all__ = ["image_bytes", "image_file"]
 
@@ -39,7 +39,7 @@ def image_file(root: ImageRoot | None, prediction: Prediction, index: int) -> Pa
 def image_bytes(file: Path) -> tuple[bytes, str] | None:
     """The bytes to send for an image file and their content type; None when Pillow cannot
     read it."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(file) as opened:
@@ -49,5 +49,5 @@ def image_bytes(file: Path) -> tuple[bytes, str] | None:
             buffer = io.BytesIO()
             opened.save(buffer, format="PNG")
             return buffer.getvalue(), "image/png"
-    except (UnidentifiedImageError, OSError):
+    except decode_errors():
         return None

@@ -18,6 +18,7 @@ from judge.errors import ConfigError, InputError
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, read_items
+from judge.load.lines import decoded, regular
 from judge.load.rubric import load_rubric, rubric_hash
 
 __all__ = ["Study", "default_db", "open_study", "parse_raters", "read_queue"]
@@ -69,10 +70,10 @@ def parse_raters(text: str) -> list[str]:
 def read_queue(path: str | Path, known: set[str]) -> list[str]:
     """Item ids from a queue file, one per line (blank lines and `#` comments skipped)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), None, "no such file")
+    regular(path, str(path))
     ids: list[str] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    text = decoded(path.read_bytes(), str(path))
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

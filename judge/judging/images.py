@@ -20,7 +20,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from judge.load.images import CaseImage
+from judge.load.images import CaseImage, decode_errors, why_unreadable
 
 __all__ = ["CALL_BUDGET", "MAX_SIDE", "EncodedImage", "Sight", "encode_images", "with_images"]
 
@@ -65,7 +65,7 @@ def encode_images(
 
 
 def _encode(image: CaseImage, max_side: int, share: int) -> EncodedImage | None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     from judge.errors import InputError
 
@@ -73,9 +73,9 @@ def _encode(image: CaseImage, max_side: int, share: int) -> EncodedImage | None:
         with Image.open(image.file) as opened:
             opened.load()
             picture = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
+    except decode_errors() as exc:  # the file changed since the line was validated
         field = image.info.path_field or f"image_{image.info.index:02d}"
-        raise InputError(str(image.file), None, f"not a readable image ({exc})", field) from exc
+        raise InputError(str(image.file), None, why_unreadable(exc), field) from exc
     side = max_side
     while side >= _MIN_SIDE:
         scaled = picture.copy()

@@ -14,7 +14,8 @@ case by `--id-field`, compared as text (an int 7 in parquet is the id "7" in JSO
 is not among the cases is an error naming the predictions file and line. The line's own fields
 are added to the case's; a field both carry must agree (after validation, so options given
 as a dict and as a JSON string agree), or the line is an error naming the field: the case file
-never silently overrides a prediction, nor the reverse.
+never silently overrides a prediction, nor the reverse. A null on either side (an empty CSV
+cell, a null parquet value) carries nothing: the other side's value is kept.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from pydantic import ValidationError
 
 from judge.contracts import Case
 from judge.errors import InputError
-from judge.load.lines import first_problem, jsonl_rows
+from judge.load.lines import first_problem, jsonl_rows, regular, wide_text
 
-__all__ = ["Cases", "case_id", "cases_or_none", "load_cases"]
+__all__ = ["Cases", "case_id", "cases_or_none", "disagreeing", "load_cases", "quoted"]
 
 # save_to_disk's file names (huggingface/datasets, src/datasets/config.py).
 _STATE = "state.json"
@@ -67,16 +68,18 @@ class Cases:
                 self.id_field,
             )
         shared = [k for k in row if k in case and k != self.id_field]
-        for key in _disagreeing(case, row, shared):
+        for key in disagreeing(case, row, shared):
             at = ":".join(str(p) for p in self.where[item_id])
             raise InputError(
                 name,
                 line,
-                f"{_shown(row[key])} disagrees with the case at {at} ({_shown(case[key])}); "
+                f"{quoted(row[key])} disagrees with the case at {at} ({quoted(case[key])}); "
                 "drop the field from the predictions line, or make the two agree",
                 key,
             )
-        return {**row, **case}
+        # A null (an empty CSV cell, a null parquet value) carries nothing: the other side's
+        # value stays.
+        return {**row, **{k: v for k, v in case.items() if v is not None or k not in row}}
 
     def missing(self, seen: Container[str]) -> list[str]:
         """The ids of the cases not in `seen`, in file order."""
@@ -148,6 +151,7 @@ def _rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
     if path.is_dir():
         yield from _saved_dataset(path, name)
         return
+    regular(path, name)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         yield from _arrow_rows(name, _parquet(path, name))
@@ -198,6 +202,7 @@ def _saved_dataset(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any
         shard_name = f"{name}/{file}"
         if path.resolve() not in shard.parents:  # a state.json must not point outside
             raise InputError(f"{name}/{_STATE}", None, f"data file {file!r} is outside {name}")
+        regular(shard, shard_name)
         try:
             with pa.memory_map(str(shard)) as source:
                 table = pa.ipc.open_stream(source).read_all()
@@ -218,6 +223,10 @@ def _arrow_rows(name: str, table: Any) -> Iterator[tuple[tuple[str, int], Any]]:
 def _csv_rows(path: Path, name: str) -> Iterator[tuple[tuple[str, int], Any]]:
     # A case's discussion can be longer than csv's default field limit (128 KiB).
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
+    with path.open("rb") as raw:
+        wide = wide_text(raw.read(4))
+    if wide is not None:
+        raise InputError(name, 1, wide)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -249,10 +258,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _disagreeing(case: dict[str, Any], row: dict[str, Any], keys: list[str]) -> Iterator[str]:
-    """The keys of `keys` whose values in `row` and `case` differ, compared as validated:
-    {"A": …} and its JSON string, "(b)" and "B" agree; 7 and "7" do not."""
-    unequal = [k for k in keys if _plain(row[k]) != case[k]]
+def disagreeing(case: dict[str, Any], row: dict[str, Any], keys: list[str]) -> Iterator[str]:
+    """The keys of `keys` whose values in `row` and in `case` (a valid Case's plain values)
+    differ, compared as validated: {"A": …} and its JSON string, "(b)" and "B" agree; 7 and
+    "7" do not. A null on either side does not carry the field, so it disagrees with
+    nothing."""
+    unequal = [
+        k
+        for k in keys
+        if _plain(row[k]) is not None and case[k] is not None and _plain(row[k]) != case[k]
+    ]
     if not unequal:
         return
     validated = Case.model_validate(case)
@@ -270,6 +285,7 @@ def _disagreeing(case: dict[str, Any], row: dict[str, Any], keys: list[str]) -> 
             yield key
 
 
-def _shown(value: Any) -> str:
+def quoted(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut short."""
     text = repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"

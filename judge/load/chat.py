@@ -24,6 +24,9 @@ as one more assistant turn after the dataset's.
   from the question.
 - Id: the row's `id` when it has no `--id-field` value (default `title`), else `line-N`, its
   line number: stable while the file is only appended to, so a rerun resumes.
+- The row's own `question`, `options`, `correct_answer` and `reference_answer`, when given,
+  must agree with what the messages say (compared as the `--cases` join compares): the
+  messages never silently override them.
 
 Every problem is an InputError naming the row's field (`messages.1.content`).
 """
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.contracts.cases import LETTERS, lettered, letters_problem
+from judge.load.cases import disagreeing, quoted
 from judge.load.letters import letter_in
 
 __all__ = ["ChatProblem", "from_chat", "is_chat"]
@@ -92,23 +96,24 @@ def from_chat(row: dict[str, Any], line: int, id_field: str = "title") -> dict[s
     if reply is None:
         reply = row.get("prediction")
     question, options = _question(turns[user])
+    if options is None and (answer := _ANSWER_LINE.match(reference.text.strip().splitlines()[0])):
+        raise ChatProblem(
+            f"messages.{turns[user].index}.content",
+            f'no options block ("Options:" then "A. …" lines), yet the reference '
+            f"(messages.{reference.index}) answers with a letter ({answer.group(1).upper()})",
+        )
     out = {k: v for k, v in row.items() if k not in ("messages", "images")}
-    out.update(question=question, reference_answer=reference.text.strip())
+    told: dict[str, Any] = {"question": question, "reference_answer": reference.text.strip()}
+    if options is not None:
+        told.update(options=options, correct_answer=_reference_letter(reference, options))
+    _agree(row, told, user=turns[user].index, reference=reference.index)
+    out.update(told)
     listed = row.get("images") or []
     if not isinstance(listed, list):
         raise ChatProblem("images", f"must be a list, got {type(listed).__name__}")
     images = [*listed, *(p for t in turns for p in t.images)]
     if images:
         out["chat_images"] = images
-    if options is not None:
-        out["options"] = options
-        out["correct_answer"] = _reference_letter(reference, options)
-    elif answer := _ANSWER_LINE.match(reference.text.strip().splitlines()[0]):
-        raise ChatProblem(
-            f"messages.{turns[user].index}.content",
-            f'no options block ("Options:" then "A. …" lines), yet the reference '
-            f"(messages.{reference.index}) answers with a letter ({answer.group(1).upper()})",
-        )
     if isinstance(reply, str):
         out["prediction"] = reply
         explanation = _explanation(reply) if options is not None else None
@@ -118,6 +123,20 @@ def from_chat(row: dict[str, Any], line: int, id_field: str = "title") -> dict[s
         given = row.get("id")
         out[id_field] = f"line-{line}" if given in (None, "") else str(given)
     return out
+
+
+def _agree(row: dict[str, Any], told: dict[str, Any], user: int, reference: int) -> None:
+    """Refuse a row whose own `question`, `options`, `correct_answer` or `reference_answer`
+    says otherwise than its messages (compared as the --cases join compares, a null given
+    being no value): the messages would silently win."""
+    given = [k for k in told if k in row]
+    for key in disagreeing(told, row, given):
+        turn = reference if key in ("correct_answer", "reference_answer") else user
+        raise ChatProblem(
+            key,
+            f"{quoted(row[key])} disagrees with the messages (messages.{turn}: "
+            f"{quoted(told[key])}); drop the field from the row, or make the two agree",
+        )
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,23 @@ be that root or its `images/` folder, and a path may be spelled with or without 
 DIR/images/path, for a path without it); the first regular file found is the image. A path is
 refused when it is absolute or resolves (`..`, symlinks followed) outside DIR: a case file
 cannot make `judge` read, send or serve any other file.
+
+A file must also be a whole image Pillow decodes: one cut short, corrupt or over Pillow's
+decompression-bomb limit is the line's problem when it is validated, not a failure at judge
+time (which `--skip-invalid` could not skip).
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from judge.contracts import ImageInfo, Prediction
 from judge.errors import ConfigError
 
-__all__ = ["CaseImage", "ImageRoot"]
+__all__ = ["CaseImage", "ImageRoot", "decode_errors", "unreadable", "why_unreadable"]
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,7 @@ class ImageRoot:
 
     def problem(self, prediction: Prediction) -> tuple[str, str] | None:
         """(field, message) of the case's first image path with no file here, or whose file
-        is not an image Pillow reads (its header is read, not the whole file), or None."""
-        from PIL import Image, UnidentifiedImageError
-
+        is not a whole image Pillow reads (decoded to its last byte), or None."""
         for info in prediction.images:
             if not info.path:
                 continue
@@ -88,9 +92,48 @@ class ImageRoot:
                     f"image {info.path!r} not found under --images {self.root} "
                     "(or it points outside that folder)"
                 )
-            try:
-                with Image.open(file):
-                    pass
-            except (UnidentifiedImageError, OSError) as exc:
-                return field, f"image {info.path!r} is not an image Pillow reads ({exc})"
+            why = unreadable(file)
+            if why is not None:
+                return field, f"image {info.path!r} is {why}"
         return None
+
+
+def decode_errors() -> tuple[type[Exception], ...]:
+    """What Pillow raises for a file that is not a whole image it reads: unidentified, cut
+    short, corrupt, or over its decompression-bomb limit (a hostile file's errors included)."""
+    from PIL import Image
+
+    return (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
+
+
+def why_unreadable(exc: Exception) -> str:
+    """What is wrong with an image file, from the error Pillow raised for it."""
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"over Pillow's decompression-bomb limit ({exc})"
+    return f"not an image Pillow reads ({exc})"
+
+
+def unreadable(file: Path) -> str | None:
+    """Why Pillow cannot decode the whole of `file`, or None. A file is decoded once per
+    version (its mtime and size): a run's two passes over the cases decode it once."""
+    try:
+        stat = file.stat()
+    except OSError as exc:
+        return f"not readable ({exc.strerror or exc})"
+    return _decode_problem(str(file), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=65536)
+def _decode_problem(file: str, mtime_ns: int, size: int) -> str | None:
+    # Reading the header only would pass a file cut short, which then fails at judge time.
+    from PIL import Image
+
+    try:
+        with Image.open(file) as opened:
+            opened.draft(None, (1, 1))  # a JPEG decodes at 1/8 scale, every byte still read
+            opened.load()
+    except decode_errors() as exc:
+        return why_unreadable(exc)
+    return None

@@ -30,7 +30,7 @@ from judge.load.cases import Cases, case_id, cases_or_none
 from judge.load.chat import ChatProblem, from_chat, is_chat
 from judge.load.healthbench import healthbench_prediction, is_healthbench_row
 from judge.load.images import ImageRoot
-from judge.load.lines import first_problem, jsonl_rows
+from judge.load.lines import first_problem, jsonl_rows, regular
 from judge.options import Format, RunOptions
 from judge.store.idset import IdSet
 
@@ -149,8 +149,7 @@ def _rows(
 ) -> tuple[str, Iterator[tuple[int, Any]]]:
     if isinstance(source, str | Path):
         path = Path(source)
-        if not path.is_file():
-            raise InputError(str(path), None, "no such file")
+        regular(path, str(path))
         return str(path), jsonl_rows(path)
     return "<records>", enumerate(source, start=1)
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from judge.contracts import Rubric, Scale
 from judge.errors import InputError, RubricError
+from judge.load.lines import decoded, not_regular, wide_text
 
 __all__ = ["builtin_rubrics", "load_rubric", "rubric_hash", "rubric_of_records"]
 
@@ -44,7 +45,10 @@ def load_rubric(id_or_path: str | Path) -> Rubric:
         path = builtins[text]
     else:
         path = Path(text)
-        if not path.is_file():
+        problem = not_regular(path)
+        if problem is not None and path.exists():
+            raise RubricError(text, None, problem)
+        if problem is not None:
             known = ", ".join(builtins) or "none"
             raise RubricError(text, None, f"no such rubric (built-in ids: {known})")
     return _load_file(path)
@@ -118,6 +122,11 @@ def _load_file(path: Path) -> Rubric:
         # PyYAML's composer recurses per nesting level ("[[[[…" 10,000 deep). Only this
         # parse is caught, so a bug elsewhere still shows as a traceback.
         raise RubricError(str(path), None, "invalid YAML: nested too deeply") from exc
+    twice = _repeated_key(node)
+    if twice is not None:
+        loc, first, second = twice
+        message = f"given twice (first at line {first}): keep one"
+        raise RubricError(str(path), second, message, field=_dotted(loc))
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a YAML {type(data).__name__}"
         raise RubricError(str(path), 1, f"a rubric must be a YAML mapping, got {got}")
@@ -139,15 +148,38 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise RubricError(str(path), None, f"cannot be read ({exc.strerror or exc})") from exc
-    if b"\x00" in raw:
+    if b"\x00" in raw and wide_text(raw[:4]) is None:  # UTF-16's NULs: named as such below
         line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
         raise RubricError(str(path), line, "holds NUL bytes: a binary file, not a YAML rubric")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the rubric as UTF-8"
-        raise RubricError(str(path), line, message) from exc
+    return decoded(raw, str(path), RubricError)
+
+
+def _repeated_key(root: yaml.Node | None) -> tuple[tuple[Any, ...], int, int] | None:
+    """The first key given twice in one mapping of the tree (YAML would keep the last value
+    in silence): its path and the 1-based lines of both."""
+    found: list[tuple[int, tuple[Any, ...], int]] = []
+    stack: list[tuple[tuple[Any, ...], yaml.Node | None]] = [((), root)]
+    seen: set[int] = set()  # an anchor's node is visited once (and a recursive one ends)
+    while stack:
+        loc, node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "<key>"
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and (key.tag, name) in keys:
+                    found.append((line, (*loc, name), keys[(key.tag, name)]))
+                keys.setdefault((key.tag, name), line)
+                stack.append(((*loc, name), value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(((*loc, i), item) for i, item in enumerate(node.value))
+    if not found:
+        return None
+    line, loc, first = min(found)
+    return loc, first, line
 
 
 # The tags pydantic puts in an error's path for the scale union ("scale.ordinal.max"): one

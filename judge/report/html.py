@@ -63,9 +63,11 @@ def build_report(
     """The HTML report of a results file: distributions, slices by case metadata, judges
     compared, unscored reasons, agreement with `human` scores, and the `lowest` items."""
     from judge.frame import records_frame
+    from judge.load.lines import regular
     from judge.load.rubric import rubric_of_records
     from judge.store.results import iter_records
 
+    regular(Path(results), str(results))  # a FIFO would block the read until a writer came
     records = list(iter_records(results))
     if not records:
         raise InputError(str(results), None, "holds no results record")

@@ -57,7 +57,8 @@ class ResultsWriter:
 
     `keep` says which earlier records are final; `redo` which of the others are this run's
     own to judge again (dropping any other line keeps a backup). `id_field` is stamped on
-    every record written and must match the file's; `inputs` are files `path` must not be.
+    every record written and must match the file's; `inputs` are files `path` must not be,
+    each with what it is ("the predictions file", "the cases file") for the refusal.
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class ResultsWriter:
         *,
         redo: Keep | None = None,
         id_field: str | None = None,
-        inputs: Iterable[str | Path] = (),
+        inputs: Iterable[tuple[str, str | Path]] = (),
     ):
         self.path = Path(path)
         # Every read, write and lock goes to the file a symlink names, not the link.
@@ -75,7 +76,7 @@ class ResultsWriter:
         self._keep = keep
         self._redo = redo
         self.id_field = id_field
-        self._inputs = [Path(p) for p in inputs]
+        self._inputs = [(what, Path(p)) for what, p in inputs]
         self._lock: IO[str] | None = None
         self._out: io.RawIOBase | None = None
         self._failed = False
@@ -153,11 +154,10 @@ class ResultsWriter:
         self.close()
 
     def _refuse_inputs(self) -> None:
-        for source in self._inputs:
+        for what, source in self._inputs:
             if self.real.exists() and source.exists() and os.path.samefile(self.real, source):
                 raise ConfigError(
-                    f"--out {self.path} is the predictions file {source}; results go to "
-                    "another file"
+                    f"--out {self.path} is {what} {source}; results go to another file"
                 )
 
     def _busy(self) -> ConfigError:

@@ -36,6 +36,7 @@ from typing import Any, Literal
 from judge.aggregate.normalise import normalise
 from judge.contracts import CategoricalScale, Criterion, LabelsScale, ResultRecord, Rubric
 from judge.errors import ConfigError, InputError
+from judge.load.lines import regular
 from judge.load.rubric import rubric_of_records
 from judge.store.outputs import claim, write_atomic
 from judge.store.results import iter_records
@@ -155,6 +156,7 @@ def _range(criterion: Criterion | None, scores: list[Any]) -> float:
 def _read(results: Path) -> list[ResultRecord]:
     """The file's records, the first of each id (as a resumed run keeps them)."""
     records: dict[str, ResultRecord] = {}
+    regular(results, str(results))  # a FIFO would block the read until a writer came
     for record in iter_records(results):
         records.setdefault(record.id, record)
     if not records:
@@ -249,11 +251,13 @@ def route(
 
 
 def _checked_id(item: str) -> str:
-    # `judge annotate --queue` reads one id a line, stripped, `#` lines being comments.
-    if item != item.strip() or "\n" in item or "\r" in item or item.startswith("#"):
+    # `judge annotate --queue` reads one id a line, stripped, `#` lines being comments; its
+    # lines are Python's (U+2028, NEL, a form feed… end one too). Such an id is refused, not
+    # escaped: the queue stays a plain list of the ids as the predictions file spells them.
+    if item != item.strip() or item.splitlines() != [item] or item.startswith("#"):
         raise ConfigError(
             f"item id {item!r} cannot be written as a queue line (it starts with '#', or has "
-            "a line break or surrounding spaces)"
+            "a line break or line separator, or surrounding spaces)"
         )
     return item
 

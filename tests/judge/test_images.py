@@ -265,7 +265,7 @@ def test_an_unreadable_image_names_its_field(tmp_path: Path) -> None:
     # Found before anything is judged, as a missing file is.
     field, message = root.problem(row) or ("", "")
     assert field == "image_01_path" and "not an image Pillow reads" in message
-    with pytest.raises(InputError, match=r"image_01_path.*not a readable image"):
+    with pytest.raises(InputError, match=r"image_01_path.*not an image Pillow reads"):
         encode_images(root.images(row))
 
 

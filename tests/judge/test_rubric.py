@@ -105,7 +105,7 @@ def test_an_error_in_a_labels_scale_names_its_path_once(tmp_path: Path) -> None:
     ("content", "line", "words"),
     [
         (b"id: r\ndescription: caf\xe9\n", 2, "not UTF-8 text (byte 0xe9)"),
-        (b"\xff\xfei\x00d\x00", 1, "holds NUL bytes: a binary file"),  # UTF-16
+        (b"\xff\xfei\x00d\x00", 1, "UTF-16 text: save it as UTF-8"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 3, "holds NUL bytes: a binary file"),
         (b"", 1, "must be a YAML mapping, got an empty file"),
         (b"# only a comment\n", 1, "must be a YAML mapping, got an empty file"),
