@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from judge.contracts.gates import Gate
 from judge.contracts.scales import (
     BinaryScale,
     CategoricalScale,
@@ -26,6 +27,7 @@ __all__ = [
     "CategoricalScale",
     "ContinuousScale",
     "Criterion",
+    "Gate",
     "LabelsScale",
     "Level",
     "OrdinalScale",
@@ -93,9 +95,16 @@ class Criterion(_Strict):
     # computed from a stage's per-unit verdicts (the share of factual steps).
     # `letter_consistency`: the chosen letter names the option the reasoning argues for.
     # `case_items`: computed from the case's own checklist, each item judged met / not met in
-    # its own call (HealthBench's score); only in a rubric with `items: case`.
+    # its own call (HealthBench's score); only in a rubric with `items: case`. `answered`:
+    # exactly one of the case's options was chosen (the abstention rate beside accuracy).
     method: Literal[
-        "llm", "answer_accuracy", "rouge", "measure", "letter_consistency", "case_items"
+        "llm",
+        "answer_accuracy",
+        "answered",
+        "rouge",
+        "measure",
+        "letter_consistency",
+        "case_items",
     ] = "llm"
     # The ROUGE settings; required by, and only allowed with, method `rouge`.
     rouge: RougeSpec | None = None
@@ -113,7 +122,7 @@ class Criterion(_Strict):
 
     @model_validator(mode="after")
     def _method_fits_scale(self) -> Criterion:
-        if self.method in ("answer_accuracy", "letter_consistency") and (
+        if self.method in ("answer_accuracy", "answered", "letter_consistency") and (
             self.scale.type != "binary"
         ):
             raise ValueError(f"method {self.method} needs a binary scale")
@@ -247,11 +256,25 @@ class Rubric(_Strict):
     # The number of options its anchors count ("all four distractors" is five options): a
     # case with another number is refused before judging. None: any number.
     option_count: int | None = Field(default=None, ge=2, le=10)
+    # Conditions that fail an item whatever its mean (safety): judge.contracts.gates.
+    gates: list[Gate] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("gates")
+    @classmethod
+    def _gates_fit(cls, value: list[Gate], info: ValidationInfo) -> list[Gate]:
+        # Checked here, so an error names the `gates:` line: the criterion exists, the value
+        # is on its scale.
+        criteria = {c.id: c for c in info.data.get("criteria", [])}
+        for gate in value:
+            problem = gate.problem(criteria.get(gate.criterion))
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _unique_criteria(self) -> Rubric:

@@ -8,9 +8,17 @@ last one winning because models often revise; failing that, from a line that sta
 letter followed by that option's own text.
 
 An answer that offers several letters ("B and C", "A or B", "B/C", "Final: B, C or D") is a
-hedge, not a choice: it is unscored with that reason, never scored as its first letter. Only
+hedge, not a choice: it has no letter, with that reason, never its first letter. Only
 letters joined to the chosen one count, so an explanation after a clear answer ("Final: D.
-A and B are less likely") does not make it a hedge.
+A and B are less likely") does not make it a hedge. A `prediction` field that no pattern
+above reads is read for its letters as they stand ("either B or C", "Both B and C", "B; C"
+are hedges; "I think it is B" is B), and when it offers several the letter is never taken
+from another field: the prediction hedged.
+
+`final_answer` (`score_accuracy`) scores a hedge, a missing letter or a letter the case does
+not have as 0, since the MedThinkVQA leaderboard's denominator is every case; `answered`
+(`score_answered`) says whether exactly one of the case's options was chosen, so the
+abstention rate is seen beside accuracy.
 
 Only the case's own letters are read: a four-option case has no E (a reply "E" is unscored,
 said to be outside A-D), a seven-option case has G. With nine or ten options, "I" followed by
@@ -26,7 +34,14 @@ from functools import cache
 
 from judge.contracts import Criterion, Judgment, Prediction
 
-__all__ = ["DETERMINISTIC", "OPEN_ENDED", "extract_letter", "letter_in", "score_accuracy"]
+__all__ = [
+    "DETERMINISTIC",
+    "OPEN_ENDED",
+    "extract_letter",
+    "letter_in",
+    "score_accuracy",
+    "score_answered",
+]
 
 DETERMINISTIC = "deterministic"
 # Why an open-ended case (no options) leaves every letter criterion unscored.
@@ -42,6 +57,7 @@ class _Patterns:
     stated: tuple[re.Pattern[str], ...]
     another: re.Pattern[str]
     line: re.Pattern[str]
+    loose: re.Pattern[str]
 
 
 @cache
@@ -69,15 +85,22 @@ def _patterns(letters: str) -> _Patterns:
             ),
         ),
         # Another letter offered beside the chosen one: "and", "or", "and/or", "/", "&", "+",
-        # "vs", a comma, then a letter that stands alone (upper case or bracketed, as above).
+        # "vs", a comma (or a bracket opening on one of them: "B (or C)"), then a letter that
+        # stands alone (upper case or bracketed, as above).
         # Spaces and tabs only: a new line starts an explanation, not a second answer.
         another=re.compile(
-            r"[ \t]*[\)\]]?[*_`]*(?P<join>[ \t]*(?i:and/or|or|and|vs\.?|versus|/|&|\+|,)[ \t]*)"
+            r"[ \t]*[\)\]]?[*_`]*(?P<join>[ \t]*\(?(?i:and/or|or|and|vs\.?|versus|/|&|\+|,)[ \t]*)"
             r"(?i:(?:maybe|possibly|perhaps|probably|either)[ \t]+)?(?i:option[ \t]+)?[*_`]*"
             rf"(?:\(([{lower}])\)|\[([{lower}])\]|{upper})"
         ),
         # A line that starts with a letter and goes on with that option's text.
         line=re.compile(rf"^\W*([{letters}])[.):]\s+(.+)"),
+        # Any letter standing alone, upper case or bracketed: "A" followed by a word is the
+        # article ("A lymphoma"), never option A.
+        loose=re.compile(
+            rf"\(([{lower}])\)|\[([{lower}])\]|(?<![A-Za-z0-9'’\-])"
+            rf"(?!A\s+[a-z])([{letters}])(?![A-Za-z0-9'’\-]){pronoun}"
+        ),
     )
 
 
@@ -95,7 +118,7 @@ def extract_letter(prediction: Prediction) -> tuple[str | None, str]:
     found_in = _patterns("".join(prediction.options))
     field = (prediction.prediction or "").strip()
     if field:
-        found = _letter_from_field(field, found_in)
+        found = _letter_from_field(field, found_in) or _loose_letters(field, found_in)
         if found:
             return _chosen(found, "prediction", field)
     texts = [(where, prediction.text_at(where) or "") for where in _REASONING]
@@ -126,12 +149,12 @@ def letter_in(text: str, letters: str, where: str = "the text") -> tuple[str | N
 
 
 def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:
-    """Score a binary `answer_accuracy` criterion: 1 when the chosen letter is correct."""
+    """Score a binary `answer_accuracy` criterion: 1 when the chosen letter is correct, 0
+    when it is another, or when no single letter was chosen (a hedge, none, one the case
+    lacks); unscored only for an open-ended case."""
     letter, where = extract_letter(prediction)
     if letter is None:
-        return Judgment(
-            criterion=criterion.id, judge=DETERMINISTIC, status="unscored", reason=where
-        )
+        return _no_choice(criterion, where)
     correct = letter == prediction.correct_answer
     return Judgment(
         criterion=criterion.id,
@@ -139,6 +162,35 @@ def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:
         status="scored",
         score=int(correct),
         rationale=f"chose {letter} (from {where}); correct answer is {prediction.correct_answer}",
+    )
+
+
+def score_answered(criterion: Criterion, prediction: Prediction) -> Judgment:
+    """Score a binary `answered` criterion: 1 when exactly one of the case's options was
+    chosen, 0 for a hedge, no letter or a letter the case lacks; unscored when open-ended."""
+    letter, where = extract_letter(prediction)
+    if letter is None:
+        return _no_choice(criterion, where)
+    return Judgment(
+        criterion=criterion.id,
+        judge=DETERMINISTIC,
+        status="scored",
+        score=1,
+        rationale=f"chose {letter} (from {where})",
+    )
+
+
+def _no_choice(criterion: Criterion, why: str) -> Judgment:
+    """0 when no single option was chosen (the denominator is every case); unscored only when
+    the case has no options to choose from."""
+    if why == OPEN_ENDED:
+        return Judgment(criterion=criterion.id, judge=DETERMINISTIC, status="unscored", reason=why)
+    return Judgment(
+        criterion=criterion.id,
+        judge=DETERMINISTIC,
+        status="scored",
+        score=0,
+        rationale=f"no single answer: {why}",
     )
 
 
@@ -170,6 +222,16 @@ def _letter_from_field(text: str, found_in: _Patterns) -> _Found | None:
         stated = _last_stated(text, found_in)
         return stated if stated and len(stated.letters) == 1 else bare
     return _last_stated(text, found_in)
+
+
+def _loose_letters(text: str, found_in: _Patterns) -> _Found | None:
+    """The case's letters that `text` offers standing alone ("I think it is B": B; "either B
+    or C", "Both B and C", "B; C": a hedge), when no pattern above reads it."""
+    matches = list(found_in.loose.finditer(text))
+    if not matches:
+        return None
+    letters = tuple(dict.fromkeys(next(g for g in m.groups() if g).upper() for m in matches))
+    return _Found(letters, matches[0].start(), matches[-1].end())
 
 
 def _last_stated(text: str, found_in: _Patterns) -> _Found | None:
