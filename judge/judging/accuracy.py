@@ -41,6 +41,7 @@ __all__ = [
     "letter_in",
     "score_accuracy",
     "score_answered",
+    "stated_letter",
 ]
 
 DETERMINISTIC = "deterministic"
@@ -146,6 +147,16 @@ def letter_in(text: str, letters: str, where: str = "the text") -> tuple[str | N
     if found is None:
         return None, f"no option letter ({letters[0]}-{letters[-1]}) in {where}"
     return _chosen(found, where, text.strip())
+
+
+def stated_letter(text: str, letters: str) -> tuple[str, int] | None:
+    """The single letter among `letters` that `text` last states as its answer ("Final
+    answer: (C)", "The answer is C", "Answer E.") and where that statement ends; None for
+    none or a hedge. Letter consistency reads a reasoning's own explicit answer with it."""
+    found = _last_stated(text, _patterns(letters))
+    if found is None or len(found.letters) != 1:
+        return None
+    return found.letters[0], found.end
 
 
 def score_accuracy(criterion: Criterion, prediction: Prediction) -> Judgment:
