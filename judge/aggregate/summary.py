@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from judge.aggregate.answers import AnswerSummary, AnswerTally
 from judge.aggregate.case_items import ITEM, bootstrap_std, clipped_mean
 from judge.contracts import (
     CallUsage,
@@ -108,6 +109,9 @@ class Summary:
     # A rubric with `items: case` (healthbench): per score key (`overall`, then each tag),
     # HealthBench's run score (judge.aggregate.case_items).
     clipped: list[ClippedScore] = field(default_factory=list)
+    # With a final-answer criterion: accuracy beside the share answered, and the harm of the
+    # misses (judge.aggregate.answers).
+    answers: AnswerSummary | None = None
 
 
 @dataclass
@@ -194,6 +198,7 @@ class SummaryBuilder:
         # With `items: case`: every record's value per score key, for the bootstrap (floats
         # only: a million records hold 8 MB per key).
         self._clipped: dict[str, list[float]] | None = {} if rubric.items else None
+        self._answers = AnswerTally(rubric)
 
     def add(self, record: ResultRecord) -> None:
         self._status[record.status] += 1
@@ -221,6 +226,7 @@ class SummaryBuilder:
                 _count_reason(self._reasons[judgment.criterion], judgment.reason[:80])
         self._add_pooled(record)
         self._add_clipped(record)
+        self._answers.add(record)
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
         if len(record.judges) > 1:
@@ -363,6 +369,7 @@ class SummaryBuilder:
                 for key in sorted(self._slices)
             ],
             clipped=self._clipped_scores(),
+            answers=self._answers.build(),
         )
 
     def _alpha(self, criterion: Criterion) -> float | None:

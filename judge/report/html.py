@@ -88,6 +88,7 @@ def build_report(
         "calibration": _calibration_lines(results),
         "lowest": _lowest_section(records, scores, criteria, the_rubric, lowest),
         "accuracy": [c.id for c in criteria if c.is_accuracy],
+        "answers": _answers(the_rubric, records),
     }
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -203,6 +204,15 @@ def _calibration_lines(results: str | Path) -> list[str]:
         return results_status(Path(results), judge_home() / DB_NAME)
     except CalibrationError as err:  # a results file the calibration reader refuses: say so
         return [str(err)]
+
+
+def _answers(rubric: Rubric | None, records: list[ResultRecord]) -> str | None:
+    """Accuracy beside the share answered, and the harm of the misses, as `judge score`
+    prints them (judge.aggregate.answers)."""
+    from judge.aggregate.answers import answer_line, summarise_answers
+
+    found = summarise_answers(rubric, records) if rubric is not None else None
+    return answer_line(found) if found is not None else None
 
 
 def _lowest_section(
