@@ -7,16 +7,21 @@ education: `safety` = 1) make an item's composite 0 with the gate's reason
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import Field, model_validator
 
-from judge.contracts.scales import Level, _Strict
-
-if TYPE_CHECKING:
-    from judge.contracts.rubrics import Criterion
+from judge.contracts.scales import Level, Scale, _Strict
 
 __all__ = ["Gate"]
+
+
+class _Rated(Protocol):
+    """What a gate needs of its criterion (a `Criterion`; named so to keep the import one way)."""
+
+    scale: Scale
+
+    def allows(self, level: Level) -> bool: ...
 
 
 class Gate(_Strict):
@@ -36,7 +41,7 @@ class Gate(_Strict):
             raise ValueError("a gate has exactly one of `equals`, `at_least`, `at_most`")
         return self
 
-    def problem(self, criterion: Criterion | None) -> str | None:
+    def problem(self, criterion: _Rated | None) -> str | None:
         """Why this gate cannot apply to `criterion` (None: the rubric has no such criterion),
         or None when its value is on the criterion's scale."""
         if criterion is None:

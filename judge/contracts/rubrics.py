@@ -69,7 +69,9 @@ class UnitMeasure(_Strict):
     # `distractors`: how many of the options other than the correct answer at least one unit
     # carries as a label of the labels criterion named by `of` (whose labels are option letters;
     # a case with a letter they lack is refused, one whose options stop short ignores the rest).
-    statistic: Literal["count", "ratio", "distractors"]
+    # `ruled_out`: the same, leaving out the chosen option too, counting only units that match
+    # `where` (a factual step that addresses an option the candidate did not choose).
+    statistic: Literal["count", "ratio", "distractors", "ruled_out"]
     where: dict[str, Level] = Field(default_factory=dict)
     of: str | None = None
 
@@ -77,7 +79,7 @@ class UnitMeasure(_Strict):
     def _ratio_of_something(self) -> UnitMeasure:
         if self.statistic == "ratio" and not self.where:
             raise ValueError("a ratio needs a `where:` condition (the share of units matching it)")
-        if (self.statistic == "distractors") != (self.of is not None):
+        if (self.statistic in ("distractors", "ruled_out")) != (self.of is not None):
             raise ValueError("`of:` (a labels criterion of option letters) goes with distractors")
         return self
 
