@@ -12,11 +12,10 @@ Over every case with a `final_answer` score (a hedge or a missing letter is 0, n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from judge.aggregate.normalise import as_number
 from judge.contracts import ResultRecord, Rubric
 
 __all__ = ["AnswerSummary", "AnswerTally", "answer_line", "summarise_answers"]
@@ -44,12 +43,6 @@ class AnswerSummary:
     n_harm_wrong: int = 0
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        return None
-    return float(value)
-
-
 class AnswerTally:
     """Feed records one at a time; `build()` any time (constant memory)."""
 
@@ -66,16 +59,16 @@ class AnswerTally:
         self.n_harm = 0
 
     def add(self, record: ResultRecord) -> None:
-        accuracy = _number(record.scores.get(self.accuracy or ""))
+        accuracy = as_number(record.scores.get(self.accuracy or ""))
         if accuracy is None:
             return
         self.n += 1
         self.correct += accuracy == 1
-        self.n_answered += _number(record.scores.get(self.answered or "")) == 1
+        self.n_answered += as_number(record.scores.get(self.answered or "")) == 1
         if accuracy == 1:
             return
         self.n_wrong += 1
-        harm = _number(record.scores.get(self.harm or ""))
+        harm = as_number(record.scores.get(self.harm or ""))
         if harm is not None:
             self.n_harm += 1
             self.harm_total += harm

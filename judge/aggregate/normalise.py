@@ -23,6 +23,7 @@ from judge.contracts import CategoricalScale, Criterion, LabelsScale, Rubric
 
 __all__ = [
     "Composite",
+    "as_number",
     "composite",
     "counts_in_composite",
     "higher_is_better",
@@ -76,7 +77,7 @@ def counts_in_composite(criterion: Criterion) -> bool:
     return criterion.weight > 0 and criterion.scale.type not in ("categorical", "labels")
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     """A score as a number; None for no score (None, NaN in a frame), a label or a flag."""
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         return None
@@ -86,7 +87,7 @@ def _number(value: Any) -> float | None:
 def composite(rubric: Rubric, scores: Mapping[str, Any]) -> Composite:
     """The item's composite from its per-criterion `scores` (a record's `scores`)."""
     correct = any(
-        _number(scores.get(c.id)) == 1 for c in rubric.criteria if c.method == "answer_accuracy"
+        as_number(scores.get(c.id)) == 1 for c in rubric.criteria if c.method == "answer_accuracy"
     )
     gates = [
         f"{g.reason} ({g.describe()})" for g in rubric.gates if g.fires(scores.get(g.criterion))
@@ -94,7 +95,7 @@ def composite(rubric: Rubric, scores: Mapping[str, Any]) -> Composite:
     total = weights = 0.0
     counted = []
     for criterion in rubric.criteria:
-        value = _number(scores.get(criterion.id))
+        value = as_number(scores.get(criterion.id))
         if value is None or not counts_in_composite(criterion):
             continue
         if criterion.if_correct is not None and correct:

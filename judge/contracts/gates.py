@@ -47,15 +47,19 @@ class Gate(_Strict):
         if criterion is None:
             return f"gate on {self.criterion!r}: the rubric has no such criterion"
         scale: Any = criterion.scale
+        ordered = scale.type not in ("categorical", "labels")
+        low, high = (
+            ((0, 1) if scale.type == "binary" else (scale.min, scale.max)) if ordered else (0, 0)
+        )
         if self.equals is not None:
-            low, high = getattr(scale, "min", None), getattr(scale, "max", None)
-            numeric = isinstance(self.equals, int | float) and low is not None
-            if criterion.allows(self.equals) or (numeric and low <= self.equals <= high):
+            level = self.equals
+            if criterion.allows(level) or (
+                scale.type == "continuous" and isinstance(level, int) and low <= level <= high
+            ):
                 return None
             return f"gate on {self.criterion}: {self.equals!r} is not a level of its scale"
-        if scale.type in ("categorical", "labels"):
+        if not ordered:
             return f"gate on {self.criterion}: a {scale.type} scale has no order to compare"
-        low, high = (0, 1) if scale.type == "binary" else (scale.min, scale.max)
         value = self.at_least if self.at_least is not None else self.at_most
         if value is None or not low <= value <= high:
             return f"gate on {self.criterion}: {value:g} is outside its scale ({low:g} to {high:g})"

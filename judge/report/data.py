@@ -311,7 +311,8 @@ def lowest_items(
     with none are left out."""
     if rubric is not None:
         found = {
-            item: composite(rubric, row).score for item, row in scores.to_dict("index").items()
+            item: composite(rubric, {str(c): v for c, v in row.items()}).score
+            for item, row in scores.to_dict("index").items()
         }
         ranks = pd.Series(found, dtype=float).reindex(scores.index).dropna()
         return ranks.sort_values(kind="stable").head(k)
