@@ -58,8 +58,9 @@ def measure_judgments(
                 correct_answer,
                 chosen if criterion.measure.statistic == "ruled_out" else None,
             }
-            out.append(_distractors(criterion, stage.criteria, mine, len(found.units), method,
-                                    left_out, letters))  # fmt: skip
+            counted = _distractors(criterion, stage.criteria, mine, len(found.units), method,
+                                   left_out, letters)  # fmt: skip
+            out.append(_one_option(criterion, counted, prediction, correct_answer))
             continue
         matches = [
             _matches(stage.criteria, criterion.measure.where, mine, step, method)
@@ -160,6 +161,29 @@ def _distractors(
     if unknown:
         return _unscored(criterion, f"{unknown} of {n_units} units have no verdict", details)
     return _scored(criterion, len(seen), details)
+
+
+def _one_option(
+    criterion: Criterion,
+    counted: Judgment,
+    prediction: Prediction | None,
+    correct_answer: str | None,
+) -> Judgment:
+    """`counted` as it is, or, for a measure with `option:` (the case field naming its
+    must-not-miss distractor, review M17), 1 when that option is among those ruled out and 0
+    when not (the candidate chose it, or no factual step argues against it)."""
+    field = criterion.measure.option if criterion.measure else None
+    if field is None:
+        return counted
+    named = str((prediction.text_at(field) if prediction else None) or "").strip().upper()
+    letters = prediction.letters if prediction else ()
+    if named not in letters or named == correct_answer:
+        why = "names no option" if named not in letters else "names the correct answer"
+        return _unscored(criterion, f"the case's {field} {why}", counted.details)
+    details = {**(counted.details or {}), "option": named}
+    if counted.status != "scored":
+        return counted.model_copy(update={"details": details})
+    return _scored(criterion, int(named in details.get("options", [])), details)
 
 
 def _scored(criterion: Criterion, value: float, details: dict[str, Any]) -> Judgment:

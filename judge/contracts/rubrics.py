@@ -74,6 +74,9 @@ class UnitMeasure(_Strict):
     statistic: Literal["count", "ratio", "distractors", "ruled_out"]
     where: dict[str, Level] = Field(default_factory=dict)
     of: str | None = None
+    # With `ruled_out`: the case field naming one option (its must-not-miss distractor): 1 when
+    # that option is ruled out, 0 when not; unscored for a case that names none.
+    option: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     @model_validator(mode="after")
     def _ratio_of_something(self) -> UnitMeasure:
@@ -81,6 +84,8 @@ class UnitMeasure(_Strict):
             raise ValueError("a ratio needs a `where:` condition (the share of units matching it)")
         if (self.statistic in ("distractors", "ruled_out")) != (self.of is not None):
             raise ValueError("`of:` (a labels criterion of option letters) goes with distractors")
+        if self.option is not None and self.statistic != "ruled_out":
+            raise ValueError("`option:` (a case field naming one option) goes with ruled_out")
         return self
 
 
