@@ -311,6 +311,8 @@ def render_rubric(rubric: Rubric) -> None:
             console.print(f"  sees only: {escape(', '.join(stage.context) or 'nothing')}")
         _render_criteria(stage.criteria, indent="  ")
     _render_criteria(rubric.criteria)
+    for gate in rubric.gates:
+        console.print(f"gate: {escape(gate.describe())} fails the item ({escape(gate.reason)})")
     if rubric.base is not None:
         base = rubric.base
         console.print(f"\nvariant of {escape(base.id)} v{escape(base.version)} ({base.hash})")

@@ -121,3 +121,13 @@ def test_a_bad_gate_is_refused_at_its_line(tmp_path: Path, gate: str, message: s
     assert caught.value.field is not None and caught.value.field.startswith("gates")
     gate_line = next(i for i, x in enumerate(bad.read_text().splitlines(), 1) if gate in x)
     assert caught.value.line is not None and caught.value.line <= gate_line
+
+
+def test_rubrics_show_lists_the_gates() -> None:
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    shown = CliRunner().invoke(cli, ["rubrics", "show", "ddx"])
+    assert shown.exit_code == 0, shown.output
+    assert "gate: miss_harm >= 4 fails the item (a harmful miss)" in " ".join(shown.output.split())
