@@ -240,6 +240,12 @@ def _loose_letters(text: str, found_in: _Patterns) -> _Found | None:
     or C", "Both B and C", "B; C": a hedge), when no pattern above reads it."""
     matches = list(found_in.loose.finditer(text))
     if not matches:
+        # Nothing but letters, in lower case ("b or c", "c; d"): a hedge too.
+        lower = f"[{found_in.letters.lower()}]"
+        listed = rf"\W*{lower}(?:\W*(?:or|and)?\W*{lower})+\W*"
+        if re.fullmatch(listed, text):
+            letters = tuple(dict.fromkeys(x.upper() for x in re.findall(lower, text)))
+            return _Found(letters, 0, len(text)) if len(letters) > 1 else None
         return None
     letters = tuple(dict.fromkeys(next(g for g in m.groups() if g).upper() for m in matches))
     return _Found(letters, matches[0].start(), matches[-1].end())

@@ -108,7 +108,17 @@ def test_a_hedged_answer_scores_zero_with_the_letters_offered(
 
 @pytest.mark.parametrize(
     "prediction",
-    ["either B or C", "Either B or C", "Both B and C", "B; C", "B/C", "C or D?", "B (or C)"],
+    [
+        "either B or C",
+        "Either B or C",
+        "Both B and C",
+        "B; C",
+        "B/C",
+        "C or D?",
+        "B (or C)",
+        "b or c",
+        "b; c",
+    ],
 )
 def test_every_form_of_hedge_in_prediction_is_one_and_never_read_elsewhere(
     prediction: str,
