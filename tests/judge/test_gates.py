@@ -131,3 +131,10 @@ def test_rubrics_show_lists_the_gates() -> None:
     shown = CliRunner().invoke(cli, ["rubrics", "show", "ddx"])
     assert shown.exit_code == 0, shown.output
     assert "gate: miss_harm >= 4 fails the item (a harmful miss)" in " ".join(shown.output.split())
+
+
+def test_answered_never_lifts_a_wrong_answer_to_a_pass() -> None:
+    # With weight 1, a wrong but single answer would have graded (0 + 1) / 2 = 0.5 and passed.
+    accuracy = load_rubric("accuracy")
+    wrong = promptfoo.grade(_record(accuracy, {"final_answer": 0, "answered": 1}), accuracy, 0.5)
+    assert (wrong.passed, wrong.score) == (False, 0.0)
