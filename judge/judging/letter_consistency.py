@@ -48,9 +48,9 @@ _AGAINST = re.compile(
     r"(?:does|do|is|are|was|can)n['’]t)\b",
     re.IGNORECASE,
 )
-# "so C", "therefore C is the most likely", "thus (C)", "...: B." closing its clause.
-_SO = r"(?:\b(?:so|therefore|thus|hence)\s+|:\s*)"
-_FOLLOWS = r"(?=\s*(?:[.;!,]|$|\s+(?:is|as|fits)\b))"
+# "so C", "therefore C is the most likely", "thus (C)"; "...: B." closing its sentence.
+_SO = r"\b(?:so|therefore|thus|hence)\s+\(?([{0}])\)?(?=\s*(?:[.;!,]|$|\s+(?:is|as|fits)\b))"
+_COLON = r":\s*\(?([{0}])\)?(?=\s*(?:[.!]|$))"
 # "B: infarction gives a perfusion defect": one item of a list of eliminations.
 _LISTED = re.compile(r"^\(?[A-J]\)?\s*[:,]")
 # The most words besides the option's name that a closing clause may have to count as naming
@@ -128,8 +128,12 @@ def _explicit(text: str, letters: str) -> tuple[str, str] | None:
     stated = stated_letter(text, letters)
     if stated is not None:
         found.append((stated[1], stated[0]))
-    so = re.compile(rf"{_SO}\(?([{letters}])\)?{_FOLLOWS}")
-    found += [(m.end(), m.group(1)) for m in so.finditer(text)]
+    for pattern in (_SO, _COLON):
+        for m in re.finditer(pattern.format(letters), text):
+            # "therefore E is unlikely" argues against E: the rest of its clause decides.
+            rest = re.split(r"[.;!?]", text[m.end() :], maxsplit=1)[0]
+            if not _AGAINST.search(rest):
+                found.append((m.end(), m.group(1)))
     if not found:
         return None
     end, letter = max(found)

@@ -165,3 +165,18 @@ def test_the_reviews_false_zeros(file: str, line: int, text: str, argued: str) -
     )
     row = row | {"prediction_rationale": text, "prediction_twi": None}
     assert argued_option(Prediction.model_validate(row))[0] == argued
+
+
+@pytest.mark.parametrize(
+    ("text", "argued"),
+    [
+        ("Therefore E is unlikely; the diagnosis is pulmonary embolism.", None),
+        ("The differential: A, B and C. The answer is D.", "D"),
+        ("Cavitation, so D.", "D"),
+    ],
+)
+def test_an_explicit_letter_argued_against_is_no_conclusion(text: str, argued: str | None) -> None:
+    row = json.loads((EXAMPLES / "predictions.jsonl").read_text().splitlines()[0])
+    row = row | {"prediction_rationale": text, "prediction_twi": None}
+    found, _ = argued_option(Prediction.model_validate(row))
+    assert found == argued or (argued is None and found != "E")
