@@ -370,8 +370,7 @@ class Scorer:
             outcome.segments,
             self.options.aggregate,
             outcome.problem,
-            correct_answer=item.prediction.correct_answer,
-            letters=item.prediction.letters,
+            prediction=item.prediction,
         )
         if outcome.retryable:
             measured = [

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from judge.aggregate.records import panel_vote
-from judge.contracts import Criterion, Judgment, Level, Rubric, Segments
-from judge.judging.accuracy import DETERMINISTIC
+from judge.contracts import Criterion, Judgment, Level, Prediction, Rubric, Segments
+from judge.judging.accuracy import DETERMINISTIC, extract_letter
 
 __all__ = ["measure_judgments", "unit_verdict"]
 
@@ -29,11 +29,19 @@ def measure_judgments(
     no_units: str | None = None,
     correct_answer: str | None = None,
     letters: tuple[str, ...] = (),
+    chosen: str | None = None,
+    prediction: Prediction | None = None,
 ) -> list[Judgment]:
     """One computed judgment per `measure` criterion. `no_units` is the reason when the
     stages made no units (no judge, no text), so every measure is unscored; `correct_answer`
     (a letter) is what a `distractors` measure leaves out, and `letters` (the case's option
-    letters, when given) all it counts: a label E on a four-option case names no option."""
+    letters, when given) all it counts: a label E on a four-option case names no option.
+    `chosen` (the candidate's letter) is what a `ruled_out` measure leaves out as well.
+    `prediction`, when given, supplies all three (its chosen letter read as final_answer
+    reads it)."""
+    if prediction is not None:
+        correct_answer, letters = prediction.correct_answer, prediction.letters
+        chosen = extract_letter(prediction)[0]
     out = []
     for criterion in rubric.criteria:
         if criterion.measure is None:
@@ -46,8 +54,13 @@ def measure_judgments(
         asked = {c.id for c in stage.criteria}
         mine = [j for j in judgments if j.criterion in asked]
         if criterion.measure.of is not None:
-            out.append(_distractors(criterion, stage.criteria, mine, len(found.units), method,
-                                    correct_answer, letters))  # fmt: skip
+            left_out = {
+                correct_answer,
+                chosen if criterion.measure.statistic == "ruled_out" else None,
+            }
+            counted = _distractors(criterion, stage.criteria, mine, len(found.units), method,
+                                   left_out, letters)  # fmt: skip
+            out.append(_one_option(criterion, counted, prediction, correct_answer))
             continue
         matches = [
             _matches(stage.criteria, criterion.measure.where, mine, step, method)
@@ -119,22 +132,28 @@ def _distractors(
     mine: list[Judgment],
     n_units: int,
     method: str,
-    correct_answer: str | None,
+    left_out: set[str | None],
     letters: tuple[str, ...] = (),
 ) -> Judgment:
-    """How many options other than the correct one some unit addresses (brevity's check:
-    a one-step answer can be all factual and still leave every distractor unexamined)."""
+    """How many options other than those `left_out` (the correct one; for `ruled_out` the
+    chosen one too) some unit matching `where` addresses (brevity's check: a one-step answer
+    can be all factual and still leave every distractor unexamined). `ruled_out` counts the
+    options a factual step argues against: a step that addresses an option the candidate did
+    not choose is read as arguing against it, and a wrong answer's steps for its own choice no
+    longer count, nor do steps voted not factual (review M13)."""
     assert criterion.measure is not None and criterion.measure.of is not None
     of = next(c for c in criteria if c.id == criterion.measure.of)
+    where = criterion.measure.where
     seen: set[str] = set()
     unknown = 0
     for step in range(1, n_units + 1):
         value = unit_verdict(criteria, of, mine, step, method)
-        if value is None:
+        matches = _matches(criteria, where, mine, step, method) if where else True
+        if value is None or matches is None:
             unknown += 1
-        elif value is not NOT_ASKED:
+        elif value is not NOT_ASKED and matches:
             seen.update(str(v) for v in value)
-    seen.discard(correct_answer or "")
+    seen -= {x for x in left_out if x}
     if letters:
         seen &= set(letters)
     details: dict[str, Any] = {"units": n_units, "matching": len(seen), "no_verdict": unknown}
@@ -142,6 +161,29 @@ def _distractors(
     if unknown:
         return _unscored(criterion, f"{unknown} of {n_units} units have no verdict", details)
     return _scored(criterion, len(seen), details)
+
+
+def _one_option(
+    criterion: Criterion,
+    counted: Judgment,
+    prediction: Prediction | None,
+    correct_answer: str | None,
+) -> Judgment:
+    """`counted` as it is, or, for a measure with `option:` (the case field naming its
+    must-not-miss distractor, review M17), 1 when that option is among those ruled out and 0
+    when not (the candidate chose it, or no factual step argues against it)."""
+    field = criterion.measure.option if criterion.measure else None
+    if field is None:
+        return counted
+    named = str((prediction.text_at(field) if prediction else None) or "").strip().upper()
+    letters = prediction.letters if prediction else ()
+    if named not in letters or named == correct_answer:
+        why = "names no option" if named not in letters else "names the correct answer"
+        return _unscored(criterion, f"the case's {field} {why}", counted.details)
+    details = {**(counted.details or {}), "option": named}
+    if counted.status != "scored":
+        return counted.model_copy(update={"details": details})
+    return _scored(criterion, int(named in details.get("options", [])), details)
 
 
 def _scored(criterion: Criterion, value: float, details: dict[str, Any]) -> Judgment:

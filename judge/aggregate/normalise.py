@@ -1,16 +1,36 @@
-"""A criterion's score on [0, 1], 1 the best answer: the one rule that the report's ranking of
-the lowest items and promptfoo's grade (`judge serve`) both apply.
+"""A criterion's score on [0, 1], 1 the best answer, and an item's composite: the one rule that
+the report's ranking of the lowest items and promptfoo's grade (`judge serve`) both apply.
 
 (score - low) / (high - low) on the scale's range (0..1 for binary), clipped to [0, 1], and
 reversed, 1 - that, on a criterion whose `higher_is_better` is false (the hallucination flag,
 where 1 means a finding was invented). Categorical and labels scales have no order.
+
+The composite (`composite`) is the mean of those, weighted by `Criterion.weight`, over the
+criteria with a score; a criterion computed as `if_correct` (ddx's `miss_harm`) counts only
+on a wrong answer, since on a correct one it would reward correctness twice. A rubric's
+`gates:` (safety) override the mean: an item that meets one has composite 0, with the gate's
+reason, and its per-criterion scores are kept as they are.
 """
 
 from __future__ import annotations
 
-from judge.contracts import CategoricalScale, Criterion, LabelsScale
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["higher_is_better", "normalise", "scale_range", "unit_score"]
+from judge.contracts import CategoricalScale, Criterion, LabelsScale, Rubric
+
+__all__ = [
+    "Composite",
+    "as_number",
+    "composite",
+    "counts_in_composite",
+    "higher_is_better",
+    "normalise",
+    "scale_range",
+    "unit_score",
+]
 
 
 def higher_is_better(criterion: Criterion) -> bool:
@@ -40,3 +60,49 @@ def normalise(criterion: Criterion, score: float, better_high: bool | None = Non
     if better_high is None:
         better_high = higher_is_better(criterion)
     return unit_score(score, low, high, better_high)
+
+
+@dataclass(frozen=True)
+class Composite:
+    """An item's composite score in [0, 1] (None when no criterion counted), the reasons of
+    the gates it met (then the score is 0), and the criteria the mean counted."""
+
+    score: float | None
+    gates: list[str] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)
+
+
+def counts_in_composite(criterion: Criterion) -> bool:
+    """Whether the criterion can enter a composite: an ordered scale and a weight above 0."""
+    return criterion.weight > 0 and criterion.scale.type not in ("categorical", "labels")
+
+
+def as_number(value: Any) -> float | None:
+    """A score as a number; None for no score (None, NaN in a frame), a label or a flag."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def composite(rubric: Rubric, scores: Mapping[str, Any]) -> Composite:
+    """The item's composite from its per-criterion `scores` (a record's `scores`)."""
+    correct = any(
+        as_number(scores.get(c.id)) == 1 for c in rubric.criteria if c.method == "answer_accuracy"
+    )
+    gates = [
+        f"{g.reason} ({g.describe()})" for g in rubric.gates if g.fires(scores.get(g.criterion))
+    ]
+    total = weights = 0.0
+    counted = []
+    for criterion in rubric.criteria:
+        value = as_number(scores.get(criterion.id))
+        if value is None or not counts_in_composite(criterion):
+            continue
+        if criterion.if_correct is not None and correct:
+            continue  # no miss, so no harm to count: correctness is final_answer's alone
+        total += criterion.weight * normalise(criterion, value)
+        weights += criterion.weight
+        counted.append(criterion.id)
+    if gates:
+        return Composite(0.0, gates, counted)
+    return Composite(round(total / weights, 4) if weights else None, [], counted)

@@ -13,6 +13,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
+from judge.aggregate.answers import AnswerTally
 from judge.aggregate.case_items import ITEM, bootstrap_std, clipped_mean
 from judge.aggregate.summary_models import (
     ClippedScore,
@@ -104,6 +105,7 @@ class SummaryBuilder:
         # With `items: case`: every record's value per score key, for the bootstrap (floats
         # only: a million records hold 8 MB per key).
         self._clipped: dict[str, list[float]] | None = {} if rubric.items else None
+        self._answers = AnswerTally(rubric)
 
     def add(self, record: ResultRecord) -> None:
         self._status[record.status] += 1
@@ -131,6 +133,7 @@ class SummaryBuilder:
                 _count_reason(self._reasons[judgment.criterion], judgment.reason[:80])
         self._add_pooled(record)
         self._add_clipped(record)
+        self._answers.add(record)
         for call in record.calls:
             self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
         if len(record.judges) > 1:
@@ -273,6 +276,7 @@ class SummaryBuilder:
                 for key in sorted(self._slices)
             ],
             clipped=self._clipped_scores(),
+            answers=self._answers.build(),
         )
 
     def _alpha(self, criterion: Criterion) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from judge.aggregate.answers import AnswerSummary
 from judge.contracts import CallUsage
 
 __all__ = ["ClippedScore", "CriterionSummary", "JudgeSummary", "SliceSummary", "Summary"]
@@ -83,6 +84,9 @@ class Summary:
     # A rubric with `items: case` (healthbench): per score key (`overall`, then each tag),
     # HealthBench's run score (judge.aggregate.case_items).
     clipped: list[ClippedScore] = field(default_factory=list)
+    # With a final-answer criterion: accuracy beside the share answered, and the harm of the
+    # misses (judge.aggregate.answers).
+    answers: AnswerSummary | None = None
 
 
 @dataclass

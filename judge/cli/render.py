@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from judge.aggregate.answers import answer_line
 from judge.aggregate.summary import Summary
 from judge.contracts import (
     CategoricalScale,
@@ -86,6 +87,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
         stdout.print("top unscored reason:")
         for line in _reasons_below(summary):
             stdout.print(line)
+    if summary.answers is not None:
+        stdout.print(escape(answer_line(summary.answers)))
     if summary.by is not None:
         for part in _slices(summary, stdout.width):
             stdout.print(part)
@@ -308,6 +311,8 @@ def render_rubric(rubric: Rubric) -> None:
             console.print(f"  sees only: {escape(', '.join(stage.context) or 'nothing')}")
         _render_criteria(stage.criteria, indent="  ")
     _render_criteria(rubric.criteria)
+    for gate in rubric.gates:
+        console.print(f"gate: {escape(gate.describe())} fails the item ({escape(gate.reason)})")
     if rubric.base is not None:
         base = rubric.base
         console.print(f"\nvariant of {escape(base.id)} v{escape(base.version)} ({base.hash})")

@@ -40,16 +40,23 @@ class UnitMeasure(_Strict):
     # `distractors`: how many of the options other than the correct answer at least one unit
     # carries as a label of the labels criterion named by `of` (whose labels are option letters;
     # a case with a letter they lack is refused, one whose options stop short ignores the rest).
-    statistic: Literal["count", "ratio", "distractors"]
+    # `ruled_out`: the same, leaving out the chosen option too, counting only units that match
+    # `where` (a factual step that addresses an option the candidate did not choose).
+    statistic: Literal["count", "ratio", "distractors", "ruled_out"]
     where: dict[str, Level] = Field(default_factory=dict)
     of: str | None = None
+    # With `ruled_out`: the case field naming one option (its must-not-miss distractor): 1 when
+    # that option is ruled out, 0 when not; unscored for a case that names none.
+    option: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     @model_validator(mode="after")
     def _ratio_of_something(self) -> UnitMeasure:
         if self.statistic == "ratio" and not self.where:
             raise ValueError("a ratio needs a `where:` condition (the share of units matching it)")
-        if (self.statistic == "distractors") != (self.of is not None):
+        if (self.statistic in ("distractors", "ruled_out")) != (self.of is not None):
             raise ValueError("`of:` (a labels criterion of option letters) goes with distractors")
+        if self.option is not None and self.statistic != "ruled_out":
+            raise ValueError("`option:` (a case field naming one option) goes with ruled_out")
         return self
 
 
@@ -66,9 +73,16 @@ class Criterion(_Strict):
     # computed from a stage's per-unit verdicts (the share of factual steps).
     # `letter_consistency`: the chosen letter names the option the reasoning argues for.
     # `case_items`: computed from the case's own checklist, each item judged met / not met in
-    # its own call (HealthBench's score); only in a rubric with `items: case`.
+    # its own call (HealthBench's score); only in a rubric with `items: case`. `answered`:
+    # exactly one of the case's options was chosen (the abstention rate beside accuracy).
     method: Literal[
-        "llm", "answer_accuracy", "rouge", "measure", "letter_consistency", "case_items"
+        "llm",
+        "answer_accuracy",
+        "answered",
+        "rouge",
+        "measure",
+        "letter_consistency",
+        "case_items",
     ] = "llm"
     # The ROUGE settings; required by, and only allowed with, method `rouge`.
     rouge: RougeSpec | None = None
@@ -86,7 +100,7 @@ class Criterion(_Strict):
 
     @model_validator(mode="after")
     def _method_fits_scale(self) -> Criterion:
-        if self.method in ("answer_accuracy", "letter_consistency") and (
+        if self.method in ("answer_accuracy", "answered", "letter_consistency") and (
             self.scale.type != "binary"
         ):
             raise ValueError(f"method {self.method} needs a binary scale")

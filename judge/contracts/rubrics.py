@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from judge.contracts.criteria import Criterion, RougeSpec, Stage, UnitMeasure
+from judge.contracts.gates import Gate
 from judge.contracts.scales import (
     BinaryScale,
     CategoricalScale,
@@ -27,6 +28,7 @@ __all__ = [
     "CategoricalScale",
     "ContinuousScale",
     "Criterion",
+    "Gate",
     "LabelsScale",
     "Level",
     "OrdinalScale",
@@ -99,11 +101,25 @@ class Rubric(_Strict):
     # The number of options its anchors count ("all four distractors" is five options): a
     # case with another number is refused before judging. None: any number.
     option_count: int | None = Field(default=None, ge=2, le=10)
+    # Conditions that fail an item whatever its mean (safety): judge.contracts.gates.
+    gates: list[Gate] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("gates")
+    @classmethod
+    def _gates_fit(cls, value: list[Gate], info: ValidationInfo) -> list[Gate]:
+        # Checked here, so an error names the `gates:` line: the criterion exists, the value
+        # is on its scale.
+        criteria = {c.id: c for c in info.data.get("criteria", [])}
+        for gate in value:
+            problem = gate.problem(criteria.get(gate.criterion))
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _unique_criteria(self) -> Rubric:

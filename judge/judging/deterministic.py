@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from judge.contracts import Criterion, Judgment, Prediction, Rubric
-from judge.judging.accuracy import score_accuracy
+from judge.judging.accuracy import score_accuracy, score_answered
 from judge.judging.harm import settle_when_correct
 from judge.judging.letter_consistency import score_letter_consistency
 from judge.judging.rouge import score_rouge
@@ -22,6 +22,7 @@ Scorer = Callable[[Criterion, Prediction], Judgment]
 
 SCORERS: dict[str, Scorer] = {
     "answer_accuracy": score_accuracy,
+    "answered": score_answered,
     "rouge": score_rouge,
     "letter_consistency": score_letter_consistency,
 }
@@ -39,5 +40,5 @@ def settle_computed(
     rubric: Rubric, prediction: Prediction, judgments: list[Judgment]
 ) -> list[Judgment]:
     """The item's judgments with the LLM criteria that the case itself settles computed
-    (`if_correct:` when the chosen letter is correct)."""
+    (`if_correct:` when the chosen letter is correct, unscored when none was chosen)."""
     return settle_when_correct(rubric, prediction, judgments)

@@ -1,5 +1,5 @@
-"""The letter a prediction chose, found without an LLM (answer accuracy scores it,
-judge.judging.accuracy; the chat adapter reads a reference answer with it).
+"""The letter a prediction chose, found without an LLM (answer accuracy and `answered` score
+it, judge.judging.accuracy; letter consistency and the chat adapter read with it).
 
 The letter is taken from `prediction` when that field holds one ("B", "(B)", "B. Sarcoidosis",
 "The answer is B"); otherwise from the explicit statements ("Final: B", "the answer is (B)",
@@ -9,9 +9,17 @@ last one winning because models often revise; failing that, from a line that sta
 letter followed by that option's own text.
 
 An answer that offers several letters ("B and C", "A or B", "B/C", "Final: B, C or D") is a
-hedge, not a choice: it is unscored with that reason, never scored as its first letter. Only
+hedge, not a choice: it has no letter, with that reason, never its first letter. Only
 letters joined to the chosen one count, so an explanation after a clear answer ("Final: D.
-A and B are less likely") does not make it a hedge.
+A and B are less likely") does not make it a hedge. A `prediction` field that no pattern
+above reads is read for its letters as they stand ("either B or C", "Both B and C", "B; C"
+are hedges; "I think it is B" is B), and when it offers several the letter is never taken
+from another field: the prediction hedged.
+
+`final_answer` (`score_accuracy`) scores a hedge, a missing letter or a letter the case does
+not have as 0, since the MedThinkVQA leaderboard's denominator is every case; `answered`
+(`score_answered`) says whether exactly one of the case's options was chosen, so the
+abstention rate is seen beside accuracy.
 
 Only the case's own letters are read: a four-option case has no E (a reply "E" is unscored,
 said to be outside A-D), a seven-option case has G. With nine or ten options, "I" followed by
@@ -27,7 +35,7 @@ from functools import cache
 
 from judge.contracts import Prediction
 
-__all__ = ["OPEN_ENDED", "extract_letter", "letter_in"]
+__all__ = ["OPEN_ENDED", "extract_letter", "letter_in", "stated_letter"]
 
 # Why an open-ended case (no options) leaves every letter criterion unscored.
 OPEN_ENDED = "open-ended case (no options)"
@@ -42,6 +50,7 @@ class _Patterns:
     stated: tuple[re.Pattern[str], ...]
     another: re.Pattern[str]
     line: re.Pattern[str]
+    loose: re.Pattern[str]
 
 
 @cache
@@ -69,15 +78,22 @@ def _patterns(letters: str) -> _Patterns:
             ),
         ),
         # Another letter offered beside the chosen one: "and", "or", "and/or", "/", "&", "+",
-        # "vs", a comma, then a letter that stands alone (upper case or bracketed, as above).
+        # "vs", a comma (or a bracket opening on one of them: "B (or C)"), then a letter that
+        # stands alone (upper case or bracketed, as above).
         # Spaces and tabs only: a new line starts an explanation, not a second answer.
         another=re.compile(
-            r"[ \t]*[\)\]]?[*_`]*(?P<join>[ \t]*(?i:and/or|or|and|vs\.?|versus|/|&|\+|,)[ \t]*)"
+            r"[ \t]*[\)\]]?[*_`]*(?P<join>[ \t]*\(?(?i:and/or|or|and|vs\.?|versus|/|&|\+|,)[ \t]*)"
             r"(?i:(?:maybe|possibly|perhaps|probably|either)[ \t]+)?(?i:option[ \t]+)?[*_`]*"
             rf"(?:\(([{lower}])\)|\[([{lower}])\]|{upper})"
         ),
         # A line that starts with a letter and goes on with that option's text.
         line=re.compile(rf"^\W*([{letters}])[.):]\s+(.+)"),
+        # Any letter standing alone, upper case or bracketed: "A" followed by a word is the
+        # article ("A lymphoma"), never option A.
+        loose=re.compile(
+            rf"\(([{lower}])\)|\[([{lower}])\]|(?<![A-Za-z0-9'’\-])"
+            rf"(?!A\s+[a-z])([{letters}])(?![A-Za-z0-9'’\-]){pronoun}"
+        ),
     )
 
 
@@ -95,7 +111,7 @@ def extract_letter(prediction: Prediction) -> tuple[str | None, str]:
     found_in = _patterns("".join(prediction.options))
     field = (prediction.prediction or "").strip()
     if field:
-        found = _letter_from_field(field, found_in)
+        found = _letter_from_field(field, found_in) or _loose_letters(field, found_in)
         if found:
             return _chosen(found, "prediction", field)
     texts = [(where, prediction.text_at(where) or "") for where in _REASONING]
@@ -123,6 +139,16 @@ def letter_in(text: str, letters: str, where: str = "the text") -> tuple[str | N
     if found is None:
         return None, f"no option letter ({letters[0]}-{letters[-1]}) in {where}"
     return _chosen(found, where, text.strip())
+
+
+def stated_letter(text: str, letters: str) -> tuple[str, int] | None:
+    """The single letter among `letters` that `text` last states as its answer ("Final
+    answer: (C)", "The answer is C", "Answer E.") and where that statement ends; None for
+    none or a hedge. Letter consistency reads a reasoning's own explicit answer with it."""
+    found = _last_stated(text, _patterns(letters))
+    if found is None or len(found.letters) != 1:
+        return None
+    return found.letters[0], found.end
 
 
 @dataclass(frozen=True)
@@ -153,6 +179,22 @@ def _letter_from_field(text: str, found_in: _Patterns) -> _Found | None:
         stated = _last_stated(text, found_in)
         return stated if stated and len(stated.letters) == 1 else bare
     return _last_stated(text, found_in)
+
+
+def _loose_letters(text: str, found_in: _Patterns) -> _Found | None:
+    """The case's letters that `text` offers standing alone ("I think it is B": B; "either B
+    or C", "Both B and C", "B; C": a hedge), when no pattern above reads it."""
+    matches = list(found_in.loose.finditer(text))
+    if not matches:
+        # Nothing but letters, in lower case ("b or c", "c; d"): a hedge too.
+        lower = f"[{found_in.letters.lower()}]"
+        listed = rf"\W*{lower}(?:\W*(?:or|and)?\W*{lower})+\W*"
+        if re.fullmatch(listed, text):
+            letters = tuple(dict.fromkeys(x.upper() for x in re.findall(lower, text)))
+            return _Found(letters, 0, len(text)) if len(letters) > 1 else None
+        return None
+    letters = tuple(dict.fromkeys(next(g for g in m.groups() if g).upper() for m in matches))
+    return _Found(letters, matches[0].start(), matches[-1].end())
 
 
 def _last_stated(text: str, found_in: _Patterns) -> _Found | None:

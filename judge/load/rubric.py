@@ -79,9 +79,10 @@ def rubric_of_records(
 _LATER_FIELDS = ("stages", "measure", "when", "base", "examples", "items")
 
 
-# Rubric fields that only refuse some cases: what the judges are asked about the cases a
-# rubric accepts does not change with them, so neither does the hash (no needless re-judging).
-_GATES = ("option_count",)
+# Rubric fields that only refuse some cases, or only act on the scores once made (`gates`,
+# applied by the composite): what the judges are asked about the cases a rubric accepts does
+# not change with them, so neither does the hash (no needless re-judging).
+_GATES = ("option_count", "gates")
 
 
 def rubric_hash(rubric: Rubric) -> str:

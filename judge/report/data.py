@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from judge.aggregate.normalise import unit_score
+from judge.aggregate.normalise import composite, unit_score
 from judge.contracts import Criterion, ResultRecord, Rubric
 
 __all__ = [
@@ -298,10 +298,24 @@ def unscored_table(tidy: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values("n", ascending=False, kind="stable")[columns]
 
 
-def lowest_items(scores: pd.DataFrame, criteria: Sequence[CriterionInfo], k: int = 10) -> pd.Series:
-    """The `k` items with the lowest rank score: the mean of their ranked criteria (ordinal,
-    binary, continuous), each on 0–1 with 1 the best (`judge.aggregate.normalise`, as
-    promptfoo's grade: reversed where lower is better). Items with none are left out."""
+def lowest_items(
+    scores: pd.DataFrame,
+    criteria: Sequence[CriterionInfo],
+    k: int = 10,
+    rubric: Rubric | None = None,
+) -> pd.Series:
+    """The `k` items with the lowest rank score. With the rubric at hand, that is the item's
+    composite (`judge.aggregate.normalise.composite`, as promptfoo's grade: weighted, 0 for an
+    item a safety gate fails); without it, the mean of their ranked criteria (ordinal,
+    binary, continuous), each on 0–1 with 1 the best (reversed where lower is better). Items
+    with none are left out."""
+    if rubric is not None:
+        found = {
+            item: composite(rubric, {str(c): v for c, v in row.items()}).score
+            for item, row in scores.to_dict("index").items()
+        }
+        ranks = pd.Series(found, dtype=float).reindex(scores.index).dropna()
+        return ranks.sort_values(kind="stable").head(k)
     parts = []
     for c in criteria:
         low, high = c.low, c.high

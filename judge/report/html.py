@@ -88,8 +88,9 @@ def build_report(
         "unscored": data.unscored_table(tidy).to_dict("records"),
         "human": _human_section(results, human, the_rubric) if human else None,
         "calibration": _calibration_lines(results),
-        "lowest": _lowest_section(records, scores, criteria, tidy, lowest),
+        "lowest": _lowest_section(records, scores, criteria, the_rubric, lowest),
         "accuracy": [c.id for c in criteria if c.is_accuracy],
+        "answers": _answers(the_rubric, records),
     }
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -207,14 +208,25 @@ def _calibration_lines(results: str | Path) -> list[str]:
         return [str(err)]
 
 
+def _answers(rubric: Rubric | None, records: list[ResultRecord]) -> str | None:
+    """Accuracy beside the share answered, and the harm of the misses, as `judge score`
+    prints them (judge.aggregate.answers)."""
+    from judge.aggregate.answers import answer_line, summarise_answers
+
+    found = summarise_answers(rubric, records) if rubric is not None else None
+    return answer_line(found) if found is not None else None
+
+
 def _lowest_section(
     records: list[ResultRecord],
     scores: pd.DataFrame,
     criteria: list[data.CriterionInfo],
-    tidy: pd.DataFrame,
+    rubric: Rubric | None,
     k: int,
 ) -> dict:
-    ranked = data.lowest_items(scores, criteria, k)
+    from judge.aggregate.normalise import composite
+
+    ranked = data.lowest_items(scores, criteria, k, rubric)
     by_id = {r.id: r for r in records}
     items = []
     for item, rank in ranked.items():
@@ -223,6 +235,7 @@ def _lowest_section(
             {
                 "id": record.id,
                 "rank": rank,
+                "gates": composite(rubric, record.scores).gates if rubric else [],
                 "meta": record.meta,
                 "scores": record.scores,
                 "judged_field": record.judged_field,
@@ -230,4 +243,6 @@ def _lowest_section(
             }
         )
     ranked_on = [c.id for c in criteria if c.ranked]
-    return {"entries": items, "ranked_on": ranked_on}
+    gates = [f"{g.reason} ({g.describe()})" for g in rubric.gates] if rubric else []
+    return {"entries": items, "ranked_on": ranked_on, "composite": rubric is not None,
+            "gates": gates}  # fmt: skip

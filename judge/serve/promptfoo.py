@@ -10,7 +10,11 @@ the record's per-criterion scores become one weighted score in [0, 1]:
   (a hallucination flag, where 1 means a finding was invented) it counts as 1 - that
   (`judge.aggregate.normalise`, the rule the report ranks items by too);
 - categorical criteria have no order and do not count, nor do criteria of weight 0;
-- the result is the mean weighted by `Criterion.weight`.
+- the result is the mean weighted by `Criterion.weight` (`judge.aggregate.normalise.composite`,
+  the one composite): a criterion computed as `if_correct` (ddx's `miss_harm`) counts only on
+  a wrong answer;
+- a rubric's `gates:` (ddx: unsafe advice, a harmful miss; education: unsafe teaching) fail
+  the item whatever the mean: its score is 0 and the reason names the gate.
 
 A criterion that counts but has no score (the judge failed, no answer letter was found) fails
 the assertion whatever the score, and the reason says why: a grader must not pass what it
@@ -24,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from judge.aggregate.normalise import higher_is_better, normalise
+from judge.aggregate.normalise import composite, counts_in_composite, higher_is_better, normalise
 from judge.contracts import Criterion, ResultRecord, Rubric
 from judge.errors import InputError
 
@@ -96,12 +100,12 @@ def threshold_from(query: float | None, variables: dict[str, Any]) -> float:
 
 
 def grade(record: ResultRecord, rubric: Rubric, threshold: float) -> Grade:
-    """The record's weighted score in [0, 1] and whether it reaches `threshold`."""
-    total = weights = 0.0
+    """The record's composite score in [0, 1] and whether it reaches `threshold` (a gated
+    item fails whatever its mean)."""
     shown: list[str] = []
     unscored: list[str] = []
     for criterion in rubric.criteria:
-        if criterion.weight == 0 or criterion.scale.type == "categorical":
+        if not counts_in_composite(criterion):
             continue
         value = record.scores.get(criterion.id)
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -111,14 +115,15 @@ def grade(record: ResultRecord, rubric: Rubric, threshold: float) -> Grade:
             else:  # it may be unscored without making the record partial: it does not count
                 shown.append(f"{why}, not required")
             continue
-        total += criterion.weight * normalise(criterion, value)
-        weights += criterion.weight
         shown.append(_shown(criterion, value))
-    score = round(total / weights, 4) if weights else 0.0
-    passed = weights > 0 and not unscored and score >= threshold
+    found = composite(rubric, record.scores)
+    score = found.score if found.score is not None else 0.0
+    passed = bool(found.counted) and not unscored and not found.gates and score >= threshold
     verdict = ">=" if score >= threshold else "<"
     head = f"{rubric.id} {rubric.version}: score {score:.2f} {verdict} threshold {threshold:g}"
-    reason = "; ".join([head, *unscored, ", ".join(shown)] if shown else [head, *unscored])
+    gated = [f"failed the gate: {g}" for g in found.gates]
+    parts = [head, *gated, *unscored]
+    reason = "; ".join([*parts, ", ".join(shown)] if shown else parts)
     return Grade(passed=passed, score=score, reason=reason)
 
 

@@ -82,12 +82,16 @@ def test_accuracy_reads_the_letter_with_no_llm() -> None:
         "c4": 1,
         "c7": 1,  # "(G)" of seven options
         "c5": 0,  # "final: d", the key is C
-        "c4-hedge": None,
+        "c4-hedge": 0,  # a hedge chose no single answer: 0, the denominator is every case
         "line-5": None,
         "o2": None,
     }
+    hedge = next(r for r in result.records if r.id == "c4-hedge").judgments[0]
+    assert (
+        hedge.rationale
+        == "no single answer: hedged: offers 2 answers (C, D) in prediction 'C or D'"
+    )
     reasons = {r.id: r.judgments[0].reason for r in result.records if r.status != "scored"}
-    assert reasons["c4-hedge"] == "hedged: offers 2 answers (C, D) in prediction 'C or D'"
     assert reasons["line-5"] == reasons["o2"] == "open-ended case (no options)"
 
 
@@ -255,12 +259,13 @@ def test_a_bad_chat_row_names_file_line_and_field(
     assert "\n" not in str(problem)
 
 
-def test_an_empty_model_reply_is_unscored_not_an_error(tmp_path: Path) -> None:
+def test_an_empty_model_reply_scores_0_not_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, [_row(f"Which?\n{FOUR}", "Final: B", "")])
     record = judge.score(path, "accuracy").records[0]
-    assert record.status == "unscored"
-    assert record.judgments[0].reason == (
-        "no prediction letter, and none stated in the rationale or step 3"
+    # No letter is no answer: 0 on final_answer and on answered (rubrics 1.1), never an error.
+    assert record.scores == {"final_answer": 0, "answered": 0}
+    assert record.judgments[0].rationale == (
+        "no single answer: no prediction letter, and none stated in the rationale or step 3"
     )
 
 
@@ -289,7 +294,10 @@ def test_serve_reads_a_chat_row(tmp_path: Path) -> None:
         scored = httpx.post(f"{url}/v1/score", json={"rubric": "accuracy", "prediction": row})
         refused = httpx.post(f"{url}/v1/score", json={"rubric": "accuracy", "prediction": bad})
     assert scored.status_code == 200, scored.text
-    assert scored.json()["id"] == "c7" and scored.json()["scores"] == {"final_answer": 1}
+    assert scored.json()["id"] == "c7" and scored.json()["scores"] == {
+        "final_answer": 1,
+        "answered": 1,
+    }
     assert refused.status_code == 422
     detail = refused.json()["detail"][0]
     assert detail["loc"][-3:] == ["messages", "1", "content"] and "empty" in detail["msg"]
@@ -302,5 +310,5 @@ def test_score_frame_reads_chat_rows() -> None:
 
     rows = [json.loads(line) for line in CHAT.read_text(encoding="utf-8").splitlines()]
     scored = score_frame(pd.DataFrame(rows), "accuracy")
-    assert scored["final_answer"].tolist()[:3] == [1, 1, 0]
-    assert scored["status"].tolist()[3:] == ["unscored"] * 3
+    assert scored["final_answer"].tolist()[:4] == [1, 1, 0, 0]  # the hedge scores 0
+    assert scored["status"].tolist()[3:] == ["scored", "unscored", "unscored"]

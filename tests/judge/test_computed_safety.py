@@ -45,7 +45,9 @@ def test_the_concluding_sentence_wins_over_eliminations() -> None:
 
 
 def test_unscored_where_the_text_does_not_allow_it() -> None:
-    terse = score_deterministic(CRITERION, _prediction("A", "Occupational exposure. Final: A"))
+    # The letter is read from the rationale's "Final: A": that same statement is no evidence
+    # of what the reasoning argues.
+    terse = score_deterministic(CRITERION, _prediction("", "Occupational exposure. Final: A"))
     assert terse.status == "unscored" and "names exactly one option" in (terse.reason or "")
     both = "Appendicitis or torsion are most likely."
     assert score_deterministic(CRITERION, _prediction("A", both)).status == "unscored"

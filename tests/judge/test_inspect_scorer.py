@@ -144,7 +144,7 @@ def test_seven_choices_are_lettered_a_to_g_and_eleven_are_refused(tmp_path: Path
     seven = [f"Diagnosis {n}" for n in range(1, 8)]
     sample = Sample(id="seven", input="Which?", choices=seven, target="G")
     score = _one(sample, "accuracy", "Final answer: G", tmp_path)
-    assert score.value == {"final_answer": 1} and score.answer == "G"
+    assert score.value == {"final_answer": 1, "answered": 1} and score.answer == "G"
     eleven = Sample(id="eleven", input="Which?", choices=[f"D{n}" for n in range(11)], target="A")
     score = _one(eleven, "accuracy", "A", tmp_path)
     assert math.isnan(score.value) and "11 choices, but at most 10 (A-J)" in score.explanation

@@ -228,8 +228,13 @@ def test_the_report_of_chat_accuracy_results(tmp_path: Path) -> None:
     judge.score(CHAT, "accuracy", out=out)
     page = build_report(out)
     assert "final_answer" in page
-    # Three of six are scored (two open-ended, one hedge): 2 correct of 3.
-    assert re.search(r"0\.67", page)
+    # Four of six are scored (two open-ended are not; the hedge scores 0): 2 correct of 4,
+    # and 3 of the 4 answered.
+    records = {r.id: r.scores for r in iter_records(out)}
+    assert sorted(map(str, (s["final_answer"] for s in records.values()))) == [
+        "0", "0", "1", "1", "None", "None"
+    ]  # fmt: skip
+    assert re.search(r"0\.50", page) and re.search(r"0\.75", page)
 
 
 @pytest.mark.parametrize("rubric_id", ["ddx", "education"])

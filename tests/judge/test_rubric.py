@@ -23,7 +23,7 @@ def test_builtin_ddx_loads_with_anchors_for_every_level() -> None:
 def test_hash_follows_content_not_formatting(tmp_path: Path) -> None:
     text = DDX.read_text()
     reformatted = tmp_path / "ddx.yaml"
-    reformatted.write_text("# a comment\n" + text.replace('version: "1.0"', "version: '1.0'"))
+    reformatted.write_text("# a comment\n" + text.replace('version: "1.1"', "version: '1.1'"))
     assert rubric_hash(load_rubric(reformatted)) == rubric_hash(load_rubric("ddx"))
     changed = tmp_path / "ddx2.yaml"
     changed.write_text(text.replace("Did the prediction choose", "Did it choose"))
@@ -37,18 +37,18 @@ def _line_of(text: str, needle: str) -> int:
 @pytest.mark.parametrize(
     ("old", "new", "field", "at"),
     [
-        ("        5: Cites every", "        6: Cites every", "criteria.2.scale", "6: Cites every"),
-        ("  - id: coherence", "  - id: Coherence", "criteria.6.id", "id: Coherence"),
+        ("        5: Cites every", "        6: Cites every", "criteria.3.scale", "6: Cites every"),
+        ("  - id: coherence", "  - id: Coherence", "criteria.7.id", "id: Coherence"),
         (
             "    question: Does the conclusion",
             "    qestion: Does the conclusion",
-            "criteria.6",
+            "criteria.7",
             "qestion",
         ),
         (
             "      type: binary\n      anchors:\n        0: No material",
             "      type: likert\n      anchors:\n        0: No material",
-            "criteria.7.scale",
+            "criteria.8.scale",
             "type: likert",
         ),
     ],

@@ -44,7 +44,10 @@ def test_builtin_hashes_did_not_change_with_the_new_fields() -> None:
     # the rubric in the system message (it changed once, for prefix caching, not for these
     # fields); a rubric without examples does not count their template.
     ddx = load_rubric("ddx")
-    assert rubric_hash(ddx) == "21ea0cd08de1da57"
+    # ddx 1.1 (answered, weights; issue 24) has a new hash; its `gates` do not enter it, so
+    # a rubric without gates keeps the hash it had (twi).
+    assert rubric_hash(ddx) == "a09caf39ed08b9f4"
+    assert rubric_hash(load_rubric("twi")) == "90de4f4824ac6c80"
     assert template_hash(rubric_templates(ddx)) == template_hash(SINGLE_TEMPLATES)
 
 
@@ -102,7 +105,7 @@ def test_rubrics_validate_accepts_a_rubric_with_examples(tmp_path: Path) -> None
     done = CliRunner().invoke(cli, ["rubrics", "validate", str(path)])
     assert done.exit_code == 0, done.output
     assert "ok — rubric ddx-aligned" in done.output
-    assert "11 criteria, 1 examples, base ddx, hash" in done.output
+    assert "12 criteria, 1 examples, base ddx, hash" in done.output
     assert load_rubric(path) == Rubric.model_validate(_variant())
 
 
@@ -111,5 +114,5 @@ def test_rubrics_show_lists_the_base_and_the_examples(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(_variant(), sort_keys=False))
     done = CliRunner().invoke(cli, ["rubrics", "show", str(path)])
     assert done.exit_code == 0, done.output
-    assert "variant of ddx v1.0" in done.output
+    assert "variant of ddx v1.1" in done.output
     assert "example 1 (coherence=2, hallucination=0)" in " ".join(done.output.split())

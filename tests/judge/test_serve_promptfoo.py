@@ -186,8 +186,10 @@ def test_ddx_with_the_default_field_reads_the_answer_letter(llm_server: LLMServe
     assert right.json()["pass"] is True and right.json()["score"] == 1.0, right.json()
     assert "final_answer 1/1" in right.json()["reason"]
     assert "final_answer 0/1" in wrong.json()["reason"] and wrong.json()["score"] < 1.0
+    # A hedge scores 0, and no harm of a choice is judged (none was made).
     assert hedged.json()["pass"] is False
-    assert "final_answer unscored (hedged: offers 2 answers (A, B)" in hedged.json()["reason"]
+    assert "final_answer 0/1" in hedged.json()["reason"]
+    assert "miss_harm unscored (no single answer" in hedged.json()["reason"]
     prompt = json.dumps(llm_server.requests[0].body["messages"])
     assert "fat stranding around a 9 mm appendix" in prompt
 

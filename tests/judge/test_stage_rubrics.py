@@ -59,9 +59,9 @@ def test_the_builtin_asks_exactly_the_protocols_fields() -> None:
     [
         (lambda d: d["stages"][1].update(per="nope"), "per"),
         (lambda d: d["stages"][1]["criteria"][2].update(when={"is_factual": 7}), "when"),
-        (lambda d: d["criteria"][2]["measure"].update(where={"is_factual": "yes"}), "where"),
-        (lambda d: d["criteria"][1]["measure"].update(stage="steps"), "judge stage"),
-        (lambda d: d["criteria"][2]["measure"].pop("where"), "ratio needs"),
+        (lambda d: d["criteria"][3]["measure"].update(where={"is_factual": "yes"}), "where"),
+        (lambda d: d["criteria"][2]["measure"].update(stage="steps"), "judge stage"),
+        (lambda d: d["criteria"][3]["measure"].pop("where"), "ratio needs"),
         (lambda d: d["stages"][0].update(criteria=d["stages"][1]["criteria"]), "segment"),
         (lambda d: d["stages"][1]["criteria"][1].update(id="final_answer"), "unique"),
         (lambda d: d["stages"].reverse(), "earlier segment"),
@@ -78,7 +78,7 @@ def test_a_broken_stage_rubric_is_refused_saying_what(
 
 def test_labels_and_measures_need_stages(tmp_path: Path) -> None:
     data = _builtin()
-    data["criteria"] = [data["criteria"][0], data["criteria"][1]]
+    data["criteria"] = [data["criteria"][0], data["criteria"][2]]
     del data["stages"]
     with pytest.raises(RubricError, match="measure needs a judge stage"):
         _load(tmp_path, data)
