@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from calibration.tables import is_table, table_text
 from judge.annotate.export import COLUMNS, export_scores
 from judge.annotate.store import AnnotationStore
 from judge.cli import cli
 from judge.errors import ConfigError, OutputError
-from calibration.tables import is_table, table_text
 from judge.store.outputs import REPORT_MARK, claim, header_is, is_report, write_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
