@@ -49,6 +49,8 @@ def _cell(row: Any, column: str) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "—"
+        if column == "n_items":  # a count (float in a column with gaps): 1600, not 1600.00
+            return str(int(value))
         low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
         if isinstance(low, float) and isinstance(high, float) and not math.isnan(low):
             return f"{value:.2f}\n[{low:.2f}, {high:.2f}]"
@@ -72,7 +74,9 @@ def _render(table: Any, notes: list[str], ci: float) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
     for row in table.to_dict("records"):
         if row.get("notes"):
-            console.print(f"[dim]{row['criterion']} / {row.get('judge') or '—'}: {row['notes']}")
+            judge = _cell(row, "judge")  # a criterion without a judge has NaN: "—", not "nan"
+            note = f"{row['criterion']} / {judge}: {row['notes']}"
+            console.print(note, style="dim", markup=False, highlight=False)  # data, not markup
 
 
 def _render_protocol(protocol: Any) -> None:

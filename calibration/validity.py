@@ -149,17 +149,23 @@ def _ppi_rows(
             continue
         try:
             judged = pd.to_numeric(p.judged.set_index("item")["score"])
-            human = pd.to_numeric(p.humans["score"]).groupby(p.humans["item"]).mean()
-            # Step units take their case's slice.
-            case = p.case[~p.case.index.duplicated()]
-            slices = None if by is None else case.reindex(judged.index).map(by)
-            w = None if weights is None else case.reindex(judged.index).map(weights)
+            human = pd.to_numeric(p.humans["score"])
+        except (TypeError, ValueError) as err:  # labels where numbers are needed: say so
+            rows.append({**base, "notes": f"scores are not numbers ({err})"})
+            continue
+        # Missing scores are no scores: dropped before any mean, count or plan.
+        judged = judged.dropna()
+        human = human[human.notna()].groupby(p.humans["item"][human.notna()]).mean()
+        # Step units take their case's slice.
+        case = p.case[~p.case.index.duplicated()]
+        slices = None if by is None else case.reindex(judged.index).map(by)
+        w = None if weights is None else case.reindex(judged.index).map(weights)
+        try:
             table = compute(judged, human, slices, w)
-            rows.extend(
-                {**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records")
-            )
-        except (CalibrationError, TypeError, ValueError) as err:  # non-numeric or too few
+        except CalibrationError as err:  # too few scores for this criterion: say why
             rows.append({**base, "notes": str(err)})
+            continue
+        rows.extend({**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records"))
     return pd.DataFrame(rows)
 
 
