@@ -8,7 +8,7 @@ and `comment`. Wide format: rows = items, columns = raters, NaN = not rated.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ __all__ = [
     "RATER_KINDS",
     "coerce_score",
     "collapse_repeats",
+    "drop_off_scale",
     "from_wide",
     "join_labels",
     "normalize_long",
@@ -182,3 +183,24 @@ def collapse_repeats(long: pd.DataFrame, level: str) -> tuple[pd.DataFrame, int]
     merged = merged[merged["score"].map(lambda v: not (isinstance(v, float) and np.isnan(v)))]
     out = pd.concat([single, merged], ignore_index=True).drop(columns="unit")
     return out, int(grouped.ngroups)
+
+
+def _level_key(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float | np.number) else str(value)
+
+
+def drop_off_scale(
+    long: pd.DataFrame, domain: Sequence[Any] | None
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows whose score is one of the scale's levels `domain` (all rows without one), and
+    a note counting the others (a typo, a score of another scale): every statistic of a
+    criterion leaves them out alike."""
+    if domain is None or long.empty:
+        return long, None
+    allowed = {_level_key(v) for v in domain}
+    off = ~long["score"].map(lambda v: _level_key(v) in allowed).to_numpy(dtype=bool)
+    if not off.any():
+        return long, None
+    shown = ", ".join(sorted({str(v) for v in long.loc[off, "score"]})[:3])
+    note = f"{int(off.sum())} score(s) outside the scale {list(domain)} left out ({shown})"
+    return long[~off], note

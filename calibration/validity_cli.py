@@ -219,7 +219,7 @@ def run_validity(
     long = pd.concat([load_judge_results(judge_path), human])
     tables: dict[str, Any] = {}
     if alt_test:
-        tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon)
+        tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon, domains=domains)
         render_alt_test(tables["alt_test"], epsilon, 0.05)
     if ceiling:
         tables["ceiling"] = ceiling_table(long, levels, domains)
