@@ -18,6 +18,7 @@ from calibration.errors import CalibrationError
 
 __all__ = [
     "LONG_COLUMNS",
+    "NO_LABELS",
     "RATER_KINDS",
     "coerce_score",
     "collapse_repeats",
@@ -33,11 +34,18 @@ LONG_COLUMNS = ("item", "criterion", "rater", "rater_kind", "score")
 RATER_KINDS = ("human", "judge")
 
 
+# An empty label set ("no error types") is an answer, compared like any other set; "" would
+# read back as a missing score.
+NO_LABELS = "(none)"
+
+
 def join_labels(labels: Any) -> Any:
     """A set of labels (a step's error types) as one comparable value: sorted, joined by
-    "; " (how judges' and people's label sets are compared); any other score as given. An
-    empty set is "", which reads as no score."""
-    return "; ".join(sorted(map(str, labels))) if isinstance(labels, list) else labels
+    "; " (how judges' and people's label sets are compared), the empty set `NO_LABELS`; any
+    other score as given."""
+    if not isinstance(labels, list):
+        return labels
+    return "; ".join(sorted(map(str, labels))) if labels else NO_LABELS
 
 
 def coerce_score(value: Any) -> Any:
