@@ -123,7 +123,7 @@ def render_estimate(table: Any, ci: float, routed: bool = False) -> None:
             [
                 str(r["criterion"]),
                 str(r["judge"]),
-                str(r.get("slice") or "—"),
+                number(r.get("slice")),
                 ppi,
                 number(r.get("naive"), 3),
                 classical,
@@ -166,7 +166,7 @@ def render_plan(table: Any, width: float, ci: float) -> None:
         [
             str(r["criterion"]),
             str(r["judge"]),
-            str(r.get("slice") or "—"),
+            number(r.get("slice")),
             count(r.get("n_pilot")),
             number(r.get("ppi_corr")),
             count(r.get("labels_needed")),

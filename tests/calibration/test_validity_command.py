@@ -221,6 +221,7 @@ def test_calibrate_notes_and_counts_read_as_written(
     args = ["--judge", str(a), "--human", str(only_grounding), "--n-boot", "0", "--estimate"]
     result = CliRunner(env={"COLUMNS": "250"}).invoke(calibrate_command, args)
     assert result.exit_code == 0, result.output
-    assert "[dim]" not in result.output and "/ nan" not in result.output
+    assert "[dim]" not in result.output
+    assert "/ nan" not in result.output and "│ nan" not in result.output  # no slice "nan"
     rows = [x for x in result.output.splitlines() if x.startswith("│ grounding")]
     assert rows and " 40 " in rows[0] and "40.00" not in rows[0], rows
