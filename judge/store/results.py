@@ -113,14 +113,13 @@ class ResultsWriter:
             except OSError as exc:
                 raise self._output_error(exc) from exc
             try:
-                current = os.stat(self.real)
-            except FileNotFoundError:
-                current = None
-            held = os.fstat(out.fileno())
-            if current is not None and (current.st_dev, current.st_ino) == (
-                held.st_dev,
-                held.st_ino,
-            ):
+                same = os.path.samestat(os.stat(self.real), os.fstat(out.fileno()))
+            except FileNotFoundError:  # replaced and not yet there: try again
+                same = False
+            except OSError as exc:
+                out.close()
+                raise self._output_error(exc) from exc
+            if same:
                 return out
             out.close()
 
