@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.data import collapse_repeats, normalize_long, to_wide
+from calibration.data import collapse_repeats, drop_off_scale, normalize_long, to_wide
 from calibration.errors import CalibrationError
 from calibration.levels import level_of
 from calibration.multirater import ICC_FORMS, fleiss, icc
@@ -188,12 +188,15 @@ def agreement(
     rows: list[dict[str, Any]] = []
     for criterion, sub in long.groupby("criterion", sort=True):
         level = level_of((levels or {}).get(str(criterion), default_level))
+        domain = (domains or {}).get(str(criterion))
+        sub, off_scale = drop_off_scale(sub, domain)
         sub, repeated = collapse_repeats(sub, level)
-        c = _Criterion(sub, level, (domains or {}).get(str(criterion)))
+        c = _Criterion(sub, level, domain)
         for row in _criterion_rows(c, settings):
             if repeated:
                 note = f"{repeated} repeated score(s) collapsed to one per rater and item"
                 row["notes"] = "; ".join(filter(None, [row.get("notes"), note]))
+            row["notes"] = "; ".join(filter(None, [off_scale, row.get("notes")]))
             rows.append({"criterion": criterion, **row})
     return _ordered(pd.DataFrame(rows))
 

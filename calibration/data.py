@@ -8,7 +8,7 @@ and `comment`. Wide format: rows = items, columns = raters, NaN = not rated.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,9 +18,11 @@ from calibration.errors import CalibrationError
 
 __all__ = [
     "LONG_COLUMNS",
+    "NO_LABELS",
     "RATER_KINDS",
     "coerce_score",
     "collapse_repeats",
+    "drop_off_scale",
     "from_wide",
     "join_labels",
     "normalize_long",
@@ -32,11 +34,18 @@ LONG_COLUMNS = ("item", "criterion", "rater", "rater_kind", "score")
 RATER_KINDS = ("human", "judge")
 
 
+# An empty label set ("no error types") is an answer, compared like any other set; "" would
+# read back as a missing score.
+NO_LABELS = "(none)"
+
+
 def join_labels(labels: Any) -> Any:
     """A set of labels (a step's error types) as one comparable value: sorted, joined by
-    "; " (how judges' and people's label sets are compared); any other score as given. An
-    empty set is "", which reads as no score."""
-    return "; ".join(sorted(map(str, labels))) if isinstance(labels, list) else labels
+    "; " (how judges' and people's label sets are compared), the empty set `NO_LABELS`; any
+    other score as given."""
+    if not isinstance(labels, list):
+        return labels
+    return "; ".join(sorted(map(str, labels))) if labels else NO_LABELS
 
 
 def coerce_score(value: Any) -> Any:
@@ -182,3 +191,24 @@ def collapse_repeats(long: pd.DataFrame, level: str) -> tuple[pd.DataFrame, int]
     merged = merged[merged["score"].map(lambda v: not (isinstance(v, float) and np.isnan(v)))]
     out = pd.concat([single, merged], ignore_index=True).drop(columns="unit")
     return out, int(grouped.ngroups)
+
+
+def _level_key(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float | np.number) else str(value)
+
+
+def drop_off_scale(
+    long: pd.DataFrame, domain: Sequence[Any] | None
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows whose score is one of the scale's levels `domain` (all rows without one), and
+    a note counting the others (a typo, a score of another scale): every statistic of a
+    criterion leaves them out alike."""
+    if domain is None or long.empty:
+        return long, None
+    allowed = {_level_key(v) for v in domain}
+    off = ~long["score"].map(lambda v: _level_key(v) in allowed).to_numpy(dtype=bool)
+    if not off.any():
+        return long, None
+    shown = ", ".join(sorted({str(v) for v in long.loc[off, "score"]})[:3])
+    note = f"{int(off.sum())} score(s) outside the scale {list(domain)} left out ({shown})"
+    return long[~off], note

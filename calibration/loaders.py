@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,9 @@ def _judgment_rows(path: Path, number: int, record: dict[str, Any]) -> tuple[lis
         if j.get("status", "scored") != "scored" or j.get("score") is None:
             unscored += 1
             continue
+        if _non_finite(j["score"]):
+            message = f"judgment {j['criterion']!r}: the score is not a finite number"
+            raise InputFileError(str(path), number, message, field="judgments")
         rows.append(
             {
                 "item": str(record["id"]),
@@ -135,6 +139,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[int] | None]:
             raise InputFileError(str(path), line, message) from err
         except UnicodeDecodeError as err:
             raise InputFileError(str(path), None, f"not UTF-8 text ({err.reason})") from err
+        except pd.errors.EmptyDataError as err:  # a 0-byte file: not even a header
+            raise InputFileError(str(path), None, "the file is empty") from err
         # Cells a spreadsheet would run were written with a leading ' (calibration.spreadsheet).
         return table.map(unescape_cell), None
     if suffix == ".jsonl":
@@ -171,6 +177,7 @@ def load_scores(
     _check_rows(path, table, lines)
     try:
         if {"item", "criterion", "rater", "score"} <= set(table.columns):
+            _check_scores(path, table, ["score"], lines)
             return normalize_long(table, rater_kind=rater_kind)
         if "item" not in table.columns and "id" in table.columns:
             table = table.rename(columns={"id": "item"})
@@ -179,6 +186,7 @@ def load_scores(
         raters = [c for c in table.columns if c not in _ID_COLUMNS]
         if not raters:
             raise InputFileError(str(path), None, "found no rater columns")
+        _check_scores(path, table, raters, lines)
         keep = [c for c in table.columns if c in ("item", "step", "criterion") or c in raters]
         return from_wide(table[keep], criterion=criterion, rater_kind=rater_kind)
     except InputFileError:
@@ -224,10 +232,42 @@ def _check_rows(path: Path, table: pd.DataFrame, lines: list[int] | None) -> Non
             problems.append((at, len(named), "rater_kind", message))
     if problems:
         position, _, field, message = min(problems)
-        if lines is None and path.suffix.lower() in (".csv", ".tsv"):
-            lines = _row_lines(path, "\t" if path.suffix.lower() == ".tsv" else ",")
-        line = lines[position] if lines is not None and position < len(lines) else None
-        raise InputFileError(str(path), line, message, field=field)
+        raise InputFileError(str(path), _line(path, lines, position), message, field=field)
+
+
+def _line(path: Path, lines: list[int] | None, position: int) -> int | None:
+    """The line the table's row at `position` starts on, when it can be known."""
+    if lines is None and path.suffix.lower() in (".csv", ".tsv"):
+        lines = _row_lines(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+    return lines[position] if lines is not None and position < len(lines) else None
+
+
+def _non_finite(value: Any) -> bool:
+    """A score that reads as a number but not a finite one ("inf", "nan" as text, JSON's
+    Infinity). A missing cell (None, NaN from an empty one) is no score, not this."""
+    if isinstance(value, str):
+        try:
+            return not math.isfinite(float(value.strip()))
+        except ValueError:  # a label, not a number
+            return False
+    return isinstance(value, float) and math.isinf(value)
+
+
+def _check_scores(
+    path: Path, table: pd.DataFrame, columns: list[str], lines: list[int] | None
+) -> None:
+    """Refuse the first non-finite score by file, line and field: statistics of an `inf`
+    fail far from the file (or silently)."""
+    found = []  # (row position, column order, field, value)
+    for order, column in enumerate(columns):
+        bad = table[column].map(_non_finite).to_numpy(dtype=bool)
+        if bad.any():
+            at = int(bad.argmax())
+            found.append((at, order, column, table[column].iloc[at]))
+    if found:
+        position, _, field, value = min(found)
+        message = f"not a finite number ({value!r})"
+        raise InputFileError(str(path), _line(path, lines, position), message, field=field)
 
 
 def load_human_scores(

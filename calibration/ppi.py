@@ -23,6 +23,7 @@ check that it still covers the pool's mean at least at its level.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from functools import partial
@@ -268,6 +269,13 @@ def _plan_one(judge: pd.Series, human: pd.Series, width: float, ci: float) -> di
     if sigma == 0:
         return {**row, "ppi_corr": np.nan, "labels_needed": len(y), "reachable": True,
                 "notes": "; ".join([*notes, "the pilot human scores are constant"])}  # fmt: skip
+    if float(np.std(yhat)) == 0:
+        # No correlation to use (ppi_mean_power's would be NaN): PPI++ tunes λ to 0 and
+        # needs the labels a humans-only interval needs.
+        needed = math.ceil(n0)
+        notes.append("the judge's pilot scores are constant: PPI gains nothing over humans alone")
+        return {**row, "ppi_corr": np.nan, "labels_needed": needed,
+                "reachable": needed <= len(everything), "notes": "; ".join(notes)}  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         # The judge run is already paid for: predictions cost (almost) nothing, and the judged

@@ -17,7 +17,7 @@ import pandas as pd
 from calibration.agreement_table import level_of
 from calibration.annotator_test import alt_test
 from calibration.ceiling import human_ceiling
-from calibration.data import collapse_repeats, normalize_long, unit_ids
+from calibration.data import collapse_repeats, drop_off_scale, normalize_long, unit_ids
 from calibration.errors import CalibrationError
 from calibration.ppi import ppi_by, ppi_mean, ppi_plan
 
@@ -30,22 +30,31 @@ _CEILING = {"binary": "balanced_f1", "ordinal": "kappa_quadratic"}
 class _Pair:
     """One criterion and one judge: the judge's scores and the humans' (units as items)."""
 
-    def __init__(self, criterion: str, judge: str, kind: str, sub: pd.DataFrame) -> None:
+    def __init__(
+        self, criterion: str, judge: str, kind: str, sub: pd.DataFrame, note: str | None
+    ) -> None:
         self.criterion, self.judge, self.kind = criterion, judge, kind
+        self.note = note  # what was left out of every statistic (off-scale scores)
         self.judged = sub[sub["rater"] == judge][["item", "score"]]
         # The case each unit belongs to (a step unit "item#2" belongs to "item").
         self.case = pd.Series(sub["case"].to_numpy(), index=sub["item"].to_numpy())
         self.humans = sub[sub["rater_kind"] == "human"][["item", "rater", "score"]]
 
 
-def _pairs(long_df: pd.DataFrame, levels: Mapping[str, str] | None) -> Iterator[_Pair]:
+def _pairs(
+    long_df: pd.DataFrame,
+    levels: Mapping[str, str] | None,
+    domains: Mapping[str, Sequence[Any]] | None = None,
+) -> Iterator[_Pair]:
     long = normalize_long(long_df)
     for criterion, sub in long.groupby("criterion", sort=True):
         kind = (levels or {}).get(str(criterion), "ordinal")
+        # Left out as the agreement table leaves them out (calibration.agreement_table).
+        sub, note = drop_off_scale(sub, (domains or {}).get(str(criterion)))
         sub, _ = collapse_repeats(sub, level_of(kind))
         sub = sub.assign(case=sub["item"], item=unit_ids(sub))
         for judge in sorted(sub.loc[sub["rater_kind"] == "judge", "rater"].unique()):
-            yield _Pair(str(criterion), str(judge), kind, sub)
+            yield _Pair(str(criterion), str(judge), kind, sub, note)
 
 
 def alt_test_table(
@@ -54,19 +63,23 @@ def alt_test_table(
     *,
     epsilon: float = 0.2,
     q: float = 0.05,
+    domains: Mapping[str, Sequence[Any]] | None = None,
 ) -> pd.DataFrame:
     """The alternative annotator test of each judge on each criterion: one row each.
+    `domains`: criterion → the scale's levels; scores outside them are left out (noted).
 
     Columns criterion, judge, metric, omega, advantage, passed, tested, skipped, notes.
     """
     rows = []
-    for p in _pairs(long_df, levels):
+    for p in _pairs(long_df, levels, domains):
         metric = "accuracy" if p.kind in _LABEL_KINDS else "neg_rmse"
         row: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge, "metric": metric}
         try:
             result = alt_test(p.judged, p.humans, epsilon=epsilon, q=q, metric=metric)
         except CalibrationError as err:  # this criterion's scores cannot be tested: say why
-            rows.append({**row, "passed": False, "notes": str(err)})
+            rows.append(
+                {**row, "passed": False, "notes": "; ".join(filter(None, [p.note, str(err)]))}
+            )
             continue
         skipped = result.annotators["skipped"]
         rows.append(
@@ -77,7 +90,7 @@ def alt_test_table(
                 "passed": result.passed,
                 "tested": int((~skipped).sum()),
                 "skipped": int(skipped.sum()),
-                "notes": "; ".join(result.notes),
+                "notes": "; ".join(filter(None, [p.note, *result.notes])),
             }
         )
     return pd.DataFrame(rows)
@@ -96,7 +109,7 @@ def ceiling_table(
     notes.
     """
     rows = []
-    for p in _pairs(long_df, levels):
+    for p in _pairs(long_df, levels, domains):
         if p.humans.empty:  # a criterion nobody scored by hand has no ceiling to show
             continue
         metric = _CEILING.get(p.kind, "alpha_interval" if p.kind not in _LABEL_KINDS else "")
@@ -109,11 +122,12 @@ def ceiling_table(
                 p.judged, p.humans, metric, name=p.judge, domain=(domains or {}).get(p.criterion)
             )
         except CalibrationError as err:  # unusable scores for this statistic: say why
-            rows.append({**row, "notes": str(err)})
+            rows.append({**row, "notes": "; ".join(filter(None, [p.note, str(err)]))})
             continue
         humans = table.loc[table["kind"] == "human", "value"].dropna()
         value = float(table.loc[table["kind"] == "judge", "value"].iloc[0])
-        notes = "" if len(humans) >= 2 else "fewer than 2 humans with a value: no ceiling"
+        few = "" if len(humans) >= 2 else "fewer than 2 humans with a value: no ceiling"
+        notes = "; ".join(filter(None, [p.note, few]))
         rows.append(
             {
                 **row,
@@ -149,17 +163,23 @@ def _ppi_rows(
             continue
         try:
             judged = pd.to_numeric(p.judged.set_index("item")["score"])
-            human = pd.to_numeric(p.humans["score"]).groupby(p.humans["item"]).mean()
-            # Step units take their case's slice.
-            case = p.case[~p.case.index.duplicated()]
-            slices = None if by is None else case.reindex(judged.index).map(by)
-            w = None if weights is None else case.reindex(judged.index).map(weights)
+            human = pd.to_numeric(p.humans["score"])
+        except (TypeError, ValueError) as err:  # labels where numbers are needed: say so
+            rows.append({**base, "notes": f"scores are not numbers ({err})"})
+            continue
+        # Missing scores are no scores: dropped before any mean, count or plan.
+        judged = judged.dropna()
+        human = human[human.notna()].groupby(p.humans["item"][human.notna()]).mean()
+        # Step units take their case's slice.
+        case = p.case[~p.case.index.duplicated()]
+        slices = None if by is None else case.reindex(judged.index).map(by)
+        w = None if weights is None else case.reindex(judged.index).map(weights)
+        try:
             table = compute(judged, human, slices, w)
-            rows.extend(
-                {**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records")
-            )
-        except (CalibrationError, TypeError, ValueError) as err:  # non-numeric or too few
+        except CalibrationError as err:  # too few scores for this criterion: say why
             rows.append({**base, "notes": str(err)})
+            continue
+        rows.extend({**base, **{str(k): v for k, v in r.items()}} for r in table.to_dict("records"))
     return pd.DataFrame(rows)
 
 

@@ -16,8 +16,8 @@ scores stay numbers. JSONL is written as given.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from calibration.data import join_labels
 from calibration.spreadsheet import escape_cell
 from judge.annotate.store import AnnotationStore
 from judge.errors import ConfigError
-from judge.store.outputs import claim, header_is
+from judge.store.outputs import claim, header_is, write_atomic
 
 __all__ = ["COLUMNS", "STEP_COLUMNS", "ExportSummary", "export_scores", "find_db"]
 
@@ -87,18 +87,16 @@ def export_scores(db: str | Path, out: str | Path) -> ExportSummary:
     if columns is COLUMNS:
         for row in rows:
             del row["step"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        if out.suffix.lower() == ".jsonl":
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            delimiter = "\t" if out.suffix.lower() == ".tsv" else ","
-            writer = csv.DictWriter(handle, fieldnames=columns, delimiter=delimiter)
-            writer.writeheader()
-            writer.writerows({k: escape_cell(v) for k, v in row.items()} for row in rows)
-    os.replace(partial, out)
+    text = io.StringIO(newline="")
+    if out.suffix.lower() == ".jsonl":
+        for row in rows:
+            text.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        delimiter = "\t" if out.suffix.lower() == ".tsv" else ","
+        writer = csv.DictWriter(text, fieldnames=columns, delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows({k: escape_cell(v) for k, v in row.items()} for row in rows)
+    write_atomic(out, text.getvalue())
     return ExportSummary(
         path=out,
         db=db,

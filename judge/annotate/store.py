@@ -263,15 +263,31 @@ class AnnotationStore:
             rows = self._conn.execute("SELECT item, units, source FROM units").fetchall()
         return {item: StepUnits(json.loads(units), source) for item, units, source in rows}
 
-    def add_units(self, found: Mapping[str, StepUnits]) -> None:
-        """Store units for items that have none; an item's stored units are never replaced
-        (answers refer to them by number)."""
+    def add_units(self, found: Mapping[str, StepUnits]) -> list[str]:
+        """Store units: an item's new ones, or other ones while no rater has answered a step
+        of it. Answers refer to units by number, so an answered item keeps its stored units:
+        those items are returned (the caller says so)."""
         now = _now()
+        kept = []
         with self._transaction() as conn:
-            conn.executemany(
-                "INSERT INTO units VALUES (?, ?, ?, ?) ON CONFLICT (item) DO NOTHING",
-                [(i, json.dumps(u.units), u.source, now) for i, u in found.items()],
-            )
+            for item, units in found.items():
+                row = conn.execute("SELECT units FROM units WHERE item = ?", (item,)).fetchone()
+                if row is not None and json.loads(row[0]) == units.units:
+                    continue
+                if row is not None:
+                    answered = conn.execute(
+                        "SELECT 1 FROM step_scores WHERE item = ? LIMIT 1", (item,)
+                    ).fetchone()
+                    if answered is not None:
+                        kept.append(item)
+                        continue
+                conn.execute(
+                    "INSERT INTO units VALUES (?, ?, ?, ?) ON CONFLICT (item) DO UPDATE SET"
+                    " units = excluded.units, source = excluded.source,"
+                    " created_at = excluded.created_at",
+                    (item, json.dumps(units.units), units.source, now),
+                )
+        return kept
 
     def answered_steps(self, rater: str) -> dict[str, set[tuple[int, str]]]:
         """Item id → the (step, criterion) pairs this rater has answered on it."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from judge.annotate.assign import assign
-from judge.annotate.steps import StepPlan, find_units, step_plan
+from judge.annotate.steps import FROM_RESULTS, StepPlan, find_units, step_plan
 from judge.annotate.store import AnnotationStore, RaterKeys
 from judge.contracts import Criterion, Rubric
 from judge.errors import ConfigError, InputError
@@ -40,6 +40,8 @@ class Study:
     units: dict[str, list[str]] = field(default_factory=dict)
     # The folder the cases' image files are served from (`--images`), or None.
     images: ImageRoot | None = None
+    # What the command says before the links (e.g. steps kept from an earlier start).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -120,7 +122,10 @@ def open_study(
     try:
         _check_meta(store, loaded, id_field)
         keys = store.ensure_raters(raters)
-        units = _units(store, plan, loaded, {i: items[i] for i in order}, results, predictions)
+        notices: list[str] = []
+        units = _units(
+            store, plan, loaded, {i: items[i] for i in order}, results, predictions, notices
+        )
         store.add_assignments(assign(order, raters, per_item, store.assignments()))
     except BaseException:
         store.close()
@@ -136,6 +141,7 @@ def open_study(
         plan=plan,
         units=units,
         images=root,
+        notices=notices,
     )
 
 
@@ -146,12 +152,25 @@ def _units(
     items: dict[str, Item],
     results: str | Path | None,
     predictions: str | Path,
+    notices: list[str],
 ) -> dict[str, list[str]]:
-    """Each item's stored units, storing new ones first (none for a single-stage rubric)."""
+    """Each item's stored units, storing new ones first (none for a single-stage rubric).
+    `results` segment the items no rater has answered yet anew; those answered keep their
+    steps, and `notices` says how many."""
     if plan is None:
         return {}
     stored = store.units()
-    store.add_units(find_units(items, rubric, plan, set(stored), results))
+    # With results, the items stored before are segmented again too (and replaced where no
+    # rater has answered them); a sentence split never replaces stored units.
+    known = set() if results is not None else set(stored)
+    found = find_units(items, rubric, plan, known, results)
+    found = {i: u for i, u in found.items() if i not in stored or u.source == FROM_RESULTS}
+    kept = store.add_units(found)
+    if kept:
+        notices.append(
+            f"{len(kept)} item(s) keep the steps stored when they were first rated (e.g. "
+            f"{kept[0]!r}), not the --results segmentation: answers refer to steps by number"
+        )
     stored = store.units()
     empty = [i for i in items if i not in stored]
     if empty:

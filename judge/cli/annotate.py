@@ -142,6 +142,8 @@ def _print_links(study: Any, links: dict[str, str]) -> None:
         f"judge annotate: {total} items, rubric {study.rubric.id} v{study.rubric.version}, "
         f"{_rated(study)} rated by people; scores in {study.store.path}"
     )
+    for notice in study.notices:
+        click.echo(f"note: {notice}")
     for name, link in links.items():
         click.echo(f"  {name:<12} {len(study.queues[name]):>4} items  {link}")
     click.echo("Each link is personal (it carries the rater's token). Ctrl-C stops the app.")

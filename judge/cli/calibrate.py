@@ -49,6 +49,8 @@ def _cell(row: Any, column: str) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "—"
+        if column == "n_items":  # a count (float in a column with gaps): 1600, not 1600.00
+            return str(int(value))
         low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
         if isinstance(low, float) and isinstance(high, float) and not math.isnan(low):
             return f"{value:.2f}\n[{low:.2f}, {high:.2f}]"
@@ -72,7 +74,9 @@ def _render(table: Any, notes: list[str], ci: float) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
     for row in table.to_dict("records"):
         if row.get("notes"):
-            console.print(f"[dim]{row['criterion']} / {row.get('judge') or '—'}: {row['notes']}")
+            judge = _cell(row, "judge")  # a criterion without a judge has NaN: "—", not "nan"
+            note = f"{row['criterion']} / {judge}: {row['notes']}"
+            console.print(note, style="dim", markup=False, highlight=False)  # data, not markup
 
 
 def _render_protocol(protocol: Any) -> None:
@@ -92,28 +96,24 @@ def _render_protocol(protocol: Any) -> None:
     Console().print(view)
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, inputs: tuple[str | None, ...]) -> None:
     # Before the bootstrap runs, not after minutes of it.
     from calibration.errors import CalibrationError
 
     if out.suffix.lower() not in (".csv", ".json"):
         raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
-    from judge.store.outputs import claim, is_table
+    from calibration.tables import is_table
+    from judge.store.outputs import claim
 
-    claim(out, is_table)  # an earlier table, or no file: never a user's own file
+    # An earlier table (by its mark), or no file: never a user's own file, nor an input.
+    claim(out, is_table, inputs=inputs)
 
 
 def _write(table: Any, out: Path) -> None:
+    from calibration.tables import table_text
     from judge.store.outputs import write_atomic
 
-    if out.suffix.lower() == ".csv":
-        from calibration.spreadsheet import escape_cell
-
-        # Judge names and criteria come from the data: no cell may run as a formula.
-        text = table.map(escape_cell).to_csv(index=False)
-    else:
-        text = table.to_json(orient="records", indent=2)
-    write_atomic(out, text)
+    write_atomic(out, table_text(table, out.suffix, "calibrate"))
 
 
 @click.command("calibrate")
@@ -189,7 +189,7 @@ def calibrate_command(
     # A CalibrationError is a judge.errors.JudgeError: the `judge` group's error boundary
     # prints it as one line with the exit status of every other bad input.
     if out is not None:
-        _check_out(out)
+        _check_out(out, (judge_path, human_path, weights))
     if weights is not None and not estimate:
         from calibration.errors import CalibrationError
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 __all__ = [
+    "count",
     "number",
     "print_results_status",
     "print_run_status",
@@ -33,6 +34,13 @@ def number(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def count(value: Any) -> str:
+    """A count for the terminal: 1600, not 1600.00 (a column of counts with a gap is float)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return number(value)
+
+
 def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -51,8 +59,10 @@ def _notes(table: Any) -> None:
     console = Console()
     for row in table.to_dict("records"):
         if row.get("notes"):
-            where = " / ".join(str(row[k]) for k in ("criterion", "judge", "slice") if row.get(k))
-            console.print(f"[dim]{where}: {row['notes']}", markup=False, highlight=False)
+            keys = ("criterion", "judge", "slice")
+            where = " / ".join(number(row.get(k)) for k in keys if number(row.get(k)) != "—")
+            # The notes are data (names, errors): shown as text, dim, never as markup.
+            console.print(f"{where}: {row['notes']}", style="dim", markup=False, highlight=False)
 
 
 def render_alt_test(table: Any, epsilon: float, q: float) -> None:
@@ -63,7 +73,7 @@ def render_alt_test(table: Any, epsilon: float, q: float) -> None:
             number(r.get("omega")),
             number(r.get("advantage")),
             "passed" if r["passed"] else ("failed" if r.get("tested") else "not tested"),
-            f"{number(r.get('tested'))} tested, {number(r.get('skipped'))} skipped",
+            f"{count(r.get('tested'))} tested, {count(r.get('skipped'))} skipped",
             r["metric"],
         ]
         for r in table.to_dict("records")
@@ -113,11 +123,11 @@ def render_estimate(table: Any, ci: float, routed: bool = False) -> None:
             [
                 str(r["criterion"]),
                 str(r["judge"]),
-                str(r.get("slice") or "—"),
+                number(r.get("slice")),
                 ppi,
                 number(r.get("naive"), 3),
                 classical,
-                f"{number(r.get('n'))} / {number(r.get('N'))}",
+                f"{count(r.get('n'))} / {count(r.get('N'))}",
             ]
         )
     headers = [
@@ -142,7 +152,7 @@ def render_difference(table: Any, ci: float) -> None:
             _interval(r, "estimate", "low", "high"),
             number(r.get("naive"), 3),
             _interval(r, "classical", "classical_low", "classical_high"),
-            f"{number(r.get('n'))} / {number(r.get('N'))}",
+            f"{count(r.get('n'))} / {count(r.get('N'))}",
         ]
         for r in table.to_dict("records")
     ]
@@ -156,12 +166,12 @@ def render_plan(table: Any, width: float, ci: float) -> None:
         [
             str(r["criterion"]),
             str(r["judge"]),
-            str(r.get("slice") or "—"),
-            number(r.get("n_pilot")),
+            number(r.get("slice")),
+            count(r.get("n_pilot")),
             number(r.get("ppi_corr")),
-            number(r.get("labels_needed")),
+            count(r.get("labels_needed")),
             number(r.get("classical_needed"), 0),
-            number(r.get("N")),
+            count(r.get("N")),
             number(r.get("reachable")),
         ]
         for r in table.to_dict("records")
@@ -209,7 +219,7 @@ def run_validity(
     long = pd.concat([load_judge_results(judge_path), human])
     tables: dict[str, Any] = {}
     if alt_test:
-        tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon)
+        tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon, domains=domains)
         render_alt_test(tables["alt_test"], epsilon, 0.05)
     if ceiling:
         tables["ceiling"] = ceiling_table(long, levels, domains)

@@ -97,10 +97,12 @@ def compare_command(
     if out is not None:
         if out.suffix.lower() not in (".csv", ".json"):
             raise CalibrationError(f"--out must end in .csv or .json, got {out.name!r}")
-        from judge.store.outputs import claim, is_table
+        from calibration.tables import is_table
+        from judge.store.outputs import claim
 
+        inputs = (run_a, run_b, human_a, human_b)
         for path in (out, out.with_name(f"{out.stem}.flips{out.suffix}")):
-            claim(path, is_table)  # earlier tables, or no files: never a user's own file
+            claim(path, is_table, inputs=inputs)  # earlier tables of ours, or no files
     if (human_a is None) != (human_b is None):
         raise CalibrationError("give both --human-a and --human-b, or neither")
     a, b = load_run(run_a), load_run(run_b)
@@ -167,13 +169,9 @@ def compare_command(
             click.echo(f"  … and {len(sub) - show_flips} more")
     if out is not None:
         flips_path = out.with_name(f"{out.stem}.flips{out.suffix}")
+        from calibration.tables import table_text
         from judge.store.outputs import write_atomic
 
         for frame, path in ((result.table, out), (result.flips, flips_path)):
-            text = (
-                frame.to_csv(index=False)
-                if out.suffix.lower() == ".csv"
-                else frame.to_json(orient="records", indent=2)
-            )
-            write_atomic(path, text)
+            write_atomic(path, table_text(frame, out.suffix, "compare"))
         click.echo(f"wrote {out} and {flips_path}")

@@ -11,9 +11,9 @@ and a notice says so.
 A file is only ever rewritten or appended to when it is ours: empty, or every complete line a
 result record (see judge/store/resultsfile.py). Anything else, the predictions file included,
 is refused before a byte is written. Two runs cannot write one file at once, whatever names
-they reach it by: the lock is taken on the resolved path, and the file itself is flocked (a
-hard link). The kept ids are held in an IdSet (judge/store/idset.py), so memory does not grow
-with the file.
+they reach it by: the file itself is flocked (no `.lock` side file), and the rewrite and the
+backup are new side files (judge.store.outputs), never a file or link already there. The
+kept ids are held in an IdSet (judge/store/idset.py), so memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from judge.contracts import ResultRecord
 from judge.errors import ConfigError, InputError, OutputError
 from judge.store.idset import IdSet
+from judge.store.outputs import create_beside, create_new
 from judge.store.resultsfile import Keep, Line, read_lines
 
 __all__ = ["Keep", "ResultsWriter", "iter_records", "kept_ids"]
@@ -77,7 +78,6 @@ class ResultsWriter:
         self._redo = redo
         self.id_field = id_field
         self._inputs = [(what, Path(p)) for what, p in inputs]
-        self._lock: IO[str] | None = None
         self._out: io.RawIOBase | None = None
         self._failed = False
         self.kept = IdSet()
@@ -91,29 +91,38 @@ class ResultsWriter:
         self._refuse_inputs()
         try:
             self.real.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = open(self.real.with_name(self.real.name + ".lock"), "w")  # noqa: SIM115
         except OSError as exc:
             raise self._output_error(exc) from exc
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            self._lock.close()
-            self._lock = None
-            raise self._busy() from exc
-        try:
             if self.real.exists() and not self.real.is_file():
                 raise ConfigError(f"--out {self.path} is not a regular file; choose a file")
-            try:
-                self._out = _open_locked(self.real, os.O_APPEND)
-            except BlockingIOError as exc:
-                raise self._busy() from exc
-            except OSError as exc:
-                raise self._output_error(exc) from exc
+            self._out = self._open_output()
             self._reconcile()
         except BaseException:
             self.close()
             raise
         return self.kept
+
+    def _open_output(self) -> io.RawIOBase:
+        """The file itself, opened to append and flocked: the lock (no side file). A run that
+        locked the old file just as another replaced it (a rewrite) opens the new one."""
+        while True:
+            try:
+                out = _open_locked(self.real)
+            except BlockingIOError as exc:
+                raise self._busy() from exc
+            except OSError as exc:
+                raise self._output_error(exc) from exc
+            try:
+                same = os.path.samestat(os.stat(self.real), os.fstat(out.fileno()))
+            except FileNotFoundError:  # replaced and not yet there: try again
+                same = False
+            except OSError as exc:
+                out.close()
+                raise self._output_error(exc) from exc
+            if same:
+                return out
+            out.close()
 
     def write(self, record: ResultRecord) -> None:
         assert self._out is not None, "open() first"
@@ -141,9 +150,6 @@ class ResultsWriter:
                 finally:
                     out.close()
         finally:
-            if self._lock is not None:
-                self._lock.close()
-                self._lock = None
             self.kept.close()
 
     def __enter__(self) -> ResultsWriter:
@@ -173,37 +179,35 @@ class ResultsWriter:
     def _reconcile(self) -> None:
         """Read the file once; from its first line to drop on, write the lines to keep to a
         new file that then replaces it (a clean file is left as it is)."""
-        tmp = self.real.with_name(self.real.name + ".tmp")
+        tmp: Path | None = None
         dst: io.BufferedWriter | None = None
         replaced = False
         clean_bytes = 0  # the length of the lines before the first one dropped
         lost = 0  # dropped lines that are not this run's to redo
-        whole = 0  # complete records of ours read
         try:
             with self.real.open("rb") as src:
                 for line in read_lines(src, self.path, self._keep, self.kept, self.id_field):
-                    whole += line.record is not None
                     if dst is None and line.kept:
                         clean_bytes += len(line.raw)
                         continue
                     if dst is None:
-                        # Flocked before it replaces the file, so the lock never lapses.
-                        dst = io.BufferedWriter(_open_locked(tmp, os.O_TRUNC), 1 << 20)
+                        # A new side file (never a file or link already there), flocked
+                        # before it replaces the file, so the lock never lapses.
+                        fd, tmp = create_beside(self.real, ".tmp")
+                        dst = io.BufferedWriter(_locked(fd), 1 << 20)
                         with self.real.open("rb") as head:
                             _copy_bytes(head, dst, clean_bytes)
                     if line.kept:
                         dst.write(line.raw)
                     elif line.raw.strip():
                         self.dropped += 1
-                        # A torn line alone is no evidence of a killed run of ours (a
-                        # one-line file of someone else's that starts like a record): kept.
-                        alone = line.record is None and not whole
-                        lost += alone or not self._redone(line)
+                        lost += not self._redone(line)
             if dst is not None:
                 dst.flush()
                 os.fsync(dst.fileno())
                 if lost:
                     self._back_up(lost)
+                assert tmp is not None
                 os.replace(tmp, self.real)
                 replaced = True
                 assert self._out is not None
@@ -214,6 +218,7 @@ class ResultsWriter:
         finally:
             if dst is not None and not replaced:
                 dst.close()
+            if tmp is not None and not replaced:
                 tmp.unlink(missing_ok=True)
 
     def _redone(self, line: Line) -> bool:
@@ -224,16 +229,27 @@ class ResultsWriter:
 
     def _back_up(self, lost: int) -> None:
         """Keep the file as it is under a new `.bak` name (a hard link where the filesystem
-        allows, so even a large file costs nothing to keep)."""
-        backup = self.real.with_name(self.real.name + ".bak")
+        allows, so even a large file costs nothing to keep; else a copy). A name already
+        taken, by a file or a link, is never touched: the next number is tried."""
         n = 1
-        while backup.exists() or backup.is_symlink():
+        while True:
+            backup = self.real.with_name(self.real.name + (".bak" if n == 1 else f".bak{n}"))
             n += 1
-            backup = self.real.with_name(f"{self.real.name}.bak{n}")
-        try:
-            os.link(self.real, backup)
-        except OSError:
-            shutil.copy2(self.real, backup)
+            try:
+                os.link(self.real, backup)
+                break
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here: a copy, created as new
+                try:
+                    fd = create_new(backup)
+                except FileExistsError:
+                    continue
+                with open(fd, "wb") as dst, self.real.open("rb") as src:
+                    shutil.copyfileobj(src, dst)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+                break
         self.backup = backup
         self.notices.append(
             f"{self.path}: {lost} record(s) of another rubric, prompt or panel (or duplicates) "
@@ -258,16 +274,22 @@ def kept_ids(path: str | Path, keep: Keep, id_field: str | None = None) -> IdSet
     return kept
 
 
-def _open_locked(path: Path, flags: int) -> io.RawIOBase:
-    """Open for writing (creating it) and flock the file itself, so a second run that reaches
-    it by another name (a hard link) is refused too. Raises BlockingIOError when locked."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o666)
+def _open_locked(path: Path) -> io.RawIOBase:
+    """Open to append (creating it) and flock the file itself, so a second run that reaches
+    it by another name (a symlink, a hard link) is refused too. Raises BlockingIOError when
+    locked. `path` is resolved already: a link found there now was planted, not followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    return _locked(os.open(path, flags, 0o666))
+
+
+def _locked(fd: int) -> io.RawIOBase:
+    """`fd` flocked, as an unbuffered file the writer closes (closed here if locked)."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BaseException:
         os.close(fd)
         raise
-    return open(fd, "wb", buffering=0)  # closed by the writer
+    return open(fd, "wb", buffering=0)
 
 
 def _write_all(out: io.RawIOBase | io.BufferedWriter, data: bytes) -> None:

@@ -2,8 +2,10 @@
 
 A results file is recognised by what it holds: every complete line a JSON object with every
 required field of a result record (files written by earlier versions are recognised too), and
-at most a torn last line that starts like a record (a run killed mid-write). Anything else is
-some other file, which a run must never rewrite: reading it raises a ConfigError naming it.
+at most a torn last line that starts like a record (a run killed mid-write) after at least one
+complete record. Anything else is some other file, which a run must never rewrite: reading it
+raises a ConfigError naming it. A one-line file without its newline (what `json.dump` writes)
+is such a file: with no complete record, nothing shows it is ours.
 """
 
 from __future__ import annotations
@@ -59,10 +61,17 @@ def read_lines(
     id field than `id_field`.
 
     The one reading of an earlier run's records, shared by ResultsWriter and `kept_ids`."""
+    whole = False  # a complete record was read: the file is ours
     for number, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):  # the last line, torn by a killed run
             if raw.strip() and not _starts_like_a_record(raw):
                 raise _not_ours(path, number)
+            if raw.strip() and not whole:
+                raise ConfigError(
+                    f"{path} is not a results file (it holds no complete result record); it "
+                    "was left as it is: choose another --out (or delete it, if it is a run of "
+                    "judge killed while writing its first record)"
+                )
             yield Line(raw, None)
             continue
         if not raw.strip():
@@ -71,6 +80,7 @@ def read_lines(
         record = _record(raw)
         if record is None:
             raise _not_ours(path, number)
+        whole = True
         found = record.get("id_field")
         if id_field is not None and found is not None and found != id_field:
             raise ConfigError(

@@ -49,11 +49,13 @@ def connect(
     check_same_thread: bool = True,
 ) -> sqlite3.Connection:
     """A connection in autocommit mode (writes open their own transactions) that waits up
-    to 30 s for another process's lock."""
+    to 30 s for another process's lock. A database that is not one of judge's is refused
+    (sqlite3.DatabaseError) before anything is written to it."""
     conn = sqlite3.connect(
         path, isolation_level=None, timeout=30, check_same_thread=check_same_thread
     )
     try:
+        _refuse_foreign(conn)  # before WAL mode, which would change the file
         if wal:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -61,6 +63,27 @@ def connect(
         conn.close()
         raise
     return conn
+
+
+def _refuse_foreign(conn: sqlite3.Connection) -> None:
+    """A database of judge's is empty (new) or records its migrations in `migrations
+    (version, applied_at)`; any other (a user's file given as --db or as the cache) would
+    get our tables added to it."""
+    names = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    if not names:
+        return
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(migrations)")]
+    if columns != ["version", "applied_at"]:
+        shown = ", ".join(sorted(names)[:3]) + (", …" if len(names) > 3 else "")
+        raise sqlite3.DatabaseError(
+            f"not a database of judge's: it holds tables of its own ({shown}); it was left as it is"
+        )
 
 
 @contextmanager

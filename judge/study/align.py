@@ -23,7 +23,7 @@ import yaml
 
 from calibration.agreement_table import agreement
 from calibration.loaders import load_judge_results
-from calibration.spreadsheet import escape_cell
+from calibration.tables import is_table, table_text
 from judge.contracts import Rubric
 from judge.errors import ConfigError
 from judge.judging.engine import CompleteFn
@@ -31,7 +31,7 @@ from judge.load.inputs import Item, items_by_id
 from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.options import RunOptions
 from judge.run import score
-from judge.store.outputs import claim, is_table, write_atomic
+from judge.store.outputs import claim, write_atomic
 from judge.store.results import iter_records
 from judge.study.corrections import Corrections, read_corrections, select_examples, variant
 
@@ -162,7 +162,7 @@ def align(
     table = _before_after(corrections, before, after, base, n_boot=n_boot, ci=ci, seed=seed)
     _write_rubric(out, final, f"from {Path(results).name} and {Path(human).name}")
     if table_out is not None:
-        write_atomic(Path(table_out), table.map(escape_cell).to_csv(index=False))
+        write_atomic(Path(table_out), table_text(table, ".csv", "align"))
     return AlignResult(final, out, table, done, notes, stopped)
 
 

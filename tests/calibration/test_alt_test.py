@@ -371,3 +371,38 @@ def test_unknown_metric_is_refused() -> None:
     frame = pd.DataFrame({"item": ["x"], "rater": ["a"], "score": [1]})
     with pytest.raises(CalibrationError, match="unknown alt-test metric 'f1'"):
         calibration.alt_test(frame[["item", "score"]], frame, metric="f1")
+
+
+def test_out_of_scale_scores_are_left_out_of_the_alt_test_as_of_the_agreement() -> None:
+    # One clinician typed 9 on a 1-5 scale on some items. The agreement table left them out
+    # (it reported the criterion unusable) while the alt-test ran on them; both leave out the
+    # same scores now, and say so.
+    from calibration.agreement_table import agreement
+    from calibration.validity import alt_test_table
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(40):
+        truth = int(rng.integers(1, 6))
+        for rater in ("dr_a", "dr_b", "dr_c"):
+            typo = rater == "dr_a" and i < 8
+            rows.append((f"i{i:02d}", "g", rater, "human", 9 if typo else truth))
+        rows.append((f"i{i:02d}", "g", "judge", "judge", truth))
+    long = pd.DataFrame(rows, columns=["item", "criterion", "rater", "rater_kind", "score"])
+    domains = {"g": [1, 2, 3, 4, 5]}
+    kept = long[long["score"] != 9]
+    table = agreement(long, domains=domains, n_boot=0).set_index("judge")
+    assert "8 score(s) outside the scale" in table.loc["judge", "notes"]
+    assert table.loc["judge", "alpha_with_judge"] == pytest.approx(
+        agreement(kept, domains=domains, n_boot=0)
+        .set_index("judge")
+        .loc["judge", "alpha_with_judge"]
+    )
+    with_typos = alt_test_table(long, {"g": "ordinal"}, domains=domains).iloc[0]
+    without = alt_test_table(kept, {"g": "ordinal"}).iloc[0]
+    assert "8 score(s) outside the scale" in with_typos["notes"]
+    assert (with_typos["omega"], with_typos["advantage"], with_typos["skipped"]) == (
+        without["omega"],
+        without["advantage"],
+        without["skipped"],
+    )

@@ -30,7 +30,7 @@ def test_table_and_csv_out(results_file: Path, human_file: Path, tmp_path: Path)
     assert code == 0, output
     assert "evidence_grounding" in output and "judge-b" in output
     assert "3 unscored judgment(s) skipped" in output
-    written = pd.read_csv(out)
+    written = pd.read_csv(out, skiprows=1)  # the first line marks the table as ours
     assert len(written) == 4 and {"alpha_humans", "kappa_quadratic", "mcc"} <= set(written.columns)
 
 
@@ -40,7 +40,7 @@ def test_json_out_with_the_rubric(results_file: Path, human_file: Path, tmp_path
     args = ["--rubric", "ddx", "--out", str(out), "--n-boot", "50", "--seed", "3"]
     code, output = _run("--judge", str(results_file), "--human", str(human_file), *args)
     assert code == 0, output
-    rows = {(r["criterion"], r["judge"]): r for r in json.loads(out.read_text())}
+    rows = {(r["criterion"], r["judge"]): r for r in json.loads(out.read_text())["rows"]}
     assert rows[("hallucination", "judge-a")]["level"] == "nominal"
     assert rows[("evidence_grounding", "judge-a")]["level"] == "ordinal"
 
@@ -114,6 +114,6 @@ def test_csv_out_escapes_names_that_would_run_as_formulas(
     code, output = _run("--judge", str(results_file), "--human", str(human_file),
                         "--out", str(out), "--n-boot", "0")  # fmt: skip
     assert code == 0, output
-    written = pd.read_csv(out, dtype=str)
+    written = pd.read_csv(out, dtype=str, skiprows=1)
     assert "'" + hostile in set(written["judge"])
     assert not written.map(lambda v: isinstance(v, str) and v[:1] in ("=", "+", "@")).any().any()

@@ -145,3 +145,26 @@ def test_two_models_ppi_corrected_difference(
     assert direct.low < true_diff < direct.high and direct.naive < true_diff - 0.5
     half = CliRunner().invoke(cli, ["compare", str(a), str(b), "--human-a", str(humans["a"])])
     assert half.exit_code == 2 and "give both --human-a and --human-b" in half.output
+
+
+def test_the_out_tables_are_marked_and_never_an_input(
+    tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    a = write_run(tmp_path / "a.jsonl", BASE)
+    b = write_run(tmp_path / "b.jsonl", _changed({"case-03": {"correct": 1}}), judges=("x",))
+    out = tmp_path / "cmp.csv"
+    for _ in range(2):  # the second run replaces the first run's marked tables
+        done = CliRunner().invoke(
+            cli, ["compare", str(a), str(b), "--n-boot", "0", "--out", str(out)]
+        )
+        assert done.exit_code == 0, done.output
+    for path in (out, tmp_path / "cmp.flips.csv"):
+        assert path.read_text().startswith("# judge table (judge compare)\n")
+    assert set(pd.read_csv(out, skiprows=1)["criterion"]) == {"grounding", "correct"}
+    human = tmp_path / "human.csv"
+    human.write_text("item,criterion,rater,score\ncase-01,correct,dr,1\n")
+    before = human.read_bytes()
+    given = ["--human-a", str(human), "--human-b", str(human), "--out", str(human)]
+    refused = CliRunner().invoke(cli, ["compare", str(a), str(b), *given])
+    assert refused.exit_code == 2 and "is the input file" in refused.output
+    assert human.read_bytes() == before

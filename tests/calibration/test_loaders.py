@@ -209,3 +209,48 @@ def test_a_blank_item_id_names_its_line(tmp_path: Path, name: str, text: str, li
     with pytest.raises(calibration.InputFileError, match="field 'item': missing") as caught:
         calibration.load_human_scores(path)
     assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), line, "item")
+
+
+def test_an_empty_human_file_is_a_one_line_error(tmp_path: Path) -> None:
+    # A 0-byte CSV was pandas' EmptyDataError, a traceback.
+    for name in ("h.csv", "h.tsv", "h.jsonl"):
+        path = tmp_path / name
+        path.write_text("")
+        with pytest.raises(calibration.InputFileError) as caught:
+            calibration.load_human_scores(path)
+        assert caught.value.path == str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "field"),
+    [
+        ("h.csv", "item,criterion,rater,score\na,c,r1,3\nb,c,r1,inf\n", 3, "score"),
+        ("h.csv", "item,dr_a,dr_b\na,3,4\nb,2,-inf\n", 3, "dr_b"),
+        (
+            "h.jsonl",
+            '{"item": "a", "criterion": "c", "rater": "r1", "score": 3}\n'
+            '{"item": "b", "criterion": "c", "rater": "r1", "score": "nan"}\n',
+            2,
+            "score",
+        ),
+        ("h.json", '[{"item": "a", "dr_a": 1}, {"item": "b", "dr_a": Infinity}]', None, "dr_a"),
+    ],
+)
+def test_a_non_finite_score_is_refused_at_its_line(
+    tmp_path: Path, name: str, text: str, line: int | None, field: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(calibration.InputFileError, match="not a finite number") as caught:
+        calibration.load_human_scores(path)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), line, field)
+
+
+def test_a_non_finite_judge_score_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    good = {"id": "a", "judgments": [{"criterion": "c", "judge": "j", "score": 3}]}
+    bad = {"id": "b", "judgments": [{"criterion": "c", "judge": "j", "score": float("inf")}]}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")  # Infinity, as json writes
+    with pytest.raises(calibration.InputFileError, match="not a finite number") as caught:
+        calibration.load_judge_results(path)
+    assert (caught.value.line, caught.value.field) == (2, "judgments")

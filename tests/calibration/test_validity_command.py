@@ -185,3 +185,43 @@ def test_calibrate_plans_the_labels_for_a_width(study: tuple[Path, ...]) -> None
     planned = result.output[result.output.index("Human labels for") :]
     row = next(x for x in planned.splitlines() if x.startswith("│ grounding"))
     assert f" {plan['labels_needed']} " in row
+
+
+def test_the_plan_with_a_constant_judge_and_gaps_is_a_number_not_an_error(
+    study: tuple[Path, ...], tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    # A judge whose scores are constant on the rated items has no PPI correlation: the plan
+    # showed "cannot convert float NaN to integer" as a note. It needs what humans alone need.
+    _, _, human = study
+    rated = pd.read_csv(human)
+    rated.loc[rated.index % 7 == 0, "score"] = None  # some empty cells
+    gaps = tmp_path / "gaps.csv"
+    rated.to_csv(gaps, index=False)
+    items = sorted(set(rated["item"])) + [f"extra-{i}" for i in range(200)]
+    flat = write_run(tmp_path / "flat.jsonl", {i: {"grounding": 3, "harm": 0} for i in items})
+    table = calibration.validity.plan_table(
+        pd.concat([load_judge_results(flat), load_human_scores(gaps)]), width=0.5
+    ).set_index("criterion")
+    row = table.loc["grounding"]
+    assert "NaN" not in row["notes"] and "constant" in row["notes"]
+    humans = load_human_scores(gaps).query("criterion == 'grounding'")
+    sigma = humans.groupby("item")["score"].mean().std(ddof=0)  # as _plan_one takes it
+    assert row["labels_needed"] == int(np.ceil((2 * 1.959963984540054 * sigma / 0.5) ** 2))
+
+
+def test_calibrate_notes_and_counts_read_as_written(
+    study: tuple[Path, ...], tmp_path: Path
+) -> None:
+    # Mixed rows (a criterion only the judge scored): its judge showed as "nan" in the notes,
+    # the others' counts as "40.00", and validity notes printed a literal "[dim]".
+    a, _, human = study
+    rated = pd.read_csv(human)
+    only_grounding = tmp_path / "grounding.csv"  # harm: a criterion only the judge scored
+    rated[rated["criterion"] == "grounding"].to_csv(only_grounding, index=False)
+    args = ["--judge", str(a), "--human", str(only_grounding), "--n-boot", "0", "--estimate"]
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(calibrate_command, args)
+    assert result.exit_code == 0, result.output
+    assert "[dim]" not in result.output
+    assert "/ nan" not in result.output and "│ nan" not in result.output  # no slice "nan"
+    rows = [x for x in result.output.splitlines() if x.startswith("│ grounding")]
+    assert rows and " 40 " in rows[0] and "40.00" not in rows[0], rows

@@ -127,7 +127,7 @@ def test_steps_are_stored_per_step_survive_a_restart_and_export(
     assert summary.rows == len(rows) == 10
     assert rows[(item, "2", "error_types")] == "Image Understanding Err; Reasoning Err"
     assert rows[(item, "1", "options_addressed")] == "A; B"
-    assert rows[(item, "3", "options_addressed")] == ""  # none addressed: no score
+    assert rows[(item, "3", "options_addressed")] == "(none)"  # none addressed: an answer
     assert (item, "3", "error_types") not in rows
 
 
@@ -152,6 +152,7 @@ def test_export_is_calibrated_against_the_judges_step_by_step(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     with (tmp_path / "agreement.csv").open(newline="") as handle:
+        handle.readline()  # the mark of a table of ours
         table = {r["criterion"]: r for r in csv.DictReader(handle)}
     assert set(table) >= {"is_factual", "is_critical", "error_types", "options_addressed"}
     # Units are item#step: three steps matched, all agreeing on is_factual; is_critical
@@ -161,11 +162,12 @@ def test_export_is_calibrated_against_the_judges_step_by_step(
     assert float(table["is_critical"]["n_items"]) == 3
     assert abs(float(table["is_critical"]["exact"]) - 2 / 3) < 1e-9
     # Step 2's label set equals the judge's: one unit, in agreement. An empty set of options
-    # (step 3) is no score on either side, so two steps are matched on options_addressed.
+    # (step 3) is an answer, compared like any other: three steps are matched on
+    # options_addressed, and on step 3 alice's none disagrees with the judge's C.
     assert float(table["error_types"]["n_items"]) == 1
     assert float(table["error_types"]["exact"]) == 1.0
-    assert float(table["options_addressed"]["n_items"]) == 2
-    assert float(table["options_addressed"]["exact"]) == 1.0
+    assert float(table["options_addressed"]["n_items"]) == 3
+    assert abs(float(table["options_addressed"]["exact"]) - 2 / 3) < 1e-9
 
 
 def test_results_of_another_rubric_or_no_file_are_refused(
@@ -216,3 +218,32 @@ def test_a_step_holding_markup_is_shown_as_text(steps_live: StepsLive, tmp_path:
         study.store.close()
     assert PAYLOAD not in page and "&lt;script&gt;window.__pwned" in page
     assert "<b>bold?</b>" not in page
+
+
+def test_a_later_results_segments_unanswered_items_and_says_which_keep_their_steps(
+    steps_live: StepsLive, tmp_path: Path
+) -> None:
+    # The third item was split into sentences (the partial results lack it). Stored steps
+    # were never replaced by a later --results, and nothing said so.
+    third = steps_live.ids[2]
+    assert steps_live.study.units[third] != STEPS
+    with steps_live.client() as client:  # alice answers the first item's steps
+        assert _post(client, steps_live.path("alice"), 1, GOOD).status_code == 303
+    steps_live.server.stop()
+    steps_live.study.store.close()
+    # A full run, whose segmentation of the first item differs from what alice rated.
+    records = [json.loads(x) for x in steps_live.results.read_text("utf-8").splitlines()]
+    first = next(r for r in records if r["id"] == steps_live.ids[0])
+    first["segments"]["steps"]["units"] = ["One step.", "Another step."]
+    full = tmp_path / "full.jsonl"
+    full.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    again = open_study(
+        steps_live.predictions, "ddx-steps", ["alice"], 1, db=steps_live.db, results=full
+    )
+    try:
+        assert again.units[third] == STEPS  # not rated yet: the run's steps now
+        assert again.units[steps_live.ids[0]] == STEPS  # rated by number: kept
+        assert len(again.notices) == 1 and steps_live.ids[0] in again.notices[0]
+        assert "keep the steps" in again.notices[0]
+    finally:
+        again.store.close()

@@ -179,19 +179,52 @@ def test_redoing_this_runs_retryable_records_needs_no_backup(tmp_path: Path) -> 
         assert writer.dropped == 2
     assert path.read_text() == _record("b", "new")
     assert writer.backup is None and writer.notices == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl", "r.jsonl.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]  # no side file left
 
 
-def test_a_file_holding_only_a_line_that_starts_like_a_record_is_kept(tmp_path: Path) -> None:
-    # A one-line JSON file of someone else's, without its final newline, looks like a run
-    # killed while writing its first record: it is dropped only with a backup beside it.
+def test_a_file_holding_only_a_line_that_starts_like_a_record_is_refused(tmp_path: Path) -> None:
+    # A one-line JSON file of someone else's without its final newline (what json.dump
+    # writes) holds no complete record: nothing shows it is ours, so it is left alone.
     path = tmp_path / "notes.json"
     text = '{"id": "mine", "notes": "a user\'s own data, not a result record"}'
     path.write_text(text)
+    with pytest.raises(ConfigError, match="no complete result record"):
+        ResultsWriter(path, _keep, redo=_same_run).open()
+    assert path.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.json"]
+
+
+def test_side_files_never_touch_a_users_file_or_follow_a_planted_link(tmp_path: Path) -> None:
+    # A user's notes at the names the lock, the rewrite and the backup once took, and links
+    # planted there to a file of theirs: none is written, truncated or followed, and --out
+    # stays a file of its own (never the planted link).
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path = tmp_path / "r.jsonl"
+    path.write_text(_record("a", "old") + _record("b", "new", retryable=True))
+    notes = tmp_path / "r.jsonl.lock"
+    notes.write_text("notes\n")
+    planted = [tmp_path / f"r.jsonl.{s}" for s in ("tmp", "bak")]
+    for link in planted:
+        link.symlink_to(victim)
     with ResultsWriter(path, _keep, redo=_same_run) as writer:
         assert len(writer.kept) == 0
-    assert writer.backup is not None and writer.backup.read_text() == text
-    assert str(writer.backup) in writer.notices[0]
+    assert notes.read_text() == "notes\n" and victim.read_text() == "precious\n"
+    assert all(link.is_symlink() for link in planted)
+    assert not path.is_symlink() and path.read_text() == ""
+    assert writer.backup == tmp_path / "r.jsonl.bak2"
+    assert writer.backup.read_text() == _record("a", "old") + _record("b", "new", True)
+
+
+def test_score_leaves_a_users_lock_named_file_alone(tmp_path: Path, judge_home: Path) -> None:
+    # The issue's repro: notes at r.jsonl.lock were truncated to 0 bytes by `judge score`.
+    predictions = _predictions(tmp_path / "preds.jsonl", 2)
+    out = tmp_path / "r.jsonl"
+    (tmp_path / "r.jsonl.lock").write_text("notes\n")
+    proc = _judge("score", predictions, "--rubric", "twi", "--out", out, home=judge_home)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r.jsonl.lock").read_text() == "notes\n"
+    assert len(out.read_text().splitlines()) == 2
 
 
 def test_a_symlink_or_hard_link_does_not_defeat_the_lock(tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def test_the_dry_run_reads_the_same_ids_and_changes_nothing(tmp_path: Path) -> N
         assert len(none) == 0
 
 
-def test_a_failed_rewrite_leaves_the_file_its_lock_and_no_temporary_file(tmp_path: Path) -> None:
+def test_a_failed_rewrite_leaves_the_file_and_no_side_file(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     text = _line("a") + _line("b", retryable=True) + _line("c") + _line("boom")
     path.write_text(text)
@@ -132,7 +132,7 @@ def test_a_failed_rewrite_leaves_the_file_its_lock_and_no_temporary_file(tmp_pat
     with pytest.raises(OutputError, match="disk gone"):
         ResultsWriter(path, keep).open()
     assert path.read_text() == text
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl", "r.jsonl.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
     with ResultsWriter(path, _keep) as writer:  # the lock was released
         assert len(writer.kept) == 3
     assert path.read_text() == _line("a") + _line("c") + _line("boom")

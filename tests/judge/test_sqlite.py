@@ -14,7 +14,7 @@ from judge.annotate.store import AnnotationStore
 from judge.errors import ConfigError
 from judge.store import sqlite
 from judge.store.cache import MIGRATIONS as CACHE_MIGRATIONS
-from judge.store.cache import Cache
+from judge.store.cache import Cache, CacheError
 
 ROOT = Path(__file__).parents[2]
 
@@ -81,3 +81,31 @@ def test_a_corrupt_annotation_database_is_an_error_naming_it(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=f"{path}.*--db"):
         AnnotationStore(path)
     assert path.read_bytes() == b"not a database " * 100
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "CREATE TABLE inventory (item TEXT, qty INTEGER)",
+        # A migrations table of another tool (Laravel's) is not ours either.
+        "CREATE TABLE migrations (id INTEGER PRIMARY KEY, migration TEXT, batch INTEGER)",
+    ],
+)
+def test_a_users_database_is_refused_and_left_as_it_is(tmp_path: Path, schema: str) -> None:
+    # `annotate --db` or the cache on a user's SQLite file added our tables to it (and turned
+    # on WAL mode in its header).
+    path = tmp_path / "mine.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(schema)
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match="not a database of judge's"):
+        AnnotationStore(path)
+    with pytest.raises(CacheError, match="not a database of judge's"):
+        Cache(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.sqlite"]
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")  # an empty file holds nothing to lose: ours to use
+    AnnotationStore(empty).close()

@@ -184,7 +184,9 @@ def test_align_picks_disagreements_folds_by_case_and_shows_the_planted_gain(
     for name in ("coherence", "hallucination"):
         assert rows[name]["exact_after"] == pytest.approx(1.0)
         assert rows[name]["n_before"] == rows[name]["n_after"] == 8
-    table = list(csv.DictReader((tmp_path / "table.csv").open()))
+    with (tmp_path / "table.csv").open() as handle:
+        assert handle.readline().startswith("# judge table")  # the mark of a table of ours
+        table = list(csv.DictReader(handle))
     assert [float(r["exact_after"]) for r in table] == [1.0, 1.0]
 
     # The rubric written is a valid variant: its own id, version and hash, its base on record.
