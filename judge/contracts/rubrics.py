@@ -21,6 +21,7 @@ from judge.contracts.scales import (
 )
 
 __all__ = [
+    "NOT_APPLICABLE",
     "BaseRef",
     "BinaryScale",
     "CategoricalScale",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 _SLUG = r"^[a-z][a-z0-9_\-]*$"
+# What a judge answers for a criterion with `not_applicable:` that does not apply.
+NOT_APPLICABLE = "N/A"
 # Criterion ids become field names of the judge's response model: identifiers only.
 _FIELD = r"^[a-z][a-z0-9_]*$"
 
@@ -110,6 +113,10 @@ class Criterion(_Strict):
     # An LLM criterion that is computed, not judged, when the chosen letter is the correct
     # answer: it then takes this level (the harm of a miss is none when nothing was missed).
     if_correct: Level | None = None
+    # When it does not apply (a reasoning that states no general medical knowledge): the
+    # judge may answer "N/A" instead of a level, which leaves the criterion unscored with
+    # this sentence as the reason. Only for an LLM criterion with `required: false`.
+    not_applicable: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _method_fits_scale(self) -> Criterion:
@@ -131,6 +138,8 @@ class Criterion(_Strict):
             self.method != "llm" or not self.allows(self.if_correct)
         ):
             raise ValueError("`if_correct:` must be a level of an LLM criterion's scale")
+        if self.not_applicable is not None and (self.method != "llm" or self.required):
+            raise ValueError("`not_applicable:` needs an LLM criterion with `required: false`")
         return self
 
     def allows(self, level: Level) -> bool:
@@ -229,7 +238,9 @@ class Rubric(_Strict):
     # Dotted paths into the prediction; the first one holding text is what is judged.
     target: list[str] = Field(min_length=1)
     # Case fields the judge may see. `options`, `correct_answer` and `image_captions` are
-    # rendered specially; any other name is a case field shown as is.
+    # rendered specially, and two are computed: `chosen_answer` (the option the candidate
+    # chose, or that it hedged) and `final_diagnosis` (the correct option's text, no letter,
+    # as the MedThinkVQA step judge is shown it); any other name is a case field shown as is.
     context: list[str] = Field(default_factory=list)
     instructions: str | None = None
     criteria: list[Criterion] = Field(min_length=1)
@@ -247,11 +258,21 @@ class Rubric(_Strict):
     # The number of options its anchors count ("all four distractors" is five options): a
     # case with another number is refused before judging. None: any number.
     option_count: int | None = Field(default=None, ge=2, le=10)
+    # What the judge lists before it scores (judge.contracts.KeyItems: the key findings, the
+    # must-not-miss alternative...), each ticked met or not; returned with its verdict and
+    # stored in each judgment's `details`. Single-call rubrics only.
+    key_items: str | None = Field(default=None, min_length=1)
 
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _key_items_in_one_call(self) -> Rubric:
+        if self.key_items is not None and (self.stages or self.items):
+            raise ValueError("`key_items:` is for a single-call rubric (no stages, no items)")
+        return self
 
     @model_validator(mode="after")
     def _unique_criteria(self) -> Rubric:
@@ -350,7 +371,7 @@ class Rubric(_Strict):
         that many. The computed letter criteria (answer accuracy, letter consistency) need no
         check: an open-ended case leaves them unscored, with the reason."""
         shown = {*self.context, *(n for s in self.stages for n in s.context or ())}
-        needs = sorted(shown & {"options", "correct_answer"})
+        needs = sorted(shown & {"options", "correct_answer", "chosen_answer", "final_diagnosis"})
         counts = [c.measure for c in self.criteria if c.measure and c.measure.of]
         if not letters and (needs or counts):
             what = f"shows the judges the {' and '.join(needs)}" if needs else "counts distractors"

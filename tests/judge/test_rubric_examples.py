@@ -39,12 +39,13 @@ def _variant(**changes: Any) -> dict[str, Any]:
 
 
 def test_builtin_hashes_did_not_change_with_the_new_fields() -> None:
-    # The rubric hash of ddx 1.0 before `base` and `examples` existed (left out while unset):
-    # its results files still resume. The template hash is that of the prompt layout with
-    # the rubric in the system message (it changed once, for prefix caching, not for these
-    # fields); a rubric without examples does not count their template.
+    # Fields added later (`base`, `examples`, and 1.1's `not_applicable`, `key_items`) are
+    # left out while unset: twi 1.0's hash is the one it had before they existed, so its
+    # results files still resume (ddx's changed with its 1.1 anchors, on purpose). The
+    # template hash is that of the prompt layout with the rubric in the system message; a
+    # rubric without examples does not count their template.
+    assert rubric_hash(load_rubric("twi")) == "90de4f4824ac6c80"
     ddx = load_rubric("ddx")
-    assert rubric_hash(ddx) == "21ea0cd08de1da57"
     assert template_hash(rubric_templates(ddx)) == template_hash(SINGLE_TEMPLATES)
 
 
@@ -102,7 +103,7 @@ def test_rubrics_validate_accepts_a_rubric_with_examples(tmp_path: Path) -> None
     done = CliRunner().invoke(cli, ["rubrics", "validate", str(path)])
     assert done.exit_code == 0, done.output
     assert "ok — rubric ddx-aligned" in done.output
-    assert "11 criteria, 1 examples, base ddx, hash" in done.output
+    assert "12 criteria, 1 examples, base ddx, hash" in done.output
     assert load_rubric(path) == Rubric.model_validate(_variant())
 
 
@@ -111,5 +112,5 @@ def test_rubrics_show_lists_the_base_and_the_examples(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(_variant(), sort_keys=False))
     done = CliRunner().invoke(cli, ["rubrics", "show", str(path)])
     assert done.exit_code == 0, done.output
-    assert "variant of ddx v1.0" in done.output
+    assert "variant of ddx v1.1" in done.output
     assert "example 1 (coherence=2, hallucination=0)" in " ".join(done.output.split())
