@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from judge.annotate.page import case_view, prediction_view
 from judge.annotate.server import AnnotationServer, rater_links
 from judge.annotate.study import open_study
 from judge.contracts import Prediction
 from judge.judging.prompts import render_prompt, render_stage_prompt
+from judge.load.inputs import Item
 from judge.load.rubric import load_rubric
 
 
@@ -108,3 +110,15 @@ def test_the_annotate_page_and_the_judge_prompt_show_the_same_answer(
         )
         shown_on_pages.append(on_page)
     assert "The candidate's chosen answer: no single answer (hedge: B/C)" in shown_on_pages
+
+
+def test_people_see_neither_options_nor_choice_where_the_judge_sees_neither() -> None:
+    """ddx-steps-protocol's step judge sees only the final diagnosis: so does its rater."""
+    item = Item(id="Chose C", line=1, prediction=Prediction(**CHOSE_C))
+    protocol = load_rubric("ddx-steps-protocol")
+    assert case_view(item, protocol).options == []
+    assert prediction_view(item, protocol).chosen is None
+    assert prediction_view(item, protocol).letter is None  # no "chosen" tag on an option
+    ddx = load_rubric("ddx")
+    assert len(case_view(item, ddx).options) == 5
+    assert prediction_view(item, ddx).chosen == "C. Lung abscess"
