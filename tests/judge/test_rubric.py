@@ -23,7 +23,7 @@ def test_builtin_ddx_loads_with_anchors_for_every_level() -> None:
 def test_hash_follows_content_not_formatting(tmp_path: Path) -> None:
     text = DDX.read_text()
     reformatted = tmp_path / "ddx.yaml"
-    reformatted.write_text("# a comment\n" + text.replace('version: "1.0"', "version: '1.0'"))
+    reformatted.write_text("# a comment\n" + text.replace('version: "1.1"', "version: '1.1'"))
     assert rubric_hash(load_rubric(reformatted)) == rubric_hash(load_rubric("ddx"))
     changed = tmp_path / "ddx2.yaml"
     changed.write_text(text.replace("Did the prediction choose", "Did it choose"))
