@@ -78,3 +78,17 @@ def test_na_needs_an_optional_llm_criterion(tmp_path: Path) -> None:
     bad.write_text(text.replace("    required: false\n    not_applicable:", "    not_applicable:"))
     with pytest.raises(RubricError, match="not_applicable"):
         load_rubric(bad)
+
+
+def test_a_key_list_is_for_single_call_rubrics_and_its_items_are_checked(
+    tmp_path: Path,
+) -> None:
+    text = builtin_rubrics()["ddx-steps"].read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("\ncriteria:\n", "\nkey_items: The key findings.\ncriteria:\n", 1))
+    with pytest.raises(RubricError, match="key_items"):
+        load_rubric(bad)
+    # A model's list is untrusted: an unknown kind or a letter beyond J is refused.
+    for item in ({**KEY[0], "kind": "guess"}, {**KEY[1], "option": "Z"}):
+        with pytest.raises(ValueError):
+            KeyItems.model_validate({"key_items": [item]})
