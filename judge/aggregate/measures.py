@@ -4,7 +4,9 @@ Each unit (a reasoning step) first gets the panel's verdict on each criterion, b
 vote as item-level scores (per judge over its samples, then across judges; a tie is no
 verdict). A measure then counts the units matching its `where`, or takes their share. A unit
 with no verdict on a `where` criterion is never counted as a "no": it makes a count unscored
-and leaves a ratio's denominator.
+and leaves a ratio's denominator. A unit a `where` criterion was not asked of (`when:`) does
+not match: a count leaves it out, and so does a ratio's denominator (ddx-steps' factual_ratio
+is over the steps verifiable from the text, since is_factual is not asked of the others).
 """
 
 from __future__ import annotations
@@ -92,13 +94,14 @@ def _matches(
     mine: list[Judgment],
     step: int,
     method: str,
-) -> bool | None:
+) -> Any:
+    """True, False, None (no verdict) or NOT_ASKED (a `where` criterion was not asked)."""
     result: bool | None = True
     for name, level in where.items():
         criterion = next(c for c in criteria if c.id == name)
         value = unit_verdict(criteria, criterion, mine, step, method)
         if value is NOT_ASKED:
-            return False
+            return NOT_ASKED
         if value is None:
             result = None
         elif criterion.scale.type == "labels":
@@ -109,12 +112,15 @@ def _matches(
     return result
 
 
-def _measured(criterion: Criterion, matches: list[bool | None]) -> Judgment:
+def _measured(criterion: Criterion, matches: list[Any]) -> Judgment:
     assert criterion.measure is not None
     unknown = sum(m is None for m in matches)
     hits = sum(m is True for m in matches)
-    known = len(matches) - unknown
+    not_asked = sum(m is NOT_ASKED for m in matches)
+    known = len(matches) - unknown - not_asked
     details = {"units": len(matches), "matching": hits, "no_verdict": unknown}
+    if not_asked:
+        details["not_asked"] = not_asked
     if criterion.measure.statistic == "count":
         if unknown:
             return _unscored(
@@ -122,7 +128,8 @@ def _measured(criterion: Criterion, matches: list[bool | None]) -> Judgment:
             )
         return _scored(criterion, hits, details)
     if not known:
-        return _unscored(criterion, f"none of {len(matches)} units has a verdict", details)
+        why = "has a verdict" if not not_asked else f"was asked ({not_asked} not asked)"
+        return _unscored(criterion, f"none of {len(matches)} units {why}", details)
     return _scored(criterion, round(hits / known, 4), details)
 
 

@@ -14,7 +14,16 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from judge.contracts import Criterion, Judgment, ResultRecord, Rubric, RubricRef, Segments
+from judge.contracts import (
+    NOT_APPLICABLE,
+    Criterion,
+    Judgment,
+    KeyItems,
+    ResultRecord,
+    Rubric,
+    RubricRef,
+    Segments,
+)
 from judge.judging.engine import CallResult
 from judge.options import Aggregate
 from judge.version import __version__
@@ -29,33 +38,51 @@ __all__ = [
 ]
 
 
+# The reason of a criterion the judge found not applicable ("N/A").
+NA_REASON = "not applicable: "
+
+
 def judgments_from_call(
     rubric: Rubric, judge: str, result: CallResult, sample: int = 0
 ) -> list[Judgment]:
-    """One judgment per LLM criterion from one call: scored, or unscored with the reason."""
+    """One judgment per LLM criterion from one call: scored, or unscored with the reason (a
+    criterion the judge found not applicable, "N/A", is unscored with its `not_applicable`
+    sentence). The judge's own key list (`key_items`), when the rubric asks for one, goes
+    into each judgment's `details`."""
     if result.verdict is None:
         return unscored_all(rubric, judge, result.error or "judge failed", result.retryable, sample)
+    base: dict[str, Any] = {"judge": judge, "sample": sample}
+    if rubric.key_items and result.verdict.get("key_items"):
+        listed = KeyItems.model_validate({"key_items": result.verdict["key_items"]})
+        base["details"] = listed.model_dump()
     judgments = []
     for criterion in rubric.llm_criteria:
         entry = result.verdict.get(criterion.id) or {}
-        judgments.append(
-            Judgment(
+        score = entry.get("score")
+        if score is None:
+            judgment = Judgment(
                 criterion=criterion.id,
-                judge=judge,
-                sample=sample,
-                status="scored",
-                score=entry.get("score"),
-                rationale=entry.get("rationale"),
-            )
-            if entry.get("score") is not None
-            else Judgment(
-                criterion=criterion.id,
-                judge=judge,
-                sample=sample,
                 status="unscored",
                 reason="the judge's reply held no score for this criterion",
+                **base,
             )
-        )
+        elif score == NOT_APPLICABLE and criterion.not_applicable:
+            judgment = Judgment(
+                criterion=criterion.id,
+                status="unscored",
+                reason=f"{NA_REASON}{criterion.not_applicable}",
+                rationale=entry.get("rationale"),
+                **base,
+            )
+        else:
+            judgment = Judgment(
+                criterion=criterion.id,
+                status="scored",
+                score=score,
+                rationale=entry.get("rationale"),
+                **base,
+            )
+        judgments.append(judgment)
     return judgments
 
 
@@ -147,8 +174,13 @@ def _combine(scores: list[Any], method: str) -> Any:
 
 
 def missing_judges(judges: list[str], judgments: list[Judgment]) -> dict[str, list[str]]:
-    """Per LLM criterion, the panel's judges that gave it no score (the panel shrank there)."""
-    scored = {(j.criterion, j.judge) for j in judgments if j.status == "scored"}
+    """Per LLM criterion, the panel's judges that gave it no score (the panel shrank there);
+    a judge that answered "N/A" gave its answer, and is not missing."""
+    scored = {
+        (j.criterion, j.judge)
+        for j in judgments
+        if j.status == "scored" or (j.reason or "").startswith(NA_REASON)
+    }
     asked = sorted({j.criterion for j in judgments if j.judge in judges})
     missing = {c: [x for x in sorted(judges) if (c, x) not in scored] for c in asked}
     return {c: who for c, who in missing.items() if who}

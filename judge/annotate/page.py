@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from judge.annotate.store import Answer
 from judge.contracts import Criterion, Rubric
 from judge.judging.accuracy import extract_letter
+from judge.judging.prompts import CHOSEN_TITLE, chosen_answer
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item
 
@@ -38,6 +39,8 @@ _SHOWN = {
     "image_captions",
     "images",
     "options",
+    "chosen_answer",
+    "final_diagnosis",
     "title",
     "question",
     "reference_answer",
@@ -100,6 +103,10 @@ class PredictionView:
     text: str | None
     letter: str | None
     letter_text: str | None
+    # The line the judge's `chosen_answer` section shows, word for word; None when the
+    # rubric does not show the judge the candidate's choice (then neither does the page).
+    chosen: str | None = None
+    chosen_title: str = CHOSEN_TITLE
 
 
 def field_name(criterion: Criterion) -> str:
@@ -125,7 +132,9 @@ def case_view(item: Item, rubric: Rubric, images: ImageRoot | None = None) -> Ca
         title=p.title or item.id,
         history=p.CLINICAL_HISTORY,
         findings=p.IMAGING_FINDINGS,
-        options=sorted((p.options or {}).items()),
+        # As the judges see them: a rubric that hides the options (ddx-steps-protocol's
+        # judges see only the final diagnosis) hides them from people too.
+        options=sorted((p.options or {}).items()) if "options" in rubric.context else [],
         images=[
             ImageView(i.index, i.modality or "", i.caption or "", i.index in files)
             for i in p.images
@@ -141,12 +150,15 @@ def prediction_view(item: Item, rubric: Rubric) -> PredictionView:
     """The text the rubric judges (first target holding text) and the letter it chose."""
     p = item.prediction
     found = next(((t, p.text_at(t)) for t in rubric.target if p.text_at(t)), (None, None))
-    letter, _ = extract_letter(p)
+    # People see what the judges see: the choice only where the rubric shows it to them.
+    shown = "chosen_answer" in rubric.context
+    letter = extract_letter(p)[0] if shown else None
     return PredictionView(
         field=found[0],
         text=found[1],
         letter=letter,
         letter_text=(p.options or {}).get(letter) if letter else None,
+        chosen=chosen_answer(p) if shown else None,
     )
 
 
@@ -160,7 +172,13 @@ def criterion_views(criteria: list[Criterion], answer: Answer) -> list[Criterion
             # Ordinal and binary levels are typed as themselves; labels by their position.
             key = str(level) if isinstance(level, int) else str(position)
             levels.append(LevelView(str(level), key, anchor, given == level))
-        views.append(CriterionView(c.id, field_name(c), c.question, c.scale.type, levels))
+        # People answer "not applicable" as judges do (N/A), by leaving the criterion blank.
+        question = (
+            f"{c.question.strip()} N/A (leave it blank): {c.not_applicable}"
+            if c.not_applicable
+            else c.question
+        )
+        views.append(CriterionView(c.id, field_name(c), question, c.scale.type, levels))
     return views
 
 

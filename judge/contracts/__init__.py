@@ -6,8 +6,10 @@ a typo is an error; dataset rows keep unknown fields, because MedThinkVQA rows c
 """
 
 from judge.contracts.cases import LETTERS, Case, ImageInfo, Prediction, RubricItem, TwiTrace
+from judge.contracts.keys import KEY_ITEMS_MAX, KeyItem, KeyItems
 from judge.contracts.results import CallUsage, Judgment, ResultRecord, RubricRef, Score, Segments
 from judge.contracts.rubrics import (
+    NOT_APPLICABLE,
     BaseRef,
     BinaryScale,
     CategoricalScale,
@@ -26,7 +28,9 @@ from judge.contracts.rubrics import (
 )
 
 __all__ = [
+    "KEY_ITEMS_MAX",
     "LETTERS",
+    "NOT_APPLICABLE",
     "BaseRef",
     "BinaryScale",
     "CallUsage",
@@ -37,6 +41,8 @@ __all__ = [
     "Gate",
     "ImageInfo",
     "Judgment",
+    "KeyItem",
+    "KeyItems",
     "LabelsScale",
     "Level",
     "OrdinalScale",

@@ -9,8 +9,10 @@ from pydantic import Field, model_validator
 
 from judge.contracts.scales import Level, Scale, _Strict
 
-__all__ = ["Criterion", "RougeSpec", "Stage", "UnitMeasure"]
+__all__ = ["NOT_APPLICABLE", "Criterion", "RougeSpec", "Stage", "UnitMeasure"]
 
+# What a judge answers for a criterion with `not_applicable:` that does not apply.
+NOT_APPLICABLE = "N/A"
 # Criterion ids become field names of the judge's response model: identifiers only.
 _FIELD = r"^[a-z][a-z0-9_]*$"
 
@@ -97,6 +99,10 @@ class Criterion(_Strict):
     # An LLM criterion that is computed, not judged, when the chosen letter is the correct
     # answer: it then takes this level (the harm of a miss is none when nothing was missed).
     if_correct: Level | None = None
+    # When it does not apply (a reasoning that states no general medical knowledge): the
+    # judge may answer "N/A" instead of a level, which leaves the criterion unscored with
+    # this sentence as the reason. Only for an LLM criterion with `required: false`.
+    not_applicable: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _method_fits_scale(self) -> Criterion:
@@ -118,6 +124,8 @@ class Criterion(_Strict):
             self.method != "llm" or not self.allows(self.if_correct)
         ):
             raise ValueError("`if_correct:` must be a level of an LLM criterion's scale")
+        if self.not_applicable is not None and (self.method != "llm" or self.required):
+            raise ValueError("`not_applicable:` needs an LLM criterion with `required: false`")
         return self
 
     def allows(self, level: Level) -> bool:

@@ -28,7 +28,8 @@ class Judgment(BaseModel):
     # rerun tries again; False for a final outcome such as a reply that never validated.
     retryable: bool = False
     # Structured detail of a computed score (ROUGE's per-image values, the counts behind a
-    # mismatch), carried into the results file for analysis; None for judges' verdicts.
+    # mismatch), or the judge's own key list (`{"key_items": [...]}`, judge.contracts.KeyItems)
+    # when the rubric asks for one; carried into the results file for analysis.
     details: dict[str, Any] | None = None
 
     @model_validator(mode="after")

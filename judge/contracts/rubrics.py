@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from judge.contracts.criteria import Criterion, RougeSpec, Stage, UnitMeasure
+from judge.contracts.criteria import NOT_APPLICABLE, Criterion, RougeSpec, Stage, UnitMeasure
 from judge.contracts.gates import Gate
 from judge.contracts.scales import (
     BinaryScale,
@@ -23,6 +23,7 @@ from judge.contracts.scales import (
 )
 
 __all__ = [
+    "NOT_APPLICABLE",
     "BaseRef",
     "BinaryScale",
     "CategoricalScale",
@@ -83,7 +84,9 @@ class Rubric(_Strict):
     # Dotted paths into the prediction; the first one holding text is what is judged.
     target: list[str] = Field(min_length=1)
     # Case fields the judge may see. `options`, `correct_answer` and `image_captions` are
-    # rendered specially; any other name is a case field shown as is.
+    # rendered specially, and two are computed: `chosen_answer` (the option the candidate
+    # chose, or that it hedged) and `final_diagnosis` (the correct option's text, no letter,
+    # as the MedThinkVQA step judge is shown it); any other name is a case field shown as is.
     context: list[str] = Field(default_factory=list)
     instructions: str | None = None
     criteria: list[Criterion] = Field(min_length=1)
@@ -103,6 +106,10 @@ class Rubric(_Strict):
     option_count: int | None = Field(default=None, ge=2, le=10)
     # Conditions that fail an item whatever its mean (safety): judge.contracts.gates.
     gates: list[Gate] = Field(default_factory=list)
+    # What the judge lists before it scores (judge.contracts.KeyItems: the key findings, the
+    # must-not-miss alternative...), each ticked met or not; returned with its verdict and
+    # stored in each judgment's `details`. Single-call rubrics only.
+    key_items: str | None = Field(default=None, min_length=1)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -120,6 +127,12 @@ class Rubric(_Strict):
             if problem:
                 raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _key_items_in_one_call(self) -> Rubric:
+        if self.key_items is not None and (self.stages or self.items):
+            raise ValueError("`key_items:` is for a single-call rubric (no stages, no items)")
+        return self
 
     @model_validator(mode="after")
     def _unique_criteria(self) -> Rubric:
@@ -218,7 +231,7 @@ class Rubric(_Strict):
         that many. The computed letter criteria (answer accuracy, letter consistency) need no
         check: an open-ended case leaves them unscored, with the reason."""
         shown = {*self.context, *(n for s in self.stages for n in s.context or ())}
-        needs = sorted(shown & {"options", "correct_answer"})
+        needs = sorted(shown & {"options", "correct_answer", "chosen_answer", "final_diagnosis"})
         counts = [c.measure for c in self.criteria if c.measure and c.measure.of]
         if not letters and (needs or counts):
             what = f"shows the judges the {' and '.join(needs)}" if needs else "counts distractors"

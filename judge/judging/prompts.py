@@ -6,6 +6,7 @@ scale and preceded by a short rationale.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,11 +15,23 @@ from typing import Annotated, Any, Literal
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from judge.contracts import ContinuousScale, Criterion, Prediction, Rubric, Stage
+from judge.contracts import (
+    KEY_ITEMS_MAX,
+    NOT_APPLICABLE,
+    ContinuousScale,
+    Criterion,
+    KeyItem,
+    Prediction,
+    Rubric,
+    Stage,
+)
+from judge.judging.accuracy import extract_letter
 
 __all__ = [
+    "CHOSEN_TITLE",
     "Prompt",
     "case_excerpt",
+    "chosen_answer",
     "render_examples",
     "render_prompt",
     "render_stage_prompt",
@@ -44,7 +57,13 @@ _FIELD_TITLES = {
     "teaching_points": "Teaching-point checklist",
     "question": "Question",
     "reference_answer": "Reference answer",
+    "chosen_answer": "The candidate's chosen answer",
+    "final_diagnosis": "Final diagnosis",
 }
+# The computed section both the judge (context `chosen_answer`) and the annotation page show.
+CHOSEN_TITLE = _FIELD_TITLES["chosen_answer"]
+# A hedge's letters as judge.judging.accuracy words its reason ("offers 2 answers (B, C)").
+_HEDGED = re.compile(r"offers \d+ answers \(([A-J](?:, [A-J])*)\)")
 
 
 @dataclass(frozen=True)
@@ -230,8 +249,33 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def chosen_answer(prediction: Prediction) -> str | None:
+    """The option the candidate chose, as judges and raters are shown it: "C. Hypertrophic
+    pyloric stenosis", or "no single answer (hedge: B/C)"; None for an open-ended case. Read
+    by judge.judging.accuracy's reader, and never quoting the model's text (it is untrusted,
+    and this is shown outside the candidate's markers)."""
+    if not prediction.options:
+        return None
+    letter, why = extract_letter(prediction)
+    if letter is not None:
+        return f"{letter}. {prediction.options.get(letter, '')}".strip()
+    hedged = _HEDGED.search(why)
+    if hedged:
+        return f"no single answer (hedge: {hedged.group(1).replace(', ', '/')})"
+    if why.startswith("hedged"):
+        return "no single answer (hedge)"
+    return "no single answer (no option letter found)"
+
+
 def _context_text(name: str, prediction: Prediction) -> str | None:
     # An open-ended case has neither (a rubric that shows them refuses it before judging).
+    if name == "chosen_answer":
+        return chosen_answer(prediction)
+    if name == "final_diagnosis":
+        # The MedThinkVQA step judge's "Final diagnosis": the correct option's text, no letter
+        # (step3_judge.py _guess_final_diagnosis reads `correct_answer_text` first).
+        letter = prediction.correct_answer
+        return (prediction.options or {}).get(letter) if letter else None
     if name == "options":
         options = prediction.options or {}
         return "\n".join(f"{k}. {v}" for k, v in options.items()) or None
@@ -264,9 +308,23 @@ def response_model(rubric: Rubric) -> type[BaseModel]:
     Scores are enums (`Literal`) rather than bounded integers: local grammars (llama.cpp)
     enforce enums but not numeric minimum/maximum.
     """
-    fields: dict[str, Any] = {
-        c.id: (_verdict_model(c), Field(description=c.question)) for c in rubric.llm_criteria
-    }
+    fields: dict[str, Any] = {}
+    if rubric.key_items:
+        # First, so the judge lists the key before it scores against it. Not required: a
+        # reply without it still scores (nothing is stored), so a judge (or a test script)
+        # that fills only the criteria is not re-asked.
+        items: Any = list[KeyItem]
+        fields["key_items"] = (
+            items,
+            Field(
+                default_factory=list,
+                max_length=KEY_ITEMS_MAX,
+                description=rubric.key_items.strip(),
+            ),
+        )
+    fields.update(
+        {c.id: (_verdict_model(c), Field(description=c.question)) for c in rubric.llm_criteria}
+    )
     return create_model("RubricVerdict", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -275,6 +333,8 @@ def _verdict_model(criterion: Criterion) -> type[BaseModel]:
     if isinstance(scale, ContinuousScale):  # the Criterion validator already forbids this
         raise ValueError(f"criterion {criterion.id}: an LLM cannot answer a continuous scale")
     levels = tuple(scale.levels)
+    if criterion.not_applicable:
+        levels = (*levels, NOT_APPLICABLE)
     name = "".join(part.title() for part in criterion.id.split("_")) + "Verdict"
     # An enum of the scale's levels, built at run time (typed Any: it is not a static type).
     score_type: Any = Literal[levels]

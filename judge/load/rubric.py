@@ -76,7 +76,10 @@ def rubric_of_records(
 
 # Rubric fields added after results existed: left out of the hash while unset, so adding
 # them did not change the hash of a rubric that does not use them (no needless re-judging).
-_LATER_FIELDS = ("stages", "measure", "when", "base", "examples", "items")
+_LATER_FIELDS = (
+    *("stages", "measure", "when", "base", "examples", "items"),
+    *("not_applicable", "key_items"),
+)
 
 
 # Rubric fields that only refuse some cases, or only act on the scores once made (`gates`,

@@ -38,9 +38,9 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-# ddx 1.0's criteria after the six of 0.1, in rubric order, and the keys that rate them.
-NEW = ["unsupported_fact", "unsafe_advice", "miss_harm"]
-NEW_KEYS = ["0", "1", "3"]
+# ddx 1.0's and 1.1's criteria after the six of 0.1, in rubric order, and the keys that rate them.
+NEW = ["unsupported_fact", "unsafe_advice", "miss_harm", "miss_closeness"]
+NEW_KEYS = ["0", "1", "3", "4"]
 
 
 def _checked(page: Page, criterion: str) -> str | None:
@@ -145,23 +145,25 @@ def test_rater_rates_the_steps_of_an_item_by_keyboard(
     page.goto(f"{steps_live.links['alice']}items/1")
     page.wait_for_load_state("load")
     page.wait_for_function(
-        "document.activeElement && document.activeElement.name === 'step1_is_factual'"
+        "document.activeElement && document.activeElement.name === 'step1_verifiable'"
     )
     assert page.locator("section.step").count() == 3
     assert page.locator(".step-text *").count() == 0  # model text shown as text
     error_types = page.locator("#criterion-step2_error_types")
     assert not error_types.is_visible()  # asked only of a step that is not factual
-    # Step 1: factual, critical; options A and B ticked (1, 2), Enter moves on.
-    for key in ["1", "1", "1", "2", "Enter"]:
+    # Step 1: verifiable, factual, critical; options A and B ticked (1, 2), Enter moves on.
+    for key in ["1", "1", "1", "1", "2", "Enter"]:
         page.keyboard.press(key)
-    # Step 2: not factual, so its error types appear next: Reasoning and Image
+    # Step 2: verifiable, not factual, so its error types appear next: Reasoning and Image
     # Understanding Err (1, 2); then option C (3).
+    page.keyboard.press("1")
     page.keyboard.press("0")
     assert error_types.is_visible()
     for key in ["1", "1", "2", "Enter", "3", "Enter"]:
         page.keyboard.press(key)
-    # Step 3: factual, not critical, no option; Enter on the focused Save button submits.
-    for key in ["1", "0", "Enter"]:
+    # Step 3: verifiable, factual, not critical, no option; Enter on the focused Save button
+    # submits.
+    for key in ["1", "1", "0", "Enter"]:
         page.keyboard.press(key)
     assert page.evaluate("document.activeElement.id") == "save-next"
     page.keyboard.press("Enter")
@@ -183,6 +185,7 @@ def test_steps_can_be_rated_without_javascript(steps_live: StepsLive, browser: B
     # Without the script every question shows; the server keeps what applies.
     assert page.locator("#criterion-step1_error_types").is_visible()
     for step in (1, 2, 3):
+        page.locator(f'input[name="step{step}_verifiable"][value="1"]').check()
         page.locator(f'input[name="step{step}_is_factual"][value="{int(step != 2)}"]').check()
         page.locator(f'input[name="step{step}_is_critical"][value="1"]').check()
         page.locator(f'input[name="step{step}_error_types"][value="Reasoning Err"]').check()

@@ -43,11 +43,23 @@ def _form(csrf: str, steps: dict[int, dict[str, str | list[str]]]) -> list[tuple
 
 
 GOOD: dict[int, dict[str, str | list[str]]] = {
-    1: {"is_factual": "1", "is_critical": "1", "options_addressed": ["A", "B"]},
+    1: {"verifiable": "1", "is_factual": "1", "is_critical": "1", "options_addressed": ["A", "B"]},
     # Not factual: error types are asked (given in another order than the rubric's).
-    2: {"is_factual": "0", "is_critical": "1", "options_addressed": ["C"], "error_types": ERRORS},
+    2: {
+        "verifiable": "1",
+        "is_factual": "0",
+        "is_critical": "1",
+        "options_addressed": ["C"],
+        "error_types": ERRORS,
+    },
     # Factual: error types sent anyway (a stale box) are not stored.
-    3: {"is_factual": "1", "is_critical": "0", "options_addressed": [], "error_types": ERRORS},
+    3: {
+        "verifiable": "1",
+        "is_factual": "1",
+        "is_critical": "0",
+        "options_addressed": [],
+        "error_types": ERRORS,
+    },
 }
 
 
@@ -124,7 +136,9 @@ def test_steps_are_stored_per_step_survive_a_restart_and_export(
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames or ()) == STEP_COLUMNS
         rows = {(r["item"], r["step"], r["criterion"]): r["score"] for r in reader}
-    assert summary.rows == len(rows) == 10
+    assert (
+        summary.rows == len(rows) == 13
+    )  # 3 steps x verifiable, is_factual, is_critical, options; 1 error_types
     assert rows[(item, "2", "error_types")] == "Image Understanding Err; Reasoning Err"
     assert rows[(item, "1", "options_addressed")] == "A; B"
     assert rows[(item, "3", "options_addressed")] == "(none)"  # none addressed: an answer
@@ -192,7 +206,7 @@ def test_the_command_takes_results_and_says_what_is_rated(
     proc, links = _start(args, tmp_path, header := [])
     try:
         # Every item is in the full results: 3 steps each, 4 questions per step.
-        assert "4 criteria on each of 9 steps rated by people" in header[0]
+        assert "5 criteria on each of 9 steps rated by people" in header[0]
         _wait_until_served(links["alice"])
         page = httpx.get(f"{links['alice']}items/1").text
         assert html.escape(STEPS[0]) in page

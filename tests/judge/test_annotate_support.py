@@ -150,10 +150,10 @@ def rate(
 # What the step tests give item 1 of the ddx-steps study, as stored: labels sorted, and no
 # error types on a factual step.
 STEP_ANSWERS = {
-    1: {"is_factual": 1, "is_critical": 1, "options_addressed": ["A", "B"]},
-    2: {"is_factual": 0, "is_critical": 1, "options_addressed": ["C"], "error_types": [
-        "Image Understanding Err", "Reasoning Err"]},
-    3: {"is_factual": 1, "is_critical": 0, "options_addressed": []},
+    1: {"verifiable": 1, "is_factual": 1, "is_critical": 1, "options_addressed": ["A", "B"]},
+    2: {"verifiable": 1, "is_factual": 0, "is_critical": 1, "options_addressed": ["C"],
+        "error_types": ["Image Understanding Err", "Reasoning Err"]},
+    3: {"verifiable": 1, "is_factual": 1, "is_critical": 0, "options_addressed": []},
 }  # fmt: skip
 
 

@@ -67,7 +67,7 @@ id: any-count
 version: "1"
 description: Whether the reasoning supports the chosen option.
 target: [prediction_rationale]
-context: [CLINICAL_HISTORY, options, correct_answer]
+context: [CLINICAL_HISTORY, options, correct_answer, chosen_answer]
 criteria:
   - id: supported
     question: Does the reasoning support the option it chooses?
@@ -202,7 +202,7 @@ def test_the_annotate_form_shows_the_case_letters(served: tuple[str, dict[str, s
     assert re.search(r'class="chosen"><b>F</b>', seven)
     assert re.search(r'class=" correct"><b>G</b>', seven)
     assert re.findall(r"<li class=\"[^\"]*\"><b>([A-J])</b>", four) == list("ABCD")
-    assert "Chosen answer:" in seven and "<b>F</b> Choroid plexus papilloma" in seven
+    assert "The candidate&#39;s chosen answer: F. Choroid plexus papilloma" in seven
 
 
 def test_the_annotate_form_of_an_open_ended_case_has_no_options(tmp_path: Path) -> None:
@@ -215,12 +215,14 @@ def test_the_annotate_form_of_an_open_ended_case_has_no_options(tmp_path: Path) 
         server.stop()
         study.store.close()
     hydro = next(p for p in pages if "Is there hydrocephalus?" in p)
-    assert "<h2>Options</h2>" not in hydro and "Chosen answer:" not in hydro
+    assert "<h2>Options</h2>" not in hydro and "chosen answer:" not in hydro
     # The question and the reference answer, shown in their own place, not folded away.
     assert re.search(r"<h2>Question</h2><p class=\"text\">Is there hydrocephalus\?", hydro)
     assert re.search(r"<h2>Reference answer</h2><p class=\"text\">Yes\. The lateral", hydro)
-    seven = next(p for p in pages if "Diffuse midline glioma" in p)
-    assert "<h2>Options</h2>" in seven and "<b>G</b>" in seven
+    # A closed-ended row: `reference`'s judge sees the question without its options block,
+    # and so do people (the page shows what the judge sees).
+    seven = next(p for p in pages if "pontine mass engulfing the basilar artery" in p)
+    assert "<h2>Options</h2>" not in seven and "Diffuse midline glioma" not in seven
 
 
 def test_the_report_of_chat_accuracy_results(tmp_path: Path) -> None:

@@ -72,12 +72,13 @@ def test_mixed_faults_end_scored_or_unscored_with_bounded_retries(
     records = list(iter_records(out))
     assert sorted(r.id for r in records) == sorted(f"synthetic case {i}" for i in range(n))
     llm_ids = {c.id for c in judge.load_rubric("ddx").llm_criteria}
+    computed = {c.id for c in judge.load_rubric("ddx").llm_criteria if c.if_correct is not None}
     failed_calls: Counter[str] = Counter()
     for record in records:
         for name in judges:
             mine = [j for j in record.judgments if j.judge == name]
-            # miss_harm is computed, not judged, when the chosen answer is correct.
-            asked = llm_ids - ({"miss_harm"} if record.scores["final_answer"] == 1 else set())
+            # miss_harm and miss_closeness are computed, not judged, when the answer is correct.
+            asked = llm_ids - (computed if record.scores["final_answer"] == 1 else set())
             assert {j.criterion for j in mine} == asked and len(mine) == len(asked)
             assert all(j.status == "scored" or j.reason for j in mine)
         failed_calls.update(c.judge for c in record.calls if c.error)

@@ -307,13 +307,15 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
             assert _close(cell, _mean(values))
 
     # Unscored: judge b's reply on one case never validated, for each of its criteria (but
-    # miss_harm, computed when the answer is correct); the deterministic rows are
-    # letter_consistency where the reasoning names no option.
+    # miss_harm and miss_closeness, computed when the answer is correct); the deterministic
+    # rows are letter_consistency where the reasoning names no option.
     unscored = [r for r in _rows(page, "#unscored-table") if r[1] != "deterministic"]
     expected = sum(
         j["status"] == "unscored" for r in raw for j in r["judgments"] if j["judge"] == "openai/b"
     )
-    assert expected in (len(LLM), len(LLM) - 1) and sum(int(r[3]) for r in unscored) == expected
+    computed = sum(c.if_correct is not None for c in load_rubric("ddx").llm_criteria)
+    assert expected in (len(LLM), len(LLM) - computed)
+    assert sum(int(r[3]) for r in unscored) == expected
     assert {r[1] for r in unscored} == {"openai/b"}
 
     # The rationale with a <script> did not run and reads as text.

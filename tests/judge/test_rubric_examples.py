@@ -39,15 +39,17 @@ def _variant(**changes: Any) -> dict[str, Any]:
 
 
 def test_builtin_hashes_did_not_change_with_the_new_fields() -> None:
-    # The rubric hash of ddx 1.0 before `base` and `examples` existed (left out while unset):
-    # its results files still resume. The template hash is that of the prompt layout with
-    # the rubric in the system message (it changed once, for prefix caching, not for these
-    # fields); a rubric without examples does not count their template.
-    ddx = load_rubric("ddx")
-    # ddx 1.1 (answered, weights; issue 24) has a new hash; its `gates` do not enter it, so
-    # a rubric without gates keeps the hash it had (twi).
-    assert rubric_hash(ddx) == "a09caf39ed08b9f4"
+    # Fields added later (`base`, `examples`, and 1.1's `not_applicable`, `key_items`) are
+    # left out while unset: twi 1.0's hash is the one it had before they existed, so its
+    # results files still resume (ddx's changed with its 1.1 anchors, on purpose). The
+    # template hash is that of the prompt layout with the rubric in the system message; a
+    # rubric without examples does not count their template.
     assert rubric_hash(load_rubric("twi")) == "90de4f4824ac6c80"
+    ddx = load_rubric("ddx")
+    # ddx 1.1's `gates` do not enter its hash, so a rubric without gates keeps the hash it
+    # had (twi), and adding or changing a gate re-judges nothing.
+    assert rubric_hash(ddx) == rubric_hash(ddx.model_copy(update={"gates": []}))
+    assert ddx.gates
     assert template_hash(rubric_templates(ddx)) == template_hash(SINGLE_TEMPLATES)
 
 
@@ -105,7 +107,8 @@ def test_rubrics_validate_accepts_a_rubric_with_examples(tmp_path: Path) -> None
     done = CliRunner().invoke(cli, ["rubrics", "validate", str(path)])
     assert done.exit_code == 0, done.output
     assert "ok — rubric ddx-aligned" in done.output
-    assert "12 criteria, 1 examples, base ddx, hash" in done.output
+    n = len(load_rubric("ddx").criteria)  # ddx 1.1: 11 of 1.0, `answered`, `miss_closeness`
+    assert n == 13 and f"{n} criteria, 1 examples, base ddx, hash" in done.output
     assert load_rubric(path) == Rubric.model_validate(_variant())
 
 

@@ -15,7 +15,8 @@ OPTIONS = {"A": "Appendicitis", "B": "Torsion", "C": "Adenitis", "D": "Ectopic",
 
 
 def _step(step: int, factual: bool, options: list[str]) -> list[Judgment]:
-    said: dict[str, Any] = {"is_factual": int(factual), "is_critical": 1}
+    # ddx-steps 1.1 asks is_factual of verifiable steps only (review M16)
+    said: dict[str, Any] = {"verifiable": 1, "is_factual": int(factual), "is_critical": 1}
     said["options_addressed"] = options
     if not factual:
         said["error_types"] = ["Medical Knowledge Err"]

@@ -92,6 +92,7 @@ def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
         "accuracy",
         "ddx",
         "ddx-steps",
+        "ddx-steps-protocol",
         "education",
         "healthbench",
         "reference",
@@ -110,9 +111,10 @@ def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
         missing = httpx.get(f"{url}/v1/rubrics/nope")
         health = httpx.get(f"{url}/healthz").json()
         scored = httpx.post(f"{url}/v1/score", json={"rubric": "my-ddx", "prediction": ROWS[0]})
-    ids = ["accuracy", "ddx-steps", "ddx", "education", "healthbench", "reference", "twi", "my-ddx"]
+    ids = ["accuracy", "ddx-steps-protocol", "ddx-steps", "ddx", "education", "healthbench"]
+    ids += ["reference", "twi", "my-ddx"]
     assert [r["id"] for r in listed] == ids
-    assert listed[2]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
+    assert listed[3]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
     assert shown == load_rubric("education").model_dump(mode="json")
     assert missing.status_code == 404 and "ddx" in missing.json()["known"]
     assert health == {"status": "ok", "version": judge.__version__, "judges": [MODEL]}

@@ -36,13 +36,15 @@ def test_the_builtin_asks_exactly_the_protocols_fields() -> None:
     verdict = stage_model(rubric, rubric.stage("verdicts")).model_json_schema()
     fields = verdict["$defs"]["StepVerdict"]["properties"]
     protocol = {"step", "explanation", "is_factual", "is_critical", "error_types"}
-    # options_addressed is ours (the coverage measure), a documented divergence.
-    assert set(fields) == protocol | {"options_addressed"}
-    critical = rubric.stage("verdicts").criteria[1]
-    assert "chosen answer depend" in critical.question  # the candidate's own choice
+    # options_addressed (the coverage measure) and verifiable (the third state, review M16)
+    # are ours, documented divergences 7 and 10.
+    assert set(fields) == protocol | {"options_addressed", "verifiable"}
+    critical = next(c for c in rubric.stage("verdicts").criteria if c.id == "is_critical")
+    assert "chosen answer rest" in critical.question  # the candidate's own choice
     assert rubric.stage("steps").context == ["title", "CLINICAL_HISTORY", "IMAGING_FINDINGS"]
     assert fields["explanation"]["minLength"] == 2 and fields["explanation"]["maxLength"] == 300
-    assert fields["is_factual"]["type"] == "boolean"
+    # Not asked of a step the text cannot verify: true, false, or null.
+    assert {t["type"] for t in fields["is_factual"]["anyOf"]} == {"boolean", "null"}
     assert fields["error_types"]["items"]["enum"] == [
         "Reasoning Err",
         "Image Understanding Err",
@@ -58,12 +60,12 @@ def test_the_builtin_asks_exactly_the_protocols_fields() -> None:
     ("change", "message"),
     [
         (lambda d: d["stages"][1].update(per="nope"), "per"),
-        (lambda d: d["stages"][1]["criteria"][2].update(when={"is_factual": 7}), "when"),
+        (lambda d: d["stages"][1]["criteria"][3].update(when={"is_factual": 7}), "when"),
         (lambda d: d["criteria"][3]["measure"].update(where={"is_factual": "yes"}), "where"),
         (lambda d: d["criteria"][2]["measure"].update(stage="steps"), "judge stage"),
         (lambda d: d["criteria"][3]["measure"].pop("where"), "ratio needs"),
         (lambda d: d["stages"][0].update(criteria=d["stages"][1]["criteria"]), "segment"),
-        (lambda d: d["stages"][1]["criteria"][1].update(id="final_answer"), "unique"),
+        (lambda d: d["stages"][1]["criteria"][2].update(id="final_answer"), "unique"),
         (lambda d: d["stages"].reverse(), "earlier segment"),
     ],
 )

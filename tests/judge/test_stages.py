@@ -32,6 +32,7 @@ def verdict(step: int, kind: str) -> dict[str, Any]:
     return {
         "step": step,
         "explanation": "Supported." if factual else "Not in the case.",
+        "verifiable": True,
         "is_factual": factual,
         "is_critical": step == 1 or not factual,
         "error_types": [] if factual else ["Image Understanding Err", "Reasoning Err"],
@@ -113,6 +114,7 @@ def test_a_missing_step_verdict_is_unscored_never_false(
     record = next(iter_records(tmp_path / "r.jsonl"))
     missing = [j for j in record.judgments if j.step == 2]
     assert {j.criterion for j in missing} == {
+        "verifiable",
         "is_factual",
         "is_critical",
         "error_types",

@@ -156,7 +156,7 @@ def test_length_probe_reports_the_planted_shift_and_calls_it_a_bias(
     table = _table(out)
     for c in LLM:
         row = table[c.id]
-        if c.id == "miss_harm":  # computed (no harm) where the chosen letter is correct
+        if c.if_correct is not None:  # computed (miss_harm, miss_closeness): letter correct
             assert (row["n"], row["verdict"]) == ("0", "inconclusive")
             continue
         assert row["n"] == str(N)
@@ -182,7 +182,8 @@ def test_length_probe_of_an_unbiased_judge_says_no_bias(
         llm_server, results, predictions, "--kind", "length", "--no-cache", "--fresh-baseline"
     )
     assert code == 0, output
-    judged = {c.id for c in LLM} - {"miss_harm"}  # miss_harm is computed on these items
+    # miss_harm and miss_closeness are computed on these items (correct answers).
+    judged = {c.id for c in LLM if c.if_correct is None}
     lines = [x for x in output.splitlines() if x.split(" ")[0] in judged]
     assert len(lines) == len(judged) and all(x.endswith("no bias") for x in lines)
     # --fresh-baseline without a cache: both arms of every item were judged.
