@@ -181,6 +181,10 @@ from judge.study.align_cli import align_command  # noqa: E402
 
 cli.add_command(align_command, "align")
 
+from judge.cli.qualify import qualify_command  # noqa: E402
+
+cli.add_command(qualify_command, "qualify")
+
 
 def main() -> None:
     cli()
