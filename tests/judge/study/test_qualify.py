@@ -274,3 +274,34 @@ def test_a_bank_for_another_rubric_is_refused(tmp_path: Path) -> None:
         load_bank(bank_path("ddx"), load_rubric("education"))
     with pytest.raises(RubricError, match="no test bank for this rubric"):
         bank_path("twi")
+
+
+def test_a_qualification_on_record_holds_only_for_its_rubric_and_prompt(tmp_path: Path) -> None:
+    from calibration.record import qualification_lines, save_qualification
+
+    db = tmp_path / "calibrations.sqlite"
+    row = {
+        "rubric_hash": "r1", "prompt_hash": "p1", "rubric": "ddx v1.0", "criterion": "coherence",
+        "judge": MODEL, "verdict": "not qualified", "reason": "misses", "pairs": 5,
+        "detected": 1, "low": 0.04, "high": 0.62, "false_moves": 0, "false_total": 40,
+        "noise_moves": 0, "noise_total": 21, "noise_samples": 3, "noise_temperature": 0.7,
+        "bank": "ddx.yaml", "bank_version": "1.0", "bank_hash": "b1",
+    }  # fmt: skip
+    assert save_qualification(db, [row], when="2026-12-01T00:00:00+00:00") == 1
+    same = {"rubric_hash": "r1", "prompt_hash": "p1", "judges": [MODEL]}
+    assert qualification_lines(db, **same, criteria=["coherence"]) == [
+        f"coherence / {MODEL}: NOT QUALIFIED (1/5 defects detected, 95% CI 0.04-0.62; 0/40 "
+        "false moves; noise 0/21; bank v1.0, 2026-12-01)"
+    ]
+    other = qualification_lines(
+        db, rubric_hash="r2", prompt_hash="p1", judges=[MODEL], criteria=["coherence"]
+    )
+    assert other == [
+        f"coherence / {MODEL}: qualification on record is for another rubric version "
+        "(ddx v1.0, 2026-12-01); not valid for this run"
+    ]
+    none = qualification_lines(db, **same, criteria=["hallucination", "medical_accuracy"])
+    assert none == [
+        "none of the 2 criteria × 1 judge(s) has a qualification on record (judge qualify "
+        "records one)"
+    ]
