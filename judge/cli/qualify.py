@@ -75,7 +75,7 @@ def render(result: Qualification) -> str:
         f"bank v{result.bank_version} ({result.bank}); noise floor: {result.samples} samples "
         f"at temperature {result.temperature}",
         f"{'criterion':<24} {'detected':>8} {'95% CI':>12} {'false':>7} {'controls':>8} "
-        f"{'noise':>7}  verdict",
+        f"{'noise':>7} {'unscored':>8}  verdict",
     ]
     for c in result.criteria:
         interval = "-" if math.isnan(c.low) else f"{c.low:.2f}-{c.high:.2f}"
@@ -83,21 +83,18 @@ def render(result: Qualification) -> str:
             f"{c.criterion:<24} {_share(c.detected, c.pairs):>8} {interval:>12} "
             f"{_share(c.false_moves, c.false_total):>7} "
             f"{_share(c.control_moves, c.control_total):>8} "
-            f"{_share(c.noise_moves, c.noise_total):>7}  {c.verdict}: {c.reason}"
+            f"{_share(c.noise_moves, c.noise_total):>7} {c.unscored:>8}  {c.verdict}: {c.reason}"
         )
     n = len(result.criteria)
     bad, good = result.count("not qualified"), result.count("qualified")
-    if bad:
-        lines.append(
-            f"The judge {result.judge} is NOT QUALIFIED for rubric {result.rubric}: "
-            f"not qualified on {bad} of {n} criteria; do not use its scores on them."
-        )
-    elif good == n:
+    if good == n:
         lines.append(f"The judge {result.judge} is qualified on all {n} criteria.")
     else:
+        # A judge is qualified for a rubric only when it is on every criterion it scores.
         lines.append(
-            f"The judge {result.judge} is not shown qualified: qualified on {good} of {n} "
-            "criteria, the others inconclusive."
+            f"The judge {result.judge} is NOT QUALIFIED for rubric {result.rubric}: "
+            f"qualified on {good} of {n} criteria, not qualified on {bad}, inconclusive on "
+            f"{n - good - bad}; do not use its scores where it is not qualified."
         )
     return "\n".join(lines) + "\n"
 

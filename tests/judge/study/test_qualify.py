@@ -111,7 +111,7 @@ def test_a_judge_that_detects_every_planted_defect_is_qualified_on_every_criteri
     for c in rubric.llm_criteria:
         line = next(x for x in result.output.splitlines() if x.startswith(c.id + " "))
         # 5 of 5 detected: the Wilson interval 0.57-1.00; nothing moved on the controls.
-        assert re.search(r" 5/5 +0\.57-1\.00 +0/\d+ +0/\d+ +0/(21|9)  qualified", line), line
+        assert re.search(r" 5/5 +0\.57-1\.00 +0/\d+ +0/\d+ +0/(21|9) +0  qualified", line), line
     assert "is qualified on all 9 criteria" in result.output
     assert "qualification on record: 9 criteria" in result.output
     calls = len(llm_server.requests)
@@ -157,7 +157,9 @@ def test_a_judge_that_scores_at_random_is_not_qualified(llm_server: LLMServer, h
     llm_server.script = _random("ddx")
     result = _qualify(llm_server, "--rubric", "ddx", "--strict", "--no-save")
     assert result.exit_code == 4, result.output
-    assert "NOT QUALIFIED for rubric ddx: not qualified on 9 of 9 criteria" in result.output
+    assert "NOT QUALIFIED for rubric ddx: qualified on 0 of 9 criteria, not qualified on 9" in (
+        result.output
+    )
     assert "qualification on record" not in result.output
     assert not (home / "calibrations.sqlite").exists()  # --no-save kept nothing
 
@@ -305,3 +307,18 @@ def test_a_qualification_on_record_holds_only_for_its_rubric_and_prompt(tmp_path
         "none of the 2 criteria × 1 judge(s) has a qualification on record (judge qualify "
         "records one)"
     ]
+
+
+def test_a_judge_whose_replies_never_validate_is_said_plainly_not_qualified(
+    llm_server: LLMServer, home: Path
+) -> None:
+    # Like a demo judge too small to fill the rubric's schema: nothing can be compared.
+    llm_server.script = lambda body, n: Reply.text("I think the answer is good.")
+    result = _qualify(llm_server, "--rubric", "education", "--validation-retries", "0", "--no-save")
+    assert result.exit_code == 0, result.output  # it ran: exit 0 whatever the verdict
+    lines = [x for x in result.output.splitlines() if x.startswith("clarity ")]
+    assert "inconclusive: no planted defect could be compared" in lines[0]
+    assert re.search(r" [1-9]\d*  inconclusive", lines[0])  # its unscored comparisons, counted
+    assert "The judge openai/test-judge is NOT QUALIFIED for rubric education: qualified on 0" in (
+        result.output
+    )
