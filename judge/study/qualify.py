@@ -247,22 +247,23 @@ def _rows(loaded: LoadedBank) -> list[dict[str, Any]]:
 
 
 def _scores(record: ResultRecord | None, judge: str) -> dict[int, dict[str, Any]]:
-    """Per sample, the scores this judge gave (none when the item was not judged). A score
-    computed in the judge's place (ddx's `miss_harm` when the chosen letter is right) is left
-    out: no change to the text could move it, so it is no evidence about the judge."""
+    """Per sample, this judge's score per criterion (None where that sample was unscored).
+    A score computed in the judge's place (ddx's `miss_harm` when the chosen letter is right)
+    is not among them: no change to the text could move it, so it is no evidence."""
     found: dict[int, dict[str, Any]] = {}
     for j in record.judgments if record is not None else []:
-        if j.judge == judge and j.status == "scored" and j.step is None:
-            found.setdefault(j.sample, {})[j.criterion] = j.score
+        if j.judge == judge and j.step is None:
+            found.setdefault(j.sample, {})[j.criterion] = j.score if j.status == "scored" else None
     return found
 
 
 def _judged(record: ResultRecord | None, judge: str) -> dict[str, Any] | None:
-    """The record's scores on the criteria the judge scored (None when it was not judged)."""
+    """The record's score per criterion the judge was asked about (None where it gave none),
+    without those computed in its place (None when the item was not judged)."""
     if record is None:
         return None
-    mine = {c for sample in _scores(record, judge).values() for c in sample}
-    return {c: v for c, v in record.scores.items() if c in mine}
+    asked = {j.criterion for j in record.judgments if j.judge == judge and j.step is None}
+    return {c: record.scores.get(c) for c in asked}
 
 
 def _criterion(
@@ -273,12 +274,14 @@ def _criterion(
 
     def compare(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
         """b against a on [0, 1] (negative: b is worse); None when either is unscored, or
-        when the judge scored neither (computed in its place on both sides)."""
+        when the judge was asked on neither side (computed in its place on both)."""
         nonlocal unscored
+        if a is not None and b is not None and cid not in a and cid not in b:
+            return None
         x: Any = (a or {}).get(cid)
         y: Any = (b or {}).get(cid)
         if not (is_score(x) and is_score(y)):
-            unscored += x is not None or y is not None or a is None or b is None
+            unscored += 1
             return None
         return normalise(criterion, float(y)) - normalise(criterion, float(x))
 
