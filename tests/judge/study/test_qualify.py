@@ -322,3 +322,9 @@ def test_a_judge_whose_replies_never_validate_is_said_plainly_not_qualified(
     assert "The judge openai/test-judge is NOT QUALIFIED for rubric education: qualified on 0" in (
         result.output
     )
+
+
+def test_qualify_measures_one_judge(home: Path) -> None:
+    result = CliRunner().invoke(cli, ["qualify", "--judge", "openai/a", "--judge", "openai/b"])
+    assert result.exit_code == 2
+    assert "error: qualify measures one judge: give one --judge, not 2" in result.output
