@@ -16,9 +16,13 @@ leaves the comparison out (counted in `unscored`). Per criterion:
 - sensitivity: of the pairs planted for it, the share whose score moved worse (defect against
   base), with the Wilson score 95% interval (Wilson 1927, JASA 22:209-212; Newcombe 1998,
   Stat Med 17:857-872, method 3; scipy's `binomtest(...).proportion_ci(method="wilson")`);
-- false moves: moves on the controls (paraphrase, padding, option order, against the base)
-  plus moves on the other pairs that declare this criterion "same";
+- false moves: moves on the controls (paraphrase, padding, option order, against the base;
+  not those that exempt the criterion) plus moves on the other pairs that declare this
+  criterion "same" (a pair that declares it "either" counts nowhere);
 - noise moves: moves between any two samples of the same base case.
+
+A score computed in the judge's place (ddx's `miss_harm` on a correct answer) is no evidence
+either way: a comparison where the judge was asked on neither side is left out.
 
 The verdict (documented in the README, "Qualifying a judge"):
 
