@@ -1,4 +1,5 @@
-"""A calibration on record: alt-test verdicts tied to the rubric and prompt they were measured on.
+"""A calibration on record: alt-test verdicts tied to the rubric and prompt they were measured on,
+and `judge qualify`'s verdicts (a rubric's test bank run against a judge), kept the same way.
 
 `judge calibrate --alt-test --save` stores one row per criterion and judge in an SQLite file
 in the project's home (`calibrations.sqlite` beside the call cache); the next `judge score`
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,16 @@ from judge.store import sqlite
 if TYPE_CHECKING:  # pandas only for the table `save_verdicts` is given: a lookup needs none
     import pandas as pd
 
-__all__ = ["DB_NAME", "lookup", "results_status", "save_verdicts", "status_lines"]
+__all__ = [
+    "DB_NAME",
+    "lookup",
+    "qualification_lines",
+    "results_qualification",
+    "results_status",
+    "save_qualification",
+    "save_verdicts",
+    "status_lines",
+]
 
 DB_NAME = "calibrations.sqlite"
 
@@ -38,8 +48,25 @@ def _create(connection: sqlite3.Connection) -> None:
     )
 
 
+def _create_qualifications(connection: sqlite3.Connection) -> None:
+    # One row per criterion of a `judge qualify` run: the evidence behind the verdict, the
+    # bank that gave it and the noise floor's settings.
+    connection.execute(
+        """CREATE TABLE qualifications (
+            rubric_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL, rubric TEXT NOT NULL,
+            criterion TEXT NOT NULL, judge TEXT NOT NULL, verdict TEXT NOT NULL,
+            reason TEXT NOT NULL, pairs INTEGER NOT NULL, detected INTEGER NOT NULL,
+            low REAL, high REAL, false_moves INTEGER NOT NULL, false_total INTEGER NOT NULL,
+            noise_moves INTEGER NOT NULL, noise_total INTEGER NOT NULL,
+            noise_samples INTEGER NOT NULL, noise_temperature REAL NOT NULL,
+            bank TEXT NOT NULL, bank_version TEXT NOT NULL, bank_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+
+
 # Numbered by position, run once each by judge's one migration runner (judge.store.sqlite).
-MIGRATIONS = [_create]
+MIGRATIONS = [_create, _create_qualifications]
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -82,16 +109,33 @@ def save_verdicts(
     return len(rows)
 
 
-def _rows(db: Path) -> list[dict[str, Any]]:
-    """Every stored verdict, newest first (none when the record was never made)."""
+def _rows(db: Path, table: str = "calibrations") -> list[dict[str, Any]]:
+    """Every stored verdict of `table` (ours: calibrations or qualifications), newest first
+    (none when the record was never made)."""
     if not db.exists():
         return []
     with closing(_connect(db)) as connection:
         connection.row_factory = sqlite3.Row
         found = connection.execute(
-            "SELECT * FROM calibrations ORDER BY created_at DESC, rowid DESC"
+            f"SELECT * FROM {table} ORDER BY created_at DESC, rowid DESC"
         ).fetchall()
     return [dict(row) for row in found]
+
+
+def _each(
+    rows: list[dict[str, Any]],
+    rubric_hash: str,
+    prompt_hash: str,
+    criteria: Iterable[str],
+    judges: Iterable[str],
+) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """("criterion / judge", kind, row) per criterion and judge, sorted, as `_latest` finds
+    them."""
+    for criterion in sorted(set(criteria)):
+        for judge in sorted(set(judges)):
+            kind, row = _latest(rows, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
+                                criterion=criterion, judge=judge)  # fmt: skip
+            yield f"{criterion} / {judge}", kind, row
 
 
 def _latest(
@@ -122,26 +166,22 @@ def status_lines(
     "calibrated on another rubric/prompt version"."""
     lines, rows = [], _rows(db)  # one read of the record for every criterion and judge
     criteria, judges = sorted(set(criteria)), sorted(set(judges))
-    for criterion in criteria:
-        for judge in judges:
-            kind, row = _latest(rows, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
-                                criterion=criterion, judge=judge)  # fmt: skip
-            where = f"{criterion} / {judge}"
-            if kind == "none" or row is None:
-                lines.append(f"{where}: not calibrated")
-            elif kind == "other":
-                what = "rubric" if row["rubric_hash"] != rubric_hash else "prompt"
-                lines.append(
-                    f"{where}: calibrated on another {what} version ({row['rubric']}, "
-                    f"{row['created_at'][:10]}); not valid for this run"
-                )
-            else:
-                verdict = "passed" if row["passed"] else "failed"
-                omega = "—" if row["omega"] is None else f"{row['omega']:.2f}"
-                lines.append(
-                    f"{where}: alt-test {verdict}, ω = {omega} (ε = {row['epsilon']}, "
-                    f"{row['n_items']} items, {row['n_humans']} humans, {row['created_at'][:10]})"
-                )
+    for where, kind, row in _each(rows, rubric_hash, prompt_hash, criteria, judges):
+        if kind == "none" or row is None:
+            lines.append(f"{where}: not calibrated")
+        elif kind == "other":
+            what = "rubric" if row["rubric_hash"] != rubric_hash else "prompt"
+            lines.append(
+                f"{where}: calibrated on another {what} version ({row['rubric']}, "
+                f"{row['created_at'][:10]}); not valid for this run"
+            )
+        else:
+            verdict = "passed" if row["passed"] else "failed"
+            omega = "—" if row["omega"] is None else f"{row['omega']:.2f}"
+            lines.append(
+                f"{where}: alt-test {verdict}, ω = {omega} (ε = {row['epsilon']}, "
+                f"{row['n_items']} items, {row['n_humans']} humans, {row['created_at'][:10]})"
+            )
     if len(lines) > 1 and all(line.endswith(": not calibrated") for line in lines):
         # A first run calibrates nothing: one line, not one per criterion and judge.
         return [
@@ -153,17 +193,84 @@ def status_lines(
 
 def results_status(results: Path, db: Path) -> list[str]:
     """The calibration lines for a results file's rubric, prompt, judges and judged criteria."""
+    return _for_results(results, db, status_lines, "calibration: ", "verdict")
+
+
+def _for_results(
+    results: Path, db: Path, lines: Callable[..., list[str]], prefix: str, what: str
+) -> list[str]:
     from calibration.runs import load_run
 
     run = load_run(results)
     if not run.judges or not run.judged_criteria:
         return []
     if len(run.rubric_hashes) != 1 or len(run.prompt_hashes) != 1:
-        return [f"calibration: {results} mixes rubric or prompt versions; no verdict applies"]
-    return status_lines(
+        return [f"{prefix}{results} mixes rubric or prompt versions; no {what} applies"]
+    return lines(
         db,
         rubric_hash=next(iter(run.rubric_hashes)),
         prompt_hash=next(iter(run.prompt_hashes)),
         criteria=run.judged_criteria,
         judges=run.judges,
     )
+
+
+_QUALIFICATION_COLUMNS = (
+    "rubric_hash", "prompt_hash", "rubric", "criterion", "judge", "verdict", "reason", "pairs",
+    "detected", "low", "high", "false_moves", "false_total", "noise_moves", "noise_total",
+    "noise_samples", "noise_temperature", "bank", "bank_version", "bank_hash", "created_at",
+)  # fmt: skip
+
+
+def save_qualification(db: Path, rows: list[dict[str, Any]], when: str | None = None) -> int:
+    """Store a `judge qualify` run: one mapping per criterion with the columns of the
+    `qualifications` table (all but `created_at`). Returns how many rows were stored."""
+    created = when or sqlite.now()
+    values = [
+        tuple(
+            created if k == "created_at" else _number(r[k]) if k in ("low", "high") else r[k]
+            for k in _QUALIFICATION_COLUMNS
+        )
+        for r in rows
+    ]
+    marks = ", ".join("?" * len(_QUALIFICATION_COLUMNS))
+    with closing(_connect(db)) as connection, sqlite.transaction(connection):
+        connection.executemany(f"INSERT INTO qualifications VALUES ({marks})", values)
+    return len(values)
+
+
+def qualification_lines(
+    db: Path, *, rubric_hash: str, prompt_hash: str, criteria: Iterable[str], judges: Iterable[str]
+) -> list[str]:
+    """One line per criterion and judge: the latest `judge qualify` verdict for this rubric
+    and prompt, "not qualified on record", or "qualified on another rubric/prompt version"."""
+    lines, rows = [], _rows(db, "qualifications")
+    criteria, judges = sorted(set(criteria)), sorted(set(judges))
+    for where, kind, row in _each(rows, rubric_hash, prompt_hash, criteria, judges):
+        if kind == "none" or row is None:
+            lines.append(f"{where}: no qualification on record")
+        elif kind == "other":
+            what = "rubric" if row["rubric_hash"] != rubric_hash else "prompt"
+            lines.append(
+                f"{where}: qualification on record is for another {what} version "
+                f"({row['rubric']}, {row['created_at'][:10]}); not valid for this run"
+            )
+        else:
+            interval = "" if row["low"] is None else f", 95% CI {row['low']:.2f}-{row['high']:.2f}"
+            lines.append(
+                f"{where}: {row['verdict'].upper()} ({row['detected']}/{row['pairs']} "
+                f"defects detected{interval}; {row['false_moves']}/{row['false_total']} "
+                f"false moves; noise {row['noise_moves']}/{row['noise_total']}; bank "
+                f"v{row['bank_version']}, {row['created_at'][:10]})"
+            )
+    if len(lines) > 1 and all(line.endswith(": no qualification on record") for line in lines):
+        return [
+            f"none of the {len(criteria)} criteria × {len(judges)} judge(s) has a "
+            "qualification on record (judge qualify records one)"
+        ]
+    return lines
+
+
+def results_qualification(results: Path, db: Path) -> list[str]:
+    """The qualification lines for a results file's rubric, prompt, judges and criteria."""
+    return _for_results(results, db, qualification_lines, "", "qualification")

@@ -285,29 +285,29 @@ def save_alt_test(judge_path: str, human_path: str, table: Any, epsilon: float) 
 def print_run_status(
     *, rubric_hash: str, prompt_hash: str, criteria: list[str], judges: list[str]
 ) -> None:
-    """Print the calibration lines of a run that just ended (`judge score`): from what the run
-    knows, without reading its results file again."""
-    from calibration.record import status_lines
+    """Print the calibration and qualification lines of a run that just ended (`judge score`):
+    from what the run knows, without reading its results file again."""
+    from calibration.record import qualification_lines, status_lines
 
-    lines = status_lines(
-        calibration_db(),
-        rubric_hash=rubric_hash,
-        prompt_hash=prompt_hash,
-        criteria=criteria,
-        judges=judges,
-    )
-    for line in lines:
+    what = {"rubric_hash": rubric_hash, "prompt_hash": prompt_hash}
+    for line in status_lines(calibration_db(), **what, criteria=criteria, judges=judges):
         click.echo(f"calibration: {line}")
+    for line in qualification_lines(calibration_db(), **what, criteria=criteria, judges=judges):
+        click.echo(f"qualification: {line}")
 
 
 def print_results_status(results: Any) -> None:
-    """Print the calibration lines of a results file (for `judge score` and `judge report`)."""
+    """Print the calibration and qualification lines of a results file (for `judge score` and
+    `judge report`)."""
     from calibration.errors import CalibrationError
-    from calibration.record import results_status
+    from calibration.record import results_qualification, results_status
 
     try:
         lines = results_status(results, calibration_db())
+        qualified = results_qualification(results, calibration_db())
     except CalibrationError as err:  # an unreadable results file: the run's own report said so
-        lines = [f"calibration: {err}"]
+        lines, qualified = [f"calibration: {err}"], []
     for line in lines:
         click.echo(line if line.startswith("calibration:") else f"calibration: {line}")
+    for line in qualified:
+        click.echo(f"qualification: {line}")

@@ -22,5 +22,7 @@ class ExitStatus(IntEnum):
     USER_ERROR = 2
     # `judge score` stopped early on purpose (--max-cost, --batch-wait): rerun to resume.
     STOPPED = 3
+    # `judge qualify --strict` ran, and some criterion's verdict is "not qualified".
+    NOT_QUALIFIED = 4
     # Ctrl-C: 128 + SIGINT, as a shell reports a process that SIGINT ended.
     INTERRUPTED = 130

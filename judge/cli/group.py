@@ -18,6 +18,7 @@ from judge.cli.calibrate import calibrate_command
 from judge.cli.compare import compare_command
 from judge.cli.exits import ExitStatus
 from judge.cli.probe import probe_command
+from judge.cli.qualify import qualify_command
 from judge.cli.report import report_command
 from judge.cli.route import route_command
 from judge.cli.rubrics import rubrics
@@ -64,6 +65,7 @@ cli.add_command(serve)
 cli.add_command(route_command, "route")
 cli.add_command(probe_command, "probe")
 cli.add_command(align_command, "align")
+cli.add_command(qualify_command, "qualify")
 
 
 def main() -> None:

@@ -10,19 +10,31 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from judge.contracts import Rubric, Scale
 from judge.errors import InputError, RubricError
 from judge.load.lines import decoded, not_regular, wide_text
 
-__all__ = ["builtin_rubrics", "load_rubric", "rubric_hash", "rubric_of_records"]
+__all__ = [
+    "builtin_dir",
+    "builtin_rubrics",
+    "line_of",
+    "load_rubric",
+    "load_yaml_model",
+    "rubric_hash",
+    "rubric_of_records",
+]
 
 
-def _builtin_dir() -> Path:
+M = TypeVar("M", bound=BaseModel)
+
+
+def builtin_dir() -> Path:
+    """The folder of the built-in rubrics (and their test banks in `bank/`)."""
     # In a wheel the rubrics are packaged at judge/rubrics; in a source checkout (and an
     # editable install) they are the top-level rubrics/ folder beside the package.
     package = Path(__file__).resolve().parent.parent
@@ -34,7 +46,7 @@ def _builtin_dir() -> Path:
 
 def builtin_rubrics() -> dict[str, Path]:
     """Built-in rubric ids and their files."""
-    return {p.stem: p for p in sorted(_builtin_dir().glob("*.yaml"))}
+    return {p.stem: p for p in sorted(builtin_dir().glob("*.yaml"))}
 
 
 def load_rubric(id_or_path: str | Path) -> Rubric:
@@ -109,14 +121,20 @@ def _without_unset_later(node: Any) -> Any:
 
 
 def _load_file(path: Path) -> Rubric:
+    return load_yaml_model(path, Rubric, "a rubric")[0]
+
+
+def load_yaml_model(path: Path, model: type[M], what: str) -> tuple[M, yaml.Node]:
+    """A YAML file validated as `model`, with its node tree (for `line_of`): any mistake is a
+    RubricError at the file:line of the offending key. `what` names the file in errors."""
     source = _read_text(path)
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
         data = yaml.safe_load(source)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         at = source.count("\n", 0, exc.position) + 1
-        what = f" (character #x{exc.character:04x})" if isinstance(exc.character, int) else ""
-        raise RubricError(str(path), at, f"invalid YAML: {exc.reason}{what}") from exc
+        what_char = f" (character #x{exc.character:04x})" if isinstance(exc.character, int) else ""
+        raise RubricError(str(path), at, f"invalid YAML: {exc.reason}{what_char}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -131,17 +149,17 @@ def _load_file(path: Path) -> Rubric:
         loc, first, second = twice
         message = f"given twice (first at line {first}): keep one"
         raise RubricError(str(path), second, message, field=_dotted(loc))
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or node is None:
         got = "an empty file" if data is None else f"a YAML {type(data).__name__}"
-        raise RubricError(str(path), 1, f"a rubric must be a YAML mapping, got {got}")
+        raise RubricError(str(path), 1, f"{what} must be a YAML mapping, got {got}")
     try:
-        return Rubric.model_validate(data)
+        return model.model_validate(data), node
     except ValidationError as exc:
         errors = exc.errors()
         loc = _yaml_path(tuple(errors[0]["loc"]))
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise RubricError(
-            str(path), _line_of(node, loc), errors[0]["msg"] + more, field=_dotted(loc)
+            str(path), line_of(node, loc), errors[0]["msg"] + more, field=_dotted(loc)
         ) from exc
 
 
@@ -208,7 +226,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) if loc else "<root>"
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the YAML node at a pydantic error location (deepest one found)."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:

@@ -88,6 +88,7 @@ def build_report(
         "unscored": data.unscored_table(tidy).to_dict("records"),
         "human": _human_section(results, human, the_rubric) if human else None,
         "calibration": _calibration_lines(results),
+        "qualification": _calibration_lines(results, qualification=True),
         "lowest": _lowest_section(records, scores, criteria, the_rubric, lowest),
         "accuracy": [c.id for c in criteria if c.is_accuracy],
         "answers": _answers(the_rubric, records),
@@ -196,14 +197,16 @@ def _ceiling_rows(results: str | Path, human: str | Path, levels: Any, domains: 
     return ceiling_table(long, levels, domains).to_dict("records")
 
 
-def _calibration_lines(results: str | Path) -> list[str]:
-    """The latest saved alt-test verdict per criterion and judge (`judge calibrate --save`)."""
+def _calibration_lines(results: str | Path, qualification: bool = False) -> list[str]:
+    """The latest saved alt-test verdict per criterion and judge (`judge calibrate --save`), or
+    with `qualification` the latest `judge qualify` verdict."""
     from calibration.errors import CalibrationError
-    from calibration.record import DB_NAME, results_status
+    from calibration.record import DB_NAME, results_qualification, results_status
     from judge.store.cache import judge_home
 
+    lines = results_qualification if qualification else results_status
     try:
-        return results_status(Path(results), judge_home() / DB_NAME)
+        return lines(Path(results), judge_home() / DB_NAME)
     except CalibrationError as err:  # a results file the calibration reader refuses: say so
         return [str(err)]
 

@@ -1,0 +1,346 @@
+"""`judge qualify`: run a rubric's test bank (judge/study/bank.py) against one judge and say,
+per judged criterion, whether the judge measures what the criterion says.
+
+Every judgment goes through the real engine (`judge.run.score`: the call cache, `--max-cost`,
+retries, limits), so a rerun is answered by the cache and pays nothing twice. Two runs:
+
+- the bank: each base case, each pair's defect and each control, judged once per sample of
+  the run options (default one, at `--temperature`, default 0);
+- the noise floor: each base case judged `noise.samples` times at `noise.temperature`
+  (the bank's), nothing changed.
+
+A criterion "moves" when its score differs between the two sides; "worse" is a lower score
+on the [0, 1] scale (`judge.aggregate.normalise`, 1 the best answer). A side that is unscored
+leaves the comparison out (counted in `unscored`). Per criterion:
+
+- sensitivity: of the pairs planted for it, the share whose score moved worse (defect against
+  base), with the Wilson score 95% interval (Wilson 1927, JASA 22:209-212; Newcombe 1998,
+  Stat Med 17:857-872, method 3; scipy's `binomtest(...).proportion_ci(method="wilson")`);
+- false moves: moves on the controls (paraphrase, padding, option order, against the base;
+  not those that exempt the criterion) plus moves on the other pairs that declare this
+  criterion "same" (a pair that declares it "either" counts nowhere);
+- noise moves: moves between any two samples of the same base case.
+
+A score computed in the judge's place (ddx's `miss_harm` on a correct answer) is no evidence
+either way: a comparison where the judge was asked on neither side is left out.
+
+The verdict (documented in the README, "Qualifying a judge"):
+
+- not qualified: the noise floor moves in more than MAX_NOISE of its comparisons; or false
+  moves are more frequent than the noise floor's moves by more than FALSE_MOVE_MARGIN; or the
+  sensitivity interval's upper bound is below TARGET (the judge misses planted defects);
+- qualified: none of those, and the interval's lower bound is at least QUALIFY_LOWER;
+- inconclusive: anything else (also when no pair or no control could be compared).
+
+With 5 pairs, 5 of 5 detected gives a lower bound of 0.566; with 3 pairs, 3 of 3 gives 0.438:
+both reach "qualified"; 4 of 5 (0.376) is inconclusive; 2 of 5 (upper 0.769) and 1 of 3
+(upper 0.792) are not qualified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge.aggregate.normalise import normalise
+from judge.contracts import Criterion, ResultRecord, Rubric
+from judge.errors import ConfigError
+from judge.judging.engine import CompleteFn
+from judge.judging.prompts import rubric_templates, template_hash
+from judge.load.rubric import load_rubric, rubric_hash
+from judge.options import RunOptions
+from judge.study.bank import LoadedBank, apply_edits, bank_path, load_bank, reordered
+from judge.study.shift import is_score
+
+__all__ = [
+    "CI",
+    "FALSE_MOVE_MARGIN",
+    "MAX_NOISE",
+    "QUALIFY_LOWER",
+    "TARGET",
+    "CriterionVerdict",
+    "Qualification",
+    "qualify",
+    "verdict",
+    "wilson",
+]
+
+CI = 0.95
+# The sensitivity a qualified judge should have: it catches 4 planted defects in 5.
+TARGET = 0.8
+# The lowest lower bound of the sensitivity interval that qualifies: every planted defect
+# caught with 3 pairs (0.438) or 5 (0.566), 9 of 10 (0.596); 4 of 5 (0.376) is not enough.
+QUALIFY_LOWER = 0.4
+# A judge whose score moves in more than a fifth of the repeats of an unchanged answer does
+# not measure the answer.
+MAX_NOISE = 0.2
+# False moves may exceed the noise floor's rate by this much (a paraphrase can honestly
+# shift a borderline answer by a level now and then).
+FALSE_MOVE_MARGIN = 0.1
+_ID = "bank_item"
+
+
+@dataclass(frozen=True)
+class CriterionVerdict:
+    """One criterion's evidence and verdict."""
+
+    criterion: str
+    pairs: int
+    detected: int
+    low: float
+    high: float
+    false_moves: int
+    false_total: int
+    control_moves: int
+    control_total: int
+    noise_moves: int
+    noise_total: int
+    unscored: int
+    verdict: str
+    reason: str
+
+    @property
+    def sensitivity(self) -> float | None:
+        return self.detected / self.pairs if self.pairs else None
+
+
+@dataclass
+class Qualification:
+    """A bank run against one judge: per criterion, the evidence and the verdict."""
+
+    judge: str
+    rubric: str
+    rubric_version: str
+    rubric_hash: str
+    prompt_hash: str
+    bank: str
+    bank_version: str
+    bank_hash: str
+    samples: int
+    temperature: float
+    criteria: list[CriterionVerdict] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for c in self.criteria if c.verdict == verdict)
+
+
+def wilson(k: int, n: int, ci: float = CI) -> tuple[float, float]:
+    """The Wilson score interval of k successes in n (nan, nan for n = 0)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    from scipy.stats import binomtest
+
+    interval = binomtest(k, n).proportion_ci(confidence_level=ci, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def verdict(
+    pairs: int,
+    detected: int,
+    false_moves: int,
+    false_total: int,
+    noise_moves: int,
+    noise_total: int,
+) -> tuple[str, str]:
+    """The verdict and its reason, by the rule in this module's docstring."""
+    low, high = wilson(detected, pairs)
+    noise = noise_moves / noise_total if noise_total else 0.0
+    false = false_moves / false_total if false_total else 0.0
+    if noise_total and noise > MAX_NOISE:
+        return "not qualified", f"moves on an unchanged answer in {noise:.0%} of repeats"
+    if false_total and false > noise + FALSE_MOVE_MARGIN:
+        return "not qualified", (
+            f"moves on changes it should ignore ({false_moves} of {false_total}), more than "
+            f"its noise floor ({noise:.0%})"
+        )
+    if not pairs:
+        return "inconclusive", "no planted defect could be compared"
+    if high < TARGET:
+        return "not qualified", f"misses planted defects ({detected} of {pairs} detected)"
+    if not false_total:
+        return "inconclusive", "no control could be compared"
+    if low >= QUALIFY_LOWER:
+        return "qualified", f"{detected} of {pairs} planted defects detected"
+    return "inconclusive", f"{detected} of {pairs} detected: too few to tell"
+
+
+def qualify(
+    rubric: str | Path | Rubric = "ddx",
+    *,
+    bank: str | Path | None = None,
+    complete: CompleteFn | None = None,
+    options: RunOptions | None = None,
+    **overrides: Any,
+) -> Qualification:
+    """Judge `rubric`'s test bank (`bank`: a file; default the rubric's built-in bank) with the
+    one judge of `options` / `overrides` (RunOptions fields, as for `judge.score`), blocking."""
+    from judge.run import score
+
+    opts = RunOptions.of(options, overrides)
+    if len(opts.judges) != 1:
+        raise ConfigError(f"qualify measures one judge: give one --judge, not {len(opts.judges)}")
+    the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    loaded = load_bank(bank if bank is not None else bank_path(the_rubric.id), the_rubric)
+    judge = opts.judges[0]
+    noise = loaded.bank.noise
+    out = Qualification(
+        judge=judge,
+        rubric=the_rubric.id,
+        rubric_version=the_rubric.version,
+        rubric_hash=rubric_hash(the_rubric),
+        prompt_hash=template_hash(rubric_templates(the_rubric)),
+        bank=str(loaded.path),
+        bank_version=loaded.bank.version,
+        bank_hash=_bank_hash(loaded),
+        samples=noise.samples,
+        temperature=noise.temperature,
+    )
+    # The rows carry their case: no cases file is joined by the private id.
+    main = RunOptions.of(opts, {"id_field": _ID, "cases": None})
+    runs = {
+        "": (_rows(loaded), main),
+        "noise/": (
+            _bases(loaded),
+            RunOptions.of(main, {"samples": noise.samples, "temperature": noise.temperature}),
+        ),
+    }
+    records: dict[str, ResultRecord] = {}
+    spent = 0.0
+    for prefix, (rows, run_opts) in runs.items():
+        if opts.max_cost is not None:  # one budget for both runs
+            run_opts = RunOptions.of(run_opts, {"max_cost": max(opts.max_cost - spent, 0.0)})
+        # Each run in its own event loop (blocking `score`), as `judge align` runs its folds.
+        run = score(rows, the_rubric, complete=complete, options=run_opts)
+        spent += run.summary.cost_usd or 0.0
+        out.notices.extend(n for n in run.notices if n not in out.notices)
+        if run.stopped:
+            out.stopped = run.stopped
+            return out
+        records.update({prefix + r.id: r for r in run.records})
+    out.criteria = [_criterion(c, loaded, records, judge) for c in the_rubric.llm_criteria]
+    return out
+
+
+def _bank_hash(loaded: LoadedBank) -> str:
+    canonical = json.dumps(loaded.bank.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _bases(loaded: LoadedBank) -> list[dict[str, Any]]:
+    return [{**c.item, _ID: f"base/{c.id}"} for c in loaded.bank.cases]
+
+
+def _rows(loaded: LoadedBank) -> list[dict[str, Any]]:
+    """Every row of the bank run: the bases, each pair's defect, each control."""
+    items = {c.id: c.item for c in loaded.bank.cases}
+    rows = _bases(loaded)
+    for pair in loaded.bank.pairs:
+        rows.append({**apply_edits(items[pair.case], pair.edits), _ID: f"pair/{pair.id}"})
+    for control in loaded.bank.controls:
+        item = apply_edits(items[control.case], control.edits)
+        if control.order is not None:
+            item = reordered(item, control.order)
+        rows.append({**item, _ID: f"control/{control.id}"})
+    return rows
+
+
+def _scores(record: ResultRecord | None, judge: str) -> dict[int, dict[str, Any]]:
+    """Per sample, this judge's score per criterion (None where that sample was unscored).
+    A score computed in the judge's place (ddx's `miss_harm` when the chosen letter is right)
+    is not among them: no change to the text could move it, so it is no evidence."""
+    found: dict[int, dict[str, Any]] = {}
+    for j in record.judgments if record is not None else []:
+        if j.judge == judge and j.step is None:
+            found.setdefault(j.sample, {})[j.criterion] = j.score if j.status == "scored" else None
+    return found
+
+
+def _judged(record: ResultRecord | None, judge: str) -> dict[str, Any] | None:
+    """The record's score per criterion the judge was asked about (None where it gave none),
+    without those computed in its place (None when the item was not judged)."""
+    if record is None:
+        return None
+    asked = {j.criterion for j in record.judgments if j.judge == judge and j.step is None}
+    return {c: record.scores.get(c) for c in asked}
+
+
+def _criterion(
+    criterion: Criterion, loaded: LoadedBank, records: dict[str, ResultRecord], judge: str
+) -> CriterionVerdict:
+    cid = criterion.id
+    unscored = 0
+
+    def compare(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+        """b against a on [0, 1] (negative: b is worse); None when either is unscored, or
+        when the judge was asked on neither side (computed in its place on both)."""
+        nonlocal unscored
+        if a is not None and b is not None and cid not in a and cid not in b:
+            return None
+        x: Any = (a or {}).get(cid)
+        y: Any = (b or {}).get(cid)
+        if not (is_score(x) and is_score(y)):
+            unscored += 1
+            return None
+        return normalise(criterion, float(y)) - normalise(criterion, float(x))
+
+    def base(case: str) -> dict[str, Any] | None:
+        return _judged(records.get(f"base/{case}"), judge)
+
+    detected = pairs = false_moves = false_total = 0
+    for pair in loaded.bank.pairs:
+        move = compare(base(pair.case), _judged(records.get(f"pair/{pair.id}"), judge))
+        if move is None:
+            continue
+        if pair.target == cid:
+            pairs += 1
+            detected += move < 0
+        elif pair.expect[cid] == "same":
+            false_total += 1
+            false_moves += move != 0
+    control_moves = control_total = 0
+    for control in loaded.bank.controls:
+        if cid in control.exempt:
+            continue
+        move = compare(base(control.case), _judged(records.get(f"control/{control.id}"), judge))
+        if move is not None:
+            control_total += 1
+            control_moves += move != 0
+    noise_moves = noise_total = 0
+    for case in loaded.bank.cases:
+        samples = _scores(records.get(f"noise/base/{case.id}"), judge)
+        for a, b in itertools.combinations(sorted(samples), 2):
+            move = compare(samples[a], samples[b])
+            if move is not None:
+                noise_total += 1
+                noise_moves += move != 0
+    low, high = wilson(detected, pairs)
+    said, reason = verdict(
+        pairs,
+        detected,
+        false_moves + control_moves,
+        false_total + control_total,
+        noise_moves,
+        noise_total,
+    )
+    return CriterionVerdict(
+        cid,
+        pairs,
+        detected,
+        low,
+        high,
+        false_moves + control_moves,
+        false_total + control_total,
+        control_moves,
+        control_total,
+        noise_moves,
+        noise_total,
+        unscored,
+        said,
+        reason,
+    )
