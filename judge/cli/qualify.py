@@ -54,9 +54,8 @@ def qualify_command(
         sys.exit(ExitStatus.STOPPED)
     click.echo(render(result), nl=False)
     if not no_save:
-        from judge.cli.calibration_render import calibration_db
-
         from calibration.record import save_qualification
+        from judge.cli.calibration_render import calibration_db
 
         db = calibration_db()
         saved = save_qualification(db, record_rows(result))
