@@ -20,7 +20,8 @@ class ExitStatus(IntEnum):
     BUG = 1
     # Bad input, options or configuration (a JudgeError); click's usage errors exit 2 as well.
     USER_ERROR = 2
-    # `judge score` stopped early on purpose (--max-cost, --batch-wait): rerun to resume.
+    # `judge score` stopped early on purpose (--max-cost, --batch-wait, --import-batch
+    # --no-live with calls not in the file): rerun to resume.
     STOPPED = 3
     # Ctrl-C: 128 + SIGINT, as a shell reports a process that SIGINT ended.
     INTERRUPTED = 130
