@@ -262,8 +262,8 @@ class RunOptions:
     # Batch files for an engine of the user's (vLLM's run_batch, Ray Data, a provider's batch
     # API): the calls out, the replies in (judge.batch.files).
     export_batch: str | Path | None = option(
-        help="Write the calls the run would send now as an OpenAI batch-input JSONL (vLLM "
-        "run_batch, Ray Data, batch APIs); send nothing, score nothing.",
+        help="Write the calls the run would send now as an OpenAI batch-input JSONL (vLLM's "
+        "run_batch, batch APIs); send nothing, score nothing.",
         applies=FILE,
         flags=("--export-batch",),
         metavar="FILE",

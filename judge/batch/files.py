@@ -149,28 +149,36 @@ async def import_replies(
     assert engine.cache is not None  # check_file_options refused --no-cache
     index = _index(path)
     result = Imported()
-    while True:  # one round per stage: a later stage's calls are met once earlier ones are in
+    # Without stages, the first pass meets every call of the run: a line that answers none is
+    # refused before anything is stored. With stages, a later stage's calls are met only once
+    # the replies before them are in the cache (this run's calls, paid for: they are kept).
+    staged = bool(rubric.stages)
+    while True:  # one round per stage
         found = _Round(index)
         collector = found.collector = Collector(engine, found.missed, _answers(result.failed))
         # Items already final are collected too: a reply to one of their calls is known.
         stopped = await collect_pass(scorer, rubric, source, (), collector)
+        if not found.calls or not staged:
+            _refuse_unknown(path, index, collector.seen)
         if not found.calls:
             break
         _apply(path, index, found.calls, engine, scorer.options.mode, result)
-    unknown = [key for key in index if key not in collector.seen]
+    result.waiting = {i for i in stopped if i not in done}
+    result.missing = len({k for i in result.waiting for k in found.missing.get(i, ())})
+    return result
+
+
+def _refuse_unknown(path: Path, index: dict[str, tuple[int, int]], seen: set[str]) -> None:
+    unknown = [key for key in index if key not in seen]
     if unknown:
-        line = index[unknown[0]][0]
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         raise InputError(
             str(path),
-            line,
+            index[unknown[0]][0],
             "answers no call of this run (a file of another run, rubric or panel?); nothing "
             f"was scored{more}",
             field="custom_id",
         )
-    result.waiting = {i for i in stopped if i not in done}
-    result.missing = len({k for i in result.waiting for k in found.missing.get(i, ())})
-    return result
 
 
 class _Round:

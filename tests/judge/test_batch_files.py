@@ -6,6 +6,7 @@ lines as run_batch does), and the replies back in."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.error
 import urllib.request
 import uuid
@@ -192,7 +193,7 @@ def _bad_file(tmp_path: Path, lines: list[str]) -> Path:
     ids=["malformed", "missing", "duplicated", "not-a-key", "unknown"],
 )
 def test_a_bad_replies_file_is_refused_with_its_line(
-    llm_server: LLMServer, tmp_path: Path, make: Any, where: str
+    llm_server: LLMServer, tmp_path: Path, judge_home: Path, make: Any, where: str
 ) -> None:
     out, calls, replies = tmp_path / "r.jsonl", tmp_path / "calls.jsonl", tmp_path / "rep.jsonl"
     judge.score(PREDICTIONS, "ddx", out=out, **_options(llm_server, export_batch=calls))
@@ -202,6 +203,8 @@ def test_a_bad_replies_file_is_refused_with_its_line(
         judge.score(PREDICTIONS, "ddx", out=out, **_options(llm_server, import_batch=bad))
     assert not out.exists() or out.read_text() == ""  # no record written
     assert llm_server.count == 3  # the engine's only: no call went live
+    with sqlite3.connect(judge_home / "cache.sqlite") as conn:  # no reply stored either
+        assert conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 0
 
 
 def test_replies_of_another_run_are_refused(llm_server: LLMServer, tmp_path: Path) -> None:
