@@ -20,7 +20,7 @@ import judge
 from judge.cli import cli
 from judge.errors import ConfigError, InputError
 from judge.store.results import iter_records
-from tests.llm_server import LLMServer, Reply
+from tests.llm_server import LLMServer, Reply, messages_key
 
 PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 MODEL = "hosted_vllm/test-judge"
@@ -81,6 +81,7 @@ def test_round_trip_through_a_batch_engine_scores_like_a_live_run(
 ) -> None:
     live = tmp_path / "live.jsonl"
     judge.score(PREDICTIONS, "ddx", out=live, **_options(llm_server, cache=False))
+    sent = {messages_key(r.body): r.body for r in llm_server.requests}
     llm_server.reset()
 
     out, calls, replies = tmp_path / "r.jsonl", tmp_path / "calls.jsonl", tmp_path / "rep.jsonl"
@@ -91,6 +92,7 @@ def test_round_trip_through_a_batch_engine_scores_like_a_live_run(
     lines = [json.loads(line) for line in calls.read_text().splitlines()]
     assert [sorted(line) for line in lines] == [["body", "custom_id", "method", "url"]] * 3
     assert {line["body"]["model"] for line in lines} == {"test-judge"}  # as vLLM serves it
+    assert all(line["body"] == sent[messages_key(line["body"])] for line in lines)  # as live
 
     assert _run_batch(llm_server, calls, replies) == 3
     result = judge.score(
@@ -101,6 +103,22 @@ def test_round_trip_through_a_batch_engine_scores_like_a_live_run(
     assert _scores(out) == _scores(live)
     assert all(c.cached and c.tokens_in for r in iter_records(out) for c in r.calls)
     assert any("3 calls answered by" in n for n in result.notices)
+
+
+@pytest.mark.parametrize("mode", ["tools", "json_schema", "json"])
+def test_exported_bodies_are_what_a_live_vllm_judge_is_sent(
+    llm_server: LLMServer, tmp_path: Path, mode: str
+) -> None:
+    # litellm's vLLM config drops `additionalProperties` and `strict` from tool schemas
+    # before sending; an export without that mapping differed from the live request.
+    options = _options(llm_server, mode=mode, seed=7, max_tokens=600)
+    judge.score(PREDICTIONS, "ddx", **{**options, "cache": False})
+    sent = {messages_key(r.body): r.body for r in llm_server.requests}
+    calls = tmp_path / "calls.jsonl"
+    judge.score(PREDICTIONS, "ddx", **options, export_batch=calls)
+    lines = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert len(lines) == 3
+    assert all(line["body"] == sent[messages_key(line["body"])] for line in lines)
 
 
 def test_a_partial_import_waits_then_the_rest_resumes_without_paying_twice(
@@ -119,6 +137,10 @@ def test_a_partial_import_waits_then_the_rest_resumes_without_paying_twice(
     assert paused.exit_code == 3, paused.output
     assert "2 item(s) wait for 2 calls not in" in paused.output
     assert len(list(iter_records(out))) == 1 and llm_server.count == 1
+    # Exported again: only the waiting items' calls.
+    again = tmp_path / "again.jsonl"
+    assert CliRunner().invoke(cli, [*args, "--export-batch", str(again)]).exit_code == 0
+    assert sorted(_custom_ids(again)) == sorted(keys[1:])
 
     # The engine answers the rest; the whole output file is imported (lines seen before too).
     everything = tmp_path / "all.jsonl"
