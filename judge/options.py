@@ -259,6 +259,35 @@ class RunOptions:
         metavar="SECONDS",
         why="it paces --batch",
     )
+    # Batch files for an engine of the user's (vLLM's run_batch, Ray Data, a provider's batch
+    # API): the calls out, the replies in (judge.batch.files).
+    export_batch: str | Path | None = option(
+        help="Write the calls the run would send now as an OpenAI batch-input JSONL (vLLM's "
+        "run_batch, batch APIs); send nothing, score nothing.",
+        applies=FILE,
+        flags=("--export-batch",),
+        metavar="FILE",
+        allowed="a file path, or none",
+        why="a batch file is a run's calls, answered elsewhere and imported by a rerun",
+    )
+    import_batch: str | Path | None = option(
+        help="Read judges' replies from an OpenAI batch-output JSONL (as --export-batch's "
+        "calls were answered); the other calls go live (see --no-live).",
+        applies=FILE,
+        flags=("--import-batch",),
+        metavar="FILE",
+        allowed="a file path, or none",
+        why="a batch file is a run's calls, answered elsewhere and imported by a rerun",
+    )
+    no_live: bool = option(
+        False,
+        help="With --import-batch: send no call; items whose replies are not in the file "
+        "wait for a later import (exit status 3).",
+        applies=FILE,
+        flags=("--no-live",),
+        is_flag=True,
+        why="it leaves items for a later --import-batch",
+    )
 
     def __new__(cls, *args: Any, **kwargs: Any) -> RunOptions:
         # Before the generated __init__, whose unknown keyword would be a bare TypeError.

@@ -122,6 +122,10 @@ async def ascore(
     tests and custom clients).
     """
     opts = RunOptions.of(options, overrides)
+    if opts.export_batch or opts.import_batch or opts.no_live:
+        from judge.batch.files import check_file_options
+
+        check_file_options(opts)
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     cases = cases_or_none(opts.cases, opts.id_field)
     images = ImageRoot.of(opts.images)
@@ -145,6 +149,10 @@ async def ascore(
 
             with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
                 await prefill(scorer, the_rubric, predictions, done)
+        if opts.export_batch is not None or opts.import_batch is not None:
+            exported = await job.batch_file(predictions, out)
+            if exported is not None:  # the calls are out: nothing to score until they are in
+                return exported
         if opts.max_cost is not None:
             job.budget = Budget(opts.max_cost)
         with frozen_heap():  # after the judges open, so litellm's import-time heap is in it
@@ -234,6 +242,31 @@ class _Job:
         self.summary = SummaryBuilder(rubric, scorer.options.by)
         self.budget: Budget | None = None
         self.stopped: str | None = None
+        # With --import-batch --no-live: the items whose calls the file did not answer.
+        self.waiting: set[str] = set()
+        self.waiting_message = ""
+
+    async def batch_file(self, source: Source, out: str | Path | None) -> RunResult | None:
+        """--export-batch (the result: nothing is judged) or --import-batch (None: the replies
+        are in, and the run goes on with the file's failures and, with --no-live, its
+        waiting items)."""
+        from judge.batch.files import FromFile, export_calls, import_replies
+
+        opts, scorer = self.opts, self.scorer
+        assert scorer.engine is not None
+        with self.kept_ids(Path(out)) if out is not None else IdSet() as done:
+            if opts.export_batch is not None:
+                path = Path(opts.export_batch)
+                scorer.notices.append(await export_calls(scorer, self.rubric, source, done, path))
+                return self.result(None, [], 0, 0)
+            assert opts.import_batch is not None
+            path = Path(opts.import_batch)
+            imported = await import_replies(scorer, self.rubric, source, done, path)
+        scorer.notices.append(imported.notice(path))
+        scorer.engine = FromFile(scorer.engine, imported.failed)
+        if opts.no_live and imported.waiting:
+            self.waiting, self.waiting_message = imported.waiting, imported.waiting_message(path)
+        return None
 
     def kept_ids(self, out: Path) -> IdSet:
         """Ids of an existing results file's records that this run would keep (read-only; the
@@ -297,14 +330,21 @@ class _Job:
         finally:
             if writer is not None:
                 writer.close()
+        if self.waiting and not self.stopped:
+            self.stopped = self.waiting_message
+        return self.result(writer.path if writer else None, records, len(done), judged)
+
+    def result(
+        self, out: Path | None, records: list[ResultRecord], resumed: int, judged: int
+    ) -> RunResult:
         assert self.scorer.engine is not None
         return RunResult(
             summary=self.summary.build(),
-            out=writer.path if writer else None,
+            out=out,
             records=records,
             skipped=[],
             notices=self.scorer.notices,
-            resumed=len(done),
+            resumed=resumed,
             judged=judged,
             peak_in_flight=self.scorer.engine.stats.peak_in_flight,
             stopped=self.stopped,
@@ -328,7 +368,9 @@ class _Job:
                 fmt=self.opts.format,
                 rubric=self.rubric,
             )
-            if not isinstance(item, InputError) and item.id not in done
+            if not isinstance(item, InputError)
+            and item.id not in done
+            and item.id not in self.waiting
         )
         refused: list[Item] = []
 

@@ -31,6 +31,10 @@ litellm sends these files unchanged). Other judges (a local llama.cpp judge, `ho
 anthropic, vertex_ai, bedrock, …) are judged live in the final pass, and the run says so.
 Collecting makes no call, so a multi-stage rubric whose splitter (the panel's first judge by
 name) runs live has its later stages judged live too.
+
+`--export-batch` / `--import-batch` (`files.py`) take the same lines out to an engine of the
+user's (vLLM's run_batch, Ray Data, a batch API) and the replies back in (`replies.py`, which
+`--batch` applies its output lines with too).
 """
 
 from judge.batch.client import PROVIDERS, unbatchable

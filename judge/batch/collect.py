@@ -3,10 +3,11 @@ lines of OpenAI batch files (one file per judge and reply model)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -14,10 +15,23 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 from judge.batch.client import ENDPOINT
+from judge.contracts import Prediction, Rubric
+from judge.errors import InputError
 from judge.judging.engine import CallResult, Engine, JudgeSpec
 from judge.judging.providers import llm
+from judge.load.inputs import iter_items
+from judge.scorer import Scorer
 
-__all__ = ["MAX_BYTES", "MAX_REQUESTS", "BatchFiles", "Chunk", "Collected", "Collector"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_REQUESTS",
+    "BatchFiles",
+    "Chunk",
+    "Collected",
+    "Collector",
+    "batch_line",
+    "collect_pass",
+]
 
 # OpenAI's limits per batch: 50,000 requests and a 200 MB input file (Azure: 100,000).
 MAX_REQUESTS = 50_000
@@ -31,12 +45,22 @@ class Collected(Exception):
 
 
 class Collector(Engine):
-    """An engine that answers from the cache and hands every other call to `missed`,
-    stopping the item there."""
+    """An engine that answers from the cache (and from `answers`, when given: a batch file's
+    failed lines) and hands every other call to `missed`, stopping the item there. `seen`
+    gathers the key of every call met."""
 
-    def __init__(self, real: Engine, missed: Missed):
+    def __init__(
+        self,
+        real: Engine,
+        missed: Missed,
+        answers: Callable[[str, JudgeSpec, int], CallResult | None] | None = None,
+    ):
         super().__init__(real.complete, cache=real.cache)
         self.missed = missed
+        self.answers = answers
+        self.seen: set[str] = set()
+        # The id of the item being collected (set by `collect_pass`).
+        self.item = ""
 
     async def call(
         self,
@@ -46,7 +70,10 @@ class Collector(Engine):
         sample: int = 0,
     ) -> CallResult:
         key = self.key(judge, messages, response_model, sample)
+        self.seen.add(key)
         found = self.lookup(key, sample)
+        if found is None and self.answers is not None:
+            found = self.answers(key, judge, sample)
         if found is not None:
             return found
         self.missed(key, judge, messages, response_model)
@@ -99,13 +126,7 @@ class BatchFiles:
     ) -> None:
         """Write the call as a line of the slot's file (`custom_id` is its cache key, `body`
         the request the live path sends first)."""
-        body = llm.batch_request(judge.model, messages, response_model, judge.params, self.mode)
-        line = json.dumps(
-            {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        line += b"\n"
+        line = batch_line(key, judge, messages, response_model, self.mode)
         chunk = self.open.get(slot)
         if chunk is not None and chunk.full(line):
             self.full.append(chunk)
@@ -130,3 +151,61 @@ class BatchFiles:
     def close(self) -> None:
         for chunk in [*self.open.values(), *self.full]:
             chunk.handle.close()
+
+
+def batch_line(
+    key: str,
+    judge: JudgeSpec,
+    messages: list[dict[str, Any]],
+    response_model: type[BaseModel],
+    mode: str,
+) -> bytes:
+    """One call as a line of an OpenAI batch-input file: `custom_id` is its cache key, `body`
+    the request the live path sends first."""
+    body = llm.batch_request(judge.model, messages, response_model, judge.params, mode)
+    line = json.dumps(
+        {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    return line + b"\n"
+
+
+async def collect_pass(
+    scorer: Scorer,
+    rubric: Rubric,
+    source: str | Path | Iterable[dict[str, Any] | Prediction],
+    skip: Container[str],
+    collector: Collector,
+    after_item: Callable[[str], Awaitable[None]] | None = None,
+) -> set[str]:
+    """Score every item of `source` (but the ids in `skip`) with `collector` in the scorer's
+    engine's place; the ids of the items that stopped at a call nothing answers.
+    `after_item(id)` runs after each item (the calls it missed have been handed over)."""
+    real = scorer.engine
+    scorer.engine = collector
+    stopped: set[str] = set()
+    try:
+        for item in iter_items(
+            source,
+            scorer.options.id_field,
+            scorer.cases,
+            scorer.images,
+            fmt=scorer.options.format,
+            rubric=rubric,
+        ):
+            if isinstance(item, InputError) or item.id in skip:
+                continue
+            collector.item = item.id
+            try:
+                await scorer.score_item(item, rubric)
+            except Collected:
+                stopped.add(item.id)
+            # Calls gathered with the one that stopped the item have run up to their own
+            # miss by now (a collecting call never awaits before it stops).
+            if after_item is not None:
+                await after_item(item.id)
+        await asyncio.sleep(0)
+    finally:
+        scorer.engine = real
+    return stopped

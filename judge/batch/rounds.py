@@ -19,13 +19,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from judge.batch.client import BatchClient, endpoint_of, unbatchable
-from judge.batch.collect import BatchFiles, Chunk, Collected, Collector
+from judge.batch.collect import BatchFiles, Chunk, Collector, collect_pass
+from judge.batch.replies import LineFailed, keep_reply, reply_of
 from judge.batch.state import APPLIED, LOST, SUBMITTING, BatchState
-from judge.contracts import CallUsage, Prediction, Rubric
-from judge.errors import ConfigError, InputError, JudgeError, redact
+from judge.contracts import Prediction, Rubric
+from judge.errors import ConfigError, JudgeError, redact
 from judge.judging.engine import Engine, JudgeSpec
-from judge.judging.providers import llm
-from judge.load.inputs import iter_items
 from judge.scorer import Scorer
 from judge.store.cache import Cache, judge_home
 
@@ -140,25 +139,12 @@ class BatchRun:
         """One pass over the items with the collecting engine: every call no cache or batch
         answers yet is written to a batch file, submitted when full or when the pass ends;
         `waiting` gets the batches the pass needs."""
-        real = self.scorer.engine
-        self.scorer.engine = Collector(self.engine, self.missed)
-        try:
-            for item in iter_items(
-                source,
-                self.opts.id_field,
-                self.scorer.cases,
-                self.scorer.images,
-                fmt=self.opts.format,
-                rubric=self.rubric,
-            ):
-                if isinstance(item, InputError) or item.id in done:
-                    continue
-                with contextlib.suppress(Collected):
-                    await self.scorer.score_item(item, self.rubric)
-                await self._submit_full()
-            await asyncio.sleep(0)  # calls gathered with one that stopped an item record too
-        finally:
-            self.scorer.engine = real
+
+        async def submit_full(_: str) -> None:
+            await self._submit_full()
+
+        collector = Collector(self.engine, self.missed)
+        await collect_pass(self.scorer, self.rubric, source, done, collector, submit_full)
         self.files.end_pass()
         await self._submit_full()
 
@@ -308,24 +294,10 @@ class BatchRun:
         try:
             row = json.loads(line)
             key = str(row["custom_id"])
-            response = row.get("response") or {}
-            if response.get("status_code") != 200:
-                return
-            reply = llm.batch_reply(judge.model, response["body"], model, mode)
-        except (JudgeError, ValueError, KeyError, TypeError, AttributeError):
+            reply = reply_of(judge, row, model, mode)
+        except (LineFailed, ValueError, KeyError, TypeError, AttributeError):
             return  # counted with the keys the batch did not answer
-        usage = CallUsage(
-            judge=judge.name,
-            tokens_in=reply.tokens_in,
-            tokens_out=reply.tokens_out,
-            cost_usd=reply.cost_usd,
-            attempts=1,
-        )
-        self.cache.put(
-            key,
-            judge.model,
-            {"verdict": reply.verdict, "usage": usage.model_dump(exclude={"cached", "sample"})},
-        )
+        usage = keep_reply(self.cache, key, judge, reply)
         tally.answered += 1
         if usage.cost_usd is not None:
             tally.cost_usd = (tally.cost_usd or 0.0) + usage.cost_usd

@@ -20,7 +20,8 @@ class ExitStatus(IntEnum):
     BUG = 1
     # Bad input, options or configuration (a JudgeError); click's usage errors exit 2 as well.
     USER_ERROR = 2
-    # `judge score` stopped early on purpose (--max-cost, --batch-wait): rerun to resume.
+    # `judge score` stopped early on purpose (--max-cost, --batch-wait, --import-batch
+    # --no-live with calls not in the file): rerun to resume.
     STOPPED = 3
     # `judge qualify --strict` ran, and some criterion's verdict is "not qualified".
     NOT_QUALIFIED = 4

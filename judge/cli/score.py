@@ -53,6 +53,10 @@ def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **val
     except BatchPending as exc:  # a batch still running: a pause, not an error
         click.echo(str(exc), err=True)
         sys.exit(ExitStatus.STOPPED)
+    if options.export_batch is not None:  # nothing was judged: what was written is the news
+        for notice in result.notices:
+            click.echo(notice)
+        return
     render_run(result)
     if result.out is not None and result.judges:  # the latest alt-test verdicts on record
         from judge.cli.calibration_render import print_run_status

@@ -270,15 +270,32 @@ def batch_request(
     """The chat-completions body `litellm_complete` sends first for one call in `mode` (tools,
     json_schema or json), as a line of a provider's batch file carries it: the model as the
     provider names it (`openai/gpt-4o-mini` → `gpt-4o-mini`), the same messages, tool or
-    response format, and `params`."""
+    response format, and `params`, as the provider's config maps them."""
     request = _request(response_model, mode)
-    provider_model = litellm_module().get_llm_provider(model)[0]
+    provider_model, provider = litellm_module().get_llm_provider(model)[:2]
     return {
         "model": provider_model,
         "messages": request.messages(messages),
-        **request.fields,
-        **params,
+        **_as_provider_sends(provider_model, provider, {**request.fields, **params}),
     }
+
+
+def _as_provider_sends(model: str, provider: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The request's fields as litellm's provider config maps them before sending: vLLM's,
+    for one, drops `additionalProperties` and `strict` from tool schemas."""
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    try:
+        config = ProviderConfigManager.get_provider_chat_config(model, LlmProviders(provider))
+    except ValueError:  # a provider litellm does not enumerate: sent as built
+        return fields
+    if config is None:
+        return fields
+    mapped: dict[str, Any] = config.map_openai_params(
+        non_default_params=dict(fields), optional_params={}, model=model, drop_params=False
+    )
+    return mapped
 
 
 def batch_reply(
