@@ -35,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_throughput import five_criteria, test_server, write_items  # noqa: E402
+from bench_throughput import five_criteria, write_items  # noqa: E402
 
 MODEL = "openai/bench-judge"
 SIDES = ("judge", "bare", "inspect")
@@ -192,6 +194,28 @@ def side(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------ the parent
+
+
+@contextmanager
+def test_server(latency: float) -> Iterator[str]:
+    """The test LLM server in its own process; yields its /v1 URL. It keeps every request it
+    saw (50,000 bodies at scale: most of a GB), so it may take a while to stop."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.llm_server", "--port", "0", "--latency", str(latency)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def child(

@@ -5,11 +5,13 @@ test_panel_http.py (the `client` fixture)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel
 
+import judge
 from judge.errors import ConfigError
 from judge.judging.engine import InvalidReplyError, TransientError
 from judge.judging.providers.lean import LeanClient, lean_endpoint, use_lean
@@ -18,6 +20,7 @@ from judge.judging.providers.xllama_server import free_port
 from tests.llm_server import LLMServer, Reply
 
 MODEL = "openai/test-judge"
+PREDICTIONS = Path(__file__).parents[1] / "fixtures" / "predictions.jsonl"
 # What SmolLM2 sent through llama.cpp's grammar: a raw newline inside a string.
 RAW_NEWLINES = '{"score": 4, "rationale": "Grounded.\nFine."}'
 
@@ -46,6 +49,7 @@ def test_which_judges_take_the_lean_path(monkeypatch: pytest.MonkeyPatch) -> Non
     assert use_lean("auto", "openai/gpt-4o-mini", None, "tools")
     assert use_lean("auto", "hosted_vllm/qwen", base, "json_schema")
     assert use_lean("auto", "my-model", base, "tools")  # a bare name on a user's server
+    assert not use_lean("auto", "claude-x", None, "tools")  # litellm knows its provider
     assert not use_lean("auto", "hosted_vllm/qwen", None, "tools")  # no server named
     assert not use_lean("auto", "anthropic/claude-x", base, "tools")  # not OpenAI's API
     assert not use_lean("auto", "openai/gpt-4o-mini", None, "md_json")  # instructor's mode
@@ -105,3 +109,16 @@ async def test_calls_share_one_session_until_it_is_closed(llm_server: LLMServer)
     await client.aclose()
     assert session.closed and client._session is None
     assert [r.body["model"] for r in llm_server.requests] == ["test-judge"] * 3
+
+
+@pytest.mark.parametrize(("first", "then"), [("litellm", "lean"), ("lean", "litellm")])
+def test_a_cache_written_by_one_path_answers_the_other(
+    llm_server: LLMServer, tmp_path: Path, first: str, then: str
+) -> None:
+    # The cache key is the call's (model, parameters, messages, schema), not the client's:
+    # caches written before the lean path existed answer it.
+    options: dict[str, Any] = {"judges": [MODEL], "api_base": llm_server.url}
+    judge.score(PREDICTIONS, "ddx", out=tmp_path / "a.jsonl", client=first, **options)
+    sent = llm_server.count
+    again = judge.score(PREDICTIONS, "ddx", out=tmp_path / "b.jsonl", client=then, **options)
+    assert sent == 3 and llm_server.count == sent and again.summary.cached_calls == 3

@@ -55,13 +55,15 @@ Messages = list[dict[str, Any]]
 
 def lean_endpoint(model: str, api_base: str | None) -> str | None:
     """The base URL the lean path sends `model`'s calls to, or None when it cannot (another
-    provider's API, or hosted_vllm with no server named)."""
+    provider's API, a bare model name with no --api-base, hosted_vllm with no server named)."""
     provider, slash, _ = model.partition("/")
     if slash and provider not in OPENAI_COMPATIBLE:
         return None
     if api_base:
         return api_base
-    first, second, default = _DEFAULT_BASE[provider if slash else "openai"]
+    if not slash:  # a bare name: litellm finds its provider in its model map
+        return None
+    first, second, default = _DEFAULT_BASE[provider]
     return os.environ.get(first) or os.environ.get(second) or default or None
 
 
@@ -108,8 +110,6 @@ class LeanClient:
     max_validation_retries: int = 2
     lenient: bool = False
     json_object: bool = False
-    # The model name the server knows, when it is not the judge's (a local judge's alias).
-    served_model: str | None = None
     _session: Any = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
 
@@ -131,7 +131,7 @@ class LeanClient:
             raise ConfigError(f"{model} is not an OpenAI-compatible judge")
         url = f"{base.rstrip('/')}/chat/completions"
         headers = _headers(self._key(model))
-        tail = _tail(self.served_model or model, response_model, self.json_object, _key(params))
+        tail = _tail(model, response_model, self.json_object, _params_key(params))
         spent = Spent()
         while True:
             body = b'{"messages":' + _dumps(messages) + tail
@@ -275,7 +275,7 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
-def _key(params: dict[str, Any]) -> str:
+def _params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
