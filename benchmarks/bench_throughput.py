@@ -1,5 +1,8 @@
 """Throughput of `judge score` against a bare asyncio gather of `litellm.acompletion`.
 
+judge runs with `--client litellm` here (the engine's overhead over the client it uses); the
+lean path is measured against a bare aiohttp gather by bench_lean.py.
+
 Both talk to the same local OpenAI-compatible test server (a separate process, with injected
 latency), carry the same prompts and the same tool (instructor's, for the rubric's response
 model), at the same concurrency; before timing, one item is sent both ways to an in-process test
@@ -161,7 +164,7 @@ def check_same_payload(rubric: Rubric, items: Path) -> None:
     one.write_text(items.read_text().splitlines()[0] + "\n")
     with LLMServer() as server:
         asyncio.run(bare_gather(server.url, rubric, one, 1))
-        judge.score(one, rubric, judges=[MODEL], api_base=server.url, cache=False)
+        judge.score(one, rubric, judges=[MODEL], api_base=server.url, cache=False, client="litellm")
         bare, ours = (r.body for r in server.requests)
     if bare != ours:
         keys = sorted(k for k in {*bare, *ours} if bare.get(k) != ours.get(k))
@@ -173,7 +176,13 @@ def judge_run(
 ) -> tuple[Any, Timed]:
     started, cpu = time.perf_counter(), time.process_time()
     result = judge.score(
-        items, rubric, out=out, judges=[MODEL], api_base=url, concurrency=concurrency
+        items,
+        rubric,
+        out=out,
+        judges=[MODEL],
+        api_base=url,
+        concurrency=concurrency,
+        client="litellm",
     )
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return result, Timed(elapsed, cpu, max(result.summary.calls, 1))

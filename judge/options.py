@@ -33,6 +33,7 @@ from judge.option_info import ALL, FILE, ONE_ITEM, USES, OptionInfo, Use, option
 __all__ = [
     "USES",
     "Aggregate",
+    "Client",
     "Format",
     "OptionInfo",
     "RunOptions",
@@ -45,6 +46,7 @@ __all__ = [
 
 Aggregate = Literal["auto", "mean", "median", "majority"]
 Mode = Literal["tools", "json_schema", "json", "md_json"]
+Client = Literal["auto", "lean", "litellm"]
 Format = Literal["auto", "medthinkvqa", "chat"]
 
 
@@ -88,6 +90,16 @@ class RunOptions:
     )
     mode: Mode = option(
         "tools", help="How instructor asks for structured output.", applies=ALL, flags=("--mode",)
+    )
+    # judge/judging/providers/lean.py: aiohttp with response_format json_schema, a fraction of
+    # litellm's client CPU per call; litellm (with instructor) serves every other provider.
+    client: Client = option(
+        "auto",
+        help="How OpenAI-compatible judges are called (openai/, hosted_vllm/, --api-base, "
+        "local/): lean (aiohttp, response_format json_schema), litellm (with instructor and "
+        "--mode), or auto (lean, unless --mode is json or md_json).",
+        applies=ALL,
+        flags=("--client",),
     )
     concurrency: int = option(
         16,

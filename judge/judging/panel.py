@@ -61,18 +61,32 @@ async def _route(
 ) -> tuple[CompleteFn, int | None] | None:
     """One judge's completion function and its own concurrency bound, or None (with a
     notice) when it cannot be called as configured."""
-    from judge.judging.providers import llm, local
+    from judge.judging.providers import lean, llm, local
 
     if local.is_local(model):
         # Started here, stopped when the exit stack closes (also on error or Ctrl-C).
         endpoint = await stack.enter_async_context(local.local_judge(model))
-        inner = llm.litellm_complete(
-            api_base=endpoint.api_base,
-            api_key=endpoint.api_key,
-            mode=endpoint.mode,
-            acompletion=endpoint.wrap(llm.litellm_acompletion()),
-            max_validation_retries=opts.validation_retries,
-        )
+        inner: CompleteFn
+        if lean.use_lean(opts.client, endpoint.model, endpoint.api_base, endpoint.mode):
+            # The server's grammar takes json_object + schema; a small model's strings can
+            # hold raw newlines (local.py's adapter does the same on the litellm path).
+            client = lean.LeanClient(
+                endpoint.api_base,
+                endpoint.api_key,
+                opts.validation_retries,
+                lenient=True,
+                json_object=True,
+            )
+            stack.push_async_callback(client.aclose)
+            inner = client
+        else:
+            inner = llm.litellm_complete(
+                api_base=endpoint.api_base,
+                api_key=endpoint.api_key,
+                mode=endpoint.mode,
+                acompletion=endpoint.wrap(llm.litellm_acompletion()),
+                max_validation_retries=opts.validation_retries,
+            )
 
         async def local_complete(*, model: str, **kwargs: Any) -> Completion:
             # Records and the cache name the judge by its spec; the server knows an alias.
@@ -83,6 +97,10 @@ async def _route(
     if problem:
         notices.append(f"judge {model} is not used: {problem}")
         return None
+    if lean.use_lean(opts.client, model, opts.api_base, opts.mode):
+        client = lean.LeanClient(opts.api_base, None, opts.validation_retries)
+        stack.push_async_callback(client.aclose)
+        return client, None
     complete = llm.litellm_complete(
         api_base=opts.api_base, mode=opts.mode, max_validation_retries=opts.validation_retries
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -147,27 +148,50 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
     judged_field, candidate = target_text(rubric, prediction)
     if candidate is None:
         return None
-    examples = render_examples(rubric)
+    system, examples = _rubric_prefix(rubric)
     # With examples, the candidate's tag also hashes them: no example (a model's text
     # too) can hold the marker that would end the candidate's block.
     fence = _fence(f"{examples}\0{candidate}" if examples else candidate)
-    env = _environment()
+    user = (
+        _environment()
+        .get_template("user.j2")
+        .render(
+            rubric=rubric,
+            context=_context(rubric, prediction),
+            judged_field=judged_field,
+            candidate=candidate,
+            fence=fence,
+        )
+    )
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return Prompt(messages=messages, judged_field=judged_field)
+
+
+# Each rubric's system message and examples, rendered once per rubric object (a run renders
+# them for its first item; ~0.2 ms an item before). Rubrics are frozen models, so a rubric
+# object's prefix never changes; an entry goes when its rubric is garbage-collected.
+_PREFIXES: dict[int, tuple[weakref.ref[Rubric], str, str]] = {}
+
+
+def _rubric_prefix(rubric: Rubric) -> tuple[str, str]:
+    """The system message (instructions, rubric, examples) and the examples alone."""
+    key = id(rubric)
+    found = _PREFIXES.get(key)
+    if found is not None and found[0]() is rubric:
+        return found[1], found[2]
+    examples = render_examples(rubric)
     # What is the same for every item (instructions, rubric) comes first and what differs
     # (case, candidate, the fence derived from it) last, so providers' prefix caches (OpenAI's
     # and Anthropic's prompt caching, llama.cpp's slots) reuse the rubric from item to item.
-    system = env.get_template("system.j2").render(rubric=rubric, criteria=rubric.llm_criteria)
-    user = env.get_template("user.j2").render(
-        rubric=rubric,
-        context=_context(rubric, prediction),
-        judged_field=judged_field,
-        candidate=candidate,
-        fence=fence,
+    system = (
+        _environment().get_template("system.j2").render(rubric=rubric, criteria=rubric.llm_criteria)
     )
     if examples:
         # The same for every item too: after the rubric, where the prefix cache keeps them.
         system = f"{system.rstrip()}\n\n{examples}\n"
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    return Prompt(messages=messages, judged_field=judged_field)
+    gone = weakref.ref(rubric, lambda _: _PREFIXES.pop(key, None))
+    _PREFIXES[key] = (gone, system, examples)
+    return system, examples
 
 
 def render_stage_prompt(

@@ -22,3 +22,10 @@ def llm_server() -> Iterator[LLMServer]:
     """A started in-process server; set `.script`, `.faults`, `.latency` on it as needed."""
     with LLMServer() as server:
         yield server
+
+
+@pytest.fixture(params=["lean", "litellm"])
+def client(request: pytest.FixtureRequest) -> str:
+    """The path OpenAI-compatible judge calls take (`--client`): the tests that take this
+    fixture run once on each, the lean aiohttp path and litellm with instructor."""
+    return str(request.param)

@@ -49,7 +49,8 @@ def test_a_rerun_the_cache_answers_imports_no_litellm(
     tmp_path: Path, llm_server: LLMServer
 ) -> None:
     score = ["score", str(EXAMPLE), "--rubric", "ddx", "--judge", JUDGE]
-    first, _ = _run(*score, "--api-base", llm_server.url, "--out", str(tmp_path / "a.jsonl"))
+    litellm_run = ["--client", "litellm", "--api-base", llm_server.url]
+    first, _ = _run(*score, *litellm_run, "--out", str(tmp_path / "a.jsonl"))
     assert "litellm" in first  # the calls went out
     sent = len(llm_server.requests)
     # Into a new results file, so every item is judged again, every call from the cache; with
@@ -62,6 +63,21 @@ def test_a_rerun_the_cache_answers_imports_no_litellm(
     records = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
     assert len(records) == 12 and all(r["judges"] == [JUDGE] for r in records)
     assert all(call["cached"] for r in records for call in r["calls"])
+
+
+@pytest.mark.slow
+def test_a_run_on_the_lean_path_imports_neither_litellm_nor_instructor(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    # The default for an OpenAI-compatible server; a priced model, so its cost is computed
+    # from litellm's price map file (read as JSON) without importing litellm.
+    out = tmp_path / "a.jsonl"
+    score = ["score", str(EXAMPLE), "--rubric", "ddx", "--judge", "openai/gpt-4o-mini"]
+    imported, output = _run(*score, "--api-base", llm_server.url, "--out", str(out))
+    assert "litellm" not in imported and "instructor" not in imported, output
+    assert len(llm_server.requests) == 12  # the calls went out, over the lean path
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(call["cost_usd"] and not call["cached"] for r in records for call in r["calls"])
 
 
 @pytest.mark.slow

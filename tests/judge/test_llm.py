@@ -1,9 +1,12 @@
-"""judge.judging.providers.llm over real HTTP to the local test server (tests/llm_server.py).
+"""judge.judging.providers.llm and .lean over real HTTP to the local test server
+(tests/llm_server.py).
 
-In the tools, json_schema and json modes it builds instructor's request once per response
-model and calls litellm directly; these tests hold it to sending what instructor sends (first
-request and re-ask alike), to validating and re-asking like it, to counting every attempt's
-tokens, and to pricing each reply once.
+In the tools, json_schema and json modes llm builds instructor's request once per response
+model and calls litellm directly; the lean path sends instructor's json_schema request over
+aiohttp. These tests hold both to sending what instructor sends (first request and re-ask
+alike), to validating and re-asking like it, to counting every attempt's tokens, and to
+pricing each reply once. Tests that take the `client` fixture run on both paths; the lean path
+sends json_schema whatever the mode, so it runs once, as json_schema, where a test names modes.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from judge.judging.engine import (
     TransientError,
 )
 from judge.judging.prompts import render_prompt, response_model
+from judge.judging.providers.lean import LeanClient
 from judge.judging.providers.llm import PLACEHOLDER_KEY, litellm_complete
 from judge.load.inputs import read_items
 from judge.load.rubric import load_rubric
@@ -58,17 +62,40 @@ def _messages() -> list[dict[str, str]]:
     ]
 
 
+def _completion_fn(server: LLMServer, client: str, mode: str, retries: int = 2) -> Any:
+    """The completion function of one path (`client`): lean, or litellm in `mode`."""
+    if client == "lean":
+        return LeanClient(server.url, max_validation_retries=retries)
+    return litellm_complete(api_base=server.url, mode=mode, max_validation_retries=retries)
+
+
+def _one_lean_mode(client: str, mode: str, runs: str = "json_schema") -> None:
+    """The lean path sends json_schema in every mode: it runs once, in mode `runs`."""
+    if client == "lean" and mode != runs:
+        pytest.skip("the lean path sends response_format json_schema whatever the mode")
+
+
 async def _complete(
-    server: LLMServer, mode: str, *, retries: int = 2, model: str = MODEL, **kw: Any
+    server: LLMServer,
+    mode: str,
+    *,
+    retries: int = 2,
+    model: str = MODEL,
+    client: str = "litellm",
+    **kw: Any,
 ) -> Completion:
-    complete = litellm_complete(api_base=server.url, mode=mode, max_validation_retries=retries)
-    return await complete(
-        model=model,
-        messages=kw.pop("messages", None) or _messages(),
-        response_model=kw.pop("response_model", Verdict),
-        params={"temperature": 0.0},
-        timeout=5.0,
-    )
+    complete = _completion_fn(server, client, mode, retries)
+    try:
+        return await complete(  # type: ignore[no-any-return]
+            model=model,
+            messages=kw.pop("messages", None) or _messages(),
+            response_model=kw.pop("response_model", Verdict),
+            params={"temperature": 0.0},
+            timeout=5.0,
+        )
+    finally:
+        if isinstance(complete, LeanClient):
+            await complete.aclose()
 
 
 def _prompt_tokens(server: LLMServer) -> int:
@@ -96,8 +123,9 @@ def _without_call_ids(bodies: list[dict[str, Any]]) -> str:
 
 @pytest.mark.parametrize("mode", DIRECT_MODES)
 async def test_requests_and_reasks_are_the_ones_instructor_sends(
-    llm_server: LLMServer, mode: str
+    llm_server: LLMServer, mode: str, client: str
 ) -> None:
+    _one_lean_mode(client, mode)
     rubric = load_rubric("ddx")
     model = response_model(rubric)
     item = next(iter(read_items(PREDICTIONS)))
@@ -124,7 +152,9 @@ async def test_requests_and_reasks_are_the_ones_instructor_sends(
     for _ in range(2):  # twice: the request prepared once must come out unchanged
         llm_server.reset()
         llm_server.script = [Reply.text(MALFORMED), Reply.auto()]
-        done = await _complete(llm_server, mode, messages=prompt.messages, response_model=model)
+        done = await _complete(
+            llm_server, mode, messages=prompt.messages, response_model=model, client=client
+        )
         assert done.attempts == 2
         ours = [r.body for r in llm_server.requests]
         assert len(ours) == 2
@@ -135,10 +165,11 @@ async def test_requests_and_reasks_are_the_ones_instructor_sends(
 
 
 @pytest.mark.parametrize("mode", [*DIRECT_MODES, "md_json"])
-async def test_a_valid_reply_in_each_mode(llm_server: LLMServer, mode: str) -> None:
+async def test_a_valid_reply_in_each_mode(llm_server: LLMServer, mode: str, client: str) -> None:
+    _one_lean_mode(client, mode)
     reply = json.dumps(VALID)
     llm_server.script = [Reply.json(VALID)]
-    done = await _complete(llm_server, mode)
+    done = await _complete(llm_server, mode, client=client)
     assert done.verdict == VALID
     assert llm_server.count == 1
     assert done.tokens_in == _prompt_tokens(llm_server)
@@ -161,9 +192,12 @@ async def test_a_valid_reply_in_each_mode(llm_server: LLMServer, mode: str) -> N
 
 
 @pytest.mark.parametrize("mode", [*DIRECT_MODES, "md_json"])
-async def test_a_malformed_reply_is_reasked_and_recovered(llm_server: LLMServer, mode: str) -> None:
+async def test_a_malformed_reply_is_reasked_and_recovered(
+    llm_server: LLMServer, mode: str, client: str
+) -> None:
+    _one_lean_mode(client, mode)
     llm_server.script = [Reply.text(MALFORMED), Reply.json(VALID)]
-    done = await _complete(llm_server, mode)
+    done = await _complete(llm_server, mode, client=client)
     assert done.verdict == VALID
     assert llm_server.count == 2
     first, second = (r.body["messages"] for r in llm_server.requests)
@@ -178,12 +212,13 @@ async def test_a_malformed_reply_is_reasked_and_recovered(llm_server: LLMServer,
 
 @pytest.mark.parametrize("mode", DIRECT_MODES)
 async def test_a_reply_that_never_validates_is_invalid_with_tokens(
-    llm_server: LLMServer, mode: str
+    llm_server: LLMServer, mode: str, client: str
 ) -> None:
+    _one_lean_mode(client, mode)
     wrong = {"score": 9, "rationale": "off the scale"}
     llm_server.script = lambda body, n: Reply.json(wrong)
     with pytest.raises(InvalidReplyError) as caught:
-        await _complete(llm_server, mode, retries=1)
+        await _complete(llm_server, mode, retries=1, client=client)
     assert llm_server.count == 2
     error = caught.value
     assert error.attempts == 2
@@ -192,10 +227,10 @@ async def test_a_reply_that_never_validates_is_invalid_with_tokens(
     assert error.tokens_out == _reply_tokens(json.dumps(wrong), json.dumps(wrong))
 
 
-async def test_no_validation_retries_means_one_request(llm_server: LLMServer) -> None:
+async def test_no_validation_retries_means_one_request(llm_server: LLMServer, client: str) -> None:
     llm_server.script = [Reply.text(MALFORMED)]
     with pytest.raises(InvalidReplyError) as caught:
-        await _complete(llm_server, "tools", retries=0)
+        await _complete(llm_server, "tools", retries=0, client=client)
     assert llm_server.count == 1 and caught.value.attempts == 1
 
 
@@ -223,19 +258,22 @@ async def test_a_reply_without_the_tool_call_is_reasked(llm_server: LLMServer) -
 
 
 @pytest.mark.parametrize("mode", DIRECT_MODES)
-async def test_a_cut_off_reply_is_invalid_without_a_reask(llm_server: LLMServer, mode: str) -> None:
+async def test_a_cut_off_reply_is_invalid_without_a_reask(
+    llm_server: LLMServer, mode: str, client: str
+) -> None:
+    _one_lean_mode(client, mode)
     llm_server.script = [Reply.truncated(VALID)]
     with pytest.raises(InvalidReplyError) as caught:
-        await _complete(llm_server, mode)
+        await _complete(llm_server, mode, client=client)
     assert llm_server.count == 1
     assert "max_tokens" in str(caught.value) and caught.value.tokens_in
 
 
-async def test_a_refusal_is_invalid_without_a_reask(llm_server: LLMServer) -> None:
+async def test_a_refusal_is_invalid_without_a_reask(llm_server: LLMServer, client: str) -> None:
     refusal = {"role": "assistant", "content": None, "refusal": "I cannot grade this."}
     llm_server.script = [Reply.error(200, body=_chat_completion(refusal))]
     with pytest.raises(InvalidReplyError, match="refused: I cannot grade this"):
-        await _complete(llm_server, "json_schema")
+        await _complete(llm_server, "json_schema", client=client)
     assert llm_server.count == 1
 
 
@@ -243,7 +281,7 @@ async def test_a_refusal_is_invalid_without_a_reask(llm_server: LLMServer) -> No
 
 
 async def test_provider_errors_keep_their_kind_and_lose_the_key(
-    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, client: str
 ) -> None:
     secret = "sk-test-SECRET-0123456789abcdef"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
@@ -253,12 +291,12 @@ async def test_provider_errors_keep_their_kind_and_lose_the_key(
         Reply.error(401, body={"error": {"message": f"bad key {secret}"}}),
     ]
     with pytest.raises(TransientError) as limited:
-        await _complete(llm_server, "tools")
+        await _complete(llm_server, "tools", client=client)
     assert limited.value.retry_after == 7.0
     with pytest.raises(TransientError):
-        await _complete(llm_server, "json_schema")
+        await _complete(llm_server, "json_schema", client=client)
     with pytest.raises(PermanentError) as denied:
-        await _complete(llm_server, "json")
+        await _complete(llm_server, "json", client=client)
     assert "bad key" in str(denied.value) and secret not in str(denied.value)
     assert llm_server.count == 3  # the engine owns retries: none inside litellm or the SDK
 
@@ -277,20 +315,21 @@ async def test_provider_errors_keep_their_kind_and_lose_the_key(
     ],
 )
 async def test_each_status_is_classified_by_litellms_exception_class(
-    llm_server: LLMServer, status: int, kind: type[Exception], name: str
+    llm_server: LLMServer, status: int, kind: type[Exception], name: str, client: str
 ) -> None:
+    # The lean path names the status; litellm, its exception class.
     llm_server.script = [Reply.error(status)]
-    with pytest.raises(kind, match=name):
-        await _complete(llm_server, "tools")
+    with pytest.raises(kind, match=name if client == "litellm" else f"HTTP {status}"):
+        await _complete(llm_server, "tools", client=client)
     assert llm_server.count == 1
 
 
-async def test_a_context_window_exceeded_is_permanent(llm_server: LLMServer) -> None:
+async def test_a_context_window_exceeded_is_permanent(llm_server: LLMServer, client: str) -> None:
     code = "context_length_exceeded"
     body = {"error": {"message": "maximum context length is 8 tokens", "code": code}}
     llm_server.script = [Reply.error(400, body=body)]
     with pytest.raises(PermanentError, match="context"):
-        await _complete(llm_server, "json_schema")
+        await _complete(llm_server, "json_schema", client=client)
 
 
 # ---------------------------------------------------------------- cost
@@ -371,25 +410,29 @@ class _Sleeps:
 
 
 async def _engine_call(
-    server: LLMServer, mode: str = "tools", **policy: Any
+    server: LLMServer, mode: str = "tools", client: str = "litellm", **policy: Any
 ) -> tuple[Any, _Sleeps]:
     sleeps = _Sleeps()
+    complete = _completion_fn(server, client, mode)
     engine = Engine(
-        litellm_complete(api_base=server.url, mode=mode),
-        policy=RetryPolicy(**{"attempts": 3, "timeout": 5.0, **policy}),
-        sleep=sleeps,
+        complete, policy=RetryPolicy(**{"attempts": 3, "timeout": 5.0, **policy}), sleep=sleeps
     )
-    result = await engine.call(JudgeSpec(MODEL, {"temperature": 0.0}), _messages(), Verdict)
+    try:
+        result = await engine.call(JudgeSpec(MODEL, {"temperature": 0.0}), _messages(), Verdict)
+    finally:
+        if isinstance(complete, LeanClient):
+            await complete.aclose()
     return result, sleeps
 
 
 @pytest.mark.parametrize("mode", ["tools", "md_json"])
 async def test_validation_reasks_count_in_the_judgments_attempts(
-    llm_server: LLMServer, mode: str
+    llm_server: LLMServer, mode: str, client: str
 ) -> None:
     # A bad reply then a good one: two paid requests, and the record says so (it said 1).
+    _one_lean_mode(client, mode, runs="tools")
     llm_server.script = [Reply.text(MALFORMED), Reply.json(VALID)]
-    result, _ = await _engine_call(llm_server, mode)
+    result, _ = await _engine_call(llm_server, mode, client)
     assert result.verdict == VALID and llm_server.count == 2
     assert result.usage.attempts == 2
     assert result.usage.tokens_in == _prompt_tokens(llm_server)
@@ -398,12 +441,13 @@ async def test_validation_reasks_count_in_the_judgments_attempts(
 
 @pytest.mark.parametrize("mode", ["tools", "md_json"])
 async def test_reasks_and_retries_add_up_in_attempts_and_tokens(
-    llm_server: LLMServer, mode: str
+    llm_server: LLMServer, mode: str, client: str
 ) -> None:
     # A bad reply, its re-ask rate-limited, then the engine's retry answered: 3 requests, and
     # the first reply's tokens were paid for too.
+    _one_lean_mode(client, mode, runs="tools")
     llm_server.script = [Reply.text(MALFORMED), Reply.error(429, retry_after=0), Reply.json(VALID)]
-    result, sleeps = await _engine_call(llm_server, mode)
+    result, sleeps = await _engine_call(llm_server, mode, client)
     assert result.verdict == VALID and llm_server.count == 3
     assert result.usage.attempts == 3 and sleeps.waits == [0.0]
     answered = [r for r in llm_server.requests if r.status == 200]
@@ -414,7 +458,7 @@ async def test_reasks_and_retries_add_up_in_attempts_and_tokens(
 
 @pytest.mark.parametrize("ahead", [0.0, 3.0])
 async def test_retry_after_in_seconds_or_as_an_http_date_is_honoured(
-    llm_server: LLMServer, ahead: float
+    llm_server: LLMServer, ahead: float, client: str
 ) -> None:
     import email.utils
     import time
@@ -425,16 +469,16 @@ async def test_retry_after_in_seconds_or_as_an_http_date_is_honoured(
     else:
         header, low, high = 0.25, 0.25, 0.25
     llm_server.script = [Reply.error(429, retry_after=header), Reply.json(VALID)]
-    result, sleeps = await _engine_call(llm_server, backoff=0.0)
+    result, sleeps = await _engine_call(llm_server, client=client, backoff=0.0)
     assert result.verdict == VALID and llm_server.count == 2
     (wait,) = sleeps.waits
     assert low <= wait <= high, (header, wait)
 
 
-async def test_a_date_in_the_past_means_retry_now(llm_server: LLMServer) -> None:
+async def test_a_date_in_the_past_means_retry_now(llm_server: LLMServer, client: str) -> None:
     llm_server.script = [Reply.error(503, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")]
     with pytest.raises(TransientError) as caught:
-        await _complete(llm_server, "tools")
+        await _complete(llm_server, "tools", client=client)
     assert caught.value.retry_after == 0.0
 
 
@@ -477,13 +521,17 @@ def _echoing(secret: str) -> Any:
 
 
 def test_a_key_echoed_in_a_reply_reaches_no_record_or_cache(
-    llm_server: LLMServer, tmp_path: Path, judge_home: Path, monkeypatch: pytest.MonkeyPatch
+    llm_server: LLMServer,
+    tmp_path: Path,
+    judge_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client: str,
 ) -> None:
     secret = "gw-env-SECRET-0123456789abcdef"  # not sk- shaped: only the environment knows it
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     llm_server.script = _echoing(secret)
     out = tmp_path / "r.jsonl"
-    judge.score(PREDICTIONS, "ddx", out=out, judges=[MODEL], api_base=llm_server.url)
+    judge.score(PREDICTIONS, "ddx", out=out, judges=[MODEL], api_base=llm_server.url, client=client)
     records = list(iter_records(out))
     assert records and {r.status for r in records} == {"scored"}
     rationales = [j.rationale for r in records for j in r.judgments if j.judge == MODEL]
@@ -492,5 +540,5 @@ def test_a_key_echoed_in_a_reply_reaches_no_record_or_cache(
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     # And again from the cache, written before this fix or not.
-    again = judge.score(PREDICTIONS, "ddx", judges=[MODEL], api_base=llm_server.url)
+    again = judge.score(PREDICTIONS, "ddx", judges=[MODEL], api_base=llm_server.url, client=client)
     assert all(secret not in r.model_dump_json() for r in again.records)

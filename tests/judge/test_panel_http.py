@@ -1,6 +1,7 @@
-"""Panels, budgets and faults over real HTTP: judge → instructor → litellm → the local test
-server. `openai/gpt-4o-mini` pointed at the test server gets real prices from litellm's
-bundled price map, so costs are computed as for the real provider (nothing leaves 127.0.0.1).
+"""Panels, budgets and faults over real HTTP: judge → the lean path, or instructor → litellm
+(each test that takes the `client` fixture runs on both) → the local test server.
+`openai/gpt-4o-mini` pointed at the test server gets real prices from litellm's bundled price
+map, so costs are computed as for the real provider (nothing leaves 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _chat(server: LLMServer) -> int:
 
 
 def test_mixed_faults_end_scored_or_unscored_with_bounded_retries(
-    llm_server: LLMServer, tmp_path: Path
+    llm_server: LLMServer, client: str, tmp_path: Path
 ) -> None:
     llm_server.faults = Faults(
         rate_429=0.10,
@@ -65,6 +66,7 @@ def test_mixed_faults_end_scored_or_unscored_with_bounded_retries(
         out=out,
         judges=judges,
         api_base=llm_server.url,
+        client=client,
         timeout=1.0,
         attempts=3,
         concurrency=16,
@@ -91,10 +93,15 @@ def test_mixed_faults_end_scored_or_unscored_with_bounded_retries(
 
 
 def test_max_cost_stops_before_the_budget_and_a_rerun_finishes(
-    llm_server: LLMServer, tmp_path: Path
+    llm_server: LLMServer, client: str, tmp_path: Path
 ) -> None:
     predictions, out = _predictions(tmp_path, 12), tmp_path / "r.jsonl"
-    options: dict[str, Any] = {"judges": [PRICED], "api_base": llm_server.url, "concurrency": 2}
+    options: dict[str, Any] = {
+        "judges": [PRICED],
+        "api_base": llm_server.url,
+        "client": client,
+        "concurrency": 2,
+    }
     before = plan(predictions, "ddx", out=out, **options)
     per_call = before.estimate.cost_usd / before.estimate.calls  # type: ignore[operator]
     assert before.estimate.calls == 12 and per_call > 0 and not before.estimate.unpriced
@@ -113,10 +120,14 @@ def test_max_cost_stops_before_the_budget_and_a_rerun_finishes(
 
 
 def test_dry_run_counts_calls_and_cache_hits_and_sends_nothing(
-    llm_server: LLMServer, tmp_path: Path
+    llm_server: LLMServer, client: str, tmp_path: Path
 ) -> None:
     predictions = _predictions(tmp_path, 5)
-    options: dict[str, Any] = {"judges": [PRICED, "openai/unpriced"], "api_base": llm_server.url}
+    options: dict[str, Any] = {
+        "judges": [PRICED, "openai/unpriced"],
+        "api_base": llm_server.url,
+        "client": client,
+    }
     fresh = plan(predictions, "ddx", samples=2, temperature=0.5, **options)
     assert (fresh.estimate.calls, fresh.estimate.cached) == (20, 0)
     assert fresh.estimate.cost_usd is None and fresh.estimate.unpriced == {"openai/unpriced"}
@@ -129,9 +140,20 @@ def test_dry_run_counts_calls_and_cache_hits_and_sends_nothing(
     assert (done.n_done, done.estimate.calls) == (5, 0)
 
 
-def test_cli_dry_run_and_budget_stop_exit_status(llm_server: LLMServer, tmp_path: Path) -> None:
+def test_cli_dry_run_and_budget_stop_exit_status(
+    llm_server: LLMServer, client: str, tmp_path: Path
+) -> None:
     predictions, out = _predictions(tmp_path, 6), tmp_path / "r.jsonl"
-    common = ["score", str(predictions), "--judge", PRICED, "--api-base", llm_server.url]
+    common = [
+        "score",
+        str(predictions),
+        "--judge",
+        PRICED,
+        "--api-base",
+        llm_server.url,
+        "--client",
+        client,
+    ]
     dry = CliRunner().invoke(cli, [*common, "--out", str(out), "--dry-run"])
     assert dry.exit_code == 0 and "6 calls" in dry.output and not out.exists()
     stop = CliRunner().invoke(cli, [*common, "--out", str(out), "--max-cost", "0.0000001"])

@@ -16,11 +16,18 @@ from judge.judging.engine import PermanentError, TransientError
 from judge.judging.providers.pricing import Spent
 from judge.judging.providers.sdk import litellm_module
 
-__all__ = ["check_judge_configured", "classify", "parse_retry_after", "provider_errors", "short"]
+__all__ = [
+    "TRANSIENT_STATUS",
+    "check_judge_configured",
+    "classify",
+    "parse_retry_after",
+    "provider_errors",
+    "short",
+]
 
 # Statuses worth retrying when litellm reports them as a generic APIError (an overloaded
 # provider's 529, a 409 conflict); the common ones have their own classes below.
-_TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 
 
 def provider_errors() -> tuple[type[BaseException], ...]:
@@ -54,14 +61,14 @@ def classify(exc: BaseException, spent: Spent | None = None) -> TransientError |
     status = getattr(exc, "status_code", None)
     carried = (spent or Spent()).spent(failed=1)
     if isinstance(exc, _transient_errors(litellm)) or (
-        isinstance(exc, litellm.APIError) and status in _TRANSIENT_STATUS
+        isinstance(exc, litellm.APIError) and status in TRANSIENT_STATUS
     ):
         return TransientError(message, retry_after=_retry_after(exc), **carried)
     return PermanentError(message, **carried)
 
 
-def short(exc: BaseException) -> str:
-    """An exception's message on one line, keys redacted, at most 300 characters."""
+def short(exc: BaseException | str) -> str:
+    """An exception's message (or a text) on one line, keys redacted, at most 300 characters."""
     text = " ".join(str(exc).split())
     return redact(text)[:300]
 

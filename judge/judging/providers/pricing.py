@@ -1,16 +1,33 @@
 """Token counts and prices of judge calls, from litellm's counter and bundled price map.
 
 A model litellm has no price for costs None (unknown), never 0: callers say so.
+`map_price` reads the same price map as a JSON file, without importing litellm (the lean path).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from judge.judging.providers.sdk import litellm_module
 
-__all__ = ["Spent", "batch_price", "call_price", "count_tokens", "reply_cost", "reply_tokens"]
+__all__ = [
+    "Spent",
+    "batch_price",
+    "call_price",
+    "count_tokens",
+    "map_price",
+    "reply_cost",
+    "reply_tokens",
+]
+
+# The price map litellm ships in its package (and reads itself with
+# LITELLM_LOCAL_MODEL_COST_MAP=True, as judge sets it).
+PRICE_MAP_FILE = "model_prices_and_context_window_backup.json"
 
 
 def _unpriced(litellm: Any) -> tuple[type[BaseException], ...]:
@@ -68,6 +85,40 @@ def reply_cost(raw: Any) -> float | None:
     return float(cost) if cost else None
 
 
+@functools.cache
+def _price_map() -> dict[str, Any]:
+    # find_spec locates litellm's package directory without importing it (seconds).
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations))) / PRICE_MAP_FILE
+    try:
+        found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a release without the file: prices are unknown
+        return {}
+    return found
+
+
+def map_price(model: str, tokens_in: int | None, tokens_out: int | None) -> float | None:
+    """USD for one reply of `model` (`openai/gpt-4o-mini` or `gpt-4o-mini`) from litellm's
+    bundled price map read as JSON, or None when the model or the token counts are unknown.
+    litellm's per-token input and output prices; its other rates (cached input, priority
+    tiers) do not apply to a plain chat completion."""
+    if tokens_in is None or tokens_out is None:
+        return None
+    prices = _price_map()
+    entry = prices.get(model)
+    provider, slash, name = model.partition("/")
+    if entry is None and slash:
+        bare = prices.get(name)
+        if bare is not None and bare.get("litellm_provider") == provider:
+            entry = bare
+    if not entry or "input_cost_per_token" not in entry:
+        return None
+    cost = tokens_in * entry["input_cost_per_token"]
+    return float(cost + tokens_out * entry.get("output_cost_per_token", 0.0))
+
+
 def reply_tokens(raw: Any, name: str) -> int | None:
     """One reply's `usage.<name>` (prompt_tokens, completion_tokens) when it reports it."""
     usage = getattr(raw, "usage", None)
@@ -86,10 +137,19 @@ class Spent:
     cost_usd: float | None = None
 
     def add(self, raw: Any) -> None:
+        """One litellm reply."""
+        tokens_in, tokens_out = (
+            reply_tokens(raw, "prompt_tokens"),
+            reply_tokens(raw, "completion_tokens"),
+        )
+        self.count(tokens_in, tokens_out, reply_cost(raw))
+
+    def count(self, tokens_in: int | None, tokens_out: int | None, cost: float | None) -> None:
+        """One reply's tokens and USD (None: not known)."""
         self.calls += 1
-        self.tokens_in = _plus(self.tokens_in, reply_tokens(raw, "prompt_tokens"))
-        self.tokens_out = _plus(self.tokens_out, reply_tokens(raw, "completion_tokens"))
-        self.cost_usd = _plus(self.cost_usd, reply_cost(raw))
+        self.tokens_in = _plus(self.tokens_in, tokens_in)
+        self.tokens_out = _plus(self.tokens_out, tokens_out)
+        self.cost_usd = _plus(self.cost_usd, cost)
 
     def spent(self, failed: int = 0) -> dict[str, Any]:
         """What a CallError carries: the requests made (plus `failed` ones that got no reply)

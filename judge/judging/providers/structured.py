@@ -37,6 +37,7 @@ __all__ = [
     "batch_reply",
     "batch_request",
     "direct",
+    "json_reask",
     "via_instructor",
 ]
 
@@ -195,8 +196,7 @@ class _Request:
         message = raw.choices[0].message if getattr(raw, "choices", None) else None
         content = (getattr(message, "content", None) or "") if message else ""
         if self.mode != "tools":
-            fix = f"Correct your JSON ONLY RESPONSE, based on the following errors:\n{error}"
-            return [{"role": "assistant", "content": content}, {"role": "user", "content": fix}]
+            return json_reask(content, error)
         fix = f"Validation Error found:\n{error}\nRecall the function correctly, fix the errors"
         calls = (getattr(message, "tool_calls", None) or []) if message else []
         assistant: dict[str, Any] = {"role": "assistant", "content": content}
@@ -215,6 +215,13 @@ class _Request:
             for c in calls
         ]
         return [assistant, *answers]
+
+
+def json_reask(content: str, error: Exception) -> Messages:
+    """The reply and the error, as instructor appends them before re-asking in its JSON modes
+    (the lean path's re-ask too)."""
+    fix = f"Correct your JSON ONLY RESPONSE, based on the following errors:\n{error}"
+    return [{"role": "assistant", "content": content}, {"role": "user", "content": fix}]
 
 
 @functools.lru_cache(maxsize=256)
