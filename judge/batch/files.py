@@ -95,7 +95,7 @@ async def export_calls(
         key: str, judge: JudgeSpec, messages: list[dict[str, Any]], model: type[BaseModel]
     ) -> None:
         if key not in lines:
-            lines[key] = batch_line(key, judge, messages, model, scorer.options.mode)
+            lines[key] = batch_line(key, judge, messages, model, live_mode(scorer.options, judge))
             later.append(model in feeds)
 
     stopped = await collect_pass(scorer, rubric, source, done, Collector(engine, missed))
@@ -162,7 +162,7 @@ async def import_replies(
             _refuse_unknown(path, index, collector.seen)
         if not found.calls:
             break
-        _apply(path, index, found.calls, engine, scorer.options.mode, result)
+        _apply(path, index, found.calls, engine, scorer.options, result)
     result.waiting = {i for i in stopped if i not in done}
     result.missing = len({k for i in result.waiting for k in found.missing.get(i, ())})
     return result
@@ -275,12 +275,23 @@ def _index(path: Path) -> dict[str, tuple[int, int]]:
     return index
 
 
+def live_mode(opts: RunOptions, judge: JudgeSpec) -> str:
+    """The structured-output mode a live call of `judge` would use: the lean path (the default
+    for OpenAI-compatible servers) sends response_format json_schema whatever --mode says, so
+    an exported line is the body a live call sends, and its reply is read the same way."""
+    from judge.judging.providers.lean import use_lean
+
+    if use_lean(opts.client, judge.model, opts.api_base, opts.mode):
+        return "json_schema"
+    return opts.mode
+
+
 def _apply(
     path: Path,
     index: dict[str, tuple[int, int]],
     found: dict[str, tuple[JudgeSpec, type[BaseModel]]],
     engine: Engine,
-    mode: str,
+    opts: RunOptions,
     result: Imported,
 ) -> None:
     """Read the lines that answer `found`'s calls: replies into the cache, failures kept."""
@@ -290,7 +301,7 @@ def _apply(
             handle.seek(index[key][1])
             row = json.loads(handle.readline())
             try:
-                reply = reply_of(judge, row, model, mode)
+                reply = reply_of(judge, row, model, live_mode(opts, judge))
             except LineFailed as exc:
                 result.failed[key] = exc.failure
                 continue
