@@ -67,6 +67,9 @@ class InputReport:
     problems: list[InputError] = field(default_factory=list)
     # With cases: the ids of the cases no valid line predicts, in the cases file's order.
     missing: list[str] = field(default_factory=list)
+    # With `cluster`: the first valid line without that case field (--cluster needs it on
+    # every item, so --skip-invalid does not skip it).
+    unclustered: InputError | None = None
 
 
 def iter_items(
@@ -108,10 +111,12 @@ def validate_items(
     *,
     fmt: Format = "auto",
     rubric: Rubric | None = None,
+    cluster: str | None = None,
 ) -> InputReport:
     """Validate every line without keeping the items (with `cases`: and list the cases no
     valid line predicts, their ids held, as many as the cases at most; with `images`: and
-    check their image files; with `rubric`: and that it can judge each line)."""
+    check their image files; with `rubric`: and that it can judge each line; with `cluster`:
+    and that each has that case metadata field)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
     predicted: set[str] = set()
     for item in iter_items(source, id_field, cases, images, fmt=fmt, rubric=rubric):
@@ -119,6 +124,14 @@ def validate_items(
             report.problems.append(item)
         else:
             report.n_valid += 1
+            if (
+                cluster
+                and not report.unclustered
+                and item.prediction.metadata().get(cluster) is None
+            ):
+                report.unclustered = InputError(
+                    report.path, item.line, "missing: --cluster groups items by it", cluster
+                )
             if cases is not None:
                 predicted.add(item.id)
     if cases is not None:
