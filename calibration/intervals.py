@@ -11,7 +11,9 @@
   within-bin spread only, far below the interval's own Monte Carlo error.
 - Clustered (items grouped by a case field, or a step criterion's units by their item): a
   percentile bootstrap over whole clusters of the ratio Σ sums / Σ counts, drawing cluster
-  indices exactly as `scipy.stats.bootstrap(..., paired=True)` does with the same `batch`.
+  indices exactly as `scipy.stats.bootstrap(..., paired=True)` does with the same `batch`
+  (up to `MAX_DISTINCT` clusters; beyond, by a multinomial over the distinct (sum, count)
+  pairs when there are few, else still by index draws, O(resamples x clusters)).
 
 numpy only: the run summary calls these for every criterion at the end of a run.
 """
@@ -30,7 +32,8 @@ __all__ = ["BATCH", "MAX_DISTINCT", "canonical", "cluster_bootstrap", "value_boo
 FloatArray = npt.NDArray[np.float64]
 
 # Distinct values resampled one by one; beyond, equal-count bins (see the module docstring).
-MAX_DISTINCT = 2048
+# A resample costs O(MAX_DISTINCT): about 0.1 s for 1,000 resamples on a loaded 2-core machine.
+MAX_DISTINCT = 256
 # Cluster resamples drawn per call to the generator (scipy's `batch`: same draws, same order).
 BATCH = 100
 
@@ -80,6 +83,15 @@ def cluster_bootstrap(
     sums, counts = np.asarray(sums, float), np.asarray(counts, float)
     k = len(sums)
     rng = np.random.default_rng(seed)
+    if k > MAX_DISTINCT:
+        # Many clusters (a step criterion's items): clusters with the same sum and count are
+        # interchangeable, so when few pairs are distinct one multinomial over them draws a
+        # resample exactly as k index draws would, in O(resamples x pairs).
+        pairs, times = np.unique(np.stack([sums, counts], axis=1), axis=0, return_counts=True)
+        if len(pairs) <= MAX_DISTINCT:
+            drawn = rng.multinomial(k, times / k, size=n_boot)
+            low, high, _ = percentile_interval((drawn @ pairs[:, 0]) / (drawn @ pairs[:, 1]), ci)
+            return low, high
     means = []
     for start in range(0, n_boot, BATCH):
         drawn = rng.integers(0, k, (min(BATCH, n_boot - start), k))

@@ -217,7 +217,7 @@ class RunOptions:
     )
     ci: float = option(
         0.95,
-        help="Confidence level of the summary's intervals.",
+        help="Confidence level of every mean's interval.",
         applies=FILE,
         flags=("--ci",),
         minimum=0,

@@ -23,7 +23,7 @@ __all__ = ["N_BOOT", "SEED", "MeanInterval"]
 # Resamples and seed of every bootstrap interval in a run summary: fixed, so a summary is
 # deterministic (`judge compare` and `judge calibrate` take --n-boot and --seed; a summary's
 # interval is a description, not a test).
-N_BOOT = 2000
+N_BOOT = 1000
 SEED = 0
 # Distinct values counted before falling back to one float per score.
 MAX_LEVELS = 256

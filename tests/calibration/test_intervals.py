@@ -78,24 +78,9 @@ def test_cluster_bootstrap_draws_what_scipys_paired_bootstrap_draws() -> None:
     # Per-cluster sums and counts (8 cases, 1-4 samples each); the statistic is the mean of
     # the samples of the resampled cases. scipy resamples pairs (sum, count) with the same
     # generator, seed and batch: the same resamples, so the same interval.
-    rng = np.random.default_rng(11)
-    counts = rng.integers(1, 5, size=8).astype(float)
-    sums = np.array([rng.binomial(int(c), 0.6) for c in counts], dtype=float)
-
-    def ratio(s: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
-        return s.sum(axis=axis) / c.sum(axis=axis)
-
-    reference = bootstrap(
-        (sums, counts),
-        ratio,
-        paired=True,
-        n_resamples=1000,
-        batch=BATCH,
-        method="percentile",
-        rng=np.random.default_rng(7),
-    ).confidence_interval
-    ours = cluster_bootstrap(sums, counts, 0.95, 1000, 7)
-    assert ours == pytest.approx((reference.low, reference.high), abs=1e-12)
+    sums, counts = _clusters(8, 5, 0.6, seed=11)
+    reference = _scipy_clusters(sums, counts, 1000, seed=7, batch=BATCH)
+    assert cluster_bootstrap(sums, counts, 0.95, 1000, 7) == pytest.approx(reference, abs=1e-12)
 
 
 def test_clusters_widen_the_interval_of_repeated_samples() -> None:
@@ -107,3 +92,41 @@ def test_clusters_widen_the_interval_of_repeated_samples() -> None:
     items = value_bootstrap(values, counts.astype(float), 0.95, 2000, 0)
     cases = cluster_bootstrap(per_case * 5, np.full(10, 5.0), 0.95, 2000, 0)
     assert cases[1] - cases[0] > 1.5 * (items[1] - items[0])
+
+
+def test_many_clusters_drawn_as_a_multinomial_agree_with_scipy() -> None:
+    # 3,000 items of 1-6 binary units each: few distinct (sum, count) pairs, so the clusters
+    # are drawn as one multinomial over the pairs (other draws than scipy's index draws, the
+    # same distribution): within Monte Carlo error (the SE of the rate here is ≈ 0.006).
+    sums, counts = _clusters(3000, 7, 0.7, seed=4)
+    reference = _scipy_clusters(sums, counts, 4000, seed=1)
+    ours = cluster_bootstrap(sums, counts, 0.95, 4000, 0)
+    assert ours == pytest.approx(reference, abs=0.002)
+
+
+def _clusters(k: int, most: int, rate: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`k` clusters of 1 to `most` - 1 binary scores each: their sums and counts."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, most, size=k).astype(float)
+    return np.array([rng.binomial(int(c), rate) for c in counts], dtype=float), counts
+
+
+def _scipy_clusters(
+    sums: np.ndarray, counts: np.ndarray, n_boot: int, seed: int, batch: int | None = None
+) -> tuple[float, float]:
+    """Reference: scipy.stats.bootstrap resampling (sum, count) pairs, the statistic the
+    mean of the resampled clusters' scores."""
+
+    def ratio(s: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
+        return s.sum(axis=axis) / c.sum(axis=axis)
+
+    found = bootstrap(
+        (sums, counts),
+        ratio,
+        paired=True,
+        n_resamples=n_boot,
+        batch=batch,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return found.low, found.high
