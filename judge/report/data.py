@@ -28,6 +28,7 @@ __all__ = [
     "criterion_summary",
     "distribution",
     "judge_alpha",
+    "judge_intervals",
     "judge_means",
     "lowest_items",
     "mean_interval",
@@ -291,6 +292,29 @@ def judge_means(tidy: pd.DataFrame) -> pd.DataFrame:
     table = per_item.groupby(["criterion", "judge"], sort=False).mean().unstack("judge")
     order = list(dict.fromkeys(scored["criterion"]))
     return table.reindex(order)
+
+
+def judge_intervals(
+    tidy: pd.DataFrame, clusters: pd.Series | None = None, ci: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The interval of each `judge_means` cell, as low and high tables shaped like it: over
+    the judge's per-item scores (`mean_interval`; Wilson's when they are all 0 or 1)."""
+    scored = _llm_scored(tidy)
+    if scored.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    per_item = scored.groupby(["criterion", "judge", "item"], sort=False)["value"].mean()
+    bounds: dict[str, dict[Any, float]] = {"low": {}, "high": {}}
+    for key, group in per_item.groupby(level=[0, 1], sort=False):
+        values = group.droplevel([0, 1])
+        interval = mean_interval(values, bool(values.isin([0.0, 1.0]).all()), clusters, ci)
+        for end in bounds:
+            bounds[end][key] = getattr(interval, end) if interval else np.nan
+    means = judge_means(tidy)
+    low, high = (
+        pd.Series(bounds[end]).unstack().reindex(index=means.index, columns=means.columns)
+        for end in ("low", "high")
+    )
+    return low, high
 
 
 def judge_alpha(

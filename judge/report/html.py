@@ -93,7 +93,7 @@ def build_report(
         "criteria": _criteria_section(scores, criteria, clusters, ci),
         "slices": _slice_sections(scores, meta, criteria, cluster, ci),
         "ci_label": f"{ci * 100:g}% CI" + (f" (clusters: {cluster})" if cluster else ""),
-        "panel": _panel_section(tidy, criteria),
+        "panel": _panel_section(tidy, criteria, clusters, ci),
         "unscored": data.unscored_table(tidy).to_dict("records"),
         "human": _human_section(results, human, the_rubric) if human else None,
         "calibration": _calibration_lines(results),
@@ -163,7 +163,10 @@ def _criteria_section(
     table = data.criterion_summary(scores, criteria, clusters, ci)
     summary = table.reset_index().to_dict("records")
     counts = [data.distribution(scores, c) for c in criteria]
-    notes = [f"mean {_num(r['mean'])} {_interval(r['low'], r['high'])}" for r in summary]
+    notes = [
+        f"mean {_num(r['mean'])} {_interval(r['low'], r['high'])}" if _num(r["mean"]) != "—" else ""
+        for r in summary
+    ]
     plot = plots.distribution_plot(counts, notes) if counts else ""
     return {"summary": summary, "plot": plot}
 
@@ -191,15 +194,29 @@ def _slice_sections(
     return sections
 
 
-def _panel_section(tidy: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict | None:
+def _panel_section(
+    tidy: pd.DataFrame,
+    criteria: list[data.CriterionInfo],
+    clusters: pd.Series | None,
+    ci: float,
+) -> dict | None:
     means = data.judge_means(tidy)
     if means.empty:
         return None
     alpha = data.judge_alpha(tidy, criteria) if len(means.columns) > 1 else pd.DataFrame()
+    low, high = data.judge_intervals(tidy, clusters, ci)
+    rows = [
+        {
+            "criterion": c,
+            **row,
+            "intervals": {j: _interval(low.at[c, j], high.at[c, j]) for j in row},
+        }
+        for c, row in means.to_dict("index").items()
+    ]
     return {
         "judges": list(means.columns),
-        "means": [{"criterion": c, **row} for c, row in means.to_dict("index").items()],
-        "plot": plots.judge_plot(means) if len(means.columns) > 1 else "",
+        "means": rows,
+        "plot": plots.judge_plot(means, low, high) if len(means.columns) > 1 else "",
         "alpha": alpha.to_dict("records"),
     }
 

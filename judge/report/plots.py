@@ -130,8 +130,11 @@ def _column(table: pd.DataFrame, name: str) -> object:
     return np.full(len(table), np.nan)
 
 
-def judge_plot(means: pd.DataFrame) -> str:
-    """Each LLM judge's mean per criterion, as grouped bars."""
+def judge_plot(
+    means: pd.DataFrame, low: pd.DataFrame | None = None, high: pd.DataFrame | None = None
+) -> str:
+    """Each LLM judge's mean per criterion, as grouped bars, each with its interval as an
+    error bar when `low` and `high` (shaped like `means`) are given."""
     judges = list(means.columns)
     fig = _figure(7.5, 2.8)
     ax = fig.subplots()
@@ -145,6 +148,11 @@ def judge_plot(means: pd.DataFrame) -> str:
             label=_label(judge, 32),
             color=_PALETTE[k % len(_PALETTE)],
         )
+        if low is not None and high is not None and judge in low:
+            mean = means[judge].to_numpy(dtype=float)
+            below = mean - low[judge].to_numpy(dtype=float)
+            above = high[judge].to_numpy(dtype=float) - mean
+            ax.errorbar(positions, mean, yerr=[below, above], fmt="none", ecolor="#1d2430", lw=0.8)
     ax.set_xticks(
         [i + 0.4 - width / 2 for i in range(len(means))],
         [_label(c, 18) for c in means.index],

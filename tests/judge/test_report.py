@@ -298,7 +298,7 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
     for value, members in groups.items():
         assert int(by_modality[value][1]) == len(members)
         rates = [m["scores"]["final_answer"] for m in members]
-        mean, interval = by_modality[value][2].split(" ", 1)
+        mean, interval = by_modality[value][2].split(None, 1)
         assert _close(mean, _mean(rates))
         low, high = proportion_confint(sum(rates), len(rates), 0.05, method="wilson")
         assert interval == f"[{low:.2f}, {high:.2f}]"
@@ -314,7 +314,11 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
                 for j in r["judgments"]
                 if j["judge"] == judge_name and j["criterion"] == row[0] and j["status"] == "scored"
             ]
-            assert _close(cell, _mean(values))
+            mean, interval = cell.split(None, 1)
+            assert _close(mean, _mean(values))
+            # With its interval over items (several items here, so one is defined).
+            low, high = (float(x) for x in interval.strip("[]").split(", "))
+            assert low <= float(mean) <= high and low < high
 
     # Unscored: judge b's reply on one case never validated, for each of its criteria (but
     # miss_harm, computed when the answer is correct); the deterministic rows are
