@@ -135,3 +135,31 @@ def test_intervals_do_not_depend_on_the_order_records_finish_in(cluster: str | N
         summaries.append([c.interval for c in builder.build().criteria])
     assert summaries[0] == summaries[1] == summaries[2]
     assert all(i is not None and i.low < i.high for i in summaries[0])
+
+
+def test_by_slices_resample_clusters_with_cluster() -> None:
+    result = judge.score(_repeated(3), "accuracy", by="modality", cluster="case")
+    for piece in result.summary.slices:
+        interval = piece.intervals["final_answer"]
+        assert interval is not None and interval.method == "cluster bootstrap"
+        assert interval.n == piece.n and interval.clusters == piece.n // 3
+
+
+def test_a_step_criterions_units_are_resampled_with_their_item() -> None:
+    # Units arrive item by item (contiguous): kept as one sum and count per item, no lookup,
+    # and resampled as calibration.intervals.cluster_bootstrap resamples clusters.
+    from calibration.intervals import canonical, cluster_bootstrap
+    from judge.aggregate.intervals import N_BOOT, SEED, MeanInterval
+
+    units = {f"item {i}": [float((i * k) % 3 == 0) for k in range(1, i % 4 + 2)] for i in range(40)}
+    found = MeanInterval(binary=True, contiguous=True)
+    for item, scores in units.items():
+        for score in scores:
+            found.add(score, item)
+    interval = found.interval(0.95)
+    sums = [sum(s) for s in units.values()]
+    counts = [float(len(s)) for s in units.values()]
+    expected = cluster_bootstrap(*canonical(sums, counts), 0.95, N_BOOT, SEED)
+    assert interval is not None and interval.method == "cluster bootstrap"
+    assert interval.clusters == 40 and interval.n == sum(map(len, units.values()))
+    assert (interval.low, interval.high) == pytest.approx(expected, abs=1e-12)
