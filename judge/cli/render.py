@@ -86,6 +86,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
         stdout.print("top unscored reason:")
         for line in _reasons_below(summary):
             stdout.print(line)
+    if summary.cluster is not None:
+        stdout.print(_cluster_note(summary))
     if summary.by is not None:
         for part in _slices(summary, stdout.width):
             stdout.print(part)
@@ -206,6 +208,14 @@ def _criteria_columns(summary: Summary, *, reason: bool, scale: bool, std: bool 
 def _ci_header(summary: Summary) -> str:
     # "95% CI"; a cluster bootstrap says so, as the caption cannot be relied on (it is dropped).
     return f"{summary.ci * 100:g}% CI" + (" (cl.)" if summary.cluster else "")
+
+
+def _cluster_note(summary: Summary) -> str:
+    clusters = max((c.interval.clusters or 0 for c in summary.criteria if c.interval), default=0)
+    return (
+        f"(cl.): a cluster bootstrap over {clusters} {escape(repr(summary.cluster))} values, "
+        "binary rates too"
+    )
 
 
 def _interval(interval: Interval | None) -> str:

@@ -118,6 +118,9 @@ def test_ci_is_checked_and_shown_in_the_summary(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "90% CI (cl.)" in result.output
+    modalities = {json.loads(line).get("modality") for line in EXAMPLES.read_text().splitlines()}
+    note = f"(cl.): a cluster bootstrap over {len(modalities)} 'modality' values, binary rates too"
+    assert note in result.output
 
 
 @pytest.mark.parametrize("cluster", [None, "case"])
