@@ -72,6 +72,13 @@ class InputReport:
     unclustered: InputError | None = None
 
 
+# What --cluster needs of every item (judge.contracts.cases: Prediction.metadata).
+_NO_CLUSTER = (
+    "no case metadata value to cluster by (--cluster needs a number, or text of at most 120 "
+    "characters, on every item)"
+)
+
+
 def iter_items(
     source: Source,
     id_field: str = "title",
@@ -129,9 +136,7 @@ def validate_items(
                 and not report.unclustered
                 and item.prediction.metadata().get(cluster) is None
             ):
-                report.unclustered = InputError(
-                    report.path, item.line, "missing: --cluster groups items by it", cluster
-                )
+                report.unclustered = InputError(report.path, item.line, _NO_CLUSTER, cluster)
             if cases is not None:
                 predicted.add(item.id)
     if cases is not None:

@@ -102,7 +102,7 @@ def test_a_cluster_field_missing_on_an_item_is_a_one_line_error(tmp_path: Path) 
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0  # one line
-    assert f"{path}:4: field 'case': missing" in result.output
+    assert f"{path}:4: field 'case': no case metadata value to cluster by" in result.output
     assert not out.exists()  # refused before anything was judged
     # Not skipped by --skip-invalid either: a cluster bootstrap needs every item's cluster.
     result = CliRunner().invoke(cli, [*args, "--skip-invalid"])
