@@ -95,6 +95,8 @@ def is_valid(f: dataclasses.Field[Any], value: Any) -> bool:
         return isinstance(value, dict) and all(
             isinstance(k, str) and k and number_ok(v, int, option) for k, v in value.items()
         )
+    if f.name == "ci":  # a confidence level: strictly between 0 and 1
+        return number_ok(value, base, option) and value < 1
     if typing.get_origin(base) is Literal:
         return value in typing.get_args(base)
     if base is str:

@@ -217,6 +217,26 @@ class RunOptions:
         metavar="FIELD",
         why="it slices a run's summary",
     )
+    # Every mean in the summary has its interval: Wilson for a binary rate, else a percentile
+    # bootstrap over items, or over whole clusters of this case field (judge.aggregate.intervals).
+    cluster: str | None = option(
+        help="Case metadata field grouping items (repeated samples of a case): every mean's "
+        "interval resamples whole clusters (a cluster bootstrap, binary rates too).",
+        applies=FILE,
+        flags=("--cluster",),
+        metavar="FIELD",
+        why="it widens a run summary's intervals",
+    )
+    ci: float = option(
+        0.95,
+        help="Confidence level of every mean's interval.",
+        applies=FILE,
+        flags=("--ci",),
+        minimum=0,
+        above=True,
+        allowed="a number above 0 and below 1",
+        why="it sets a run summary's intervals",
+    )
     skip_invalid: bool = option(
         False,
         help="Score the valid lines, list the rest.",

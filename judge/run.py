@@ -130,8 +130,16 @@ async def ascore(
     cases = cases_or_none(opts.cases, opts.id_field)
     images = ImageRoot.of(opts.images)
     report = validate_items(
-        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric
+        predictions,
+        opts.id_field,
+        cases,
+        images,
+        fmt=opts.format,
+        rubric=the_rubric,
+        cluster=opts.cluster,
     )
+    if report.unclustered is not None:
+        raise report.unclustered
     if report.problems and not opts.skip_invalid:
         first = report.problems[0]
         more = len(report.problems) - 1
@@ -239,7 +247,9 @@ class _Job:
         self.opts = scorer.options
         self.rubric_hash = scorer.prepare(rubric).hash
         self.prompt_hash = scorer.prepare(rubric).prompt_hash
-        self.summary = SummaryBuilder(rubric, scorer.options.by)
+        self.summary = SummaryBuilder(
+            rubric, scorer.options.by, scorer.options.cluster, scorer.options.ci
+        )
         self.budget: Budget | None = None
         self.stopped: str | None = None
         # With --import-batch --no-live: the items whose calls the file did not answer.

@@ -15,9 +15,11 @@ from typing import Any
 
 from judge.aggregate.answers import AnswerTally
 from judge.aggregate.case_items import ITEM, bootstrap_std, clipped_mean
+from judge.aggregate.intervals import MeanInterval
 from judge.aggregate.summary_models import (
     ClippedScore,
     CriterionSummary,
+    Interval,
     JudgeSummary,
     SliceSummary,
     Summary,
@@ -30,10 +32,12 @@ from judge.contracts import (
     ResultRecord,
     Rubric,
 )
+from judge.errors import ConfigError
 
 __all__ = [
     "ClippedScore",
     "CriterionSummary",
+    "Interval",
     "JudgeSummary",
     "SliceSummary",
     "Summary",
@@ -69,9 +73,15 @@ class _Running:
 class SummaryBuilder:
     """Feed records one at a time; `build()` any time."""
 
-    def __init__(self, rubric: Rubric, by: str | None = None):
+    def __init__(
+        self, rubric: Rubric, by: str | None = None, cluster: str | None = None, ci: float = 0.95
+    ):
         self.rubric = rubric
         self.by = by
+        # Each mean's interval at level `ci`, resampling clusters of the case field `cluster`.
+        self.cluster = cluster
+        self.ci = ci
+        self._cluster_key: Any = None
         # Set by a run with a cases file: the cases no prediction joined.
         self.missing: list[str] = []
         # One running mean per (slice value, criterion): bounded by the field's distinct values.
@@ -106,8 +116,30 @@ class SummaryBuilder:
         # only: a million records hold 8 MB per key).
         self._clipped: dict[str, list[float]] | None = {} if rubric.items else None
         self._answers = AnswerTally(rubric)
+        self._intervals = {c.id: self._new_interval(c) for c in self._rows}
+        self._slice_intervals: dict[str, dict[str, MeanInterval]] = {}
+
+    def _new_interval(self, criterion: Criterion) -> MeanInterval:
+        # A step criterion's units (and a case's items) are resampled with their item when no
+        # coarser cluster is given: units of one item are not independent.
+        unit = criterion.id in self._units and self.cluster is None
+        binary = criterion.scale.type == "binary"
+        return MeanInterval(binary, clustered=self.cluster is not None, contiguous=unit)
+
+    def _set_cluster(self, record: ResultRecord) -> None:
+        if self.cluster is None:
+            self._cluster_key = record.id
+            return
+        value = record.meta.get(self.cluster)
+        if value is None:
+            raise ConfigError(
+                f"--cluster {self.cluster}: item {record.id!r} has no {self.cluster!r} field "
+                "in its case metadata"
+            )
+        self._cluster_key = str(value)
 
     def add(self, record: ResultRecord) -> None:
+        self._set_cluster(record)
         self._status[record.status] += 1
         if self.by is not None:
             self._add_slice(record)
@@ -122,6 +154,7 @@ class SummaryBuilder:
                 self._counts[criterion_id][value] += 1
             else:
                 self._running[criterion_id].add(float(value))
+                self._intervals[criterion_id].add(float(value), self._cluster_key)
                 # Per-level counts for discrete scales only: a continuous score (ROUGE F1)
                 # would add one entry per distinct value and grow with the run.
                 if criterion_id not in self._continuous:
@@ -152,6 +185,7 @@ class SummaryBuilder:
             self._counts[criterion].update(judgment.score)
         elif isinstance(judgment.score, int | float):
             self._running[criterion].add(float(judgment.score))
+            self._intervals[criterion].add(float(judgment.score), self._cluster_key)
             self._counts[criterion][_label(judgment.score)] += 1
         else:
             self._counts[criterion][str(judgment.score)] += 1
@@ -195,9 +229,13 @@ class SummaryBuilder:
         key = "(missing)" if value is None else str(value)
         self._slice_n[key] += 1
         running = self._slices.setdefault(key, {c.id: _Running() for c in self.rubric.criteria})
+        intervals = self._slice_intervals.setdefault(
+            key, {c.id: self._new_interval(c) for c in self.rubric.criteria}
+        )
         for criterion_id, score in record.scores.items():
             if isinstance(score, int | float) and criterion_id in running:
                 running[criterion_id].add(float(score))
+                intervals[criterion_id].add(float(score), self._cluster_key)
 
     def _add_patterns(self, record: ResultRecord) -> None:
         first: dict[tuple[str, int | None, str], Any] = {
@@ -249,6 +287,7 @@ class SummaryBuilder:
                     if c.id in self._spread and self._spread[c.id].n
                     else None,
                     pooled=self._pooled_value(c),
+                    interval=self._intervals[c.id].interval(self.ci),
                 )
             )
         judges = [self._judges[name] for name in sorted(self._judges)]
@@ -272,11 +311,16 @@ class SummaryBuilder:
                     value=key,
                     n=self._slice_n[key],
                     means={c: (r.mean if r.n else None) for c, r in self._slices[key].items()},
+                    intervals={
+                        c: i.interval(self.ci) for c, i in self._slice_intervals[key].items()
+                    },
                 )
                 for key in sorted(self._slices)
             ],
             clipped=self._clipped_scores(),
             answers=self._answers.build(),
+            ci=self.ci,
+            cluster=self.cluster,
         )
 
     def _alpha(self, criterion: Criterion) -> float | None:

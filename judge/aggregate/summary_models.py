@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from judge.aggregate.answers import AnswerSummary
 from judge.contracts import CallUsage
 
-__all__ = ["ClippedScore", "CriterionSummary", "JudgeSummary", "SliceSummary", "Summary"]
+__all__ = [
+    "ClippedScore",
+    "CriterionSummary",
+    "Interval",
+    "JudgeSummary",
+    "SliceSummary",
+    "Summary",
+]
 
 
 @dataclass
@@ -32,6 +39,28 @@ class CriterionSummary:
     # it (a ratio: matching units over units with a verdict; a count: the total); None for
     # other criteria.
     pooled: float | None = None
+    # The mean's confidence interval (judge.aggregate.intervals); None without a numeric mean.
+    interval: Interval | None = None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean's confidence interval at `level`, over `n` scores (`clusters` of them when the
+    bootstrap resampled clusters). `method`: wilson, bootstrap or cluster bootstrap; `low`
+    and `high` are NaN when the data cannot give one (a single cluster or score)."""
+
+    low: float
+    high: float
+    n: int
+    level: float
+    method: str
+    clusters: int | None = None
+
+    def text(self, digits: int = 2) -> str:
+        """`[0.31, 0.81]`, as the summary and the report print it."""
+        if self.low != self.low:  # NaN
+            return "—"
+        return f"[{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
 @dataclass
@@ -87,6 +116,9 @@ class Summary:
     # With a final-answer criterion: accuracy beside the share answered, and the harm of the
     # misses (judge.aggregate.answers).
     answers: AnswerSummary | None = None
+    # The level of every interval, and the case field the bootstrap resampled clusters of.
+    ci: float = 0.95
+    cluster: str | None = None
 
 
 @dataclass
@@ -107,3 +139,4 @@ class SliceSummary:
     value: str
     n: int
     means: dict[str, float | None]
+    intervals: dict[str, Interval | None] = field(default_factory=dict)

@@ -48,7 +48,7 @@ __all__ = ["align_command"]
 @click.option("--table", "table_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the before/after table as CSV.")  # fmt: skip
 @click.option("--fold-seed", type=int, default=0, show_default=True, help="Seed of the folds.")
-@run_options("file")
+@run_options("file", without=frozenset({"cluster", "ci"}))  # its summary has no means
 def align_command(
     results: Path, predictions: Path, human_path: Path, rubric: str, out: Path, folds: int,
     example_tokens: int, case_field: str, table_out: Path | None, fold_seed: int, **values: Any,

@@ -41,7 +41,8 @@ COLUMNS = (
 # Run options a probe does not take: `--seed` is the probe's own (the sample and the
 # perturbations), and the others shape a results file's run, which a probe does not write.
 _NOT_HERE = frozenset(
-    {"seed", "by", "skip_invalid", "retry_unscored", "batch", "batch_poll", "batch_wait"}
+    {"seed", "by", "cluster", "ci", "skip_invalid", "retry_unscored"}
+    | {"batch", "batch_poll", "batch_wait"}
 )
 
 

@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from judge.aggregate.answers import answer_line
-from judge.aggregate.summary import Summary
+from judge.aggregate.summary import Interval, SliceSummary, Summary
 from judge.contracts import (
     CategoricalScale,
     ContinuousScale,
@@ -89,6 +89,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
             stdout.print(line)
     if summary.answers is not None:
         stdout.print(escape(answer_line(summary.answers)))
+    if summary.cluster is not None:
+        stdout.print(_cluster_note(summary))
     if summary.by is not None:
         for part in _slices(summary, stdout.width):
             stdout.print(part)
@@ -152,23 +154,28 @@ REASON_MIN_WIDTH = 24
 
 def _criteria_table(summary: Summary, width: int | None = None) -> Table:
     """Per-criterion statistics. Headers are short and never wrap; when the terminal is too
-    narrow, the reason column and then the scale column are left out and the caption says
-    so (the reasons then follow the table, see `_reasons_below`)."""
+    narrow, the reason column, then the scale column, then the std (the interval says more)
+    are left out and the caption says so (the reasons then follow the table, see
+    `_reasons_below`)."""
     if width is None:
         return _criteria_columns(summary, reason=True, scale=True)
     table = _criteria_columns(summary, reason=False, scale=True)
     if _natural_width(table) + REASON_MIN_WIDTH + 1 <= width:
         return _criteria_columns(summary, reason=True, scale=True)
-    dropped = "the reasons: listed below" if any(c.reasons for c in summary.criteria) else ""
+    dropped = ["the reasons: listed below"] if any(c.reasons for c in summary.criteria) else []
     if _natural_width(table) > width:
         table = _criteria_columns(summary, reason=False, scale=False)
-        dropped = " or ".join(x for x in ("the scale", dropped) if x)
+        dropped.insert(0, "the scale")
+    if _natural_width(table) > width:
+        table = _criteria_columns(summary, reason=False, scale=False, std=False)
+        dropped.insert(1, "the std")
     if dropped:
-        table.caption = f"(no room at {width} columns for {dropped})"
+        words = " or ".join([", ".join(dropped[:-1]), dropped[-1]] if len(dropped) > 1 else dropped)
+        table.caption = f"(no room at {width} columns for {words})"
     return table
 
 
-def _criteria_columns(summary: Summary, *, reason: bool, scale: bool) -> Table:
+def _criteria_columns(summary: Summary, *, reason: bool, scale: bool, std: bool = True) -> Table:
     table = Table(
         title=f"rubric {summary.rubric} — {summary.n_records} records ({_status(summary.status)})"
     )
@@ -181,7 +188,7 @@ def _criteria_columns(summary: Summary, *, reason: bool, scale: bool) -> Table:
     # Short headers, so none wraps: n scored, n unscored, Krippendorff's α among the judges,
     # the spread of a judge's samples (README, "Panels, samples and cost"), and a multi-stage
     # rubric's ratios pooled over all units (the MedThinkVQA protocol's figures).
-    headers = ["mean", "std", "scored", "unscored"]
+    headers = ["mean", _ci_header(summary), *(["std"] if std else []), "scored", "unscored"]
     headers += ["α"] if panel else []
     headers += ["spread"] if spread else []
     headers += ["pooled"] if pooled else []
@@ -191,13 +198,31 @@ def _criteria_columns(summary: Summary, *, reason: bool, scale: bool) -> Table:
         table.add_column("top unscored reason", overflow="fold", min_width=REASON_MIN_WIDTH)
     for c in summary.criteria:
         cells = [c.id, *([c.scale] if scale else [])]
-        cells += [_num(c.mean), _num(c.std), str(c.n_scored), str(c.n_unscored)]
+        cells += [_num(c.mean), _interval(c.interval), *([_num(c.std)] if std else [])]
+        cells += [str(c.n_scored), str(c.n_unscored)]
         cells += [_num(c.alpha)] if panel else []
         cells += [_num(c.spread)] if spread else []
         cells += [_num(c.pooled)] if pooled else []
         cells += [escape(_top_reason(c.reasons))] if reason else []
         table.add_row(*cells)
     return table
+
+
+def _ci_header(summary: Summary) -> str:
+    # "95% CI"; a cluster bootstrap says so, as the caption cannot be relied on (it is dropped).
+    return f"{summary.ci * 100:g}% CI" + (" (cl.)" if summary.cluster else "")
+
+
+def _cluster_note(summary: Summary) -> str:
+    clusters = max((c.interval.clusters or 0 for c in summary.criteria if c.interval), default=0)
+    return (
+        f"(cl.): a cluster bootstrap over {clusters} {escape(repr(summary.cluster))} values, "
+        "binary rates too"
+    )
+
+
+def _interval(interval: Interval | None) -> str:
+    return interval.text() if interval is not None else "—"
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
@@ -220,31 +245,47 @@ def _reasons_below(summary: Summary) -> list[str]:
 
 
 def _slices(summary: Summary, width: int) -> list[Table | str]:
-    """The per-slice means: a slice per row when that fits the terminal, else a criterion per
-    row and a numbered column per slice, with the slices' names below (at 80 columns, long
-    values such as ICD chapter titles squeezed the criteria's columns to nothing)."""
+    """The per-slice means with their intervals: a slice per row when that fits the terminal,
+    else a row per criterion and slice, the slices numbered and named below (at 80 columns,
+    long values such as ICD chapter titles squeezed the criteria's columns to nothing)."""
     by = escape(summary.by or "")
-    # Each column's widest cell plus rich's 3 characters of padding and border.
+    # Each column's widest cell ("0.75 [0.30, 0.95]") plus rich's 3 characters of padding
+    # and border.
     fits = 3 + max((len(p.value) for p in summary.slices), default=0) + 3 + 6
-    fits += sum(max(len(c.id), 9) + 3 for c in summary.criteria)
+    fits += sum(max(len(c.id), 17) + 3 for c in summary.criteria)
     if fits <= width:
-        table = Table(title=f"by {by} (mean per criterion)")
+        table = Table(title=f"by {by} (mean [{_ci_header(summary)}] per criterion)")
         table.add_column(by, no_wrap=True)
         table.add_column("n", justify="right")
         for c in summary.criteria:
             table.add_column(c.id, justify="right")
         for piece in summary.slices:
-            means = [_num(piece.means.get(c.id)) for c in summary.criteria]
-            table.add_row(escape(piece.value), str(piece.n), *means)
+            cells = [_slice_cell(piece, c.id) for c in summary.criteria]
+            table.add_row(escape(piece.value), str(piece.n), *cells)
         return [table]
-    table = Table(title=f"by {by} (mean per criterion; slices numbered below)")
+    table = Table(title=f"by {by} (slices numbered below)")
     table.add_column("criterion", no_wrap=True)
-    for i, _ in enumerate(summary.slices, start=1):
-        table.add_column(f"#{i}", justify="right", no_wrap=True)
+    table.add_column("slice", justify="right", no_wrap=True)
+    for column in ("n", "mean", _ci_header(summary)):
+        table.add_column(column, justify="right", no_wrap=True)
     for c in summary.criteria:
-        table.add_row(escape(c.id), *(_num(p.means.get(c.id)) for p in summary.slices))
+        rows = [(i, p) for i, p in enumerate(summary.slices, 1) if p.means.get(c.id) is not None]
+        for k, (i, piece) in enumerate(rows):
+            interval = piece.intervals.get(c.id)
+            n = str(interval.n) if interval is not None else "—"
+            name = escape(c.id) if k == 0 else ""
+            table.add_row(name, f"#{i}", n, _num(piece.means.get(c.id)), _interval(interval))
+        if rows:
+            table.add_section()
     names = [f"  #{i}: {escape(p.value)} (n={p.n})" for i, p in enumerate(summary.slices, 1)]
     return [table, *names]
+
+
+def _slice_cell(piece: SliceSummary, criterion: str) -> str:
+    mean = piece.means.get(criterion)
+    interval = piece.intervals.get(criterion)
+    shown = mean is not None and interval is not None and interval.low == interval.low
+    return _num(mean) + (f" {interval.text()}" if shown and interval else "")
 
 
 def _clipped_table(summary: Summary) -> Table:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from judge.cli.options import run_option
+
 __all__ = ["report_command"]
 
 
@@ -37,14 +39,30 @@ __all__ = ["report_command"]
     type=click.IntRange(0),
     help="How many of the lowest-scoring items to show with their rationales.",
 )
+@run_option("ci")
+@run_option("cluster")
 def report_command(
-    results: Path, human: Path | None, out: Path | None, rubric: str | None, lowest: int
+    results: Path,
+    human: Path | None,
+    out: Path | None,
+    rubric: str | None,
+    lowest: int,
+    ci: float,
+    cluster: str | None,
 ) -> None:
     """One self-contained HTML report of RESULTS (a `judge score` results file)."""
+    from judge.options import RunOptions
     from judge.report.html import write_report
 
+    checked = RunOptions(ci=ci, cluster=cluster)  # checked as `judge score` checks them
     written = write_report(
-        results, out or results.with_suffix(".html"), human, rubric=rubric, lowest=lowest
+        results,
+        out or results.with_suffix(".html"),
+        human,
+        rubric=rubric,
+        lowest=lowest,
+        ci=checked.ci,
+        cluster=checked.cluster,
     )
     click.echo(f"report: {written}")
     from judge.cli.calibration_render import print_results_status

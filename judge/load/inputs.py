@@ -67,6 +67,16 @@ class InputReport:
     problems: list[InputError] = field(default_factory=list)
     # With cases: the ids of the cases no valid line predicts, in the cases file's order.
     missing: list[str] = field(default_factory=list)
+    # With `cluster`: the first valid line without that case field (--cluster needs it on
+    # every item, so --skip-invalid does not skip it).
+    unclustered: InputError | None = None
+
+
+# What --cluster needs of every item (judge.contracts.cases: Prediction.metadata).
+_NO_CLUSTER = (
+    "no case metadata value to cluster by (--cluster needs a number, or text of at most 120 "
+    "characters, on every item)"
+)
 
 
 def iter_items(
@@ -108,10 +118,12 @@ def validate_items(
     *,
     fmt: Format = "auto",
     rubric: Rubric | None = None,
+    cluster: str | None = None,
 ) -> InputReport:
     """Validate every line without keeping the items (with `cases`: and list the cases no
     valid line predicts, their ids held, as many as the cases at most; with `images`: and
-    check their image files; with `rubric`: and that it can judge each line)."""
+    check their image files; with `rubric`: and that it can judge each line; with `cluster`:
+    and that each has that case metadata field)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
     predicted: set[str] = set()
     for item in iter_items(source, id_field, cases, images, fmt=fmt, rubric=rubric):
@@ -119,6 +131,12 @@ def validate_items(
             report.problems.append(item)
         else:
             report.n_valid += 1
+            if (
+                cluster
+                and not report.unclustered
+                and item.prediction.metadata().get(cluster) is None
+            ):
+                report.unclustered = InputError(report.path, item.line, _NO_CLUSTER, cluster)
             if cases is not None:
                 predicted.add(item.id)
     if cases is not None:

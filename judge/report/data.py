@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from judge.aggregate.intervals import MeanInterval
 from judge.aggregate.normalise import composite, unit_score
+from judge.aggregate.summary_models import Interval
 from judge.contracts import Criterion, ResultRecord, Rubric
 
 __all__ = [
@@ -26,8 +28,10 @@ __all__ = [
     "criterion_summary",
     "distribution",
     "judge_alpha",
+    "judge_intervals",
     "judge_means",
     "lowest_items",
+    "mean_interval",
     "meta_table",
     "score_table",
     "slice_fields",
@@ -126,13 +130,34 @@ def _numbers(column: pd.Series) -> pd.Series:
     return pd.to_numeric(column, errors="coerce")
 
 
-def criterion_summary(scores: pd.DataFrame, criteria: Sequence[CriterionInfo]) -> pd.DataFrame:
-    """Per criterion: scale, n scored, n unscored, mean and sample std (numeric scales)."""
+def mean_interval(
+    values: pd.Series, binary: bool, clusters: pd.Series | None = None, ci: float = 0.95
+) -> Interval | None:
+    """The interval of the mean of `values` as the run summary computes it (Wilson for a
+    binary rate, else a percentile bootstrap; over whole clusters when `clusters`, aligned
+    on `values`' index, names each item's)."""
+    found = MeanInterval(binary, clustered=clusters is not None)
+    keys = clusters.reindex(values.index).tolist() if clusters is not None else None
+    for k, value in enumerate(values.tolist()):
+        found.add(float(value), None if keys is None else str(keys[k]))
+    return found.interval(ci)
+
+
+def criterion_summary(
+    scores: pd.DataFrame,
+    criteria: Sequence[CriterionInfo],
+    clusters: pd.Series | None = None,
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    """Per criterion: scale, n scored, n unscored, mean with its interval (`low`, `high`, at
+    level `ci`, resampling `clusters` if given: see `mean_interval`) and sample std (numeric
+    scales)."""
     rows = []
     for c in criteria:
         column = scores[c.id] if c.id in scores else pd.Series(dtype=object)
         scored = column.dropna()
         values = _numbers(scored).dropna() if c.numeric else pd.Series(dtype=float)
+        interval = mean_interval(values, c.scale == "binary", clusters, ci)
         rows.append(
             {
                 "criterion": c.id,
@@ -140,6 +165,8 @@ def criterion_summary(scores: pd.DataFrame, criteria: Sequence[CriterionInfo]) -
                 "n_scored": len(scored),
                 "n_unscored": int(column.isna().sum()),
                 "mean": values.mean() if len(values) else np.nan,
+                "low": interval.low if interval else np.nan,
+                "high": interval.high if interval else np.nan,
                 "std": values.std() if len(values) > 1 else np.nan,
             }
         )
@@ -199,11 +226,19 @@ def slice_fields(meta: pd.DataFrame) -> list[str]:
 
 
 def slice_table(
-    scores: pd.DataFrame, meta: pd.DataFrame, field: str, criteria: Sequence[CriterionInfo]
+    scores: pd.DataFrame,
+    meta: pd.DataFrame,
+    field: str,
+    criteria: Sequence[CriterionInfo],
+    intervals: bool = False,
+    cluster: str | None = None,
+    ci: float = 0.95,
 ) -> pd.DataFrame:
     """Items grouped by the value of `field`: `n` items, then per numeric criterion the mean
     of the scored items (a binary criterion's mean is its rate: accuracy for
-    `answer_accuracy`). Index: the field's values as text, `(missing)` for items without it."""
+    `answer_accuracy`). Index: the field's values as text, `(missing)` for items without it.
+    With `intervals`: also `<criterion>_low` and `<criterion>_high`, each mean's interval
+    (`mean_interval`, resampling the metadata field `cluster` if given)."""
     values = meta[field] if field in meta else pd.Series(index=scores.index, dtype=object)
     groups = values.reindex(scores.index)
     ordered = sorted(groups.dropna().unique(), key=_sort_key)
@@ -216,10 +251,21 @@ def slice_table(
         for c in criteria:
             if c.numeric and c.id in mine:
                 row[c.id] = _numbers(mine[c.id]).mean()
+                if intervals:
+                    row.update(_interval_cells(mine[c.id], c, meta, cluster, ci))
         rows.append(row)
-    return pd.DataFrame(
-        rows, columns=[field, "n", *(c.id for c in criteria if c.numeric)]
-    ).set_index(field)
+    numeric = [c.id for c in criteria if c.numeric]
+    bounds = [f"{c}_{end}" for c in numeric for end in ("low", "high")] if intervals else []
+    return pd.DataFrame(rows, columns=[field, "n", *numeric, *bounds]).set_index(field)
+
+
+def _interval_cells(
+    column: pd.Series, c: CriterionInfo, meta: pd.DataFrame, cluster: str | None, ci: float
+) -> dict[str, float]:
+    clusters = meta[cluster] if cluster is not None else None
+    interval = mean_interval(_numbers(column).dropna(), c.scale == "binary", clusters, ci)
+    low, high = (interval.low, interval.high) if interval else (np.nan, np.nan)
+    return {f"{c.id}_low": low, f"{c.id}_high": high}
 
 
 def slice_scores(
@@ -246,6 +292,29 @@ def judge_means(tidy: pd.DataFrame) -> pd.DataFrame:
     table = per_item.groupby(["criterion", "judge"], sort=False).mean().unstack("judge")
     order = list(dict.fromkeys(scored["criterion"]))
     return table.reindex(order)
+
+
+def judge_intervals(
+    tidy: pd.DataFrame, clusters: pd.Series | None = None, ci: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The interval of each `judge_means` cell, as low and high tables shaped like it: over
+    the judge's per-item scores (`mean_interval`; Wilson's when they are all 0 or 1)."""
+    scored = _llm_scored(tidy)
+    if scored.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    per_item = scored.groupby(["criterion", "judge", "item"], sort=False)["value"].mean()
+    bounds: dict[str, dict[Any, float]] = {"low": {}, "high": {}}
+    for key, group in per_item.groupby(level=[0, 1], sort=False):
+        values = group.droplevel([0, 1])
+        interval = mean_interval(values, bool(values.isin([0.0, 1.0]).all()), clusters, ci)
+        for end in bounds:
+            bounds[end][key] = getattr(interval, end) if interval else np.nan
+    means = judge_means(tidy)
+    low, high = (
+        pd.Series(bounds[end]).unstack().reindex(index=means.index, columns=means.columns)
+        for end in ("low", "high")
+    )
+    return low, high
 
 
 def judge_alpha(

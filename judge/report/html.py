@@ -44,12 +44,15 @@ def write_report(
     *,
     rubric: str | Path | Rubric | None = None,
     lowest: int = 10,
+    ci: float = 0.95,
+    cluster: str | None = None,
 ) -> Path:
     """Write the report of `results` (and of `human` scores against it) to `out`, which may
     be an earlier report but no other file (judge.store.outputs)."""
     out = Path(out)
     claim(out, is_report)
-    write_atomic(out, build_report(results, human, rubric=rubric, lowest=lowest))
+    page = build_report(results, human, rubric=rubric, lowest=lowest, ci=ci, cluster=cluster)
+    write_atomic(out, page)
     return out
 
 
@@ -59,9 +62,13 @@ def build_report(
     *,
     rubric: str | Path | Rubric | None = None,
     lowest: int = 10,
+    ci: float = 0.95,
+    cluster: str | None = None,
 ) -> str:
     """The HTML report of a results file: distributions, slices by case metadata, judges
-    compared, unscored reasons, agreement with `human` scores, and the `lowest` items."""
+    compared, unscored reasons, agreement with `human` scores, and the `lowest` items. Each
+    mean has its interval at level `ci`, resampling whole clusters of the case field
+    `cluster` if given (as `judge score --ci --cluster`)."""
     from judge.frame import records_frame
     from judge.load.lines import regular
     from judge.load.rubric import rubric_of_records
@@ -74,6 +81,7 @@ def build_report(
     the_rubric = rubric_of_records((r.rubric.id for r in records), rubric, str(results))
     criteria = data.criteria_of(records, the_rubric)
     scores, meta = data.score_table(records), data.meta_table(records)
+    clusters = _clusters(records, meta, cluster, str(results))
     tidy = records_frame(records)
     context = {
         "title": f"judge report — {Path(results).name}",
@@ -82,9 +90,10 @@ def build_report(
         "judges": sorted({j for r in records for j in r.judges}),
         "n_items": len(records),
         "status": pd.Series([r.status for r in records]).value_counts().to_dict(),
-        "criteria": _criteria_section(scores, criteria),
-        "slices": _slice_sections(scores, meta, criteria),
-        "panel": _panel_section(tidy, criteria),
+        "criteria": _criteria_section(scores, criteria, clusters, ci),
+        "slices": _slice_sections(scores, meta, criteria, cluster, ci),
+        "ci_label": f"{ci * 100:g}% CI" + (f" (clusters: {cluster})" if cluster else ""),
+        "panel": _panel_section(tidy, criteria, clusters, ci),
         "unscored": data.unscored_table(tidy).to_dict("records"),
         "human": _human_section(results, human, the_rubric) if human else None,
         "calibration": _calibration_lines(results),
@@ -108,6 +117,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["num"] = _num
+    env.globals["interval"] = _interval
     env.globals["svg"] = Markup  # our own plots only: see plots.to_svg
     return env
 
@@ -125,20 +135,56 @@ def _num(value: Any, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _criteria_section(scores: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict:
-    summary = data.criterion_summary(scores, criteria).reset_index().to_dict("records")
+def _interval(low: Any, high: Any) -> str:
+    """`[0.31, 0.81]`, or `—` when there is none."""
+    if _num(low) == "—" or _num(high) == "—":
+        return "—"
+    return f"[{_num(low)}, {_num(high)}]"
+
+
+def _clusters(
+    records: list[ResultRecord], meta: pd.DataFrame, cluster: str | None, path: str
+) -> pd.Series | None:
+    """Each item's cluster; a record without the field is a one-line error naming it."""
+    if cluster is None:
+        return None
+    column = meta[cluster] if cluster in meta else pd.Series(index=meta.index, dtype=object)
+    for n, record in enumerate(records, start=1):
+        if pd.isna(column.get(record.id)):
+            message = f"missing in record {n} ({record.id!r}): --cluster groups items by it"
+            raise InputError(path, None, message, f"meta.{cluster}")
+    return column
+
+
+def _criteria_section(
+    scores: pd.DataFrame,
+    criteria: list[data.CriterionInfo],
+    clusters: pd.Series | None,
+    ci: float,
+) -> dict:
+    table = data.criterion_summary(scores, criteria, clusters, ci)
+    summary = table.reset_index().to_dict("records")
     counts = [data.distribution(scores, c) for c in criteria]
-    return {"summary": summary, "plot": plots.distribution_plot(counts) if counts else ""}
+    notes = [
+        f"mean {_num(r['mean'])} {_interval(r['low'], r['high'])}" if _num(r["mean"]) != "—" else ""
+        for r in summary
+    ]
+    plot = plots.distribution_plot(counts, notes) if counts else ""
+    return {"summary": summary, "plot": plot}
 
 
 def _slice_sections(
-    scores: pd.DataFrame, meta: pd.DataFrame, criteria: list[data.CriterionInfo]
+    scores: pd.DataFrame,
+    meta: pd.DataFrame,
+    criteria: list[data.CriterionInfo],
+    cluster: str | None,
+    ci: float,
 ) -> list[dict]:
     sections = []
     numeric = [c.id for c in criteria if c.numeric]
     spans = [(c.id, c.low, c.high) for c in criteria if c.numeric]
     for field in data.slice_fields(meta):
-        table = data.slice_table(scores, meta, field, criteria)
+        table = data.slice_table(scores, meta, field, criteria, True, cluster, ci)
         sections.append(
             {
                 "field": field,
@@ -150,15 +196,29 @@ def _slice_sections(
     return sections
 
 
-def _panel_section(tidy: pd.DataFrame, criteria: list[data.CriterionInfo]) -> dict | None:
+def _panel_section(
+    tidy: pd.DataFrame,
+    criteria: list[data.CriterionInfo],
+    clusters: pd.Series | None,
+    ci: float,
+) -> dict | None:
     means = data.judge_means(tidy)
     if means.empty:
         return None
     alpha = data.judge_alpha(tidy, criteria) if len(means.columns) > 1 else pd.DataFrame()
+    low, high = data.judge_intervals(tidy, clusters, ci)
+    rows = [
+        {
+            "criterion": c,
+            **row,
+            "intervals": {j: _interval(low.at[c, j], high.at[c, j]) for j in row},
+        }
+        for c, row in means.to_dict("index").items()
+    ]
     return {
         "judges": list(means.columns),
-        "means": [{"criterion": c, **row} for c, row in means.to_dict("index").items()],
-        "plot": plots.judge_plot(means) if len(means.columns) > 1 else "",
+        "means": rows,
+        "plot": plots.judge_plot(means, low, high) if len(means.columns) > 1 else "",
         "alpha": alpha.to_dict("records"),
     }
 

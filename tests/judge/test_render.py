@@ -4,6 +4,7 @@ header cell wraps into fragments, and a column that does not fit is dropped with
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -51,10 +52,14 @@ def test_the_first_runs_summary_fits_80_columns_without_wrapped_headers() -> Non
     assert max(map(len, lines)) <= 80
     [header] = _header_lines(lines)
     assert len(header) == 1, f"the header wrapped onto {len(header)} lines: {header}"
-    assert header[0] == ["criterion", "scale", "mean", "std", "scored", "unscored"]
-    # The reason column did not fit: the table says so and the reasons follow it, whole.
+    # Each mean has its interval; the scale and reason columns did not fit beside it: the
+    # table says so and the reasons follow it, whole.
+    assert header[0] == ["criterion", "mean", "95% CI", "std", "scored", "unscored"]
     text = "\n".join(lines)
-    assert "no room at 80 columns for the reasons: listed below" in text
+    assert "no room at 80 columns for the scale or the reasons: listed below" in text
+    # final_answer: 7 of the 12 bundled predictions are right, Wilson's [0.32, 0.81].
+    [row] = [line for line in lines if line.startswith("│ final_answer ")]
+    assert [c.strip() for c in row.strip("│").split("│")][1:3] == ["0.58", "[0.32, 0.81]"]
     assert "no judge configured: evidence_grounding, distractor_elimination" in text
 
 
@@ -91,9 +96,10 @@ def test_a_panels_summary_with_costs_keeps_whole_headers_in_80_columns() -> None
     lines = _render(result, width=80)
     assert max(map(len, lines)) <= 80
     criteria_header, judges_header = _header_lines(lines)
-    # Too narrow for the scale as well: dropped, and said so.
-    assert criteria_header == [["criterion", "mean", "std", "scored", "unscored", "α", "spread"]]
-    assert "(no room at 80 columns for the scale or the reasons: listed below)" in "\n".join(lines)
+    # Too narrow for the scale and the std beside the interval: dropped, and said so.
+    assert criteria_header == [["criterion", "mean", "95% CI", "scored", "unscored", "α", "spread"]]
+    text = "\n".join(lines)
+    assert "(no room at 80 columns for the scale, the std or the reasons: listed below)" in text
     assert judges_header == [
         ["judge", "calls", "cached", "failed", "in tok", "out tok", "cost", "per call"]
     ]
@@ -114,12 +120,23 @@ def test_slices_with_long_names_keep_every_mean_readable_in_80_columns() -> None
     for n in range(3):
         assert f"Chapter {n}: diseases of a long-named system, number {n} (n=4)" in text
     [_, slices] = _header_lines(narrow)
-    assert slices == [["criterion", "#1", "#2", "#3"]]
+    assert slices == [["criterion", "slice", "n", "mean", "95% CI"]]
     below = narrow[next(i for i, line in enumerate(narrow) if "numbered below" in line) :]
-    for c in result.summary.criteria:
-        [row] = [line for line in below if line.startswith(f"│ {c.id} ")]
-        cells = [cell.strip() for cell in row.strip("│").split("│")]
-        assert len(cells) == 4 and all(cells[1:]), cells  # its name and three means
-    # A terminal wide enough keeps a slice per row.
+    rows = [
+        [cell.strip() for cell in line.strip("│").split("│")]
+        for line in below
+        if line.startswith("│")
+    ]
+    # A row per criterion and slice: its n, mean and interval, all whole, each criterion named
+    # on its first row.
+    criteria = [c.id for c in result.summary.criteria]
+    assert [r[0] for r in rows if r[0]] == criteria
+    for criterion, piece in itertools.product(result.summary.criteria, result.summary.slices):
+        interval = piece.intervals[criterion.id]
+        assert interval is not None and interval.method == "bootstrap"
+        assert any(r[3:] == [f"{piece.means[criterion.id]:.2f}", interval.text()] for r in rows)
+    assert all(r[4].startswith("[") and r[4].endswith("]") for r in rows), rows
+    # A terminal wide enough keeps a slice per row, each mean beside its interval.
     [_, by_slice] = _header_lines(wide)
     assert by_slice[0][:2] == ["chapter", "n"]
+    assert any(" [" in line and "Chapter 0" in line for line in wide)

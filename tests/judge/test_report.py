@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from statsmodels.stats.proportion import proportion_confint
 
 import calibration
 import judge
@@ -282,6 +283,11 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
         assert int(row[2]) == sum(v is not None for v in values)
         assert int(row[3]) == sum(v is None for v in values)
         assert _close(row[4], _mean(values))
+        scored = [v for v in values if v is not None]
+        if criterion.scale.type == "binary" and scored:
+            # Each mean's interval: a rate's is Wilson's (statsmodels' proportion_confint).
+            low, high = proportion_confint(sum(scored), len(scored), 0.05, method="wilson")
+            assert row[5] == f"[{low:.2f}, {high:.2f}]"
 
     # Sliced by modality: n and accuracy per value (the <img> value shown as text).
     by_modality = {row[0]: row for row in _rows(page, 'table[data-field="modality"]')}
@@ -291,7 +297,11 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
     assert set(by_modality) == set(groups) and IMG in by_modality
     for value, members in groups.items():
         assert int(by_modality[value][1]) == len(members)
-        assert _close(by_modality[value][2], _mean([m["scores"]["final_answer"] for m in members]))
+        rates = [m["scores"]["final_answer"] for m in members]
+        mean, interval = by_modality[value][2].split(None, 1)
+        assert _close(mean, _mean(rates))
+        low, high = proportion_confint(sum(rates), len(rates), 0.05, method="wilson")
+        assert interval == f"[{low:.2f}, {high:.2f}]"
 
     # Each judge's mean per criterion.
     judges = page.locator("#judge-means th").all_inner_texts()[1:]
@@ -304,7 +314,11 @@ def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None
                 for j in r["judgments"]
                 if j["judge"] == judge_name and j["criterion"] == row[0] and j["status"] == "scored"
             ]
-            assert _close(cell, _mean(values))
+            mean, interval = cell.split(None, 1)
+            assert _close(mean, _mean(values))
+            # With its interval over items (several items here, so one is defined).
+            low, high = (float(x) for x in interval.strip("[]").split(", "))
+            assert low <= float(mean) <= high and low < high
 
     # Unscored: judge b's reply on one case never validated, for each of its criteria (but
     # miss_harm and miss_closeness, computed when the answer is correct); the deterministic
