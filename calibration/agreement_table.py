@@ -62,15 +62,23 @@ def _alpha_cols(prefix: str, result: AlphaResult | None, notes: list[str]) -> di
 
 
 def _many_rater_cols(suffix: str, m: np.ndarray, level: str, notes: list[str]) -> dict:
-    out: dict[str, Any] = {f"fleiss_kappa_{suffix}": np.nan}
+    """Fleiss' κ (discrete levels) and the ICCs (numeric levels), each with the number of items
+    it used (`…_n`) and a note when that is fewer than the items with a rating."""
+    out: dict[str, Any] = {f"fleiss_kappa_{suffix}": np.nan, f"fleiss_kappa_{suffix}_n": 0}
     out.update({f"{form}_{suffix}": np.nan for form in ICC_FORMS})
+    out[f"icc_{suffix}_n"] = 0
+    rated = int((~np.isnan(m)).any(axis=1).sum())
+    results = []
     if level in ("nominal", "ordinal"):
-        out[f"fleiss_kappa_{suffix}"], why = fleiss(m)
-        notes.extend([f"fleiss_kappa_{suffix}: {why}"] if why else [])
+        results.append(("fleiss_kappa", fleiss(m)))
     if level != "nominal":
-        forms, why = icc(m)
-        out.update({f"{form}_{suffix}": value for form, value in forms.items()})
-        notes.extend([f"icc_{suffix}: {why}"] if why else [])
+        results.append(("icc", icc(m)))
+    for name, result in results:
+        out.update({f"{key}_{suffix}": value for key, value in result.values.items()})
+        out[f"{name}_{suffix}_n"] = result.n_items
+        notes.extend(f"{name}_{suffix}: {note}" for note in result.notes)
+        if 0 < result.n_items < rated:
+            notes.append(f"{name}_{suffix}: {result.n_items} of {rated} rated items used")
     return out
 
 
