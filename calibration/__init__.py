@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
+    from calibration.human_human import human_human
     from calibration.levels import level_of
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
@@ -43,6 +44,7 @@ __all__ = [
     "collapse_repeats",
     "from_wide",
     "human_ceiling",
+    "human_human",
     "level_of",
     "load_human_scores",
     "load_judge_results",
@@ -75,6 +77,7 @@ _HOMES = {
     "from_wide": "data",
     "normalize_long": "data",
     "to_wide": "data",
+    "human_human": "human_human",
     "CalibrationError": "errors",
     "InputFileError": "errors",
     "load_human_scores": "loaders",
