@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
     from calibration.human_human import human_human
+    from calibration.latent import LatentResult, dawid_skene, error_correlation, mace
     from calibration.levels import level_of
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
@@ -34,6 +35,7 @@ __all__ = [
     "AltTestResult",
     "CalibrationError",
     "InputFileError",
+    "LatentResult",
     "PPIResult",
     "agreement",
     "alpha",
@@ -42,6 +44,8 @@ __all__ = [
     "balanced_f1",
     "calibrate_files",
     "collapse_repeats",
+    "dawid_skene",
+    "error_correlation",
     "from_wide",
     "human_ceiling",
     "human_human",
@@ -50,6 +54,7 @@ __all__ = [
     "load_judge_results",
     "load_route_weights",
     "load_scores",
+    "mace",
     "normalize_long",
     "ppi_by",
     "ppi_mean",
@@ -78,6 +83,10 @@ _HOMES = {
     "normalize_long": "data",
     "to_wide": "data",
     "human_human": "human_human",
+    "LatentResult": "latent",
+    "dawid_skene": "latent",
+    "error_correlation": "latent",
+    "mace": "latent",
     "CalibrationError": "errors",
     "InputFileError": "errors",
     "load_human_scores": "loaders",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from calibration.errors import CalibrationError
-from calibration.latent import dawid_skene, error_correlation
+from calibration.latent import dawid_skene, error_correlation, mace
 
 # 40 items × 4 judges of falling accuracy (0.9, 0.75, 0.6, 0.45); "." = not labelled.
 ROWS = [
@@ -70,3 +70,26 @@ def test_judges_that_make_the_same_mistakes_correlate() -> None:
     corr = error_correlation(judges, truth)
     assert corr.loc["x", "y"] == pytest.approx(1.0)
     assert corr.loc["x", "z"] < 0
+
+
+def test_mace_matches_crowd_kit_on_sorted_data() -> None:
+    # crowd-kit 1.4.2 `MACE().fit(data)` (defaults: vb, 50 iterations, seed 0), data sorted by
+    # worker then task so that its first-appearance numbering is the sorted one.
+    result = mace(_panel())
+    assert "".join(result.labels) == "aabbcaaaaaacaaaaccabcbacbaabaccaabaababb"
+    assert result.probas.loc["i02"].round(6).to_dict() == {
+        "a": 0.000149,
+        "b": 0.999325,
+        "c": 0.000526,
+    }
+    assert result.probas.loc["i33"].round(6).to_dict() == {
+        "a": 0.090931,
+        "b": 0.818357,
+        "c": 0.090712,
+    }
+    # crowd-kit's spamming_ rows (spams, knows): j0 [0.169986, 0.817198], j3 [0.511998, 0.469991]
+    assert result.competence is not None
+    assert result.competence["j0"] == pytest.approx(0.817198 / (0.169986 + 0.817198), abs=1e-6)
+    assert result.competence["j3"] == pytest.approx(0.469991 / (0.511998 + 0.469991), abs=1e-6)
+    for matrix in result.confusion.values():
+        assert np.allclose(matrix.sum(axis=0), 1.0)
