@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
     from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
+    from calibration.ppi_designs import ppi_mean_clustered, ppi_mean_stratified
     from calibration.reliability import AlphaResult, alpha
     from calibration.routing import load_route_weights
     from calibration.step_protocol import protocol_agreement, step_protocol_table
@@ -58,6 +59,8 @@ __all__ = [
     "normalize_long",
     "ppi_by",
     "ppi_mean",
+    "ppi_mean_clustered",
+    "ppi_mean_stratified",
     "ppi_paired_difference",
     "ppi_plan",
     "protocol_agreement",
@@ -87,6 +90,8 @@ _HOMES = {
     "dawid_skene": "latent",
     "error_correlation": "latent",
     "mace": "latent",
+    "ppi_mean_clustered": "ppi_designs",
+    "ppi_mean_stratified": "ppi_designs",
     "CalibrationError": "errors",
     "InputFileError": "errors",
     "load_human_scores": "loaders",
