@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
+    from calibration.escalate import Guarantee, calibrate_cascade, calibrate_guarantee
     from calibration.human_human import human_human
     from calibration.latent import LatentResult, dawid_skene, error_correlation, mace
     from calibration.levels import level_of
@@ -35,6 +36,7 @@ __all__ = [
     "AlphaResult",
     "AltTestResult",
     "CalibrationError",
+    "Guarantee",
     "InputFileError",
     "LatentResult",
     "PPIResult",
@@ -43,7 +45,9 @@ __all__ = [
     "alpha_from_patterns",
     "alt_test",
     "balanced_f1",
+    "calibrate_cascade",
     "calibrate_files",
+    "calibrate_guarantee",
     "collapse_repeats",
     "dawid_skene",
     "error_correlation",
@@ -90,6 +94,9 @@ _HOMES = {
     "dawid_skene": "latent",
     "error_correlation": "latent",
     "mace": "latent",
+    "Guarantee": "escalate",
+    "calibrate_cascade": "escalate",
+    "calibrate_guarantee": "escalate",
     "ppi_mean_clustered": "ppi_designs",
     "ppi_mean_stratified": "ppi_designs",
     "CalibrationError": "errors",
