@@ -69,7 +69,7 @@ def service(api_base: str, concurrency: int, home: str) -> Iterator[tuple[str, i
     args += ["--concurrency", str(concurrency), "--max-body", str(8 << 20)]
     env = {**os.environ, "JUDGE_HOME": home, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from judge.serve.command import serve; serve()", *args],
+        [sys.executable, "-c", "from judge.cli.serve import serve; serve()", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -4,8 +4,8 @@ Krippendorff's α with bootstrap intervals, judge-vs-human agreement tables, the
 annotator test (may the judge replace a human?), prediction-powered (bias-corrected) means,
 the human ceiling (each rater against the others), and loaders for
 `judge score` results and human score files. Independent of the judge engine: importing
-this package loads neither litellm nor `judge`. Submodules load on first use, so
-`calibration.cli` stays cheap to import for the `judge` command line.
+this package loads neither litellm nor `judge`. Submodules load on first use; the
+`judge calibrate` and `judge compare` commands live in `judge/cli/`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ the front end. Standard library only, so `judge --help` stays fast.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
@@ -19,7 +18,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from judge.errors import ConfigError
-from judge.option_info import ALL, FILE, ONE_ITEM, USES, OptionInfo, Use, number_ok, option
+from judge.option_checks import (
+    allowed,
+    default_value,
+    info,
+    is_valid,
+    kind,
+    label,
+    problem,
+    resolve_types,
+)
+from judge.option_info import ALL, FILE, ONE_ITEM, USES, OptionInfo, Use, option
 
 __all__ = [
     "USES",
@@ -49,7 +58,7 @@ def _judge_limits(values: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             limits[key] = number
         if not key:
-            raise ConfigError(_problem(_FIELDS["judge_concurrency"], value))
+            raise ConfigError(problem(_FIELDS["judge_concurrency"], value))
     return limits
 
 
@@ -261,8 +270,8 @@ class RunOptions:
         f = _FIELDS.get(name)
         if f is None:
             _refuse_unknown([name])
-        elif not _valid(f, value):
-            raise ConfigError(_problem(f, value))
+        elif not is_valid(f, value):
+            raise ConfigError(problem(f, value))
         super().__setattr__(name, value)
 
     @classmethod
@@ -292,11 +301,11 @@ class RunOptions:
         that says where it applies (and why), rather than silently ignoring it."""
         for f in fields(self):
             option = info(f)
-            if use in option.applies or getattr(self, f.name) == _default(f):
+            if use in option.applies or getattr(self, f.name) == default_value(f):
                 continue
             where = " and ".join(USES[u] for u in USES if u in option.applies)
             why = f": {option.why}" if option.why else ""
-            raise ConfigError(f"{_label(f)} applies to {where}, not to {USES[use]}{why}")
+            raise ConfigError(f"{label(f)} applies to {where}, not to {USES[use]}{why}")
 
     def params(self) -> dict[str, Any]:
         """The sampling parameters sent with every call (None: the provider's default)."""
@@ -307,30 +316,9 @@ class RunOptions:
 _FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in fields(RunOptions)}
 
 
-def info(f: dataclasses.Field[Any]) -> OptionInfo:
-    """A RunOptions field's declaration."""
-    found: OptionInfo = f.metadata["option"]
-    return found
-
-
 def declared(use: str | None = None) -> list[dataclasses.Field[Any]]:
     """The RunOptions fields, in declaration order (those that apply to `use`, if given)."""
     return [f for f in fields(RunOptions) if use is None or use in info(f).applies]
-
-
-def allowed(f: dataclasses.Field[Any]) -> str:
-    """What a field allows, in words (the command-line help shows it too)."""
-    option = info(f)
-    if option.allowed:
-        return option.allowed
-    base, optional = kind(f)
-    if typing.get_origin(base) is Literal:
-        text = "one of " + ", ".join(str(a) for a in typing.get_args(base))
-    else:
-        text = {int: "an integer", float: "a number", str: "text", bool: "true or false"}[base]
-    if option.minimum is not None:
-        text += f" {'above' if option.above else 'at least'} {option.minimum:g}"
-    return f"{text}, or none" if optional else text
 
 
 def _refuse_unknown(names: Iterable[str]) -> None:
@@ -342,57 +330,5 @@ def _refuse_unknown(names: Iterable[str]) -> None:
         )
 
 
-def _label(f: dataclasses.Field[Any]) -> str:
-    flags = info(f).flags
-    return f"{f.name} ({flags[0]})" if flags else f.name
-
-
-def _problem(f: dataclasses.Field[Any], value: Any) -> str:
-    return f"{_label(f)} must be {allowed(f)}, not {value!r}"
-
-
-def _default(f: dataclasses.Field[Any]) -> Any:
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return f.default
-
-
-_TYPES: dict[str, tuple[Any, bool]] = {}
-
-
-def kind(f: dataclasses.Field[Any]) -> tuple[Any, bool]:
-    """A field's type without None, and whether None is allowed (resolved once)."""
-    if not _TYPES:
-        hints = typing.get_type_hints(RunOptions)
-        for name, hint in hints.items():
-            args = typing.get_args(hint)
-            optional = isinstance(hint, types.UnionType) and type(None) in args
-            rest = [a for a in args if a is not type(None)] if optional else [hint]
-            _TYPES[name] = (rest[0] if len(rest) == 1 else hint, optional)
-    return _TYPES[f.name]
-
-
-def _valid(f: dataclasses.Field[Any], value: Any) -> bool:
-    base, optional = kind(f)
-    option = info(f)
-    if value is None:
-        return optional
-    if f.name == "cases":
-        return isinstance(value, str | Path) and str(value).strip() != ""
-    if f.name == "cache":
-        return isinstance(value, bool | str | Path) and value != ""
-    if f.name == "images":
-        return isinstance(value, str | Path) and bool(str(value).strip())
-    if f.name == "judges":
-        return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
-    if f.name == "judge_concurrency":
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and k and number_ok(v, int, option) for k, v in value.items()
-        )
-    if typing.get_origin(base) is Literal:
-        return value in typing.get_args(base)
-    if base is str:
-        return isinstance(value, str) and bool(value.strip())
-    if base is bool:
-        return isinstance(value, bool)
-    return number_ok(value, base, option)
+# Each field's type, resolved once (judge.option_checks checks values against it).
+resolve_types(typing.get_type_hints(RunOptions))

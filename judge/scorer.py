@@ -14,31 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pydantic import BaseModel
-
+from judge.aggregate.case_scores import judge_case_items
 from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.judging.case_items import ItemVerdict, conversation, item_messages
-from judge.judging.case_scores import judge_case_items
 from judge.judging.deterministic import score_deterministic, settle_computed
 from judge.judging.engine import CompleteFn, Completion, Engine, JudgeSpec, RetryPolicy
 from judge.judging.images import Sight, encode_images
 from judge.judging.panel import NO_JUDGE, open_judges
+from judge.judging.prepared import PlannedCall, Prepared
 from judge.judging.prompts import (
     render_prompt,
     render_stage_prompt,
-    response_model,
-    rubric_templates,
-    stage_model,
     target_text,
-    template_hash,
     wants_images,
 )
 from judge.judging.providers.local import is_local
@@ -48,53 +42,15 @@ from judge.judging.stages import StageOutcome, run_stages
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
-from judge.load.rubric import load_rubric, rubric_hash
+from judge.load.rubric import load_rubric
 from judge.options import RunOptions, Use
 from judge.store.cache import open_cache
 
 __all__ = ["NO_JUDGE", "RunOptions", "Scorer"]
 
-
-@dataclass(frozen=True)
-class _Call:
-    """One judge call a scoring would make (for estimates)."""
-
-    judge: JudgeSpec
-    messages: list[dict[str, Any]]
-    model: type[BaseModel]
-    sample: int
-    reply_tokens: int
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """What a rubric needs per call, computed once per rubric."""
-
-    rubric: Rubric
-    hash: str
-    model: type[BaseModel]
-    # The hash of the prompt templates this rubric uses, recorded in its results.
-    prompt_hash: str
-    # A multi-stage rubric's reply model per stage.
-    stage_models: dict[str, type[BaseModel]] = field(default_factory=dict)
-    # Whether a call of this rubric shows the case's images (its context names `images`).
-    shows_images: bool = False
-
-    @classmethod
-    def of(cls, rubric: Rubric) -> _Prepared:
-        shows = (
-            any(wants_images(rubric, stage) for stage in rubric.stages)
-            if rubric.stages
-            else wants_images(rubric)
-        )
-        return cls(
-            rubric,
-            rubric_hash(rubric),
-            response_model(rubric),
-            template_hash(rubric_templates(rubric)),
-            {stage.id: stage_model(rubric, stage) for stage in rubric.stages},
-            shows,
-        )
+# The scorer's own short names for what judge.judging.prepared holds.
+_Call = PlannedCall
+_Prepared = Prepared
 
 
 class Scorer:

@@ -1,6 +1,6 @@
 """The exit statuses of every `judge` command (the README's "Exit statuses" table).
 
-One boundary sets them, `judge.cli.commands`' group, for every subcommand alike: a
+One boundary sets them, `judge.cli.group`' group, for every subcommand alike: a
 `JudgeError` (anything the user can fix; click's usage errors too) is one line and
 `USER_ERROR`; Ctrl-C is `INTERRUPTED`; any other exception is a bug and keeps its traceback.
 """

@@ -16,7 +16,7 @@ import click
 
 from judge.options import RunOptions, allowed, declared, info, kind
 
-__all__ = ["RunOption", "options_from", "run_option", "run_options"]
+__all__ = ["RunOption", "interval_options", "options_from", "run_option", "run_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,3 +79,24 @@ def options_from(values: dict[str, Any]) -> RunOptions:
 
 
 _NAMES = frozenset(f.name for f in declared())
+
+
+def interval_options(command: F) -> F:
+    """--ci, --n-boot and --seed: the confidence level and the bootstrap behind intervals."""
+    command = click.option(
+        "--seed", type=int, default=0, show_default=True, help="Bootstrap seed."
+    )(command)
+    command = click.option(
+        "--n-boot",
+        type=click.IntRange(min=0),
+        default=1000,
+        show_default=True,
+        help="Bootstrap resamples (0: no intervals).",
+    )(command)
+    return click.option(
+        "--ci",
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        default=0.95,
+        show_default=True,
+        help="Confidence level of the intervals.",
+    )(command)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.contracts.cases import LETTERS, lettered, letters_problem
-from judge.judging.accuracy import letter_in
+from judge.load.letters import letter_in
 
 __all__ = ["ChatProblem", "from_chat", "is_chat"]
 

@@ -1,7 +1,7 @@
 """`judge report`: a self-contained HTML report of a results file, and the aggregations behind
 it (`judge.report.data`), reusable in a terminal or a notebook.
 
-Imported lazily: `judge.report.command` is loaded by the CLI on every start, so this package
+Imported lazily: `judge.cli.report` is loaded by the CLI on every start, so this package
 must not pull in pandas or matplotlib until a report is built.
 """
 

@@ -1,4 +1,4 @@
-"""`judge calibrate` (calibration.cli.calibrate_command) and the import-cost promises.
+"""`judge calibrate` (judge.cli.calibrate.calibrate_command) and the import-cost promises.
 
 The command runs inside the `judge` group, whose error boundary turns calibration's errors
 (a `judge.errors.JudgeError`) into one line and exit status 2.
@@ -84,8 +84,10 @@ def _judge_modules(loaded: set[str]) -> set[str]:
 
 def test_imports_stay_cheap() -> None:
     heavy = {"pandas", "scipy", "krippendorff", "sklearn", "pingouin", "statsmodels"}
-    loaded = _loaded_after("import calibration.cli")
-    assert not loaded & (heavy | {"litellm"}) and not _judge_modules(loaded)
+    loaded = _loaded_after("import judge.cli.calibrate")  # on every start of the `judge` CLI
+    assert not loaded & (heavy | {"litellm"})
+    loaded = _loaded_after("import calibration.calibrate, calibration.record")
+    assert _judge_modules(loaded) <= {"judge.store", "judge.store.sqlite"}
     loaded = _loaded_after("import calibration; calibration.alpha")
     assert "krippendorff" in loaded
     assert "litellm" not in loaded and not _judge_modules(loaded)

@@ -14,7 +14,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 from calibration.compare import compare_runs, paired_interval
 from calibration.errors import CalibrationError
 from calibration.runs import load_run
-from judge.cli.commands import cli
+from judge.cli.group import cli
 
 RNG = np.random.default_rng(4)
 ITEMS = [f"case-{i:02d}" for i in range(40)]

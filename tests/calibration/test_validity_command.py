@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 import calibration
-from calibration.cli import calibrate_command
 from calibration.loaders import load_human_scores, load_judge_results
 from calibration.runs import load_meta
 from calibration.validity import alt_test_table, ceiling_table, estimate_table
 from judge.cli import cli
+from judge.cli.calibrate import calibrate_command
 
 N_ITEMS, N_RATED = 60, 40
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from test_annotate_support import RATED, rate, write_predictions
 
 from judge.annotate.assign import assign
-from judge.annotate.command import annotate
+from judge.cli.annotate import annotate
 from judge.errors import ConfigError, InputError
 
 # Through the `judge` group, whose error boundary sets the exit statuses.

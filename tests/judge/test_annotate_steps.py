@@ -18,11 +18,11 @@ from test_annotate_support import PAYLOAD, STEP_ANSWERS, StepsLive, csrf_of, ste
 from test_stages import STEPS
 
 from calibration import load_human_scores
-from calibration.cli import calibrate_command
 from calibration.data import unit_ids
 from judge.annotate.export import STEP_COLUMNS, export_scores
 from judge.annotate.server import AnnotationServer, rater_links
 from judge.annotate.study import open_study
+from judge.cli.calibrate import calibrate_command
 from judge.errors import ConfigError
 from judge.judging.sentences import fit_units, split_sentences
 from judge.load.inputs import read_items

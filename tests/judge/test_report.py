@@ -27,9 +27,9 @@ from click.testing import CliRunner
 
 import calibration
 import judge
+from judge.cli.report import report_command
 from judge.load.rubric import load_rubric
 from judge.report import build_report, slice_scores, write_report
-from judge.report.command import report_command
 from judge.store.results import iter_records
 from tests.browser import ARGS, CHROMIUM
 from tests.llm_server import LLMServer, Reply

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from judge.cli.commands import cli
+from judge.cli.group import cli
 from judge.contracts import Rubric
 from judge.errors import RubricError
 from judge.judging.prompts import SINGLE_TEMPLATES, render_prompt, rubric_templates, template_hash

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from judge.cli.serve import serve as serve_command
 from judge.errors import ConfigError
 from judge.scorer import RunOptions
 from judge.serve.app import create_app
-from judge.serve.command import serve as serve_command
 from judge.serve.server import check_exposure, is_loopback, running
 from tests.llm_server import LLMServer, Reply
 
@@ -171,7 +171,7 @@ def test_the_command_logs_no_key(llm_server: LLMServer, tmp_path: Path) -> None:
     (uvicorn's and ours) and its answers hold no trace of the key."""
     llm_server.script = _echo_the_key
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "JUDGE_HOME": str(tmp_path / "home")}
-    command = "from judge.serve.command import serve; serve()"
+    command = "from judge.cli.serve import serve; serve()"
     args = ["--judge", MODEL, "--api-base", llm_server.url, "--port", "0", "--attempts", "1"]
     process = subprocess.Popen(
         [sys.executable, "-c", command, *args],

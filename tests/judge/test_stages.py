@@ -289,7 +289,7 @@ def test_calibrate_reports_the_protocols_agreement_beside_alpha(
 ) -> None:
     from click.testing import CliRunner
 
-    from calibration.cli import calibrate_command
+    from judge.cli.calibrate import calibrate_command
 
     llm_server.script = scripted([FACTUAL, NONFACTUAL, FACTUAL])
     out = tmp_path / "r.jsonl"

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import judge
-from judge.cli.commands import cli
+from judge.cli.group import cli
 from judge.contracts import Rubric
 from judge.judging.prompts import render_examples
 from judge.load.rubric import load_rubric, rubric_hash

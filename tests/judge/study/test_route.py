@@ -290,7 +290,7 @@ def test_calibrate_estimate_weighs_the_routed_human_scores(scored: Path, tmp_pat
     import ppi_py
 
     from calibration.routing import WEIGHTS_FORMAT as READ
-    from calibration.validity_cli import run_validity
+    from judge.cli.calibration_render import run_validity
     from judge.study.route import WEIGHTS_FORMAT as WRITTEN
 
     assert READ == WRITTEN  # the reader calibration keeps without importing the engine

@@ -47,6 +47,6 @@ def report_command(
         results, out or results.with_suffix(".html"), human, rubric=rubric, lowest=lowest
     )
     click.echo(f"report: {written}")
-    from calibration.validity_cli import print_results_status
+    from judge.cli.calibration_render import print_results_status
 
     print_results_status(results)

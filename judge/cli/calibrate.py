@@ -1,7 +1,7 @@
 """`judge calibrate`: the agreement table of judge scores against human scores.
 
-Only click is imported at module level: the `judge` CLI imports this module on every start,
-and pandas, scipy and krippendorff would slow `judge --help` down.
+Only click (and the shared click options) at module level: the `judge` CLI imports this module
+on every start, and pandas, scipy and krippendorff would slow `judge --help` down.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from calibration.cli_options import interval_options
+from judge.cli.options import interval_options
 
 __all__ = ["calibrate_command"]
 
@@ -202,7 +202,7 @@ def calibrate_command(
     _render(table, table.attrs.get("notes", []), ci)
     _render_protocol(table.attrs.get("protocol"))
     if alt_test or ceiling or estimate or save or plan_width is not None:
-        from calibration.validity_cli import run_validity, save_alt_test
+        from judge.cli.calibration_render import run_validity, save_alt_test
 
         tables = run_validity(
             judge_path, human_path, levels, domains, alt_test=alt_test or save,

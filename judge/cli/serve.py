@@ -1,5 +1,5 @@
-"""`judge serve`: the click command. Only click and the standard library at module level, so
-`judge --help` does not import FastAPI or litellm."""
+"""`judge serve`: the click command (the service is judge/serve/). Only click and the standard
+library at module level, so `judge --help` does not import FastAPI or litellm."""
 
 from __future__ import annotations
 

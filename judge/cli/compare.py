@@ -1,6 +1,7 @@
 """`judge compare a.jsonl b.jsonl`: judge drift or model A against model B, per criterion.
 
-Only click is imported at module level (the `judge` CLI imports this module on every start).
+Only click (and the shared click options) at module level (the `judge` CLI imports this module
+on every start).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from calibration.cli_options import interval_options
+from judge.cli.options import interval_options
 
 __all__ = ["compare_command"]
 
@@ -89,7 +90,7 @@ def compare_command(
     from calibration.errors import CalibrationError
     from calibration.loaders import load_human_scores
     from calibration.runs import load_run
-    from calibration.validity_cli import number, print_table
+    from judge.cli.calibration_render import number, print_table
 
     # A CalibrationError is a judge.errors.JudgeError: the `judge` group prints it as one
     # line with exit status 2, like every other bad input.
@@ -155,7 +156,7 @@ def compare_command(
     for note in result.notes:
         click.echo(f"note: {note}")
     if corrected is not None:
-        from calibration.validity_cli import render_difference
+        from judge.cli.calibration_render import render_difference
 
         render_difference(corrected, ci)
     for criterion, sub in result.flips.groupby("criterion", sort=True):
