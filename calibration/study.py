@@ -28,23 +28,37 @@ from calibration.loaders import load_human_scores, load_judge_scores
 
 __all__ = [
     "Study",
+    "StudySettings",
     "case_field",
     "guarantee_table",
     "latent_tables",
     "load_study",
+    "run_study",
     "study_levels",
+    "undefined",
 ]
 
 
 @dataclass
 class Study:
-    """What a study reads: the long scores of judges and humans together, the case metadata
-    of a `judge score` run (None for another tool's table), and file-level notes."""
+    """What a study reads: the long scores of judges and humans together, whether the judge
+    file is a `judge score` run (whose case metadata `meta` reads on first use), and
+    file-level notes."""
 
     long: pd.DataFrame
-    meta: pd.DataFrame | None
+    results_file: bool
     judge_path: str
     notes: list[str] = field(default_factory=list)
+    _meta: pd.DataFrame | None = None
+
+    @property
+    def meta(self) -> pd.DataFrame | None:
+        """The run's case metadata (None for another tool's table)."""
+        if self._meta is None and self.results_file:
+            from calibration.runs import load_meta
+
+            self._meta = load_meta(self.judge_path)
+        return self._meta
 
 
 def load_study(judge_path: str | Path, human_path: str | Path) -> Study:
@@ -58,24 +72,21 @@ def load_study(judge_path: str | Path, human_path: str | Path) -> Study:
         notes.insert(0, f"{judged.attrs['unscored']} unscored judgment(s) skipped")
     if judged.attrs.get("torn_line"):
         notes.insert(0, f"{judge_path}:{judged.attrs['torn_line']}: left out a torn last line")
-    meta = None
-    if judged.attrs.get("results_file"):
-        from calibration.runs import load_meta
-
-        meta = load_meta(judge_path)
-    return Study(pd.concat([judged, human], ignore_index=True), meta, str(judge_path), notes)
+    both = pd.concat([judged, human], ignore_index=True)
+    return Study(both, bool(judged.attrs.get("results_file")), str(judge_path), notes)
 
 
 def case_field(study: Study, name: str, option: str) -> pd.Series:
     """Item → the value of case-metadata field `name` (for --cluster, --strata, --by); every
     judged item must carry it."""
-    if study.meta is None:
+    meta = study.meta
+    if meta is None:
         raise CalibrationError(
             f"{option} {name}: needs the case metadata of a `judge score` results file"
         )
-    if name not in study.meta.columns:
+    if name not in meta.columns:
         raise CalibrationError(f"{study.judge_path}: no case-metadata field {name!r} for {option}")
-    values = study.meta[name]
+    values = meta[name]
     lacking = values.index[values.isna()]
     if len(lacking):
         raise CalibrationError(
@@ -227,3 +238,88 @@ def latent_tables(study: Study, levels: Mapping[str, str], method: str) -> dict[
         "confusion": pd.DataFrame(confusion),
         "error_correlation": pd.DataFrame(correlation),
     }
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What `judge calibrate` was asked for; every table it computes follows from these."""
+
+    levels: Mapping[str, str] | None = None  # criterion → level, from the rubric
+    domains: Mapping[str, Sequence[Any]] | None = None
+    level: tuple[str, ...] = ()  # --level values
+    ci: float = 0.95
+    n_boot: int = 1000
+    seed: int = 0
+    cluster: str | None = None
+    strata: str | None = None
+    alt_test: bool = False
+    alt_test_pool: bool = False
+    epsilon: float = 0.2
+    ceiling: bool = False
+    estimate: bool = False
+    weights: pd.Series | None = None
+    by: str | None = None
+    plan_width: float | None = None
+    guarantee: float | None = None
+    delta: float = 0.1
+    agree_within: int = 0
+    latent: str | None = None
+
+
+def run_study(study: Study, s: StudySettings) -> dict[str, pd.DataFrame]:
+    """Every table the settings ask for, by name: agreement and human_human always; alt_test,
+    ceiling, estimate, plan, guarantee, latent, confusion, error_correlation when asked."""
+    from calibration.agreement_table import agreement
+    from calibration.human_human import human_human
+    from calibration.levels import parse_levels
+    from calibration.step_protocol import step_protocol_table
+    from calibration.validity import alt_test_table, ceiling_table, estimate_table, plan_table
+
+    default, per = parse_levels(list(s.level))
+    levels = study_levels(study, s.levels, default, per)
+    clusters = None if s.cluster is None else case_field(study, s.cluster, "--cluster")
+    strata = None if s.strata is None else case_field(study, s.strata, "--strata")
+    units = study.long.assign(unit=unit_ids(study.long)).drop_duplicates("unit")
+    unit_clusters = None
+    if clusters is not None:
+        unit_clusters = dict(zip(units["item"], units["item"].map(clusters), strict=False))
+    tables: dict[str, pd.DataFrame] = {}
+    table = agreement(study.long, levels=levels, domains=s.domains, ci=s.ci, n_boot=s.n_boot,
+                      seed=s.seed, clusters=unit_clusters)  # fmt: skip
+    table.attrs["notes"] = list(study.notes)
+    table.attrs["protocol"] = step_protocol_table(study.long).to_dict("records")
+    tables["agreement"] = table
+    tables["human_human"] = human_human(study.long, levels=levels, domains=s.domains)
+    if s.alt_test:
+        tables["alt_test"] = alt_test_table(study.long, levels, epsilon=s.epsilon,
+                                            pool=s.alt_test_pool)  # fmt: skip
+    if s.ceiling:
+        tables["ceiling"] = ceiling_table(study.long, levels, s.domains)
+    slices = None if s.by is None else case_field(study, s.by, "--by")
+    if s.estimate:
+        tables["estimate"] = estimate_table(
+            study.long, levels, ci=s.ci, by=slices, weights=s.weights, clusters=clusters,
+            strata=strata,
+        )  # fmt: skip
+    if s.plan_width is not None:
+        tables["plan"] = plan_table(study.long, levels, width=s.plan_width, ci=s.ci, by=slices)
+    if s.guarantee is not None:
+        tables["guarantee"] = guarantee_table(study, levels, s.domains, target=s.guarantee,
+                                              delta=s.delta, within=s.agree_within)  # fmt: skip
+    if s.latent is not None:
+        tables.update(latent_tables(study, levels, s.latent))
+    return tables
+
+
+_COUNTS = ("n", "N", "n_items", "n_humans", "n_judges", "tested", "skipped", "rank")
+
+
+def undefined(tables: Mapping[str, pd.DataFrame]) -> bool:
+    """True when no table holds a single defined statistic (counts aside)."""
+    for table in tables.values():
+        numbers = table.select_dtypes("number")
+        numbers = numbers[[c for c in numbers.columns if c not in _COUNTS
+                           and not c.endswith("_n") and not c.startswith("n_")]]  # fmt: skip
+        if numbers.notna().to_numpy().any():
+            return False
+    return True
