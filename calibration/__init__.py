@@ -20,10 +20,14 @@ if TYPE_CHECKING:
     from calibration.ceiling import balanced_f1, human_ceiling
     from calibration.data import collapse_repeats, from_wide, normalize_long, to_wide
     from calibration.errors import CalibrationError, InputFileError
+    from calibration.escalate import Guarantee, calibrate_cascade, calibrate_guarantee
+    from calibration.human_agreement import human_human
+    from calibration.latent import LatentResult, dawid_skene, error_correlation, mace
     from calibration.levels import level_of
     from calibration.loaders import load_human_scores, load_judge_results, load_scores
     from calibration.patterns import alpha_from_patterns
     from calibration.ppi import PPIResult, ppi_by, ppi_mean, ppi_paired_difference, ppi_plan
+    from calibration.ppi_designs import ppi_mean_clustered, ppi_mean_stratified
     from calibration.reliability import AlphaResult, alpha
     from calibration.routing import load_route_weights
     from calibration.step_protocol import protocol_agreement, step_protocol_table
@@ -32,25 +36,35 @@ __all__ = [
     "AlphaResult",
     "AltTestResult",
     "CalibrationError",
+    "Guarantee",
     "InputFileError",
+    "LatentResult",
     "PPIResult",
     "agreement",
     "alpha",
     "alpha_from_patterns",
     "alt_test",
     "balanced_f1",
+    "calibrate_cascade",
     "calibrate_files",
+    "calibrate_guarantee",
     "collapse_repeats",
+    "dawid_skene",
+    "error_correlation",
     "from_wide",
     "human_ceiling",
+    "human_human",
     "level_of",
     "load_human_scores",
     "load_judge_results",
     "load_route_weights",
     "load_scores",
+    "mace",
     "normalize_long",
     "ppi_by",
     "ppi_mean",
+    "ppi_mean_clustered",
+    "ppi_mean_stratified",
     "ppi_paired_difference",
     "ppi_plan",
     "protocol_agreement",
@@ -75,6 +89,16 @@ _HOMES = {
     "from_wide": "data",
     "normalize_long": "data",
     "to_wide": "data",
+    "human_human": "human_agreement",
+    "LatentResult": "latent",
+    "dawid_skene": "latent",
+    "error_correlation": "latent",
+    "mace": "latent",
+    "Guarantee": "escalate",
+    "calibrate_cascade": "escalate",
+    "calibrate_guarantee": "escalate",
+    "ppi_mean_clustered": "ppi_designs",
+    "ppi_mean_stratified": "ppi_designs",
     "CalibrationError": "errors",
     "InputFileError": "errors",
     "load_human_scores": "loaders",

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.data import collapse_repeats, drop_off_scale, normalize_long, to_wide
+from calibration.bootstrap import cluster_codes
+from calibration.data import collapse_repeats, drop_off_scale, normalize_long, to_wide, unit_ids
 from calibration.errors import CalibrationError
 from calibration.levels import level_of
 from calibration.multirater import ICC_FORMS, fleiss, icc
-from calibration.pairwise import agreement_rates, confusion, correlations, kappas
+from calibration.pairwise import agreement_rates, confusion, correlations, kappa_interval, kappas
 from calibration.reliability import AlphaResult, Domain, alpha, numeric_matrix
 
 # level_of: calibration.levels.level_of, re-exported (an import path of this module).
@@ -62,22 +63,36 @@ def _alpha_cols(prefix: str, result: AlphaResult | None, notes: list[str]) -> di
 
 
 def _many_rater_cols(suffix: str, m: np.ndarray, level: str, notes: list[str]) -> dict:
-    out: dict[str, Any] = {f"fleiss_kappa_{suffix}": np.nan}
+    """Fleiss' κ (discrete levels) and the ICCs (numeric levels), each with the number of items
+    it used (`…_n`) and a note when that is fewer than the items with a rating."""
+    out: dict[str, Any] = {f"fleiss_kappa_{suffix}": np.nan, f"fleiss_kappa_{suffix}_n": 0}
     out.update({f"{form}_{suffix}": np.nan for form in ICC_FORMS})
+    out[f"icc_{suffix}_n"] = 0
+    rated = int((~np.isnan(m)).any(axis=1).sum())
+    results = []
     if level in ("nominal", "ordinal"):
-        out[f"fleiss_kappa_{suffix}"], why = fleiss(m)
-        notes.extend([f"fleiss_kappa_{suffix}: {why}"] if why else [])
+        results.append(("fleiss_kappa", fleiss(m)))
     if level != "nominal":
-        forms, why = icc(m)
-        out.update({f"{form}_{suffix}": value for form, value in forms.items()})
-        notes.extend([f"icc_{suffix}: {why}"] if why else [])
+        results.append(("icc", icc(m)))
+    for name, result in results:
+        out.update({f"{key}_{suffix}": value for key, value in result.values.items()})
+        out[f"{name}_{suffix}_n"] = result.n_items
+        notes.extend(f"{name}_{suffix}: {note}" for note in result.notes)
+        if 0 < result.n_items < rated:
+            notes.append(f"{name}_{suffix}: {result.n_items} of {rated} rated items used")
     return out
 
 
 class _Criterion:
     """One criterion's scores as a numeric items × raters matrix, humans and judges apart."""
 
-    def __init__(self, long: pd.DataFrame, level: str, domain: Domain | None):
+    def __init__(
+        self,
+        long: pd.DataFrame,
+        level: str,
+        domain: Domain | None,
+        clusters: Mapping[str, Any] | None = None,
+    ):
         self.level = level
         self.humans = sorted(long.loc[long["rater_kind"] == "human", "rater"].unique())
         self.judges = sorted(long.loc[long["rater_kind"] == "judge", "rater"].unique())
@@ -88,13 +103,32 @@ class _Criterion:
         self.items = list(wide.index)
         coded = numeric_matrix(wide, level, domain)
         self.matrix, self.values, self.labels, self.problem = coded
+        # The case of each unit (a cluster bootstrap keeps a case's items and steps
+        # together), or None.
+        self.clusters = None
+        if clusters is not None:
+            item_of = long.assign(unit=unit_ids(long)).groupby("unit")["item"].first()
+            owners = [str(item_of[unit]) for unit in self.items]
+            lacking = [item for item in owners if item not in clusters]
+            if lacking:
+                raise CalibrationError(
+                    f"item {lacking[0]!r} has no cluster ({len(set(lacking))} item(s) lack one)"
+                )
+            self.clusters = np.array([str(clusters[item]) for item in owners], dtype=object)
+
+    def codes(self, rows: np.ndarray) -> np.ndarray | None:
+        """Cluster codes of the selected rows, for the bootstrap (None: resample items)."""
+        return None if self.clusters is None else cluster_codes(self.clusters[rows])
 
     def cols(self, names: Sequence[str]) -> np.ndarray:
         order = [*self.humans, *self.judges]
         return self.matrix[:, [order.index(n) for n in names]]
 
     def alpha(self, matrix: np.ndarray, ci: float, n_boot: int, seed: int) -> AlphaResult:
-        return alpha(matrix, self.level, ci=ci, n_boot=n_boot, seed=seed, domain=self.values)
+        return alpha(
+            matrix, self.level, ci=ci, n_boot=n_boot, seed=seed, domain=self.values,
+            clusters=self.clusters,
+        )  # fmt: skip
 
 
 def _judge_row(c: _Criterion, judge: str, settings: dict[str, Any], notes: list[str]) -> dict:
@@ -113,7 +147,7 @@ def _judge_row(c: _Criterion, judge: str, settings: dict[str, Any], notes: list[
     row.update(_alpha_cols("alpha_with_judge", c.alpha(with_judge, ci, n_boot, seed), notes))
     numeric = c.level != "nominal"
     if numeric:
-        stats, why = correlations(x_mean[pair], h_mean[pair], ci, n_boot, seed)
+        stats, why = correlations(x_mean[pair], h_mean[pair], ci, n_boot, seed, c.codes(pair))
         row.update(stats)
         notes.extend(why)
     xm, hm = x[label_pair], h_major[label_pair]
@@ -122,6 +156,7 @@ def _judge_row(c: _Criterion, judge: str, settings: dict[str, Any], notes: list[
     else:
         stats, why = kappas(xm, hm, c.values, ordered=numeric)
         row.update(stats)
+        row.update(kappa_interval(xm, hm, c.values, ci, n_boot, seed, c.codes(label_pair)))
         notes.extend(why)
     row.update(agreement_rates(x_mean[pair], h_mean[pair], xm, hm, numeric))
     row["confusion"] = None if c.level == "interval" else confusion(xm, hm, c.values)
@@ -171,6 +206,7 @@ def agreement(
     ci: float = 0.95,
     n_boot: int = 1000,
     seed: int = 0,
+    clusters: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Agreement of judges with humans, one row per criterion and judge.
 
@@ -179,7 +215,9 @@ def agreement(
     (ordinal/binary/categorical); others get `default_level`. `domains`: criterion → the
     scale's levels in order. With two or more judges an extra row, judge "panel", scores the
     judges' consensus. Criteria without judges give one human-only row (judge = None).
-    Undefined statistics are NaN, and the row's `notes` says why.
+    Undefined statistics are NaN, and the row's `notes` says why. `clusters`: item → case;
+    the intervals of α, κ and the correlations then resample whole cases (a cluster
+    bootstrap), since several items of one case are not independent.
     """
     long = normalize_long(long_df)
     if long.empty:
@@ -191,7 +229,7 @@ def agreement(
         domain = (domains or {}).get(str(criterion))
         sub, off_scale = drop_off_scale(sub, domain)
         sub, repeated = collapse_repeats(sub, level)
-        c = _Criterion(sub, level, domain)
+        c = _Criterion(sub, level, domain, clusters)
         for row in _criterion_rows(c, settings):
             if repeated:
                 note = f"{repeated} repeated score(s) collapsed to one per rater and item"

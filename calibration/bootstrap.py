@@ -12,7 +12,7 @@ definitions; `tests/calibration/test_bootstrap.py` checks the fast path against 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
+from typing import Any, cast
 
 import krippendorff
 import numpy as np
@@ -22,6 +22,7 @@ from krippendorff import krippendorff as kd
 __all__ = [
     "alphas_from_coincidences",
     "as_level",
+    "cluster_codes",
     "fast_bootstrap",
     "item_coincidences",
     "percentile_interval",
@@ -39,11 +40,31 @@ def as_level(level: str) -> krippendorff.LevelOfMeasurement:
     return cast("krippendorff.LevelOfMeasurement", level)
 
 
-def resample_indices(n_items: int, n_boot: int, seed: int) -> Iterator[IntArray]:
-    """The item indices of each resample; both bootstrap paths draw exactly these."""
+def resample_indices(
+    n_items: int, n_boot: int, seed: int, clusters: IntArray | None = None
+) -> Iterator[IntArray]:
+    """The item indices of each resample; both bootstrap paths draw exactly these.
+
+    `clusters` (a code per item, 0..G−1): a cluster bootstrap, which draws G whole clusters
+    with replacement and keeps every item of each, so items of one case stay together.
+    Singleton clusters draw exactly the items' resamples."""
     rng = np.random.default_rng(seed)
+    if clusters is None:
+        for _ in range(n_boot):
+            yield rng.integers(0, n_items, size=n_items)
+        return
+    n_clusters = int(clusters.max()) + 1
+    members = [np.flatnonzero(clusters == c) for c in range(n_clusters)]
     for _ in range(n_boot):
-        yield rng.integers(0, n_items, size=n_items)
+        yield np.concatenate([members[c] for c in rng.integers(0, n_clusters, size=n_clusters)])
+
+
+def cluster_codes(clusters: Any) -> IntArray:
+    """Cluster labels (one per item, any hashable) as codes 0..G−1 for `resample_indices`."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(pd.Series(list(clusters)), sort=True)
+    return np.asarray(codes, dtype=np.int_)
 
 
 def value_counts(reliability: FloatArray, domain: FloatArray) -> IntArray:
@@ -81,24 +102,35 @@ def alphas_from_coincidences(o: FloatArray, domain: FloatArray, level: str) -> F
 
 
 def fast_bootstrap(
-    counts: IntArray, domain: FloatArray, level: str, n_boot: int, seed: int
+    counts: IntArray,
+    domain: FloatArray,
+    level: str,
+    n_boot: int,
+    seed: int,
+    clusters: IntArray | None = None,
 ) -> FloatArray:
-    """α of `n_boot` item resamples from per-pattern coincidences (see module docstring)."""
+    """α of `n_boot` item (or cluster) resamples from per-pattern coincidences (see module
+    docstring)."""
     stack, inverse = item_coincidences(counts)
     k, v = stack.shape[0], stack.shape[1]
     weights = np.empty((n_boot, k))
-    for b, idx in enumerate(resample_indices(len(inverse), n_boot, seed)):
+    for b, idx in enumerate(resample_indices(len(inverse), n_boot, seed, clusters)):
         weights[b] = np.bincount(inverse[idx], minlength=k)
     o = (weights @ stack.reshape(k, v * v)).reshape(n_boot, v, v)
     return alphas_from_coincidences(o, domain, level)
 
 
 def plain_bootstrap(
-    reliability: FloatArray, domain: FloatArray, level: str, n_boot: int, seed: int
+    reliability: FloatArray,
+    domain: FloatArray,
+    level: str,
+    n_boot: int,
+    seed: int,
+    clusters: IntArray | None = None,
 ) -> FloatArray:
     """α of the same resamples by calling `krippendorff.alpha` once per resample (slow)."""
     out = np.empty(n_boot)
-    for b, idx in enumerate(resample_indices(reliability.shape[1], n_boot, seed)):
+    for b, idx in enumerate(resample_indices(reliability.shape[1], n_boot, seed, clusters)):
         try:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[b] = krippendorff.alpha(

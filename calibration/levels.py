@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from calibration.errors import CalibrationError
 
-__all__ = ["LEVELS", "SCALE_LEVELS", "level_of"]
+__all__ = ["LEVELS", "SCALE_LEVELS", "level_of", "parse_levels"]
 
 # The levels the `krippendorff` package computes α at (its `level_of_measurement`).
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -33,3 +33,29 @@ def level_of(kind: str) -> str:
     if level not in LEVELS:
         raise CalibrationError(f"unknown scale level {kind!r}; use one of {LEVELS}")
     return level
+
+
+def parse_levels(specs: tuple[str, ...] | list[str]) -> tuple[str | None, dict[str, str]]:
+    """`--level` values: `LEVEL` (every criterion) or `CRITERION=LEVEL` (one), any number.
+    Returns the default level (None when not given) and the per-criterion ones."""
+    default: str | None = None
+    per: dict[str, str] = {}
+    for spec in specs:
+        name, sep, level = spec.rpartition("=")
+        if level not in LEVELS:
+            raise CalibrationError(
+                f"--level {spec!r}: the level must be one of {', '.join(LEVELS)}"
+            )
+        if not sep:
+            if default is not None and default != level:
+                raise CalibrationError(
+                    f"--level given twice for every criterion: {default}, {level}"
+                )
+            default = level
+        elif not name.strip():
+            raise CalibrationError(f"--level {spec!r}: name a criterion before '='")
+        elif per.get(name, level) != level:
+            raise CalibrationError(f"--level given twice for {name!r}: {per[name]}, {level}")
+        else:
+            per[name] = level
+    return default, per

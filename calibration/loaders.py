@@ -15,7 +15,13 @@ from calibration.data import LONG_COLUMNS, RATER_KINDS, from_wide, join_labels, 
 from calibration.errors import CalibrationError, InputFileError
 from calibration.spreadsheet import unescape_cell
 
-__all__ = ["case_item_steps", "load_human_scores", "load_judge_results", "load_scores"]
+__all__ = [
+    "case_item_steps",
+    "load_human_scores",
+    "load_judge_results",
+    "load_judge_scores",
+    "load_scores",
+]
 
 # Columns that are never raters in a wide human table.
 _ID_COLUMNS = ("item", "id", "step", "criterion", "comment")
@@ -344,4 +350,65 @@ def _meta_eval_labels(
         raise InputFileError(str(path), None, message)
     frame = normalize_long(pd.DataFrame(rows, columns=[*LONG_COLUMNS, "step"]))
     frame.attrs["unmatched"] = unmatched
+    return frame
+
+
+_JUDGE_LONG = ("item", "criterion", "judge", "score")
+
+
+def _is_results_file(path: Path) -> bool:
+    """A `judge score` results file: JSONL whose first record holds `judgments`."""
+    if path.suffix.lower() != ".jsonl":
+        return False
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.strip():
+                try:
+                    first = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+                    return True  # let the results reader word the error
+                return isinstance(first, dict) and "judgments" in first
+    return True
+
+
+def load_judge_scores(path: str | Path) -> pd.DataFrame:
+    """Judge scores from a `judge score` results JSONL, or from any other tool as a long
+    CSV/TSV/JSONL/JSON table with columns item, criterion, judge, score (+ optional step):
+    one row per item, criterion and judge (a repeated row is refused at its line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(str(path), None, "no such file")
+    if _is_results_file(path):
+        frame = load_judge_results(path)
+        frame.attrs["results_file"] = True
+        return frame
+    table, lines = _read_table(path)
+    if table.empty:
+        raise InputFileError(str(path), None, "holds no rows")
+    missing = [c for c in _JUDGE_LONG if c not in table.columns]
+    if missing:
+        raise InputFileError(
+            str(path), None,
+            f"a judge score table needs columns item, criterion, judge, score; missing "
+            f"{', '.join(missing)}",
+        )  # fmt: skip
+    if "rater" in table.columns:
+        raise InputFileError(str(path), None, "has both judge and rater columns", field="rater")
+    table = table.rename(columns={"judge": "rater"})
+    _check_rows(path, table, lines)
+    keys = [c for c in ("item", "step", "criterion", "rater") if c in table.columns]
+    repeated = table.duplicated(keys).to_numpy()
+    if repeated.any():
+        at = int(repeated.argmax())
+        if lines is None and path.suffix.lower() in (".csv", ".tsv"):
+            lines = _row_lines(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+        line = lines[at] if lines is not None and at < len(lines) else None
+        row = table.iloc[at]
+        message = (
+            f"judge {row['rater']!r} scored item {row['item']!r} on {row['criterion']!r} twice"
+        )
+        raise InputFileError(str(path), line, message, field="judge")
+    table = table.assign(rater_kind="judge")
+    frame = normalize_long(table)
+    frame.attrs["unscored"], frame.attrs["torn_line"] = 0, None
     return frame

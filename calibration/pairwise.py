@@ -4,7 +4,9 @@ Which library does what: the correlations and the Pearson interval (Fisher z) co
 `scipy.stats`; the Spearman interval from `scipy.stats.bootstrap` (percentile, paired,
 seeded); the Kendall interval is Fisher z with the Fieller–Hartley–Pearson variance;
 Cohen's κ (unweighted, linear, quadratic), MCC and the confusion matrix come from
-`sklearn.metrics`. Each function returns NaN with a reason when the statistic is undefined.
+`sklearn.metrics`; κ's interval is a percentile bootstrap. With case clusters, every interval
+is a cluster bootstrap (`calibration.bootstrap.resample_indices`). Each function returns NaN
+with a reason when the statistic is undefined.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["agreement_rates", "confusion", "correlations", "kappas"]
+from calibration.bootstrap import percentile_interval, resample_indices
+
+__all__ = ["agreement_rates", "confusion", "correlations", "kappa_interval", "kappas"]
 
 Stats = dict[str, Any]
 NAN = float("nan")
@@ -52,10 +56,42 @@ def _kendall_interval(tau: float, n: int, ci: float) -> Stats:
     return {"kendall_low": float(np.tanh(z - half)), "kendall_high": float(np.tanh(z + half))}
 
 
+def _cluster_intervals(
+    x: np.ndarray, y: np.ndarray, ci: float, n_boot: int, seed: int, clusters: np.ndarray
+) -> Stats:
+    """Percentile intervals of the three correlations from one cluster bootstrap."""
+    from scipy import stats
+
+    draws = []
+    for idx in resample_indices(len(x), n_boot, seed, clusters):
+        a, b = x[idx], y[idx]
+        if _constant(a) or _constant(b):
+            continue
+        draws.append(
+            (
+                float(_spearman_batch(a, b)),
+                float(stats.kendalltau(a, b).statistic),
+                float(np.corrcoef(a, b)[0, 1]),
+            )
+        )
+    out: Stats = {}
+    table = np.array(draws).reshape(-1, 3)
+    for k, name in enumerate(("spearman", "kendall", "pearson")):
+        low, high, _ = percentile_interval(table[:, k], ci)
+        out.update({f"{name}_low": low, f"{name}_high": high})
+    return out
+
+
 def correlations(
-    x: np.ndarray, y: np.ndarray, ci: float, n_boot: int, seed: int
+    x: np.ndarray,
+    y: np.ndarray,
+    ci: float,
+    n_boot: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
 ) -> tuple[Stats, list[str]]:
-    """Spearman, Kendall and Pearson of paired numbers, each with a `ci` interval."""
+    """Spearman, Kendall and Pearson of paired numbers, each with a `ci` interval. With
+    `clusters` (codes 0..G−1 per pair), all three intervals come from a cluster bootstrap."""
     from scipy import stats
 
     out: Stats = {}
@@ -79,7 +115,35 @@ def correlations(
         out.update(spearman_high=res.confidence_interval.high)
     kendall = float(stats.kendalltau(x, y).statistic)
     out.update(kendall=kendall, **_kendall_interval(kendall, len(x), ci))
+    if clusters is not None and n_boot > 0:
+        out.update(_cluster_intervals(x, y, ci, n_boot, seed, clusters))
+        return out, [f"correlation intervals: cluster bootstrap over {clusters.max() + 1} clusters"]
     return out, []
+
+
+def kappa_interval(
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[Any] | np.ndarray,
+    ci: float,
+    n_boot: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> Stats:
+    """Percentile bootstrap interval of Cohen's κ, over items or, with `clusters`, over
+    whole clusters."""
+    from sklearn.metrics import cohen_kappa_score
+
+    if n_boot <= 0 or len(x) < 2:
+        return {"kappa_low": NAN, "kappa_high": NAN}
+    x, y, labels = _ranks(x, y, labels)
+    draws = np.empty(n_boot)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b, idx in enumerate(resample_indices(len(x), n_boot, seed, clusters)):
+            draws[b] = cohen_kappa_score(y[idx], x[idx], labels=labels)
+    low, high, _ = percentile_interval(draws, ci)
+    return {"kappa_low": low, "kappa_high": high}
 
 
 def kappas(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -221,14 +222,16 @@ def ppi_by(
     ci: float = 0.95,
     power_tuning: bool = True,
     weights: pd.Series | None = None,
+    estimator: Callable[[pd.Series, pd.Series], PPIResult] | None = None,
 ) -> pd.DataFrame:
     """`ppi_mean` over all items and per slice of `by` (item → slice, e.g. modality).
 
     One row per slice (slice "(all)" first); a slice too small for PPI has NaN figures and
-    the reason in `notes`. `weights`: as for `ppi_mean`.
+    the reason in `notes`. `weights`: as for `ppi_mean`. `estimator(judge, human)`: another
+    estimate than `ppi_mean` (clustered, stratified), applied to every slice alike.
     """
     slices = by.reindex(judge.index)
-    mean = partial(ppi_mean, ci=ci, power_tuning=power_tuning, weights=weights)
+    mean = estimator or partial(ppi_mean, ci=ci, power_tuning=power_tuning, weights=weights)
     rows = [{"slice": "(all)", **mean(judge, human).as_row()}]
     for value in sorted(slices.dropna().unique(), key=str):
         items = slices.index[slices == value]

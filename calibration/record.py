@@ -25,10 +25,12 @@ if TYPE_CHECKING:  # pandas only for the table `save_verdicts` is given: a looku
 
 __all__ = [
     "DB_NAME",
+    "latest_guarantees",
     "lookup",
     "qualification_lines",
     "results_qualification",
     "results_status",
+    "save_guarantees",
     "save_qualification",
     "save_verdicts",
     "status_lines",
@@ -65,8 +67,22 @@ def _create_qualifications(connection: sqlite3.Connection) -> None:
     )
 
 
+def _guarantees(connection: sqlite3.Connection) -> None:
+    # Trust or Escalate thresholds (judge calibrate --guarantee --save), read by judge route
+    # --escalate; `judges` is the panel whose agreement was the confidence.
+    connection.execute(
+        """CREATE TABLE guarantees (
+            rubric_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL, rubric TEXT NOT NULL,
+            criterion TEXT NOT NULL, judges TEXT NOT NULL, threshold REAL NOT NULL,
+            target REAL NOT NULL, delta REAL NOT NULL, agree_within INTEGER NOT NULL,
+            coverage REAL NOT NULL, agreement REAL NOT NULL, bound REAL NOT NULL,
+            n_items INTEGER NOT NULL, created_at TEXT NOT NULL
+        )"""
+    )
+
+
 # Numbered by position, run once each by judge's one migration runner (judge.store.sqlite).
-MIGRATIONS = [_create, _create_qualifications]
+MIGRATIONS = [_create, _create_qualifications, _guarantees]
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -107,6 +123,50 @@ def save_verdicts(
             "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
     return len(rows)
+
+
+def save_guarantees(
+    db: Path,
+    table: pd.DataFrame,
+    *,
+    rubric_hash: str,
+    prompt_hash: str,
+    rubric: str,
+    judges: list[str],
+    when: str | None = None,
+) -> int:
+    """Store the guaranteed rows of a `guarantee_table` (a criterion without a guarantee has
+    no threshold to keep). Returns how many rows were stored."""
+    created = when or sqlite.now()
+    rows = [
+        (rubric_hash, prompt_hash, rubric, str(r["criterion"]), ", ".join(judges),
+         float(r["threshold"]), float(r["target"]), float(r["delta"]), int(r["agree_within"]),
+         float(r["coverage"]), float(r["agreement"]), float(r["bound"]), int(r["n"]), created)
+        for r in table.to_dict("records")
+        if r.get("guaranteed") is True or r.get("guaranteed") == 1
+    ]  # fmt: skip
+    with closing(_connect(db)) as connection, sqlite.transaction(connection):
+        connection.executemany(
+            "INSERT INTO guarantees VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+    return len(rows)
+
+
+def latest_guarantees(db: Path, *, rubric_hash: str, prompt_hash: str) -> dict[str, dict]:
+    """Criterion → the newest stored guarantee for these hashes (none: an empty dict)."""
+    if not db.exists():
+        return {}
+    with closing(_connect(db)) as connection:
+        connection.row_factory = sqlite3.Row
+        found = connection.execute(
+            "SELECT * FROM guarantees WHERE rubric_hash = ? AND prompt_hash = ? "
+            "ORDER BY created_at DESC, rowid DESC",
+            (rubric_hash, prompt_hash),
+        ).fetchall()
+    out: dict[str, dict] = {}
+    for row in found:
+        out.setdefault(row["criterion"], dict(row))
+    return out
 
 
 def _rows(db: Path, table: str = "calibrations") -> list[dict[str, Any]]:

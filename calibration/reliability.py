@@ -10,7 +10,13 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from calibration.bootstrap import as_level, fast_bootstrap, percentile_interval, value_counts
+from calibration.bootstrap import (
+    as_level,
+    cluster_codes,
+    fast_bootstrap,
+    percentile_interval,
+    value_counts,
+)
 from calibration.data import to_wide
 from calibration.errors import CalibrationError
 from calibration.levels import LEVELS
@@ -123,13 +129,16 @@ def alpha(
     n_boot: int = 1000,
     seed: int = 0,
     domain: Domain | None = None,
+    clusters: Sequence[Any] | np.ndarray | None = None,
 ) -> AlphaResult:
     """Krippendorff's α of `data` with a percentile bootstrap interval over items.
 
     `data`: a wide DataFrame (rows = items, columns = raters, NaN = missing), a long one
     (item, rater, score; one criterion), or an items × raters array. `level`: nominal,
     ordinal, interval or ratio. `domain`: the scale's levels in order, when known. The point
-    estimate is `krippendorff.alpha`; resampling draws items with replacement (seeded).
+    estimate is `krippendorff.alpha`; resampling draws items with replacement (seeded), or
+    with `clusters` (a label per row of `data`: the case) whole clusters, so that items of one
+    case stay together.
     Undefined cases give NaN with a `reason` instead of an error.
     """
     if level not in LEVELS:
@@ -142,6 +151,11 @@ def alpha(
         return _undefined(level, ci, n_boot, 0, 0, problem)
     pairable = (~np.isnan(matrix)).sum(axis=1) >= 2
     matrix = matrix[pairable]
+    if clusters is not None and len(clusters) != len(pairable):
+        raise CalibrationError(f"clusters: {len(clusters)} labels for {len(pairable)} items")
+    codes = (
+        None if clusters is None else cluster_codes(np.asarray(clusters, dtype=object)[pairable])
+    )
     n_items = int(pairable.sum())
     n_raters = int((~np.isnan(matrix)).any(axis=0).sum())
     if wide.shape[1] < 2:
@@ -157,6 +171,7 @@ def alpha(
     if n_boot <= 0:
         nan = float("nan")
         return AlphaResult(value, nan, nan, n_items, n_raters, level, ci, 0)
-    boots = fast_bootstrap(value_counts(reliability, values), values, level, n_boot, seed)
+    counts = value_counts(reliability, values)
+    boots = fast_bootstrap(counts, values, level, n_boot, seed, codes)
     low, high, n_valid = percentile_interval(boots, ci)
     return AlphaResult(value, low, high, n_items, n_raters, level, ci, n_boot, n_valid)

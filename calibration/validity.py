@@ -10,6 +10,7 @@ Repeated samples of a judge are collapsed to one score per item first.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,7 @@ from calibration.ceiling import human_ceiling
 from calibration.data import collapse_repeats, drop_off_scale, normalize_long, unit_ids
 from calibration.errors import CalibrationError
 from calibration.ppi import ppi_by, ppi_mean, ppi_plan
+from calibration.ppi_designs import ppi_mean_clustered, ppi_mean_stratified
 
 __all__ = ["alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
 
@@ -64,12 +66,18 @@ def alt_test_table(
     epsilon: float = 0.2,
     q: float = 0.05,
     domains: Mapping[str, Sequence[Any]] | None = None,
+    pool: bool = False,
 ) -> pd.DataFrame:
     """The alternative annotator test of each judge on each criterion: one row each.
-    `domains`: criterion → the scale's levels; scores outside them are left out (noted).
+    `domains`: criterion → the scale's levels; scores outside them are left out (noted). With
+    `pool`, one test per judge over every criterion's items together, each (item, criterion)
+    an instance, as the alt-test paper runs it on multi-aspect data (SummEval's four aspects);
+    the criteria must then share one kind of scale.
 
     Columns criterion, judge, metric, omega, advantage, passed, tested, skipped, notes.
     """
+    if pool:
+        long_df, levels = _pooled(long_df, levels)
     rows = []
     for p in _pairs(long_df, levels, domains):
         metric = "accuracy" if p.kind in _LABEL_KINDS else "neg_rmse"
@@ -94,6 +102,24 @@ def alt_test_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _pooled(
+    long_df: pd.DataFrame, levels: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    long = normalize_long(long_df)
+    kinds = {(levels or {}).get(str(c), "ordinal") for c in long["criterion"].unique()}
+    labels = {k in _LABEL_KINDS for k in kinds}
+    if len(labels) > 1:
+        raise CalibrationError(
+            "--alt-test-pool pools criteria of one kind; these mix labels and numbers: "
+            f"{sorted(kinds)}"
+        )
+    pooled = long.assign(
+        item=long["item"].astype(str) + " / " + long["criterion"].astype(str),
+        criterion="(pooled)",
+    )
+    return pooled, {"(pooled)": sorted(kinds)[0]}
 
 
 def ceiling_table(
@@ -190,8 +216,13 @@ def estimate_table(
     ci: float = 0.95,
     by: pd.Series | None = None,
     weights: pd.Series | None = None,
+    clusters: pd.Series | None = None,
+    strata: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The PPI-corrected mean of each judge's scores on each criterion (per slice with `by`).
+
+    `clusters` (case → cluster): a cluster-robust interval; `strata` (case → stratum):
+    stratified PPI (calibration.ppi_designs). Neither goes with routing `weights`.
 
     The human score of an item is its raters' mean. `by`: item → slice (case metadata).
     `weights`: item → 1/inclusion probability of a routed queue (`load_route_weights`), for
@@ -199,15 +230,39 @@ def estimate_table(
     low, high, naive, classical(_low/_high), n, N, notes.
     """
 
+    if weights is not None and (clusters is not None or strata is not None):
+        raise CalibrationError("routing weights go with neither --cluster nor --strata")
+    if clusters is not None and strata is not None:
+        raise CalibrationError("--cluster and --strata: choose one design for the estimate")
+
     def compute(
         judged: pd.Series, human: pd.Series, slices: pd.Series | None, w: pd.Series | None
     ) -> pd.DataFrame:
+        estimator = None
+        groups = clusters if clusters is not None else strata
+        if groups is not None:
+            fit = ppi_mean_clustered if clusters is not None else ppi_mean_stratified
+            design = _case_values(judged.index, groups)
+            estimator = partial(_design_estimate, fit=fit, groups=design, ci=ci)
         if slices is None:
-            row = ppi_mean(judged, human, ci=ci, weights=w).as_row()
+            row = (estimator or partial(ppi_mean, ci=ci, weights=w))(judged, human).as_row()
             return pd.DataFrame([{"slice": "(all)", **row}])
-        return ppi_by(judged, human, slices, ci=ci, weights=w)
+        return ppi_by(judged, human, slices, ci=ci, weights=w, estimator=estimator)
 
     return _ppi_rows(long_df, levels, by, compute, weights)
+
+
+def _case_values(units: pd.Index, by_case: pd.Series) -> pd.Series:
+    """Each unit's value of a per-case field (a step unit "item#2" takes its case's)."""
+    return pd.Series(
+        [by_case.get(u, by_case.get(str(u).rsplit("#", 1)[0])) for u in units], index=units
+    )
+
+
+def _design_estimate(
+    judged: pd.Series, human: pd.Series, *, fit: Callable[..., Any], groups: pd.Series, ci: float
+) -> Any:
+    return fit(judged, human, groups, ci=ci)
 
 
 def plan_table(

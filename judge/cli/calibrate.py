@@ -59,10 +59,11 @@ def _cell(row: Any, column: str) -> str:
 
 
 def _render(table: Any, notes: list[str], ci: float) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from judge.cli.calibration_render import console as make_console
+
+    console = make_console()
     view = Table(title=f"Judge–human agreement ({ci:.0%} intervals in brackets)")
     shown = [(c, h) for c, h in _SHOWN if c in table.columns]
     for _, header in shown:
@@ -81,8 +82,9 @@ def _render(table: Any, notes: list[str], ci: float) -> None:
 
 def _render_protocol(protocol: Any) -> None:
     """The MedThinkVQA step-3 agreement (step3_agreement.py's statistics) beside α."""
-    from rich.console import Console
     from rich.table import Table
+
+    from judge.cli.calibration_render import console
 
     if not protocol:
         return
@@ -93,7 +95,7 @@ def _render_protocol(protocol: Any) -> None:
         counts = f"{row['tp']}/{row['tn']}/{row['fp']}/{row['fn']}"
         cells = [_cell(row, c) for c in ("agreement", "phi_mcc", "cohens_kappa")]
         view.add_row(str(row["judge"]), str(row["n_pairs"]), *cells, counts)
-    Console().print(view)
+    console().print(view)
 
 
 def _check_out(out: Path, inputs: tuple[str | None, ...]) -> None:
@@ -175,42 +177,136 @@ def _write(table: Any, out: Path) -> None:
 @click.option(
     "--save",
     is_flag=True,
-    help="Store the alt-test verdicts (implies --alt-test) with the rubric and prompt hashes, "
-    "so the next `judge score` / `judge report` shows them.",
+    help="Store the alt-test verdicts (implies --alt-test) and the --guarantee thresholds with "
+    "the rubric and prompt hashes, so the next `judge score` / `judge report` / `judge route "
+    "--escalate` use them.",
+)
+@click.option(
+    "--level",
+    "level",
+    multiple=True,
+    help="LEVEL or CRITERION=LEVEL (nominal, ordinal, interval, ratio); repeatable. Overrides "
+    "the rubric's scales; text labels are nominal by default.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write every table computed as CSV (agreement, human_human, alt_test, ceiling, "
+    "estimate, plan, guarantee, latent…) plus run.json with the inputs and settings.",
+)
+@click.option(
+    "--cluster",
+    default=None,
+    help="A case-metadata field grouping items that are not independent (a case's steps, "
+    "several models on one case): intervals resample whole clusters; --estimate is "
+    "cluster-robust.",
+)
+@click.option(
+    "--strata", default=None, help="With --estimate: stratified PPI over a case-metadata field."
+)
+@click.option(
+    "--alt-test-pool",
+    is_flag=True,
+    help="With --alt-test: one test per judge over all criteria's items pooled, as the "
+    "alt-test paper runs it (default: per criterion).",
+)
+@click.option(
+    "--guarantee",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Trust or Escalate: the confidence threshold under which the judges abstain, so that "
+    "their agreement with humans on the items kept is at least this (with prob. ≥ 1 − δ).",
+)
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="With --guarantee: the risk that the guarantee fails.",
+)
+@click.option(
+    "--agree-within",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --guarantee: an ordinal score within K levels of the humans' counts as agreeing.",
+)
+@click.option(
+    "--latent",
+    type=click.Choice(["dawid-skene", "mace"]),
+    default=None,
+    help="Latent-truth labels of a panel (binary and categorical criteria), with each judge's "
+    "confusion matrix and the correlation of the judges' errors.",
 )
 def calibrate_command(
     judge_path: str, human_path: str, rubric: str | None, out: Path | None,
     ci: float, n_boot: int, seed: int, alt_test: bool, epsilon: float, ceiling: bool,
     estimate: bool, weights: str | None, by: str | None, plan_width: float | None, save: bool,
+    level: tuple[str, ...], out_dir: Path | None, cluster: str | None, strata: str | None,
+    alt_test_pool: bool, guarantee: float | None, delta: float, agree_within: int,
+    latent: str | None,
 ) -> None:  # fmt: skip
-    """Compare judge scores with human scores, per criterion and judge."""
-    from calibration.calibrate import calibrate_files
+    """Compare judge scores with human scores, per criterion and judge.
+
+    JUDGE is a `judge score` results file, or another tool's scores as a long table (CSV, TSV,
+    JSONL or JSON with columns item, criterion, judge, score)."""
+    from calibration.errors import CalibrationError
+    from calibration.study import StudySettings, load_study, run_study, undefined
 
     # A CalibrationError is a judge.errors.JudgeError: the `judge` group's error boundary
     # prints it as one line with the exit status of every other bad input.
     if out is not None:
         _check_out(out, (judge_path, human_path, weights))
     if weights is not None and not estimate:
-        from calibration.errors import CalibrationError
-
         raise CalibrationError("--weights weighs the --estimate means: add --estimate")
+    if strata is not None and not estimate:
+        raise CalibrationError("--strata stratifies the --estimate means: add --estimate")
+    if alt_test_pool and not (alt_test or save):
+        raise CalibrationError("--alt-test-pool pools the alt-test: add --alt-test")
     levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
-    table = calibrate_files(
-        judge_path, human_path, levels=levels, domains=domains,
-        ci=ci, n_boot=n_boot, seed=seed,
+    routed = None
+    if weights is not None:
+        from calibration.routing import load_route_weights
+
+        routed = load_route_weights(weights)
+    settings = StudySettings(
+        levels=levels, domains=domains, level=level, ci=ci, n_boot=n_boot, seed=seed,
+        cluster=cluster, strata=strata, alt_test=alt_test or save, alt_test_pool=alt_test_pool,
+        epsilon=epsilon, ceiling=ceiling, estimate=estimate, weights=routed, by=by,
+        plan_width=plan_width, guarantee=guarantee, delta=delta, agree_within=agree_within,
+        latent=latent,
     )  # fmt: skip
+    if out_dir is not None:
+        from judge.cli.calibration_tables import claim_out_dir
+
+        claim_out_dir(out_dir, (judge_path, human_path, weights))
+    study = load_study(judge_path, human_path)
+    tables = run_study(study, settings)
+    table = tables["agreement"]
     _render(table, table.attrs.get("notes", []), ci)
     _render_protocol(table.attrs.get("protocol"))
-    if alt_test or ceiling or estimate or save or plan_width is not None:
-        from judge.cli.calibration_render import run_validity, save_alt_test
+    from judge.cli.calibration_render import render_study
 
-        tables = run_validity(
-            judge_path, human_path, levels, domains, alt_test=alt_test or save,
-            epsilon=epsilon, ceiling=ceiling, estimate=estimate, by=by, ci=ci,
-            plan_width=plan_width, weights=weights,
-        )  # fmt: skip
-        if save:
-            click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))
+    render_study(tables, settings)
+    if undefined(tables):
+        reasons = sorted({n for t in tables.values() if "notes" in t for n in t["notes"] if n})
+        raise CalibrationError(
+            "every table is undefined: "
+            + ("; ".join(reasons[:3]) or "no statistic could be computed")
+        )
+    if save:
+        from judge.cli.calibration_render import save_alt_test, save_guarantee
+
+        click.echo(save_alt_test(judge_path, human_path, tables["alt_test"], epsilon))
+        if "guarantee" in tables:
+            click.echo(save_guarantee(judge_path, tables["guarantee"]))
     if out is not None:
         _write(table, out)
         click.echo(f"wrote {out}")
+    if out_dir is not None:
+        from judge.cli.calibration_tables import write_out_dir
+
+        inputs = {"judge": judge_path, "human": human_path, "rubric": rubric, "weights": weights}
+        written = write_out_dir(out_dir, tables, settings, inputs)
+        click.echo(f"wrote {len(written)} files to {out_dir}: {', '.join(written)}")

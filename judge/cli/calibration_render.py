@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 __all__ = [
+    "console",
     "count",
     "number",
     "print_results_status",
@@ -18,8 +19,9 @@ __all__ = [
     "render_difference",
     "render_estimate",
     "render_plan",
-    "run_validity",
+    "render_study",
     "save_alt_test",
+    "save_guarantee",
 ]
 
 
@@ -42,7 +44,6 @@ def count(value: Any) -> str:
 
 
 def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     view = Table(title=title)
@@ -50,19 +51,17 @@ def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
         view.add_column(header, overflow="fold")
     for row in rows:
         view.add_row(*row)
-    Console().print(view)
+    console().print(view)
 
 
 def _notes(table: Any) -> None:
-    from rich.console import Console
-
-    console = Console()
+    out = console()
     for row in table.to_dict("records"):
         if row.get("notes"):
             keys = ("criterion", "judge", "slice")
             where = " / ".join(number(row.get(k)) for k in keys if number(row.get(k)) != "—")
             # The notes are data (names, errors): shown as text, dim, never as markup.
-            console.print(f"{where}: {row['notes']}", style="dim", markup=False, highlight=False)
+            out.print(f"{where}: {row['notes']}", style="dim", markup=False, highlight=False)
 
 
 def render_alt_test(table: Any, epsilon: float, q: float) -> None:
@@ -191,55 +190,95 @@ def render_plan(table: Any, width: float, ci: float) -> None:
     _notes(table)
 
 
-def run_validity(
-    judge_path: str,
-    human_path: str,
-    levels: Any,
-    domains: Any,
-    *,
-    alt_test: bool,
-    epsilon: float,
-    ceiling: bool,
-    estimate: bool,
-    by: str | None,
-    ci: float,
-    plan_width: float | None = None,
-    weights: str | None = None,
-) -> dict[str, Any]:
-    """Compute and print the asked-for tables; returns them by name (for --out and --save).
-    `weights`: a `judge route` weights sidecar, for human scores of a routed queue."""
-    import pandas as pd
-
-    from calibration.errors import CalibrationError
-    from calibration.loaders import load_human_scores, load_judge_results
-    from calibration.runs import load_meta
-    from calibration.validity import alt_test_table, ceiling_table, estimate_table, plan_table
-
-    human = load_human_scores(human_path, judge_results=judge_path)
-    long = pd.concat([load_judge_results(judge_path), human])
-    tables: dict[str, Any] = {}
-    if alt_test:
-        tables["alt_test"] = alt_test_table(long, levels, epsilon=epsilon, domains=domains)
-        render_alt_test(tables["alt_test"], epsilon, 0.05)
-    if ceiling:
-        tables["ceiling"] = ceiling_table(long, levels, domains)
+def render_study(tables: dict[str, Any], settings: Any) -> None:
+    """Print the tables `run_study` computed beyond the agreement table, in a fixed order."""
+    if "human_human" in tables:
+        render_human_human(tables["human_human"])
+    if "alt_test" in tables:
+        render_alt_test(tables["alt_test"], settings.epsilon, 0.05)
+    if "ceiling" in tables:
         render_ceiling(tables["ceiling"])
-    slices = None
-    if by is not None and (estimate or plan_width is not None):
-        meta = load_meta(judge_path)
-        if by not in meta.columns:
-            raise CalibrationError(f"{judge_path}: no case-metadata field {by!r} for --by")
-        slices = meta[by]
-    if estimate:
-        from calibration.routing import load_route_weights
+    if "estimate" in tables:
+        render_estimate(tables["estimate"], settings.ci, routed=settings.weights is not None)
+    if "plan" in tables:
+        render_plan(tables["plan"], settings.plan_width, settings.ci)
+    if "guarantee" in tables:
+        render_guarantee(tables["guarantee"])
+    if "latent" in tables:
+        render_latent(tables)
 
-        routed = None if weights is None else load_route_weights(weights)
-        tables["estimate"] = estimate_table(long, levels, ci=ci, by=slices, weights=routed)
-        render_estimate(tables["estimate"], ci, routed=routed is not None)
-    if plan_width is not None:
-        tables["plan"] = plan_table(long, levels, width=plan_width, ci=ci, by=slices)
-        render_plan(tables["plan"], plan_width, ci)
-    return tables
+
+def render_human_human(table: Any) -> None:
+    if table.empty or (table["n_humans"] < 2).all():
+        return
+    columns = ("agree", "kappa_pairwise", "mae", "pearson", "fleiss_kappa", "alpha")
+    rows = [
+        [str(r["criterion"]), number(r["n_humans"]), number(r["n_items"]),
+         *(number(r.get(c)) for c in columns)]
+        for r in table.to_dict("records")
+    ]  # fmt: skip
+    headers = ["criterion", "humans", "items", "agree", "mean κ", "MAE", "Pearson", "Fleiss κ", "α"]
+    print_table("Human–human agreement (the ceiling any judge is read against)", headers, rows)
+    _notes(table)
+
+
+def render_guarantee(table: Any) -> None:
+    rows = [
+        [
+            str(r["criterion"]),
+            number(r.get("threshold"), 3),
+            number(r.get("coverage")),
+            number(r.get("agreement")),
+            number(r.get("bound"), 3),
+            number(r.get("guaranteed")),
+            f"{number(r.get('n_kept'))} / {number(r.get('n'))}",
+        ]
+        for r in table.to_dict("records")
+    ]
+    headers = ["criterion", "threshold", "coverage", "agreement", "risk bound", "guaranteed",
+               "kept / items"]  # fmt: skip
+    target = (
+        table["target"].dropna().iloc[0]
+        if "target" in table and table["target"].notna().any()
+        else None
+    )
+    what = f"agreement ≥ {target:g}" if target is not None else "agreement"
+    print_table(f"Trust or Escalate: confidence threshold for {what}", headers, rows)
+    _notes(table)
+
+
+def render_latent(tables: dict[str, Any]) -> None:
+    confusion = tables.get("confusion")
+    if confusion is None or confusion.empty:
+        console().print("latent labels: no binary or categorical criterion with two judges")
+        return
+    rows = []
+    for (criterion, judge), sub in confusion.groupby(["criterion", "judge"], sort=True):
+        diagonal = sub[sub["answered"] == sub["true"]]["probability"]
+        rows.append([str(criterion), str(judge), number(float(diagonal.mean()))])
+    print_table("Latent-truth panel: each judge's mean P(answer = truth)",
+                ["criterion", "judge", "accuracy"], rows)  # fmt: skip
+    correlation = tables.get("error_correlation")
+    if correlation is not None and not correlation.empty:
+        rows = [
+            [
+                str(r["criterion"]),
+                f"{r['judge_a']} / {r['judge_b']}",
+                number(r["error_correlation"]),
+            ]
+            for r in correlation.to_dict("records")
+        ]
+        print_table("Correlation of the judges' errors on human-labelled items",
+                    ["criterion", "judges", "r"], rows)  # fmt: skip
+
+
+def console() -> Any:
+    """A rich console that does not wrap tables at 80 columns when piped to a file."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def calibration_db() -> Any:
@@ -280,6 +319,26 @@ def save_alt_test(judge_path: str, human_path: str, table: Any, epsilon: float) 
         epsilon=epsilon, counts=counts,
     )  # fmt: skip
     return f"saved {n} alt-test verdict(s) to {db}"
+
+
+def save_guarantee(judge_path: str, table: Any) -> str:
+    """Store the guarantee thresholds with the run's hashes and panel; the line to print."""
+    from calibration.errors import CalibrationError
+    from calibration.record import save_guarantees
+    from calibration.runs import load_run
+
+    run = load_run(judge_path)
+    if len(run.rubric_hashes) != 1 or len(run.prompt_hashes) != 1:
+        raise CalibrationError(
+            f"{judge_path} mixes rubric or prompt versions; --save needs one of each"
+        )
+    db = calibration_db()
+    n = save_guarantees(
+        db, table, rubric_hash=next(iter(run.rubric_hashes)),
+        prompt_hash=next(iter(run.prompt_hashes)), rubric=", ".join(sorted(run.rubrics)),
+        judges=sorted(run.judges),
+    )  # fmt: skip
+    return f"saved {n} guarantee threshold(s) to {db}"
 
 
 def print_run_status(

@@ -75,9 +75,9 @@ FLEISS_1971 = np.array(
 
 
 def test_fleiss_kappa_fleiss_1971() -> None:
-    value, reason = fleiss(FLEISS_1971)
-    assert reason is None
-    assert round(value, 3) == 0.430  # Fleiss (1971), overall κ for Table 1: .430
+    result = fleiss(FLEISS_1971)
+    assert result.reason is None and result.n_items == 30
+    assert round(result.value, 3) == 0.430  # Fleiss (1971), overall κ for Table 1: .430
 
 
 # Shrout, P. E. & Fleiss, J. L. (1979). Intraclass correlations: uses in assessing rater
@@ -89,8 +89,9 @@ SHROUT_FLEISS_1979 = np.array(
 
 
 def test_icc_shrout_fleiss_1979() -> None:
-    forms, reason = icc(SHROUT_FLEISS_1979)
-    assert reason is None
+    result = icc(SHROUT_FLEISS_1979)
+    assert result.reason is None and result.n_items == 6
+    forms = result.values
     # Shrout & Fleiss (1979): the six ICCs the paper reports for its Table 2 data.
     expected = {"icc1": 0.17, "icc2": 0.29, "icc3": 0.71,
                 "icc1k": 0.44, "icc2k": 0.62, "icc3k": 0.91}  # fmt: skip

@@ -290,7 +290,8 @@ def test_calibrate_estimate_weighs_the_routed_human_scores(scored: Path, tmp_pat
     import ppi_py
 
     from calibration.routing import WEIGHTS_FORMAT as READ
-    from judge.cli.calibration_render import run_validity
+    from calibration.routing import load_route_weights
+    from calibration.study import StudySettings, load_study, run_study
     from judge.study.route import WEIGHTS_FORMAT as WRITTEN
 
     assert READ == WRITTEN  # the reader calibration keeps without importing the engine
@@ -303,10 +304,8 @@ def test_calibrate_estimate_weighs_the_routed_human_scores(scored: Path, tmp_pat
         + "".join(f"{i},grounding,alice,{s}\n" for i, s in rated.items())
     )
     sidecar = str(weights_path(out))
-    tables = run_validity(
-        str(scored), str(human), None, None, alt_test=False, epsilon=0.2, ceiling=False,
-        estimate=True, by=None, ci=0.95, weights=sidecar,
-    )  # fmt: skip
+    settings = StudySettings(estimate=True, n_boot=0, weights=load_route_weights(sidecar))
+    tables = run_study(load_study(scored, human), settings)
     row = tables["estimate"].set_index(["criterion", "judge"]).loc[("grounding", JUDGES[0])]
     # ppi_py on the same arrays: judge-a's grounding on every item it scored, the human
     # scores and 1/probability on the rated ones.
