@@ -313,15 +313,27 @@ def run_study(study: Study, s: StudySettings) -> dict[str, pd.DataFrame]:
     return tables
 
 
-_COUNTS = ("n", "N", "n_items", "n_humans", "n_judges", "tested", "skipped", "rank")
+# The figures that make each table worth reading (counts and rates of one item do not).
+_STATISTICS = {
+    "agreement": ("alpha_humans", "alpha_with_judge", "alpha_judges", "spearman", "pearson",
+                  "kendall", "kappa", "kappa_quadratic", "mcc", "fleiss_kappa_humans",
+                  "icc1_humans"),
+    "human_human": ("kappa_pairwise", "pearson", "fleiss_kappa", "alpha"),
+    "alt_test": ("omega",),
+    "ceiling": ("value",),
+    "estimate": ("estimate",),
+    "plan": ("labels_needed",),
+    "guarantee": ("threshold",),
+    "latent": ("probability",),
+}  # fmt: skip
 
 
 def undefined(tables: Mapping[str, pd.DataFrame]) -> bool:
-    """True when no table holds a single defined statistic (counts aside)."""
-    for table in tables.values():
-        numbers = table.select_dtypes("number")
-        numbers = numbers[[c for c in numbers.columns if c not in _COUNTS
-                           and not c.endswith("_n") and not c.startswith("n_")]]  # fmt: skip
-        if numbers.notna().to_numpy().any():
+    """True when no table holds a single defined statistic (α, κ, a correlation, ω, an
+    estimate…): the study measured nothing."""
+    for name, table in tables.items():
+        columns = [c for c in _STATISTICS.get(name, ()) if c in table.columns]
+        values = pd.to_numeric(table[columns].stack(), errors="coerce") if columns else None
+        if values is not None and values.notna().any():
             return False
     return True
