@@ -55,8 +55,8 @@ __all__ = [
     "write_queue",
 ]
 
-Reason = Literal["disagreement", "unscored", "random"]
-REASONS: tuple[Reason, ...] = ("disagreement", "unscored", "random")
+Reason = Literal["disagreement", "unscored", "random", "escalated", "audit"]
+REASONS: tuple[Reason, ...] = ("disagreement", "unscored", "random", "escalated", "audit")
 # The first bytes of every queue file `judge route` writes: how a later run knows it as ours.
 QUEUE_MARK = "# judge route queue"
 # The sidecar's `format` (written first), which `calibration` checks when it reads the weights.
@@ -103,6 +103,8 @@ class Queue:
     strata: list[Stratum] = field(default_factory=list)
     # Unscored and partial records the budget had no room for (not queued, probability 0).
     unscored_left: int = 0
+    # What this kind of queue picks for (`judge route --escalate`: escalated and audit).
+    reasons: tuple[Reason, ...] = ("disagreement", "unscored", "random")
 
     def count(self, reason: Reason) -> int:
         return sum(p.reason == reason for p in self.picks)
@@ -268,7 +270,7 @@ def _one_line(text: str) -> str:
 
 
 def _queue_text(queue: Queue, sidecar: str) -> str:
-    counts = ", ".join(f"{queue.count(r)} {r}" for r in REASONS)
+    counts = ", ".join(f"{queue.count(r)} {r}" for r in queue.reasons)
     by = f", by {_one_line(queue.by)}" if queue.by else ""
     lines = [
         f"{QUEUE_MARK}: {len(queue.picks)} of {queue.n_items} items of {_one_line(queue.source)} "
@@ -295,7 +297,7 @@ def _weights_json(queue: Queue, queue_name: str) -> str:
         "budget": queue.budget,
         "seed": queue.seed,
         "by": queue.by,
-        "counts": {r: queue.count(r) for r in REASONS},
+        "counts": {r: queue.count(r) for r in queue.reasons},
         "unscored_left": queue.unscored_left,
         "strata": [
             {
