@@ -40,3 +40,8 @@ def test_agreement_study_notebook_runs() -> None:
     # The alt-test, human-ceiling and PPI section ran and printed its summary lines.
     assert "rater/dimension pairs pass" in text
     assert "PPI++ " in text and "human mean on all 225 responses" in text
+    # The study-designs section: the incomplete design used whole, passages resampled, the
+    # guarantee calibrated.
+    assert "every one of 300 responses used" in text
+    assert "resampling passages instead of responses widens the alpha interval by" in text
+    assert "guarantee: keep items with confidence >=" in text
