@@ -266,6 +266,25 @@ class StudySettings:
     delta: float = 0.1
     agree_within: int = 0
     latent: str | None = None
+    # Items whose human labels tuned the judge (an aligned rubric's worked examples): the PPI
+    # correction leaves them out (sample splitting), since reusing them would bias it.
+    tuned_items: frozenset[str] = frozenset()
+
+
+def _untuned(study: Study, tuned: frozenset[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The long scores without the human labels of the items the judge was tuned on."""
+    if not tuned:
+        return study.long, []
+    humans = study.long["rater_kind"] == "human"
+    reused = humans & study.long["item"].astype(str).isin(tuned)
+    n = study.long.loc[reused, "item"].nunique()
+    if not n:
+        return study.long, []
+    note = (
+        f"{n} item(s) whose human labels tuned the judge (the rubric's worked examples) are "
+        "left out of the PPI estimate (sample splitting; reusing them would bias it)"
+    )
+    return study.long[~reused], [note]
 
 
 def run_study(study: Study, s: StudySettings) -> dict[str, pd.DataFrame]:
@@ -298,13 +317,20 @@ def run_study(study: Study, s: StudySettings) -> dict[str, pd.DataFrame]:
     if s.ceiling:
         tables["ceiling"] = ceiling_table(study.long, levels, s.domains)
     slices = None if s.by is None else case_field(study, s.by, "--by")
+    untuned, tuned_notes = _untuned(study, s.tuned_items)
     if s.estimate:
         tables["estimate"] = estimate_table(
-            study.long, levels, ci=s.ci, by=slices, weights=s.weights, clusters=clusters,
+            untuned, levels, ci=s.ci, by=slices, weights=s.weights, clusters=clusters,
             strata=strata,
         )  # fmt: skip
+        if tuned_notes:
+            tables["estimate"]["notes"] = (
+                tables["estimate"]["notes"]
+                .fillna("")
+                .map(lambda n: "; ".join(filter(None, [n, *tuned_notes])))
+            )
     if s.plan_width is not None:
-        tables["plan"] = plan_table(study.long, levels, width=s.plan_width, ci=s.ci, by=slices)
+        tables["plan"] = plan_table(untuned, levels, width=s.plan_width, ci=s.ci, by=slices)
     if s.guarantee is not None:
         tables["guarantee"] = guarantee_table(study, levels, s.domains, target=s.guarantee,
                                               delta=s.delta, within=s.agree_within)  # fmt: skip

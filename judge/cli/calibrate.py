@@ -31,7 +31,11 @@ _SHOWN = (
 )
 
 
-def _load_rubric_scales(rubric: str) -> tuple[dict[str, str], dict[str, list[Any]]]:
+def _load_rubric_scales(
+    rubric: str,
+) -> tuple[dict[str, str], dict[str, list[Any]], frozenset[str]]:
+    """The rubric's levels and domains, and the items whose human labels tuned it (an aligned
+    rubric's worked examples, `judge align`)."""
     from calibration.calibrate import scales_from_rubric
     from calibration.errors import CalibrationError
 
@@ -41,7 +45,9 @@ def _load_rubric_scales(rubric: str) -> tuple[dict[str, str], dict[str, list[Any
         raise CalibrationError(f"--rubric needs the judge package's rubric loader ({err})") from err
     # A rubric that does not load raises the judge package's RubricError, a JudgeError like
     # ours: the `judge` CLI prints it as one line (it names the rubric and the line).
-    return scales_from_rubric(load_rubric(rubric))
+    loaded = load_rubric(rubric)
+    levels, domains = scales_from_rubric(loaded)
+    return levels, domains, frozenset(e.item for e in loaded.examples if e.item)
 
 
 def _cell(row: Any, column: str) -> str:
@@ -264,7 +270,7 @@ def calibrate_command(
         raise CalibrationError("--strata stratifies the --estimate means: add --estimate")
     if alt_test_pool and not (alt_test or save):
         raise CalibrationError("--alt-test-pool pools the alt-test: add --alt-test")
-    levels, domains = _load_rubric_scales(rubric) if rubric else (None, None)
+    levels, domains, tuned = _load_rubric_scales(rubric) if rubric else (None, None, frozenset())
     routed = None
     if weights is not None:
         from calibration.routing import load_route_weights
@@ -275,7 +281,7 @@ def calibrate_command(
         cluster=cluster, strata=strata, alt_test=alt_test or save, alt_test_pool=alt_test_pool,
         epsilon=epsilon, ceiling=ceiling, estimate=estimate, weights=routed, by=by,
         plan_width=plan_width, guarantee=guarantee, delta=delta, agree_within=agree_within,
-        latent=latent,
+        latent=latent, tuned_items=tuned,
     )  # fmt: skip
     if out_dir is not None:
         from judge.cli.calibration_tables import claim_out_dir

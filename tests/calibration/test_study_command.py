@@ -204,3 +204,26 @@ def test_guarantee_is_computed_and_saved_and_latent_panels(tmp_path, write_run, 
     assert 0 < guarantee["coverage"] <= 1
     confusion = pd.read_csv(tmp_path / "o" / "confusion.csv", skiprows=1)
     assert set(confusion["judge"]) == {"a", "b", "c"}
+
+
+def test_labels_that_tuned_the_judge_are_left_out_of_its_estimate(
+    tmp_path: Path, results_file: Path, human_file: Path
+) -> None:
+    import yaml
+
+    from tests.judge.test_rubric_examples import EXAMPLE, _variant
+
+    tuned = [dict(EXAMPLE, item=f"case-{i:02d}") for i in range(5)]  # 5 rated items tuned it
+    aligned = tmp_path / "aligned.yaml"
+    aligned.write_text(yaml.safe_dump(_variant(examples=tuned), sort_keys=False))
+    args = ["--judge", str(results_file), "--human", str(human_file), "--estimate", "--n-boot",
+            "0", "--level", "interval"]  # fmt: skip
+    code, output = _run(*args, "--out-dir", str(tmp_path / "plain"))
+    assert code == 0, output
+    code, output = _run(*args, "--rubric", str(aligned), "--out-dir", str(tmp_path / "split"))
+    assert code == 0, output
+    plain = pd.read_csv(tmp_path / "plain" / "estimate.csv", skiprows=1).set_index("judge")
+    split = pd.read_csv(tmp_path / "split" / "estimate.csv", skiprows=1).set_index("judge")
+    row, before = split.loc["judge-a"].iloc[0], plain.loc["judge-a"].iloc[0]
+    assert row["n"] == before["n"] - 5  # their labels no longer correct the estimate
+    assert "left out of the PPI estimate (sample splitting" in row["notes"]
