@@ -155,8 +155,14 @@ class Scorer:
         )
 
     async def close(self) -> None:
-        await self.scheduler.close()
-        await self._stack.aclose()
+        # The cache (in the stack) closes whatever happens first, so the replies queued for
+        # its commit are committed even when a second Ctrl-C cancels this midway.
+        try:
+            await self.scheduler.close()
+            if self.engine is not None:
+                await self.engine.close()
+        finally:
+            await self._stack.aclose()
 
     @property
     def judge_names(self) -> list[str]:

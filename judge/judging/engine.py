@@ -259,6 +259,15 @@ class Engine:
             verdict = redact_verdict(verdict)
         return CallResult(verdict=verdict, usage=usage)
 
+    async def close(self) -> None:
+        """Cancel the calls still in flight (at shutdown: nobody waits for them any more) and
+        wait for them. A reply already being stored stays queued for the cache's commit, so
+        no reply arrives after the cache closes."""
+        calls = list(self._pending.values())
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+
     def _finished(self, key: str, done: asyncio.Future[CallResult]) -> None:
         self._pending.pop(key, None)
         if not done.cancelled():
