@@ -153,16 +153,11 @@ class Scorer:
             concurrency=opts.concurrency,
             policy=RetryPolicy(attempts=opts.attempts, timeout=opts.timeout),
         )
+        self._stack.push_async_callback(self.engine.close)  # LIFO: before the cache closes,
+        self._stack.push_async_callback(self.scheduler.close)  # each even if one is cancelled
 
     async def close(self) -> None:
-        # The cache (in the stack) closes whatever happens first, so the replies queued for
-        # its commit are committed even when a second Ctrl-C cancels this midway.
-        try:
-            await self.scheduler.close()
-            if self.engine is not None:
-                await self.engine.close()
-        finally:
-            await self._stack.aclose()
+        await self._stack.aclose()
 
     @property
     def judge_names(self) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import random
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from judge.contracts import CallUsage
-from judge.errors import ConfigError, JudgeError, redact
+from judge.errors import ConfigError, JudgeError, redact, redact_verdict
 from judge.store.cache import Cache, cache_key
 
 __all__ = [
@@ -403,26 +402,6 @@ class Engine:
         usage.latency_s = round(time.monotonic() - started, 4)
         usage.error = redact(error)[:500]
         return CallResult(verdict=None, usage=usage, error=usage.error, retryable=retryable)
-
-
-def redact_verdict(verdict: Any) -> Any:
-    """A judge's reply with every string passed through `redact`: model output is untrusted
-    text, and a judge can echo an API key (from a prompt, a gateway's error) into a rationale
-    that would otherwise reach records, caches and logs."""
-    text = json.dumps(verdict, ensure_ascii=False)
-    if redact(text) == text:  # the common case, in one pass over the environment
-        return verdict
-    return _redact_strings(verdict)
-
-
-def _redact_strings(verdict: Any) -> Any:
-    if isinstance(verdict, str):
-        return redact(verdict)
-    if isinstance(verdict, dict):
-        return {key: _redact_strings(value) for key, value in verdict.items()}
-    if isinstance(verdict, list):
-        return [_redact_strings(value) for value in verdict]
-    return verdict
 
 
 def _spend(
