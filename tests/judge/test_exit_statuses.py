@@ -154,12 +154,12 @@ def test_ctrl_c_exits_130(llm_server: LLMServer, tmp_path: Path) -> None:
     ]  # fmt: skip
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not llm_server.requests:
             assert time.monotonic() < deadline and run.poll() is None, run.communicate()
             time.sleep(0.05)
         run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
+        _, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()
@@ -178,7 +178,7 @@ def test_ctrl_c_stops_serve_with_130(tmp_path: Path) -> None:
             if b"Uvicorn running on" in line:
                 break
         run.send_signal(signal.SIGINT)
-        out, _ = run.communicate(timeout=30)
+        out, _ = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()

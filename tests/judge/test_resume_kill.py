@@ -98,7 +98,7 @@ def test_sigkill_at_any_moment_then_resume(tmp_path: Path, judge_home: Path) -> 
         since = 0
         for kill_after in kills:
             proc = _start(predictions, out, server, judge_home)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120  # a loaded machine
             while server.count - since < kill_after and proc.poll() is None:
                 assert time.monotonic() < deadline, "the run made no progress"
                 time.sleep(0.005)
