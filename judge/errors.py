@@ -7,8 +7,10 @@ only the standard library, so `calibration` can use it without loading the judge
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -17,6 +19,7 @@ __all__ = [
     "OutputError",
     "RubricError",
     "redact",
+    "redact_verdict",
 ]
 
 
@@ -69,3 +72,23 @@ def redact(text: str) -> str:
         if value and len(value) >= 8 and _SECRET_ENV.search(name):
             text = text.replace(value, f"<{name}>")
     return _KEY_SHAPES.sub("<redacted>", text)
+
+
+def redact_verdict(verdict: Any) -> Any:
+    """A judge's reply with every string passed through `redact`: model output is untrusted
+    text, and a judge can echo an API key (from a prompt, a gateway's error) into a rationale
+    that would otherwise reach records, caches and logs."""
+    text = json.dumps(verdict, ensure_ascii=False)
+    if redact(text) == text:  # the common case, in one pass over the environment
+        return verdict
+    return _redact_strings(verdict)
+
+
+def _redact_strings(verdict: Any) -> Any:
+    if isinstance(verdict, str):
+        return redact(verdict)
+    if isinstance(verdict, dict):
+        return {key: _redact_strings(value) for key, value in verdict.items()}
+    if isinstance(verdict, list):
+        return [_redact_strings(value) for value in verdict]
+    return verdict

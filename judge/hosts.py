@@ -1,11 +1,11 @@
 """Listen addresses of the front ends that run a server (`judge serve`, `judge annotate`).
 
 One home for what "this machine only" means, so both servers refuse and accept the same
-addresses: `127.0.0.0/8`, `::1` (also written `[::1]`, as in a URL) and `localhost`. Any other
-address, host names included (they may resolve anywhere), is reachable from other machines.
-Both bind their socket here too, so an address in use is one ConfigError (exit status 2), not
-uvicorn's own exit (status 3, which `judge` uses for a run stopped early). Standard library
-only.
+addresses and Host headers: `127.0.0.0/8`, `::1` (also written `[::1]`, as in a URL) and
+`localhost`. Any other address, host names included (they may resolve anywhere), is
+reachable from other machines. Both bind their socket here too, so an address in use is one
+ConfigError (exit status 2), not uvicorn's own exit (status 3, which `judge` uses for a run
+stopped early). Standard library only.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import socket
 
 from judge.errors import ConfigError
 
-__all__ = ["bind_address", "is_loopback", "listen", "url_host"]
+__all__ = ["allowed_hosts", "bind_address", "is_loopback", "listen", "url_host"]
 
 
 def _literal(host: str) -> str:
@@ -33,6 +33,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(literal).is_loopback
     except ValueError:
         return False  # a host name other than localhost may resolve anywhere
+
+
+def allowed_hosts(host: str, port: int) -> set[str] | None:
+    """The Host headers a server on `host`:`port` answers; None = any. On loopback only this
+    machine's names: a page elsewhere that rebinds its own name to 127.0.0.1 (DNS rebinding)
+    sends its name, and is refused."""
+    if not is_loopback(host):
+        return None
+    return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]", host)}
 
 
 def bind_address(host: str) -> str:

@@ -109,9 +109,10 @@ class Scorer:
             concurrency=opts.concurrency,
             policy=RetryPolicy(attempts=opts.attempts, timeout=opts.timeout),
         )
+        self._stack.push_async_callback(self.engine.close)  # LIFO: before the cache closes,
+        self._stack.push_async_callback(self.scheduler.close)  # each even if one is cancelled
 
     async def close(self) -> None:
-        await self.scheduler.close()
         await self._stack.aclose()
 
     @property

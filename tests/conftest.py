@@ -1,10 +1,21 @@
-"""Project-wide test setup: every test gets its own judge home (cache, state) in tmp_path."""
+"""Project-wide test setup: every test gets its own judge home (cache, state) in tmp_path,
+and requests to the servers the tests start wait as long as a loaded machine needs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+
+# httpx waits 5 s by default, which a request to a server a test started (the app, a judge
+# through litellm) can take on a loaded 2-core machine: the one default every `httpx.get`,
+# `post` and client without its own `timeout=` uses, raised for the whole suite. A test that
+# means a short timeout gives it.
+HTTP_TIMEOUT_S = 120.0
+_default = httpx.Timeout(HTTP_TIMEOUT_S)
+for _phase in ("connect", "read", "write", "pool"):
+    setattr(httpx._config.DEFAULT_TIMEOUT_CONFIG, _phase, getattr(_default, _phase))
 
 
 @pytest.fixture(autouse=True)

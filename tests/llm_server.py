@@ -687,7 +687,7 @@ class LLMServer:
         self._error = None
         self._thread = threading.Thread(target=self._run, name="llm-server", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
+        self._ready.wait(120)  # a loaded machine
         if self._error is not None or self._stop is None:
             raise RuntimeError("llm server did not start") from self._error
         return self
@@ -695,7 +695,7 @@ class LLMServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.join(60)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 from judge.annotate.store import RaterKeys
 from judge.errors import ConfigError
-from judge.hosts import is_loopback
+from judge.hosts import allowed_hosts, is_loopback
 
 __all__ = [
     "SECURITY_HEADERS",
-    "allowed_hosts",
+    "allowed_hosts",  # judge.hosts.allowed_hosts, re-exported (an import path of this module)
     "check_bind",
     "csrf_ok",
     "is_loopback",  # judge.hosts.is_loopback, re-exported (an import path of this module)
@@ -47,13 +47,6 @@ def check_bind(host: str, allow_remote: bool) -> None:
             f"--host {host} would let other machines reach the app (and its medical data); "
             "pass --allow-remote to do that on purpose"
         )
-
-
-def allowed_hosts(host: str, port: int) -> set[str] | None:
-    """The Host headers a loopback server answers (DNS-rebinding defence); None = any."""
-    if not is_loopback(host):
-        return None
-    return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]", host)}
 
 
 def rater_for_token(token: str, raters: Mapping[str, RaterKeys]) -> str | None:

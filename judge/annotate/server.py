@@ -24,7 +24,7 @@ from judge.hosts import bind_address, listen, url_host
 
 __all__ = ["AnnotationServer", "rater_links", "run_annotation"]
 
-_START_TIMEOUT_S = 15.0
+_START_TIMEOUT_S = 60.0  # a loaded 2-core machine
 
 
 class AnnotationServer:

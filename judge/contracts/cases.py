@@ -43,6 +43,9 @@ _META_MAX_CHARS = 120
 # HealthBench's cases carry 1-48 items (11 on average); 200 leaves room and refuses a line of
 # 10,000 items before any call is made.
 MAX_RUBRIC_ITEMS = 200
+# HealthBench's items carry -10 to 10 points. A bound far beyond that keeps every sum of a
+# case's points finite (1e308 + 1e308 is inf, and inf - inf a NaN score).
+MAX_POINTS = 1_000_000
 # The letter an option of a list carries: "A. …", "A) …", "(A) …", "A: …".
 _CARRIED = re.compile(r"^\s*(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*")
 
@@ -116,6 +119,10 @@ class RubricItem(BaseModel):
             raise ValueError(f"points must be a number, got {value!r}"[:120])
         if not math.isfinite(value):  # json.loads reads NaN and Infinity
             raise ValueError(f"points must be a finite number, got {value!r}")
+        if abs(value) > MAX_POINTS:
+            raise ValueError(
+                f"points must be between -{MAX_POINTS:,} and {MAX_POINTS:,}, got {value!r}"
+            )
         return value
 
     @field_validator("criterion")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -36,6 +37,12 @@ class Judgment(BaseModel):
     def _score_or_reason(self) -> Judgment:
         if self.status == "scored" and self.score is None:
             raise ValueError("a scored judgment needs a score")
+        # The one place every score passes: a NaN or an infinity would be written as null, a
+        # "scored" line that a resume and `report` refuse. A computation that makes one is a
+        # bug, and shows as one.
+        score = self.score
+        if self.status == "scored" and isinstance(score, float) and not math.isfinite(score):
+            raise ValueError(f"a scored judgment needs a finite score, not {score!r}")
         if self.status == "unscored" and not self.reason:
             raise ValueError("an unscored judgment needs a reason")
         return self

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import random
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from judge.contracts import CallUsage
-from judge.errors import ConfigError, JudgeError, redact
+from judge.errors import ConfigError, JudgeError, redact, redact_verdict
 from judge.store.cache import Cache, cache_key
 
 __all__ = [
@@ -259,6 +258,15 @@ class Engine:
             verdict = redact_verdict(verdict)
         return CallResult(verdict=verdict, usage=usage)
 
+    async def close(self) -> None:
+        """Cancel the calls still in flight (at shutdown: nobody waits for them any more) and
+        wait for them. A reply already being stored stays queued for the cache's commit, so
+        no reply arrives after the cache closes."""
+        calls = list(self._pending.values())
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+
     def _finished(self, key: str, done: asyncio.Future[CallResult]) -> None:
         self._pending.pop(key, None)
         if not done.cancelled():
@@ -272,17 +280,21 @@ class Engine:
         response_model: type[BaseModel],
         sample: int,
     ) -> CallResult:
-        result = await self._call_with_retries(judge, messages, response_model, sample)
-        if self.cache is not None and result.verdict is not None:
-            await self.cache.store(
-                key,
-                judge.model,
-                {
-                    "verdict": result.verdict,
-                    "usage": result.usage.model_dump(exclude={"cached", "sample"}),
-                    "redacted": True,  # `_call_with_retries` redacted the verdict
-                },
-            )
+        # The reply keeps its call's slot until it is committed to the cache: a run killed
+        # then pays again for at most the calls in flight (`concurrency`), not for every reply
+        # that queued for a slow commit meanwhile.
+        async with contextlib.AsyncExitStack() as held:
+            result = await self._call_with_retries(judge, messages, response_model, sample, held)
+            if self.cache is not None and result.verdict is not None:
+                await self.cache.store(
+                    key,
+                    judge.model,
+                    {
+                        "verdict": result.verdict,
+                        "usage": result.usage.model_dump(exclude={"cached", "sample"}),
+                        "redacted": True,  # `_call_with_retries` redacted the verdict
+                    },
+                )
         return result
 
     async def _call_with_retries(
@@ -291,7 +303,9 @@ class Engine:
         messages: list[dict[str, Any]],
         response_model: type[BaseModel],
         sample: int,
+        held: contextlib.AsyncExitStack,
     ) -> CallResult:
+        """`held` is given the slot of the call that succeeds, to free once it is stored."""
         policy = self.policy
         usage = CallUsage(judge=judge.name, sample=sample)
         started = time.monotonic()
@@ -299,7 +313,7 @@ class Engine:
         while True:
             attempt += 1
             try:
-                completion = await self._send(judge, messages, response_model)
+                completion = await self._send(judge, messages, response_model, held)
             except CallError as exc:  # a judge's failure; anything else is a bug, and propagates
                 _spend(usage, exc.attempts, exc.tokens_in, exc.tokens_out, exc.cost_usd)
                 if isinstance(exc, InvalidReplyError):
@@ -320,30 +334,50 @@ class Engine:
             return CallResult(verdict=redact_verdict(done.verdict), usage=usage)
 
     async def _send(
-        self, judge: JudgeSpec, messages: list[dict[str, Any]], response_model: type[BaseModel]
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, Any]],
+        response_model: type[BaseModel],
+        held: contextlib.AsyncExitStack,
     ) -> Completion:
         timeout = judge.timeout or self.policy.timeout
-        async with self._slots_for(judge), self._slots:
-            self.stats.sent += 1
-            self.stats.in_flight += 1
-            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+        async with self._slots_for(judge):
+            await self._slots.acquire()
             try:
-                # The completion function gets the timeout too (to cancel the HTTP request);
-                # wait_for is the engine's own guarantee that no call outlives its bound.
-                return await asyncio.wait_for(
-                    self.complete(
-                        model=judge.model,
-                        messages=messages,
-                        response_model=response_model,
-                        params=judge.params,
-                        timeout=timeout,
-                    ),
-                    timeout + min(timeout, 5.0),
-                )
-            except asyncio.TimeoutError as exc:
-                raise TransientError(f"no reply within {timeout:g} s") from exc
-            finally:
-                self.stats.in_flight -= 1
+                completion = await self._send_in_slot(judge, messages, response_model, timeout)
+            except BaseException:
+                self._slots.release()
+                raise
+            held.callback(self._slots.release)  # freed by the caller, once stored
+            return completion
+
+    async def _send_in_slot(
+        self,
+        judge: JudgeSpec,
+        messages: list[dict[str, Any]],
+        response_model: type[BaseModel],
+        timeout: float,
+    ) -> Completion:
+        self.stats.sent += 1
+        self.stats.in_flight += 1
+        self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+        try:
+            # The completion function gets the timeout too (to cancel the HTTP request);
+            # wait_for is the engine's own guarantee that no call outlives its bound.
+            return await asyncio.wait_for(
+                self.complete(
+                    model=judge.model,
+                    messages=messages,
+                    response_model=response_model,
+                    params=judge.params,
+                    timeout=timeout,
+                ),
+                timeout + min(timeout, 5.0),
+            )
+        except asyncio.TimeoutError as exc:
+            raise TransientError(f"no reply within {timeout:g} s") from exc
+        finally:
+            self.stats.in_flight -= 1
 
     def _slots_for(self, judge: JudgeSpec) -> contextlib.AbstractAsyncContextManager[Any]:
         if judge.max_concurrency is None:
@@ -368,26 +402,6 @@ class Engine:
         usage.latency_s = round(time.monotonic() - started, 4)
         usage.error = redact(error)[:500]
         return CallResult(verdict=None, usage=usage, error=usage.error, retryable=retryable)
-
-
-def redact_verdict(verdict: Any) -> Any:
-    """A judge's reply with every string passed through `redact`: model output is untrusted
-    text, and a judge can echo an API key (from a prompt, a gateway's error) into a rationale
-    that would otherwise reach records, caches and logs."""
-    text = json.dumps(verdict, ensure_ascii=False)
-    if redact(text) == text:  # the common case, in one pass over the environment
-        return verdict
-    return _redact_strings(verdict)
-
-
-def _redact_strings(verdict: Any) -> Any:
-    if isinstance(verdict, str):
-        return redact(verdict)
-    if isinstance(verdict, dict):
-        return {key: _redact_strings(value) for key, value in verdict.items()}
-    if isinstance(verdict, list):
-        return [_redact_strings(value) for value in verdict]
-    return verdict
 
 
 def _spend(

@@ -22,13 +22,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import ConfigError, InputError, JudgeError, RubricError, redact
 from judge.judging.engine import CompleteFn
+from judge.judging.providers.sdk import litellm_module
 from judge.load.cases import cases_or_none
 from judge.load.inputs import make_item
 from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.options import RunOptions
 from judge.scorer import Scorer
 from judge.serve import promptfoo
-from judge.serve.middleware import BearerAuth, BodyLimit, Guard, check_token
+from judge.serve.middleware import AllowedHosts, BearerAuth, BodyLimit, Guard, check_token
 from judge.serve.models import (
     BatchItem,
     BatchRequest,
@@ -57,11 +58,13 @@ def create_app(
     rubrics: Sequence[str | Path] = (),
     token: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    hosts: set[str] | None = None,
 ) -> FastAPI:
     """The service: built-in rubrics plus the YAML files in `rubrics`, judged as `options`
     say (`complete` replaces litellm, as in `judge.score`). With `token`, every request but
     `/healthz` needs `Authorization: Bearer <token>`; bodies over `max_body` bytes get 413.
-    An option of a file run only (`max_cost`, `batch`, …) is refused, as is a blank token."""
+    An option of a file run only (`max_cost`, `batch`, …) is refused, as is a blank token.
+    With `hosts` (judge.hosts.allowed_hosts), a request with another Host header gets 403."""
     options.check_use("serve")
     cases_or_none(options.cases, options.id_field)  # a bad one stops the start, not a request
     if token is not None:
@@ -73,6 +76,10 @@ def create_app(
         # Every request's items run through the scorer's one bounded scheduler; it cancels
         # the items of clients that left, still judging at shutdown, when the scorer closes.
         async with Scorer(options, complete, use="serve") as scorer:
+            if complete is None and scorer.judges:
+                # litellm takes seconds to import: here, before the server says it listens,
+                # rather than in the first request's time (a client's timeout may not wait).
+                litellm_module()
             for notice in scorer.notices:
                 log.warning("%s", redact(notice))
             app.state.scorer = scorer
@@ -93,6 +100,8 @@ def create_app(
     app.add_middleware(BodyLimit, max_body=max_body)
     if token:
         app.add_middleware(BearerAuth, token=token, open_paths=frozenset({"/healthz"}))
+    if hosts is not None:
+        app.add_middleware(AllowedHosts, hosts=hosts)
     app.add_middleware(Guard)
     return app
 

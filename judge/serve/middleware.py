@@ -1,4 +1,5 @@
-"""ASGI middleware of the scoring service: bearer token, request body limit, last-resort guard.
+"""ASGI middleware of the scoring service: Host header, bearer token, request body limit,
+last-resort guard.
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware, so a streamed batch response is not
 buffered and the body limit applies to the bytes as they arrive (a chunked upload has no
@@ -16,7 +17,7 @@ from typing import Any
 
 from judge.errors import ConfigError, redact
 
-__all__ = ["BearerAuth", "BodyLimit", "Guard", "check_token", "send_json"]
+__all__ = ["AllowedHosts", "BearerAuth", "BodyLimit", "Guard", "check_token", "send_json"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,6 +50,29 @@ def check_token(token: str) -> None:
             "--token must be non-empty, without leading or trailing whitespace "
             f"(got {len(token)} characters)"
         )
+
+
+class AllowedHosts:
+    """Answers only requests whose Host header is one of `hosts` (judge.hosts.allowed_hosts):
+    on loopback without a token, a web page the operator visits could otherwise rebind its
+    name to 127.0.0.1 and spend the operator's key."""
+
+    def __init__(self, app: ASGIApp, hosts: set[str]):
+        self.app = app
+        self._hosts = {h.lower().encode() for h in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = next((value for name, value in scope["headers"] if name == b"host"), None)
+        if given is not None and given.lower() in self._hosts:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            await send_json(send, 403, {"detail": "unknown Host header"})
+        else:
+            await send({"type": "websocket.close", "code": 1008})
 
 
 class BearerAuth:

@@ -2,7 +2,8 @@
 background thread (`running`) for tests, benchmarks and notebooks.
 
 The service binds 127.0.0.1 unless told otherwise, and refuses any other address without a
-token: medical cases and a paid judge must not be open to the network by accident.
+token: medical cases and a paid judge must not be open to the network by accident. On
+loopback it answers only this machine's names as Host (judge.hosts.allowed_hosts).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from judge.errors import ConfigError, redact
-from judge.hosts import bind_address, is_loopback, listen, url_host
+from judge.hosts import allowed_hosts, bind_address, is_loopback, listen, url_host
 from judge.judging.engine import CompleteFn
 from judge.options import RunOptions
 from judge.serve.app import DEFAULT_MAX_BODY, create_app
@@ -56,8 +57,16 @@ def serve(
 ) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM)."""
     check_exposure(host, token)
-    app = create_app(options, complete, rubrics=rubrics, token=token, max_body=max_body)
     sock = listen(host, port)  # an address in use is a ConfigError, before the app starts
+    try:
+        # On loopback, only this machine's names as Host (DNS rebinding), at the port bound.
+        hosts = allowed_hosts(host, sock.getsockname()[1])
+        app = create_app(
+            options, complete, rubrics=rubrics, token=token, max_body=max_body, hosts=hosts
+        )
+    except BaseException:
+        sock.close()
+        raise
     config = uvicorn.Config(
         app,
         host=bind_address(host),
@@ -87,7 +96,8 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="judge-serve", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
+    # The app's lifespan opens the judges (and imports litellm): slow on a loaded machine.
+    deadline = time.monotonic() + 120
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True

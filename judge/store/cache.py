@@ -17,11 +17,12 @@ never stalls the event loop, and `store` returns once its row is durable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,7 @@ class Cache:
         # Rows handed to the writer and not yet committed, as JSON: `get` sees them, so a
         # call finished a moment ago is never paid for again.
         self._unwritten: dict[str, str] = {}
+        self._closed = False
         try:
             # Autocommit: a `put` is durable the moment it returns (a run's `store` commits on
             # the writer thread's own connection), so a run killed right after never pays again.
@@ -188,9 +190,14 @@ class Cache:
     async def store(self, key: str, model: str, value: dict[str, Any]) -> None:
         """Store one value without blocking the event loop; returns once it is committed, or
         once it is known that it cannot be (a notice; the caller's record is unaffected)."""
+        row = _row(key, model, value)
+        if self._closed:
+            # A reply that lands as the run shuts down (Ctrl-C) was paid for: commit it here,
+            # blocking, rather than through a writer that is gone.
+            self._commit_now(row)
+            return
         if self._writer is None:
             self._writer = _Writer(self.path)
-        row = _row(key, model, value)
         self._unwritten[key] = row[2]
         try:
             await self._writer.write(row)
@@ -203,10 +210,29 @@ class Cache:
         return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 
     def close(self) -> None:
-        """Commit what is still queued (calls that finished before a Ctrl-C), then close."""
-        if self._writer is not None:
-            self._writer.close()
-        self._conn.close()
+        """Commit what is still queued (calls that finished before a Ctrl-C), then close.
+        Closing again does nothing. A Ctrl-C while the commit runs waits for it, then
+        propagates: the replies were paid for."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except _FAILURES as exc:
+            self._notice("store", exc)
+        finally:
+            self._conn.close()
+
+    def _commit_now(self, row: Row) -> None:
+        try:
+            conn = sqlite.connect(self.path, wal=False)
+            try:
+                conn.execute(_INSERT, row)
+            finally:
+                conn.close()
+        except _FAILURES as exc:
+            self._notice("store", exc)
 
     def _notice(self, what: str, exc: BaseException) -> None:
         if what in self._failed:
@@ -250,6 +276,7 @@ class _Writer:
         self._conn: sqlite3.Connection | None = None  # the writer thread's own
         self._queued: _Batch | None = None
         self._busy = False
+        self._closed = False
 
     async def write(self, row: Row) -> None:
         loop = asyncio.get_running_loop()
@@ -265,7 +292,7 @@ class _Writer:
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._queued = self._queued, None
-        if batch is None:
+        if batch is None or self._closed:  # `close` took the queued rows
             return
         self._busy = True
         work = self._pool.submit(self._commit, batch.rows)
@@ -290,6 +317,8 @@ class _Writer:
             self._start(loop)
 
     def _commit(self, rows: list[Row]) -> None:
+        if not rows:
+            return
         if self._conn is None:
             # No WAL switch: the cache's own connection set it when it opened the file.
             self._conn = sqlite.connect(self._path, wal=False)
@@ -297,12 +326,39 @@ class _Writer:
             conn.executemany(_INSERT, rows)
 
     def close(self) -> None:
+        """Commit the rows still queued and stop the thread (once; later calls do nothing).
+        Raises the commit's error, if any."""
+        if self._closed:
+            return
+        self._closed = True
         batch, self._queued = self._queued, None
-        if batch is not None:
-            self._pool.submit(self._commit, batch.rows)
+        rows = batch.rows if batch is not None else []
+        commit = self._pool.submit(self._commit, rows)  # after a commit already running
         self._pool.submit(self._close_connection)
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=False)
+        _wait_through_interrupts(commit)
+        if batch is not None and not batch.done.done():
+            # Its writers were waiting on a loop that may be gone; their rows are committed.
+            with contextlib.suppress(RuntimeError):
+                batch.done.set_result(None)
+        commit.result()
 
     def _close_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
+
+
+def _wait_through_interrupts(work: Future[None]) -> None:
+    """Wait for `work` to finish, even through Ctrl-Cs (a second one, impatient with a
+    shutdown): the rows it commits were paid for, and it takes a moment. The interrupt is
+    raised once it has."""
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            wait([work])
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            continue
+        break
+    if interrupted is not None:
+        raise interrupted

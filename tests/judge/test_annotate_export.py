@@ -58,7 +58,7 @@ def test_export_loads_into_calibration_and_matches_a_judge(
     predictions = live.study.store.path.with_name("preds.jsonl")
     results = tmp_path / "results.jsonl"
     judge.score(
-        predictions, "ddx", judges=[MODEL], api_base=llm_server.url, out=results, timeout=10.0
+        predictions, "ddx", judges=[MODEL], api_base=llm_server.url, out=results, timeout=60.0
     )
 
     levels, domains = calibration.scales_from_rubric(load_rubric("ddx"))

@@ -60,7 +60,7 @@ class ImageLive:
     def raw(self, path: str) -> int:
         """The status of a GET of `path` sent exactly as written (no dot-segment removal)."""
         url = httpx.URL(self.server.url)
-        conn = http.client.HTTPConnection(url.host, url.port, timeout=10)
+        conn = http.client.HTTPConnection(url.host, url.port, timeout=120)
         try:
             conn.request("GET", path, headers={"Host": f"{url.host}:{url.port}"})
             return conn.getresponse().status

@@ -212,7 +212,7 @@ def test_the_command_takes_results_and_says_what_is_rated(
         assert html.escape(STEPS[0]) in page
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 130
+        assert proc.wait(timeout=120) == 130
 
 
 def test_a_step_holding_markup_is_shown_as_text(steps_live: StepsLive, tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ def steps_live(llm_server: LLMServer, tmp_path: Path) -> Iterator[StepsLive]:
     results = tmp_path / "results.jsonl"
     judge.score(
         FIXTURES / "predictions.jsonl", "ddx-steps", out=results, judges=[MODEL],
-        api_base=llm_server.url, timeout=5.0,
+        api_base=llm_server.url, timeout=60.0,
     )  # fmt: skip
     predictions = FIXTURES / "predictions.jsonl"
     third = json.loads(predictions.read_text(encoding="utf-8").splitlines()[2])["title"]

@@ -44,12 +44,12 @@ def _interrupt_when(
     """Run `command`, send it SIGINT once `ready()` holds, and return its status and stderr."""
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not ready():
             assert time.monotonic() < deadline and run.poll() is None, run.communicate()
             time.sleep(0.02)
         run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
+        _, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()

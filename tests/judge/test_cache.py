@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,67 @@ async def test_close_commits_rows_whose_callers_were_cancelled(tmp_path: Path) -
         task.cancel()
     cache.close()  # a Ctrl-C: the calls had finished, so their rows must be kept
     assert len(Cache(path)) == 5
+
+
+async def test_closing_twice_and_a_reply_stored_after_close_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    cache = Cache(path)
+    await cache.store("early", "m", {"verdict": {"a": 1}})
+    cache.close()
+    cache.close()  # a second Ctrl-C's cleanup: was "cannot schedule new futures after shutdown"
+    # A reply that landed as the run shut down was paid for: committed, not dropped.
+    await asyncio.wait_for(cache.store("late", "m", {"verdict": {"a": 2}}), 60)
+    reopened = Cache(path)
+    assert reopened.get("early") == {"verdict": {"a": 1}}
+    assert reopened.get("late") == {"verdict": {"a": 2}}
+    reopened.close()
+
+
+def _main_thread_waits_in_close() -> bool:
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    top = frame
+    while frame is not None:
+        if frame.f_code.co_name == "close" and frame.f_code.co_filename.endswith("cache.py"):
+            return top is not None and top.f_code.co_filename.endswith("threading.py")
+        frame = frame.f_back
+    return False
+
+
+def test_a_second_ctrl_c_while_closing_waits_for_the_commit(tmp_path: Path) -> None:
+    """The impatient second Ctrl-C lands while `close` commits the paid replies: the commit
+    finishes first, and then the interrupt goes on (the run exits 130)."""
+    path = tmp_path / "c.sqlite"
+    cache = Cache(path)
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # the commit waits for this lock
+    checked = threading.Event()
+
+    def interrupt_then_unblock() -> None:
+        deadline = time.monotonic() + 120  # a loaded machine
+        while not _main_thread_waits_in_close() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        # Still inside close (waiting for the commit) a moment later, or out of it already.
+        checked.wait(1.0)
+        blocker.execute("ROLLBACK")
+
+    async def queue_rows() -> None:
+        for i in range(3):  # the writer takes them on the next loop pass: not yet committed
+            asyncio.get_running_loop().create_task(cache.store(f"k{i}", "m", {"verdict": {}}))
+        await asyncio.sleep(0)
+
+    asyncio.run(queue_rows())
+    helper = threading.Thread(target=interrupt_then_unblock)
+    helper.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cache.close()
+        with sqlite3.connect(path) as other:  # committed before the interrupt went on
+            assert other.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 3
+    finally:
+        checked.set()
+        helper.join(60)
+        blocker.close()
 
 
 def test_a_corrupt_cache_is_a_one_line_error_naming_it_and_the_way_on(

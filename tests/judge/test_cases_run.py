@@ -123,7 +123,7 @@ def test_serve_with_cases_scores_requests_of_only_id_and_outputs(
 ) -> None:
     _, cases = _files(tmp_path)
     options = RunOptions(
-        judges=[MODEL], api_base=llm_server.url, timeout=5.0, cache=False, cases=str(cases)
+        judges=[MODEL], api_base=llm_server.url, timeout=60.0, cache=False, cases=str(cases)
     )
     title = ROWS[1]["title"]
     outputs = {k: v for k, v in predictions_for(ROWS)[1].items() if k != "title"}
@@ -198,7 +198,7 @@ def test_batch_run_joins_the_cases_too(llm_server: LLMServer, tmp_path: Path) ->
     out = tmp_path / "r.jsonl"
     result = judge.score(
         preds, "ddx", out=out, cases=cases, batch=True, batch_poll=0.02,
-        judges=[MODEL], api_base=llm_server.url, timeout=5.0,
+        judges=[MODEL], api_base=llm_server.url, timeout=60.0,
     )  # fmt: skip
     # Every call went through the batch: the batch pass read the joined items as well.
     assert not [r for r in llm_server.requests if r.path.endswith("/chat/completions")]

@@ -300,3 +300,16 @@ async def test_a_key_in_a_cache_written_before_redaction_is_redacted_on_reading(
     result = await engine.call(JUDGE, MESSAGES, Verdict)
     assert result.usage.cached
     assert result.verdict == {"score": 3, "why": ["echoed <SOME_GATEWAY_TOKEN>"]}
+
+
+async def test_closing_cancels_the_calls_in_flight_before_the_cache_closes(tmp_path: Path) -> None:
+    """At shutdown (Ctrl-C) nobody waits for the calls still out: they are cancelled, so no
+    reply reaches a cache already closed."""
+    complete = Scripted([], delay=3600)
+    engine, _ = _engine(complete, cache=Cache(tmp_path / "c.sqlite"))
+    caller = asyncio.ensure_future(engine.call(JUDGE, MESSAGES, Verdict))
+    while not complete.calls:
+        await asyncio.sleep(0)
+    caller.cancel()  # the item is cancelled; the shared call goes on, as above
+    await asyncio.wait_for(engine.close(), 60)
+    assert complete.in_flight == 0

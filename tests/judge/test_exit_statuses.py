@@ -3,9 +3,11 @@ and the README's table of exit statuses says what `judge.cli.exits.ExitStatus` d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -154,12 +156,12 @@ def test_ctrl_c_exits_130(llm_server: LLMServer, tmp_path: Path) -> None:
     ]  # fmt: skip
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not llm_server.requests:
             assert time.monotonic() < deadline and run.poll() is None, run.communicate()
             time.sleep(0.05)
         run.send_signal(signal.SIGINT)
-        _, err = run.communicate(timeout=30)
+        _, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()
@@ -178,7 +180,7 @@ def test_ctrl_c_stops_serve_with_130(tmp_path: Path) -> None:
             if b"Uvicorn running on" in line:
                 break
         run.send_signal(signal.SIGINT)
-        out, _ = run.communicate(timeout=30)
+        out, _ = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()
@@ -210,3 +212,63 @@ def test_report_never_reads_a_file_a_results_record_names(tmp_path: Path) -> Non
         assert done.exit_code == ExitStatus.OK, done.output
         page = out.read_text()
         assert "leaked" not in page and "coherence" in page  # scales read off the scores
+
+
+def _many_predictions(path: Path, n: int) -> Path:
+    options = {"A": "Pneumonia", "B": "Oedema", "C": "Sarcoid", "D": "Lymphoma", "E": "TB"}
+    rows = [
+        {
+            "title": f"case {i}",
+            "CLINICAL_HISTORY": f"Synthetic patient {i} with cough.",
+            "options": options,
+            "correct_answer": "A",
+            "prediction": "A",
+            "prediction_rationale": f"Opacity in patient {i}. Final: A",
+        }
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gap", [0.0, 0.003, 0.006])
+def test_a_second_ctrl_c_during_the_cleanup_is_quiet_and_keeps_the_replies(
+    tmp_path: Path, gap: float
+) -> None:
+    """Ctrl-C twice, the second while the first's cleanup runs: asyncio raised it at whatever
+    line ran (a KeyboardInterrupt traceback, "Task was destroyed but it is pending!", the
+    cache writer's "cannot schedule new futures after shutdown"). It waits for the cleanup,
+    and every reply the run received is in the cache."""
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JUDGE_HOME": str(home)}
+    with LLMServer(latency=0.05, jitter=0.05) as server:
+        command = [
+            sys.executable, "-m", "judge", "score",
+            str(_many_predictions(tmp_path / "p.jsonl", 200)),
+            "--judge", "openai/test-judge", "--api-base", server.url,
+            "--out", str(tmp_path / "r.jsonl"), "--concurrency", "16",
+        ]  # fmt: skip
+        run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 120  # a loaded machine
+            while server.count < 40:
+                assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+                time.sleep(0.01)
+            run.send_signal(signal.SIGINT)
+            time.sleep(gap)  # the second Ctrl-C, a moment after the first: its cleanup runs
+            run.send_signal(signal.SIGINT)
+            _, err = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    text = err.decode()
+    assert run.returncode == 130, text
+    assert text.strip().splitlines()[-1] == "interrupted"
+    for noise in ("Traceback", "Task was destroyed", "never retrieved", "cannot schedule"):
+        assert noise not in text, text
+    with sqlite3.connect(home / "cache.sqlite") as conn:
+        cached = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    records = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert cached >= len(records) > 0  # each record's call, at least, was kept

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from judge.aggregate.case_items import bootstrap_std, case_scores, clipped_mean
 from judge.cli import cli
-from judge.contracts import RubricItem
+from judge.contracts import Judgment, RubricItem
 from judge.errors import InputError, RubricError
 from judge.judging.case_items import _template, conversation, item_messages
 from judge.judging.engine import Completion, TransientError
@@ -317,6 +317,29 @@ def test_hostile_items_are_errors_naming_the_field(change: dict[str, Any], where
     report = validate_items([row], rubric=RUBRIC)
     assert len(report.problems) == 1
     assert f"field '{where}'" in str(report.problems[0])
+
+
+def test_points_whose_sum_overflows_are_refused_at_file_line_field(tmp_path: Path) -> None:
+    """1e308 + 1e308 - 1e308 is inf - inf: a NaN score, written as a "scored" null that a
+    resume and `report` then refused. Points are bounded at load instead."""
+    row = _rows()[0]
+    row["rubrics"] = [
+        {"criterion": f"item {i}", "points": points, "tags": []}
+        for i, points in enumerate([1e308, 1e308, -1e308])
+    ]
+    path = tmp_path / "hb.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    report = validate_items(path, rubric=RUBRIC)
+    assert len(report.problems) == 1
+    assert str(report.problems[0]).startswith(f"{path}:1: field 'rubrics.0.points'")
+
+
+@pytest.mark.parametrize("score", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_score_is_never_a_scored_judgment(score: float) -> None:
+    with pytest.raises(ValueError, match="finite score"):
+        Judgment(criterion="overall", judge="deterministic", status="scored", score=score)
+    unscored = Judgment(criterion="c", judge="j", status="unscored", reason="r", score=score)
+    assert unscored.status == "unscored"
 
 
 def test_ten_thousand_items_are_refused_before_any_call() -> None:

@@ -56,7 +56,7 @@ def test_serve_answers_on_ipv6_loopback(host: str) -> None:
     check_exposure(host, token=None)
     with running(create_app(RunOptions(judges=["openai/x"], cache=False)), host=host) as url:
         assert url.startswith("http://[::1]:")
-        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"{url}/healthz", timeout=120).status_code == 200
 
 
 @pytest.mark.parametrize("host", ["::1", "[::1]"])
@@ -69,7 +69,7 @@ def test_annotate_answers_on_ipv6_loopback(tmp_path: Path, host: str) -> None:
         with AnnotationServer(study, host) as server:
             assert server.url.startswith("http://[::1]:")
             link = f"{server.url}/r/{study.raters['alice'].token}/"
-            assert httpx.get(link, timeout=10).status_code == 200
+            assert httpx.get(link, timeout=120).status_code == 200
     finally:
         study.store.close()
 

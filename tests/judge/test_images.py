@@ -192,7 +192,7 @@ def test_a_vision_judge_gets_the_images_and_a_text_judge_the_captions(
         judges=[VISION, TEXT_ONLY],
         api_base=llm_server.url,
         images=tmp_path / "data",
-        timeout=10.0,
+        timeout=60.0,
     )
     (record,) = result.records
     unscored = [(j.criterion, j.judge, j.reason) for j in record.judgments if j.status != "scored"]

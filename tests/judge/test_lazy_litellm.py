@@ -114,3 +114,30 @@ def test_no_llm_rubrics_report_and_calibrate_import_no_litellm(tmp_path: Path) -
     )
     imported, _ = _run("calibrate", "--judge", str(out), "--human", str(human), "--rubric", "twi")
     assert "litellm" not in imported and "instructor" not in imported
+
+
+SERVE_PROBE = """
+import sys
+from judge.options import RunOptions
+from judge.serve.app import create_app
+from judge.serve.server import running
+options = RunOptions(judges=["openai/test-judge"], api_base="http://127.0.0.1:9/v1", cache=False)
+with running(create_app(options)):
+    print("litellm" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_serve_imports_litellm_before_it_says_it_listens() -> None:
+    """A server answers its first request in the time of a call, not of litellm's import
+    (seconds, more on a loaded machine: a client's 5 s timeout ran out)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"

@@ -195,7 +195,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 def test_the_annotate_form_shows_the_case_letters(served: tuple[str, dict[str, str]]) -> None:
     base, _ = served
-    pages = [httpx.get(f"{base}items/{n}", timeout=30).text for n in (1, 2)]
+    pages = [httpx.get(f"{base}items/{n}", timeout=120).text for n in (1, 2)]
     seven = next(p for p in pages if "Diffuse midline glioma" in p)
     four = next(p for p in pages if "Metastasis" in p)
     assert re.findall(r"<li class=\"[^\"]*\"><b>([A-J])</b>", seven) == list("ABCDEFG")
@@ -210,7 +210,7 @@ def test_the_annotate_form_of_an_open_ended_case_has_no_options(tmp_path: Path) 
     server = AnnotationServer(study).start()
     try:
         base = rater_links(study, server.url)["alice"]
-        pages = [httpx.get(f"{base}items/{n}", timeout=30).text for n in range(1, 7)]
+        pages = [httpx.get(f"{base}items/{n}", timeout=120).text for n in range(1, 7)]
     finally:
         server.stop()
         study.store.close()

@@ -91,7 +91,7 @@ async def _complete(
             messages=kw.pop("messages", None) or _messages(),
             response_model=kw.pop("response_model", Verdict),
             params={"temperature": 0.0},
-            timeout=5.0,
+            timeout=60.0,
         )
     finally:
         if isinstance(complete, LeanClient):
@@ -145,7 +145,7 @@ async def test_requests_and_reasks_are_the_ones_instructor_sends(
         api_base=llm_server.url,
         api_key=PLACEHOLDER_KEY,
         num_retries=0,
-        timeout=5.0,
+        timeout=60.0,
     )
     theirs = [r.body for r in llm_server.requests]
 
@@ -393,7 +393,7 @@ async def test_a_reply_litellm_did_not_price_is_priced_here(
     complete = litellm_complete(api_base=llm_server.url, acompletion=forgetful)
     llm_server.script = [Reply.json(VALID)]
     await complete(
-        model=MODEL, messages=_messages(), response_model=Verdict, params={}, timeout=5.0
+        model=MODEL, messages=_messages(), response_model=Verdict, params={}, timeout=60.0
     )
     assert len(pricing_spy) == 2  # litellm's own pass, and ours on the stripped reply
 
@@ -492,7 +492,7 @@ async def test_a_bug_in_the_completion_path_is_not_a_provider_error(llm_server: 
     complete = litellm_complete(api_base=llm_server.url, acompletion=broken)
     with pytest.raises(AttributeError):
         await complete(
-            model=MODEL, messages=_messages(), response_model=Verdict, params={}, timeout=5.0
+            model=MODEL, messages=_messages(), response_model=Verdict, params={}, timeout=60.0
         )
 
 

@@ -266,7 +266,7 @@ def test_two_runs_through_two_names_write_one_record_per_item(
             )
 
         first = start(out)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while server.count == 0:  # the first run holds the file
             assert first.poll() is None and time.monotonic() < deadline, first.stderr
             time.sleep(0.01)

@@ -78,7 +78,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
             api_base=server.url,
             cache=False,
             validation_retries=0,
-            timeout=10.0,
+            timeout=60.0,
         )
     return out
 

@@ -152,7 +152,7 @@ def test_strong_tier_overlaps_the_references_more_than_the_others(other: str) ->
 
 def _education(server: LLMServer, tier: str) -> tuple[list[ResultRecord], Path]:
     path = EXAMPLES / f"{tier}.jsonl"
-    result = judge.score(path, "education", judges=[MODEL], api_base=server.url, timeout=10.0)
+    result = judge.score(path, "education", judges=[MODEL], api_base=server.url, timeout=60.0)
     return _by_case(path, result.records), path
 
 

@@ -76,7 +76,7 @@ def rubric_file(tmp_path: Path) -> Path:
 
 def _app(server: LLMServer, rubric_file: Path, **changes: Any) -> Any:
     options = RunOptions(
-        judges=["openai/test-judge"], api_base=server.url, timeout=5.0, cache=False, **changes
+        judges=["openai/test-judge"], api_base=server.url, timeout=60.0, cache=False, **changes
     )
     return create_app(options, rubrics=[rubric_file])
 
@@ -176,7 +176,7 @@ def test_ddx_with_the_default_field_reads_the_answer_letter(llm_server: LLMServe
     best = {c.id: {"rationale": "r", "score": best_of(c)} for c in load_rubric("ddx").llm_criteria}
     llm_server.script = lambda body, n: Reply.json(best)
     options = RunOptions(
-        judges=["openai/test-judge"], api_base=llm_server.url, timeout=5.0, cache=False
+        judges=["openai/test-judge"], api_base=llm_server.url, timeout=60.0, cache=False
     )
     with running(create_app(options)) as url:
         right = httpx.post(f"{url}/v1/promptfoo/ddx", json=_payload())
@@ -290,7 +290,7 @@ def test_the_example_promptfoo_config_fits_the_endpoint(llm_server: LLMServer) -
     assert webhook["type"] == "webhook"
     path = webhook["value"].removeprefix("http://127.0.0.1:8000")
     options = RunOptions(
-        judges=["openai/test-judge"], api_base=llm_server.url, timeout=5.0, cache=False
+        judges=["openai/test-judge"], api_base=llm_server.url, timeout=60.0, cache=False
     )
     with running(create_app(options)) as url:
         for test in config["tests"]:

@@ -21,7 +21,7 @@ def service_url() -> Iterator[str]:
     # The test LLM server with no latency: every valid prediction is really judged, fast.
     with LLMServer() as llm:
         options = RunOptions(
-            judges=["openai/test-judge"], api_base=llm.url, timeout=5.0, attempts=1, cache=False
+            judges=["openai/test-judge"], api_base=llm.url, timeout=60.0, attempts=1, cache=False
         )
         with running(create_app(options, max_body=64_000)) as url:
             yield url
@@ -45,6 +45,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_no_request_gets_a_server_error(case: schemathesis.Case) -> None:
-    response = case.call(timeout=30)
+    response = case.call(timeout=120)
     case.validate_response(response, checks=[not_a_server_error])
     assert response.status_code < 500, response.text

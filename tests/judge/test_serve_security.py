@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 
 def _options(server: LLMServer, **changes: Any) -> RunOptions:
     return RunOptions(
-        judges=[MODEL], api_base=server.url, timeout=5.0, cache=False, attempts=1, **changes
+        judges=[MODEL], api_base=server.url, timeout=60.0, cache=False, attempts=1, **changes
     )
 
 
@@ -166,11 +167,16 @@ def _read_port(stream: Any, found: list[int], lines: list[str], ready: threading
     ready.set()
 
 
-def test_the_command_logs_no_key(llm_server: LLMServer, tmp_path: Path) -> None:
-    """`judge serve` as a process, with the key in its environment only: its whole log
-    (uvicorn's and ours) and its answers hold no trace of the key."""
-    llm_server.script = _echo_the_key
-    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "JUDGE_HOME": str(tmp_path / "home")}
+# Sized for a loaded 2-core machine: the process imports FastAPI and uvicorn before it says
+# it listens, and litellm on its first call.
+STARTUP_S = 120.0
+CLIENT = httpx.Timeout(120.0)
+
+
+@contextmanager
+def _serve_process(llm_server: LLMServer, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """`judge serve --port 0` as a process: its URL once it says it listens, and its log
+    (complete after the block)."""
     command = "from judge.cli.serve import serve; serve()"
     args = ["--judge", MODEL, "--api-base", llm_server.url, "--port", "0", "--attempts", "1"]
     process = subprocess.Popen(
@@ -186,17 +192,34 @@ def test_the_command_logs_no_key(llm_server: LLMServer, tmp_path: Path) -> None:
     reader = threading.Thread(target=_read_port, args=(process.stdout, found, lines, ready))
     reader.start()
     try:
-        assert ready.wait(60) and found, "".join(lines)
-        url = f"http://127.0.0.1:{found[0]}"
-        answers = [
-            httpx.post(f"{url}/v1/score", json={"rubric": "ddx", "prediction": ROW}),
-            httpx.post(f"{url}/v1/score", json={"rubric": "nope", "prediction": ROW}),
-            httpx.get(f"{url}/healthz"),
-        ]
+        assert ready.wait(STARTUP_S) and found, "".join(lines)
+        yield f"http://127.0.0.1:{found[0]}", lines
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        reader.join(10)
+        try:
+            process.wait(60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            reader.join(60)
+
+
+def test_the_command_logs_no_key(llm_server: LLMServer, tmp_path: Path) -> None:
+    """`judge serve` as a process, with the key in its environment only: its whole log
+    (uvicorn's and ours) and its answers hold no trace of the key."""
+    llm_server.script = _echo_the_key
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "JUDGE_HOME": str(tmp_path / "home")}
+    with _serve_process(llm_server, env) as (url, lines):
+        answers = [
+            httpx.post(
+                f"{url}/v1/score", json={"rubric": "ddx", "prediction": ROW}, timeout=CLIENT
+            ),
+            httpx.post(
+                f"{url}/v1/score", json={"rubric": "nope", "prediction": ROW}, timeout=CLIENT
+            ),
+            httpx.get(f"{url}/healthz", timeout=CLIENT),
+        ]
     assert [a.status_code for a in answers] == [200, 404, 200]
     log = "".join(lines)
     assert "POST /v1/score" in log  # the access log was captured
@@ -205,3 +228,35 @@ def test_the_command_logs_no_key(llm_server: LLMServer, tmp_path: Path) -> None:
     assert llm_server.count >= 1 and all(r.authorized for r in llm_server.requests)
     for text in (log, *(a.text for a in answers)):
         assert FAKE_KEY not in text and "0123456789abcdef" not in text
+
+
+def test_the_command_on_loopback_refuses_a_foreign_host(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    """DNS rebinding: a page at evil.example that rebinds its name to 127.0.0.1 sends its own
+    name as Host. Without --token, serve answered it (and would spend the operator's key)."""
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "JUDGE_HOME": str(tmp_path / "home")}
+    body = {"rubric": "ddx", "prediction": ROW}
+    with _serve_process(llm_server, env) as (url, _):
+        port = url.rsplit(":", 1)[1]
+        foreign = [
+            httpx.post(f"{url}/v1/score", json=body, headers={"Host": host}, timeout=CLIENT)
+            for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}")
+        ]
+        assert llm_server.count == 0  # refused before any judge was asked
+        own = [
+            httpx.get(
+                f"http://{host}:{port}/healthz", headers={"Host": f"{host}:{port}"}, timeout=CLIENT
+            )
+            for host in ("127.0.0.1", "localhost")
+        ]
+    assert [a.status_code for a in foreign] == [403, 403, 403]
+    assert [a.status_code for a in own] == [200, 200]
+
+
+def test_the_app_answers_only_the_hosts_it_is_given(llm_server: LLMServer) -> None:
+    app = create_app(_options(llm_server), hosts={"127.0.0.1:8000"})
+    with running(app) as url:
+        good = httpx.get(f"{url}/healthz", headers={"Host": "127.0.0.1:8000"}, timeout=CLIENT)
+        bad = httpx.get(f"{url}/healthz", headers={"Host": "evil.example:8000"}, timeout=CLIENT)
+    assert good.status_code == 200 and bad.status_code == 403
