@@ -66,6 +66,12 @@ async def _route(
     if local.is_local(model):
         # Started here, stopped when the exit stack closes (also on error or Ctrl-C).
         endpoint = await stack.enter_async_context(local.local_judge(model))
+        notices.append(
+            f"local judge {model}: {endpoint.max_concurrency} slots, {endpoint.threads} "
+            "thread(s) (the cores idle at start)"
+        )
+        if model == local.DEMO:
+            notices.append(local.DEMO_NOTICE)
         inner: CompleteFn
         if lean.use_lean(opts.client, endpoint.model, endpoint.api_base, endpoint.mode):
             # The server's grammar takes json_object + schema; a small model's strings can

@@ -526,3 +526,32 @@ async def test_each_slot_holds_a_ddx_prompt_and_its_longest_reply() -> None:
     async with local_judge(SMOL, slots=2) as judge:
         props = _get(judge, "/props")
         assert props["default_generation_settings"]["n_ctx"] >= 4300
+
+
+def test_idle_share_between_two_readings() -> None:
+    from judge.judging.providers.local import idle_share
+
+    # (idle, total) jiffies: 150 of 200 new jiffies idle
+    assert idle_share((1000.0, 4000.0), (1150.0, 4200.0)) == pytest.approx(0.75)
+    assert idle_share((5.0, 10.0), (5.0, 10.0)) == 1.0  # no time passed: nothing is busy
+
+
+def test_a_busy_core_is_not_counted_idle() -> None:
+    """With one core kept busy by another program, the local judge starts with fewer threads
+    than cores (llama.cpp's threads wait for each other: one on a busy core slows them all)."""
+    import os
+    import subprocess
+    import sys
+
+    from judge.judging.providers.local import idle_cores
+
+    cores = len(os.sched_getaffinity(0))
+    assert 1 <= idle_cores() <= cores
+    if cores < 2:
+        pytest.skip("needs two cores")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert idle_cores(sample=1.0) <= cores - 1  # other load only lowers it
+    finally:
+        busy.kill()
+        busy.wait()

@@ -54,6 +54,9 @@ def test_real_local_judge_scores_or_says_why(tmp_path: Path) -> None:
     rubric = load_rubric("ddx")
     records = list(iter_records(out))
     assert len(records) == 1 and result.summary.calls == 1
+    # The run itself says its scores mean nothing, and how to run a real judge.
+    assert any("demo judge" in n and "--judge openai/gpt-4o-mini" in n for n in result.notices)
+    assert any("thread(s) (the cores idle at start)" in n for n in result.notices)
     for record in records:
         assert record.judges == ["local/smollm2-135m"]
         for j in record.judgments:

