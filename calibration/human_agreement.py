@@ -70,8 +70,9 @@ def _mean_over_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], stat: str) -> f
                 warnings.simplefilter("ignore")
                 if stat == "pearson":
                     values.append(float(pearsonr(a, b).statistic))
-                else:
-                    values.append(float(cohen_kappa_score(a, b)))
+                else:  # categories as codes: sklearn refuses fractional levels (0.25, 0.5)
+                    _, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+                    values.append(float(cohen_kappa_score(codes[: len(a)], codes[len(a) :])))
     return float(np.mean(values)) if values else float("nan")
 
 
