@@ -27,10 +27,12 @@ from calibration.levels import level_of
 from calibration.loaders import load_human_scores, load_judge_scores
 
 __all__ = [
+    "LatentFit",
     "Study",
     "StudySettings",
     "case_field",
     "guarantee_table",
+    "latent_fits",
     "latent_tables",
     "load_study",
     "run_study",
@@ -194,10 +196,20 @@ def guarantee_table(
     return pd.DataFrame(rows)
 
 
-def latent_tables(study: Study, levels: Mapping[str, str], method: str) -> dict[str, pd.DataFrame]:
+@dataclass
+class LatentFit:
+    """One criterion's latent-truth fit: `result` (calibration.latent), `labels` the judges'
+    long labels it was fitted to (item, rater, score), and `correlation` the judges' error
+    correlation on the items with a human majority label (None without three of them)."""
+
+    result: LatentResult
+    labels: pd.DataFrame
+    correlation: pd.DataFrame | None
+
+
+def latent_fits(study: Study, levels: Mapping[str, str], method: str) -> dict[str, LatentFit]:
     """Dawid–Skene or MACE over the judges' labels of each nominal (binary, categorical)
-    criterion: the latent labels, each judge's confusion matrix, and the correlation of the
-    judges' errors on the items with a human majority label."""
+    criterion that two or more judges labelled, by criterion."""
     fits: dict[str, Callable[[pd.DataFrame], LatentResult]] = {
         "dawid-skene": dawid_skene,
         "mace": mace,
@@ -205,7 +217,7 @@ def latent_tables(study: Study, levels: Mapping[str, str], method: str) -> dict[
     fit = fits.get(method)
     if fit is None:
         raise CalibrationError(f"--latent must be dawid-skene or mace, got {method!r}")
-    latent, confusion, correlation = [], [], []
+    found: dict[str, LatentFit] = {}
     for criterion, sub in normalize_long(study.long).groupby("criterion", sort=True):
         name, kind = str(criterion), levels.get(str(criterion), "ordinal")
         if level_of(kind) != "nominal":
@@ -215,7 +227,21 @@ def latent_tables(study: Study, levels: Mapping[str, str], method: str) -> dict[
         if judges["rater"].nunique() < 2:
             continue
         frame = judges.assign(item=unit_ids(judges))[["item", "rater", "score"]]
-        result = fit(frame)
+        wide, majority = _labels(sub, kind)
+        try:
+            corr: pd.DataFrame | None = error_correlation(wide, majority)
+        except CalibrationError:
+            corr = None
+        found[name] = LatentFit(fit(frame), frame, corr)
+    return found
+
+
+def latent_tables(study: Study, levels: Mapping[str, str], method: str) -> dict[str, pd.DataFrame]:
+    """`latent_fits` as tables: the latent labels, each judge's confusion matrix, and the
+    correlation of the judges' errors on the items with a human majority label."""
+    latent, confusion, correlation = [], [], []
+    for name, found in latent_fits(study, levels, method).items():
+        result = found.result
         best = result.probas.max(axis=1).to_dict()
         for item, label in result.labels.items():
             latent.append({"criterion": name, "item": item, "label": label,
@@ -225,10 +251,8 @@ def latent_tables(study: Study, levels: Mapping[str, str], method: str) -> dict[
                 for true, p in row.items():
                     confusion.append({"criterion": name, "judge": judge, "answered": answered,
                                       "true": true, "probability": float(p)})  # fmt: skip
-        wide, majority = _labels(sub, kind)
-        try:
-            corr = error_correlation(wide, majority)
-        except CalibrationError:
+        corr = found.correlation
+        if corr is None:
             continue
         for a in corr.index:
             for b in corr.columns:

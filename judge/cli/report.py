@@ -39,6 +39,13 @@ __all__ = ["report_command"]
     type=click.IntRange(0),
     help="How many of the lowest-scoring items to show with their rationales.",
 )
+@click.option(
+    "--latent",
+    type=click.Choice(["dawid-skene", "mace"]),
+    default=None,
+    help="Add the latent-truth panel: each judge's confusion matrix and accuracy on the "
+    "binary and categorical criteria, fitted over the run's own panel (no human labels).",
+)
 @run_option("ci")
 @run_option("cluster")
 def report_command(
@@ -47,6 +54,7 @@ def report_command(
     out: Path | None,
     rubric: str | None,
     lowest: int,
+    latent: str | None,
     ci: float,
     cluster: str | None,
 ) -> None:
@@ -63,6 +71,7 @@ def report_command(
         lowest=lowest,
         ci=checked.ci,
         cluster=checked.cluster,
+        latent=latent,
     )
     click.echo(f"report: {written}")
     from judge.cli.calibration_render import print_results_status

@@ -17,6 +17,7 @@ import pandas as pd
 from judge.contracts import ResultRecord, Rubric
 from judge.errors import InputError
 from judge.report import data, plots
+from judge.report.latent import latent_section
 from judge.store.outputs import claim, is_report, write_atomic
 
 __all__ = ["build_report", "write_report"]
@@ -46,12 +47,15 @@ def write_report(
     lowest: int = 10,
     ci: float = 0.95,
     cluster: str | None = None,
+    latent: str | None = None,
 ) -> Path:
     """Write the report of `results` (and of `human` scores against it) to `out`, which may
     be an earlier report but no other file (judge.store.outputs)."""
     out = Path(out)
     claim(out, is_report)
-    page = build_report(results, human, rubric=rubric, lowest=lowest, ci=ci, cluster=cluster)
+    page = build_report(
+        results, human, rubric=rubric, lowest=lowest, ci=ci, cluster=cluster, latent=latent
+    )
     write_atomic(out, page)
     return out
 
@@ -64,11 +68,13 @@ def build_report(
     lowest: int = 10,
     ci: float = 0.95,
     cluster: str | None = None,
+    latent: str | None = None,
 ) -> str:
     """The HTML report of a results file: distributions, slices by case metadata, judges
     compared, unscored reasons, agreement with `human` scores, and the `lowest` items. Each
     mean has its interval at level `ci`, resampling whole clusters of the case field
-    `cluster` if given (as `judge score --ci --cluster`)."""
+    `cluster` if given (as `judge score --ci --cluster`). With `latent` ("dawid-skene" or
+    "mace"): the latent-truth panel (judge.report.latent)."""
     from judge.frame import records_frame
     from judge.load.lines import regular
     from judge.load.rubric import rubric_of_records
@@ -96,6 +102,7 @@ def build_report(
         "panel": _panel_section(tidy, criteria, clusters, ci),
         "unscored": data.unscored_table(tidy).to_dict("records"),
         "human": _human_section(results, human, the_rubric) if human else None,
+        "latent": latent_section(results, human, the_rubric, latent) if latent else None,
         "calibration": _calibration_lines(results),
         "qualification": _calibration_lines(results, qualification=True),
         "lowest": _lowest_section(records, scores, criteria, the_rubric, lowest),

@@ -32,7 +32,7 @@ from judge.cli.report import report_command
 from judge.load.rubric import load_rubric
 from judge.report import build_report, slice_scores, write_report
 from judge.store.results import iter_records
-from tests.browser import ARGS, CHROMIUM
+from tests.browser import chromium, open_offline
 from tests.llm_server import LLMServer, Reply
 
 ROOT = Path(__file__).parents[2]
@@ -235,14 +235,7 @@ def test_human_scores_add_the_agreement_table(results: Path, tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 def _rows(page: Any, selector: str) -> list[list[str]]:
@@ -253,19 +246,7 @@ def _rows(page: Any, selector: str) -> list[list[str]]:
 def test_report_in_chromium(results: Path, browser: Any, tmp_path: Path) -> None:
     html = write_report(results, tmp_path / "report.html")
     raw = _records(results)
-    page = browser.new_page(viewport={"width": 1200, "height": 1500})
-    attempted: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            attempted.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.goto(html.as_uri())
-    page.wait_for_load_state("load")
+    page, attempted = open_offline(browser, html)
 
     # Plots: inline SVG, rendered with a real size.
     plots = page.locator(".plot svg").all()
