@@ -21,6 +21,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 from calibration.bootstrap import percentile_interval, resample_indices
 from calibration.errors import CalibrationError
 from calibration.ppi import ppi_paired_difference
+from calibration.ppi_designs import ppi_mean_clustered
 from calibration.runs import Run
 
 __all__ = ["MODES", "Comparison", "compare_runs", "paired_interval", "ppi_difference_table"]
@@ -169,11 +170,27 @@ def compare_runs(
 
 
 def ppi_difference_table(
-    a: Run, b: Run, human_a: pd.DataFrame, human_b: pd.DataFrame, *, ci: float = 0.95
+    a: Run,
+    b: Run,
+    human_a: pd.DataFrame,
+    human_b: pd.DataFrame,
+    *,
+    ci: float = 0.95,
+    cluster: str | None = None,
 ) -> pd.DataFrame:
     """Per criterion, the PPI++ mean difference a − b of two models on the same cases: the
     panel scores of both runs, corrected with human scores of both models' outputs (long
-    tables item, criterion, rater, score; several raters averaged)."""
+    tables item, criterion, rater, score; several raters averaged). `cluster`: a case-metadata
+    field; the interval is then cluster-robust (calibration.ppi_designs)."""
+    clusters = None
+    if cluster is not None:
+        meta = pd.concat([a.meta, b.meta[~b.meta.index.isin(a.meta.index)]])
+        if cluster not in meta.columns:
+            raise CalibrationError(f"no case-metadata field {cluster!r} to cluster by")
+        # An item without the field is its own cluster, as the paired bootstrap takes it.
+        clusters = pd.Series(meta.index.astype(str), index=meta.index).where(
+            meta[cluster].isna(), meta[cluster].astype(str)
+        )
     rows = []
     for criterion in sorted(set(a.scores["criterion"]) & set(b.scores["criterion"])):
         series = []
@@ -181,7 +198,11 @@ def ppi_difference_table(
             sub = frame[frame["criterion"] == criterion]
             series.append(pd.to_numeric(sub["score"], errors="coerce").groupby(sub["item"]).mean())
         try:
-            result = ppi_paired_difference(*series, ci=ci)
+            if clusters is None:
+                result = ppi_paired_difference(*series, ci=ci)
+            else:
+                judge, human = (series[0] - series[1]).dropna(), (series[2] - series[3]).dropna()
+                result = ppi_mean_clustered(judge, human, clusters, ci=ci)
             rows.append({"criterion": criterion, **result.as_row()})
         except CalibrationError as err:  # too few paired human scores on this criterion
             rows.append({"criterion": criterion, "notes": str(err)})

@@ -336,6 +336,13 @@ def run_study(study: Study, s: StudySettings) -> dict[str, pd.DataFrame]:
     tables["agreement"] = table
     tables["human_human"] = human_human(study.long, levels=levels, domains=s.domains)
     if s.alt_test:
+        humans = study.long[study.long["rater_kind"] == "human"].groupby("criterion")["rater"]
+        if humans.nunique().max() < 2:
+            raise CalibrationError(
+                "--alt-test leaves one human out at a time and compares the judge with the "
+                f"rest: it needs two or more human raters, and the human file has "
+                f"{humans.nunique().max()} per criterion"
+            )
         tables["alt_test"] = alt_test_table(study.long, levels, epsilon=s.epsilon,
                                             domains=s.domains, pool=s.alt_test_pool)  # fmt: skip
     if s.ceiling:

@@ -119,8 +119,9 @@ def compare_command(
     corrected = None
     if human_a is not None and human_b is not None:
         corrected = ppi_difference_table(
-            a, b, load_human_scores(human_a), load_human_scores(human_b), ci=ci
-        )
+            a, b, load_human_scores(human_a), load_human_scores(human_b), ci=ci,
+            cluster=cluster,
+        )  # fmt: skip
     click.echo(f"a = {run_a}\nb = {run_b}\nmode: {result.reason}")
     drift = result.mode == "drift"
     name = "shift" if drift else "diff"

@@ -168,3 +168,47 @@ def test_the_out_tables_are_marked_and_never_an_input(
     refused = CliRunner().invoke(cli, ["compare", str(a), str(b), *given])
     assert refused.exit_code == 2 and "is the input file" in refused.output
     assert human.read_bytes() == before
+
+
+def test_the_ppi_difference_is_cluster_robust_with_cluster(
+    tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    """Two models judged on 40 cases × 5 items, each model with a case effect of its own
+    (one case suits one model better), shared by the case's items: with --cluster the
+    corrected difference's interval is the cluster-robust one (wider)."""
+    from calibration.compare import ppi_difference_table
+    from calibration.loaders import load_human_scores
+    from calibration.ppi_designs import ppi_mean_clustered
+
+    rng = np.random.default_rng(5)
+    scores_a, scores_b, meta, rows_a, rows_b = {}, {}, {}, [], []
+    for case in range(40):
+        effect_a, effect_b = rng.normal(0, 1.0), rng.normal(0, 1.0)
+        for k in range(5):
+            item = f"c{case}-{k}"
+            meta[item] = {"case": f"c{case}"}
+            ta, tb = 3 + effect_a + rng.normal(0, 0.4), 2.6 + effect_b + rng.normal(0, 0.4)
+            scores_a[item] = {"g": round(ta + 0.3, 2)}
+            scores_b[item] = {"g": round(tb + 0.6, 2)}
+            if k < 2:
+                rows_a.append(f"{item},g,dr,{ta:.2f}\n")
+                rows_b.append(f"{item},g,dr,{tb:.2f}\n")
+    a = load_run(write_run(tmp_path / "a.jsonl", scores_a, meta=meta))
+    b = load_run(write_run(tmp_path / "b.jsonl", scores_b, meta=meta))
+    humans = []
+    for name, rows in (("a", rows_a), ("b", rows_b)):
+        path = tmp_path / f"h_{name}.csv"
+        path.write_text("item,criterion,rater,score\n" + "".join(rows))
+        humans.append(load_human_scores(path))
+    plain = ppi_difference_table(a, b, *humans).iloc[0]
+    clustered = ppi_difference_table(a, b, *humans, cluster="case").iloc[0]
+    assert clustered["estimate"] == pytest.approx(plain["estimate"])
+    assert clustered["high"] - clustered["low"] > plain["high"] - plain["low"]
+    # the same as the clustered estimator on the differences, by case
+    diff = a.scores.set_index("item")["score"] - b.scores.set_index("item")["score"]
+    rated = humans[0].set_index("item")["score"] - humans[1].set_index("item")["score"]
+    cases = pd.Series({i: m["case"] for i, m in meta.items()})
+    direct = ppi_mean_clustered(diff.astype(float), rated.astype(float), cases)
+    assert (clustered["low"], clustered["high"]) == pytest.approx((direct.low, direct.high))
+    with pytest.raises(CalibrationError, match="no case-metadata field 'ward'"):
+        ppi_difference_table(a, b, *humans, cluster="ward")

@@ -227,3 +227,12 @@ def test_labels_that_tuned_the_judge_are_left_out_of_its_estimate(
     row, before = split.loc["judge-a"].iloc[0], plain.loc["judge-a"].iloc[0]
     assert row["n"] == before["n"] - 5  # their labels no longer correct the estimate
     assert "left out of the PPI estimate (sample splitting" in row["notes"]
+
+
+def test_one_human_rater_cannot_run_the_alt_test(tmp_path: Path, results_file: Path) -> None:
+    human = tmp_path / "one.csv"
+    rows = [f"case-{i:02d},evidence_grounding,dr_a,{1 + i % 5}\n" for i in range(30)]
+    human.write_text("item,criterion,rater,score\n" + "".join(rows))
+    code, output = _run("--judge", str(results_file), "--human", str(human), "--alt-test")
+    assert code == 2 and "needs two or more human raters" in output
+    assert output.count("\n") == 1
