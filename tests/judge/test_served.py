@@ -188,3 +188,14 @@ def test_compare_accepts_runs_served_alike_or_not_saying(
     _strip_served(old)  # an earlier version's run: it cannot say, so it is not refused
     unknown = CliRunner().invoke(cli, ["compare", str(a), str(old)])
     assert unknown.exit_code == 0, unknown.output
+
+
+def test_a_batch_reply_records_what_served_it(llm_server: LLMServer, tmp_path: Path) -> None:
+    llm_server.served_model, llm_server.system_fingerprint = SNAPSHOT, "fp_batch"
+    out = tmp_path / "r.jsonl"
+    args = ["score", str(PREDICTIONS), "-j", MODEL, "--api-base", llm_server.url]
+    done = CliRunner().invoke(cli, [*args, "-o", str(out), "--batch", "--batch-poll", "0.05"])
+    assert done.exit_code == 0, done.output
+    assert "answered by 1 batch(es)" in done.output and llm_server.count == 0
+    calls = _calls(out)
+    assert {(c.served_model, c.system_fingerprint) for c in calls} == {(SNAPSHOT, "fp_batch")}
