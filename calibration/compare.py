@@ -75,6 +75,19 @@ def _mode(a: Run, b: Run, mode: str) -> tuple[str, str]:
     return "models", "models: same judges, prompt and rubric, so the predictions differ"
 
 
+def _served_changes(a: Run, b: Run) -> list[str]:
+    """Per judge of both runs whose providers said what served it, the backends if they
+    differ: `judge: a served m1 (fp1); b served m2 (fp2)`."""
+    changes = []
+    for judge in sorted(a.judges & b.judges):
+        x, y = a.served_by(judge), b.served_by(judge)
+        if x and y and x != y:
+            changes.append(
+                f"{judge}: a served {', '.join(sorted(x))}; b served {', '.join(sorted(y))}"
+            )
+    return changes
+
+
 def _numeric(values: pd.Series) -> pd.Series | None:
     numbers = pd.to_numeric(values, errors="coerce")
     return None if numbers.isna().any() else numbers.astype(float)
@@ -122,6 +135,7 @@ def compare_runs(
     *,
     mode: str = "auto",
     allow_rubric_change: bool = False,
+    allow_served_change: bool = False,
     cluster: str | None = None,
     ci: float = 0.95,
     n_boot: int = 1000,
@@ -133,6 +147,10 @@ def compare_runs(
     another rubric version is not the same criterion. `mode`: "drift", "models" or "auto"
     (drift when the judges, prompt or rubric differ, else models). `cluster`: a case-metadata
     field grouping items for the bootstrap (repeated samples of a case).
+
+    Refuses too, unless `allow_served_change`, runs in which a judge of both was served by
+    different models or system fingerprints (as the providers said): the same judge name
+    then stood for different models. Runs whose records do not say are not refused.
     """
     if a.rubric_hashes != b.rubric_hashes and not allow_rubric_change:
         raise CalibrationError(
@@ -141,11 +159,18 @@ def compare_runs(
             f"{', '.join(sorted(b.rubrics))} hash {', '.join(sorted(b.rubric_hashes))}), so a "
             "criterion may not mean the same thing; pass --allow-rubric-change to compare anyway"
         )
+    served = _served_changes(a, b)
+    if served and not allow_served_change:
+        raise CalibrationError(
+            f"the runs' judges were served by different backends ({'; '.join(served)}), so "
+            "a judge may not be the same model in both; pass --allow-served-change to compare "
+            "anyway"
+        )
     mode, reason = _mode(a, b, mode)
     pairs = a.scores.merge(b.scores, on=["item", "criterion"], suffixes=("_a", "_b"))
     if pairs.empty:
         raise CalibrationError(f"{a.path} and {b.path} share no scored (item, criterion)")
-    notes = []
+    notes = [f"served differently (allowed): {change}" for change in served]
     for run, other, label in ((a, b, "a"), (b, a, "b")):
         only = set(run.scores["item"]) - set(other.scores["item"])
         if only:

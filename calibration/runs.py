@@ -30,6 +30,14 @@ class Run:
     judges: frozenset[str]
     # The criteria some panel judge scored (computed criteria have no judge to calibrate).
     judged_criteria: frozenset[str] = frozenset()
+    # Per judge, what its provider said served its calls: "model" or "model (fingerprint)",
+    # from the calls' `served_model` and `system_fingerprint` (empty in records of earlier
+    # versions, which did not keep them).
+    served: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def served_by(self, judge: str) -> frozenset[str]:
+        """What served `judge`'s calls in this run (empty when its records do not say)."""
+        return dict(self.served).get(judge, frozenset())
 
 
 def _field(path: Path, number: int, record: dict[str, Any], name: str, kind: type) -> object:
@@ -50,6 +58,7 @@ def load_run(path: str | Path) -> Run:
     prompts: set[str] = set()
     judges: set[str] = set()
     judged: set[str] = set()
+    served: dict[str, set[str]] = {}
     for number, record in _read_jsonl(path):
         item = str(_field(path, number, record, "id", str))
         panel = cast("dict[str, Any]", _field(path, number, record, "scores", dict))
@@ -66,6 +75,7 @@ def load_run(path: str | Path) -> Run:
             for j in record.get("judgments") or []
             if isinstance(j, dict) and str(j.get("judge")) in panel_judges
         )
+        _add_served(served, record)
         meta.append({"item": item, **(record.get("meta") or {})})
         for criterion, score in panel.items():
             if score is not None:
@@ -86,7 +96,21 @@ def load_run(path: str | Path) -> Run:
         prompt_hashes=frozenset(prompts),
         judges=frozenset(judges),
         judged_criteria=frozenset(judged),
+        served=tuple((judge, frozenset(found)) for judge, found in sorted(served.items())),
     )
+
+
+def _add_served(served: dict[str, set[str]], record: dict[str, Any]) -> None:
+    """Note what served each call of `record` that says (read from the JSON: calibration does
+    not import judge's contracts)."""
+    for call in record.get("calls") or []:
+        if not isinstance(call, dict) or not isinstance(call.get("judge"), str):
+            continue
+        model, fingerprint = call.get("served_model"), call.get("system_fingerprint")
+        if not model and not fingerprint:
+            continue
+        label = f"{model or '?'} ({fingerprint})" if fingerprint else str(model)
+        served.setdefault(call["judge"], set()).add(label)
 
 
 def load_meta(path: str | Path) -> pd.DataFrame:

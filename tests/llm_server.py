@@ -73,14 +73,26 @@ class Reply:
     retry_after: float | str | None = None
     body: Json | None = None
     latency: float = 0.0
+    # The reply's `model` and `system_fingerprint` (None: the server's; see LLMServer).
+    model: str | None = None
+    fingerprint: str | None = None
 
     @classmethod
-    def auto(cls, latency: float = 0.0) -> Reply:
-        return cls("auto", latency=latency)
+    def auto(
+        cls, latency: float = 0.0, *, model: str | None = None, fingerprint: str | None = None
+    ) -> Reply:
+        return cls("auto", latency=latency, model=model, fingerprint=fingerprint)
 
     @classmethod
-    def json(cls, obj: Any, latency: float = 0.0) -> Reply:
-        return cls("json", obj=obj, latency=latency)
+    def json(
+        cls,
+        obj: Any,
+        latency: float = 0.0,
+        *,
+        model: str | None = None,
+        fingerprint: str | None = None,
+    ) -> Reply:
+        return cls("json", obj=obj, latency=latency, model=model, fingerprint=fingerprint)
 
     @classmethod
     def text(cls, content: str, latency: float = 0.0) -> Reply:
@@ -279,7 +291,9 @@ def find_schema(body: Json) -> tuple[Json | None, str | None]:
 # ---------------------------------------------------------------- responses
 
 
-def _completion(body: Json, text: str, tool: str | None, finish: str) -> Json:
+def _completion(
+    body: Json, text: str, tool: str | None, finish: str, served: tuple[str | None, str | None]
+) -> Json:
     message: Json = {"role": "assistant", "content": text}
     if tool is not None:
         call = {
@@ -291,11 +305,12 @@ def _completion(body: Json, text: str, tool: str | None, finish: str) -> Json:
         finish = "tool_calls" if finish == "stop" else finish
     prompt = max(1, len(json.dumps(body.get("messages", []))) // 4)
     completion = max(1, len(text) // 4)
-    return {
+    model, fingerprint = served
+    found: Json = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:16]}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": body.get("model", "test-judge"),
+        "model": model or body.get("model", "test-judge"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
         "usage": {
             "prompt_tokens": prompt,
@@ -303,6 +318,9 @@ def _completion(body: Json, text: str, tool: str | None, finish: str) -> Json:
             "total_tokens": prompt + completion,
         },
     }
+    if fingerprint is not None:  # as OpenAI: present where the provider gives one
+        found["system_fingerprint"] = fingerprint
+    return found
 
 
 _ERROR_TYPES = {
@@ -400,6 +418,10 @@ class LLMServer:
         port: int = 0,
     ) -> None:
         self.script, self.latency, self.jitter = script, latency, jitter
+        # What every reply says served it (a script's Reply can override either): the model
+        # (None: the body's `model` echoed) and the system fingerprint (None: not sent).
+        self.served_model: str | None = None
+        self.system_fingerprint: str | None = None
         self.faults, self.seed, self.host, self.port = faults, seed, host, port
         self.requests: list[Seen] = []
         self.in_flight = self.peak_in_flight = 0
@@ -489,9 +511,14 @@ class LLMServer:
             text = json.dumps(_Sampler(schema, f"{self.seed}|{messages_key(body)}").value(schema))
         else:  # a plain chat request: any text will do, unless JSON was asked for
             text = "{}" if body.get("response_format") else "auto reply"
+        served = (
+            reply.model or self.served_model,
+            reply.fingerprint or self.system_fingerprint,
+        )
         if reply.kind == "truncated":
-            return web.json_response(_completion(body, text[: len(text) // 2], tool, "length"))
-        return web.json_response(_completion(body, text, tool, "stop"))
+            cut = text[: len(text) // 2]
+            return web.json_response(_completion(body, cut, tool, "length", served))
+        return web.json_response(_completion(body, text, tool, "stop", served))
 
     async def _models(self, request: web.Request) -> web.Response:
         model = {"id": "test-judge", "object": "model", "created": 0, "owned_by": "tests"}

@@ -23,6 +23,7 @@ from judge.aggregate.summary_models import (
     JudgeSummary,
     SliceSummary,
     Summary,
+    add_calls,
 )
 from judge.contracts import (
     ContinuousScale,
@@ -167,8 +168,7 @@ class SummaryBuilder:
         self._add_pooled(record)
         self._add_clipped(record)
         self._answers.add(record)
-        for call in record.calls:
-            self._judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
+        add_calls(self._judges, record.calls)
         if len(record.judges) > 1:
             self._add_patterns(record)
         self._add_spread(record)

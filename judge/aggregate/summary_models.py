@@ -3,6 +3,7 @@ per slice and per HealthBench score key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from judge.aggregate.answers import AnswerSummary
@@ -15,6 +16,7 @@ __all__ = [
     "JudgeSummary",
     "SliceSummary",
     "Summary",
+    "add_calls",
 ]
 
 
@@ -63,9 +65,15 @@ class Interval:
         return f"[{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
+# Distinct served models or fingerprints a judge's summary counts: a hostile results file
+# cannot grow it without bound (more than two already warns).
+MAX_SERVED = 20
+
+
 @dataclass
 class JudgeSummary:
-    """One judge across a run: calls, failures, tokens and money."""
+    """One judge across a run: calls, failures, tokens and money, and what the provider said
+    served the calls (`served`: calls per served model; `fingerprints`: per fingerprint)."""
 
     judge: str
     calls: int = 0
@@ -74,6 +82,8 @@ class JudgeSummary:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float | None = None
+    served: dict[str, int] = field(default_factory=dict)
+    fingerprints: dict[str, int] = field(default_factory=dict)
 
     def add(self, call: CallUsage) -> None:
         self.calls += 1
@@ -83,11 +93,45 @@ class JudgeSummary:
         self.tokens_out += call.tokens_out or 0
         if call.cost_usd is not None and not call.cached:
             self.cost_usd = (self.cost_usd or 0.0) + call.cost_usd
+        for counts, value in (
+            (self.served, call.served_model),
+            (self.fingerprints, call.system_fingerprint),
+        ):
+            if value is not None and (value in counts or len(counts) < MAX_SERVED):
+                counts[value] = counts.get(value, 0) + 1
+
+    @property
+    def serving_change(self) -> str | None:
+        """A warning when the provider served this judge's calls with more than one model or
+        system fingerprint (within a run, or across a resume: a summary counts every
+        record), else None. Calls that did not say (records of earlier versions) are not
+        counted."""
+        changed = [
+            f"{what} {_counted(counts)}"
+            for what, counts in (("models", self.served), ("fingerprints", self.fingerprints))
+            if len(counts) > 1
+        ]
+        if not changed:
+            return None
+        return (
+            f"{self.judge} was served by more than one backend ({'; '.join(changed)}): its "
+            "scores may not come from one model"
+        )
 
     @property
     def cost_per_call(self) -> float | None:
         paid = self.calls - self.cached
         return self.cost_usd / paid if self.cost_usd is not None and paid else None
+
+
+def add_calls(judges: dict[str, JudgeSummary], calls: Iterable[CallUsage]) -> None:
+    """Count `calls` into the summary of each one's judge (made on its first call)."""
+    for call in calls:
+        judges.setdefault(call.judge, JudgeSummary(call.judge)).add(call)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items()))
 
 
 @dataclass
@@ -119,6 +163,11 @@ class Summary:
     # The level of every interval, and the case field the bootstrap resampled clusters of.
     ci: float = 0.95
     cluster: str | None = None
+
+    @property
+    def serving_changes(self) -> list[str]:
+        """A warning per judge the provider served with more than one model or fingerprint."""
+        return [w for j in self.judges if (w := j.serving_change) is not None]
 
 
 @dataclass

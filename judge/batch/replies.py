@@ -76,6 +76,8 @@ def keep_reply(cache: Cache, key: str, judge: JudgeSpec, reply: Completion) -> C
         tokens_out=reply.tokens_out,
         cost_usd=reply.cost_usd,
         attempts=1,
+        served_model=reply.served_model,
+        system_fingerprint=reply.system_fingerprint,
     )
     value = {"verdict": reply.verdict, "usage": usage.model_dump(exclude={"cached", "sample"})}
     cache.put(key, judge.model, {**value, "redacted": True})  # batch_reply redacted it

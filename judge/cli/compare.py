@@ -38,6 +38,12 @@ def _label(value: object) -> str:
     help="Compare runs of different rubric hashes as the same criteria.",
 )
 @click.option(
+    "--allow-served-change",
+    is_flag=True,
+    help="Compare runs whose judges the providers served by different models or system "
+    "fingerprints (the records' served_model, system_fingerprint).",
+)
+@click.option(
     "--cluster",
     default=None,
     help="Case-metadata field grouping repeated samples of a case (bootstrap resamples "
@@ -76,6 +82,7 @@ def compare_command(
     run_b: str,
     mode: str,
     allow_rubric_change: bool,
+    allow_served_change: bool,
     cluster: str | None,
     human_a: str | None,
     human_b: str | None,
@@ -111,6 +118,7 @@ def compare_command(
         b,
         mode=mode,
         allow_rubric_change=allow_rubric_change,
+        allow_served_change=allow_served_change,
         cluster=cluster,
         ci=ci,
         n_boot=n_boot,

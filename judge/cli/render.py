@@ -106,6 +106,8 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
     )
     for judge, n in summary.failed_calls.items():
         stdout.print(f"[red]failed calls[/] {escape(judge)}: {n}")
+    for warning in summary.serving_changes:
+        stdout.print(f"[yellow]warning:[/] {escape(warning)}")
     if result.stopped:
         stderr.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
     if result.skipped:

@@ -60,6 +60,11 @@ class CallUsage(BaseModel):
     attempts: int = 0
     cached: bool = False
     error: str | None = None
+    # What the provider says served the call (the reply's `model`, which can name a dated
+    # snapshot behind an alias) and its `system_fingerprint` (the backend configuration, where
+    # the provider gives one): the last reply's. None in records of earlier versions.
+    served_model: str | None = None
+    system_fingerprint: str | None = None
 
 
 class Segments(BaseModel):

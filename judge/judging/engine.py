@@ -55,12 +55,17 @@ class CallError(JudgeError):
         tokens_out: int | None = None,
         *,
         cost_usd: float | None = None,
+        served_model: str | None = None,
+        system_fingerprint: str | None = None,
     ):
         super().__init__(message)
         self.attempts = attempts
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
         self.cost_usd = cost_usd
+        # What served the replies it got (an invalid reply was served too), where known.
+        self.served_model = served_model
+        self.system_fingerprint = system_fingerprint
 
 
 class TransientError(CallError):
@@ -89,6 +94,9 @@ class Completion:
     cost_usd: float | None = None
     # Requests made, validation re-asks included (each one was paid for).
     attempts: int = 1
+    # What the provider says served the reply (`judge.judging.providers.served`).
+    served_model: str | None = None
+    system_fingerprint: str | None = None
 
 
 class CompleteFn(Protocol):
@@ -315,7 +323,7 @@ class Engine:
             try:
                 completion = await self._send(judge, messages, response_model, held)
             except CallError as exc:  # a judge's failure; anything else is a bug, and propagates
-                _spend(usage, exc.attempts, exc.tokens_in, exc.tokens_out, exc.cost_usd)
+                _spend(usage, exc)
                 if isinstance(exc, InvalidReplyError):
                     error, retryable, kind = f"invalid reply: {exc}", False, "invalid"
                 elif not isinstance(exc, TransientError):
@@ -329,7 +337,7 @@ class Engine:
                 return self._failed(usage, started, error, retryable=retryable, kind=kind)
             # Every request of the call counts: the re-asks the provider layer made too.
             done = completion
-            _spend(usage, done.attempts, done.tokens_in, done.tokens_out, done.cost_usd)
+            _spend(usage, done)
             usage.latency_s = round(time.monotonic() - started, 4)
             return CallResult(verdict=redact_verdict(done.verdict), usage=usage)
 
@@ -404,18 +412,15 @@ class Engine:
         return CallResult(verdict=None, usage=usage, error=usage.error, retryable=retryable)
 
 
-def _spend(
-    usage: CallUsage,
-    attempts: int,
-    tokens_in: int | None,
-    tokens_out: int | None,
-    cost_usd: float | None,
-) -> None:
-    """Add one try's requests, tokens and USD to a call's usage (unknown stays None)."""
-    usage.attempts += max(attempts, 1)
-    if tokens_in is not None:
-        usage.tokens_in = (usage.tokens_in or 0) + tokens_in
-    if tokens_out is not None:
-        usage.tokens_out = (usage.tokens_out or 0) + tokens_out
-    if cost_usd is not None:
-        usage.cost_usd = (usage.cost_usd or 0.0) + cost_usd
+def _spend(usage: CallUsage, tried: CallError | Completion) -> None:
+    """Add one try's requests, tokens and USD to a call's usage (unknown stays None), and
+    what served it (the latest try's, where it said)."""
+    usage.attempts += max(tried.attempts, 1)
+    if tried.tokens_in is not None:
+        usage.tokens_in = (usage.tokens_in or 0) + tried.tokens_in
+    if tried.tokens_out is not None:
+        usage.tokens_out = (usage.tokens_out or 0) + tried.tokens_out
+    if tried.cost_usd is not None:
+        usage.cost_usd = (usage.cost_usd or 0.0) + tried.cost_usd
+    if tried.served_model or tried.system_fingerprint:  # one try's pair, never mixed
+        usage.served_model, usage.system_fingerprint = tried.served_model, tried.system_fingerprint

@@ -108,8 +108,19 @@ def build_report(
         "lowest": _lowest_section(records, scores, criteria, the_rubric, lowest),
         "accuracy": [c.id for c in criteria if c.is_accuracy],
         "answers": _answers(the_rubric, records),
+        "serving": _serving_changes(records),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _serving_changes(records: list[ResultRecord]) -> list[str]:
+    """The summary's warnings of judges served by more than one model or fingerprint."""
+    from judge.aggregate.summary_models import JudgeSummary, add_calls
+
+    judges: dict[str, JudgeSummary] = {}
+    for record in records:
+        add_calls(judges, record.calls)
+    return [w for name in sorted(judges) if (w := judges[name].serving_change) is not None]
 
 
 def _environment() -> Any:

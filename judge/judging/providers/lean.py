@@ -138,6 +138,7 @@ class LeanClient:
             reply = await self._post(url, body, headers, timeout, spent)
             tokens_in, tokens_out = _usage(reply)
             spent.count(tokens_in, tokens_out, map_price(model, tokens_in, tokens_out))
+            spent.serve(reply)
             try:
                 verdict = self._validate(reply, response_model)
             except _Retry as exc:
@@ -153,6 +154,7 @@ class LeanClient:
                 tokens_out=spent.tokens_out,
                 cost_usd=spent.cost_usd,
                 attempts=spent.calls,
+                **spent.served(),
             )
 
     def _key(self, model: str) -> str | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.judging.providers.sdk import litellm_module
+from judge.judging.providers.served import Served, served_by
 
 __all__ = [
     "Spent",
@@ -129,12 +130,14 @@ def reply_tokens(raw: Any, name: str) -> int | None:
 @dataclass
 class Spent:
     """Requests, tokens and USD over every attempt of one call (a re-asked reply was paid for
-    too, and counts as an attempt)."""
+    too, and counts as an attempt), and what served the last reply that said."""
 
     calls: int = 0
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost_usd: float | None = None
+    served_model: str | None = None
+    system_fingerprint: str | None = None
 
     def add(self, raw: Any) -> None:
         """One litellm reply."""
@@ -143,6 +146,14 @@ class Spent:
             reply_tokens(raw, "completion_tokens"),
         )
         self.count(tokens_in, tokens_out, reply_cost(raw))
+        self.serve(raw)
+
+    def serve(self, reply: Any) -> None:
+        """Note what served one reply (a dict or litellm's object; see `served_by`)."""
+        found = served_by(reply)
+        if any(found.values()):  # the pair from one reply, never mixed across replies
+            self.served_model = found["served_model"]
+            self.system_fingerprint = found["system_fingerprint"]
 
     def count(self, tokens_in: int | None, tokens_out: int | None, cost: float | None) -> None:
         """One reply's tokens and USD (None: not known)."""
@@ -153,13 +164,18 @@ class Spent:
 
     def spent(self, failed: int = 0) -> dict[str, Any]:
         """What a CallError carries: the requests made (plus `failed` ones that got no reply)
-        and the tokens and USD of those answered."""
+        and the tokens and USD of those answered, and what served them."""
         return {
             "attempts": self.calls + failed,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "cost_usd": self.cost_usd,
+            **self.served(),
         }
+
+    def served(self) -> Served:
+        """What served the call, as a Completion and a CallError carry it."""
+        return {"served_model": self.served_model, "system_fingerprint": self.system_fingerprint}
 
 
 def _plus(total: Any, value: Any) -> Any:

@@ -29,6 +29,7 @@ from judge.judging.engine import Completion, InvalidReplyError, redact_verdict
 from judge.judging.providers.call import classify, provider_errors, short
 from judge.judging.providers.pricing import Spent, batch_price, reply_tokens
 from judge.judging.providers.sdk import litellm_module
+from judge.judging.providers.served import served_by
 
 __all__ = [
     "MODES",
@@ -81,6 +82,7 @@ def direct(send: Send, mode: str, retries: int) -> Structured:
                 tokens_out=spent.tokens_out,
                 cost_usd=spent.cost_usd,
                 attempts=spent.calls,
+                **spent.served(),
             )
 
     return call
@@ -140,6 +142,7 @@ def via_instructor(send: Send, retries: int) -> Structured:
             tokens_out=spent.tokens_out,
             cost_usd=spent.cost_usd,
             attempts=max(spent.calls, 1),
+            **spent.served(),
         )
 
     return call
@@ -325,4 +328,5 @@ def batch_reply(
         tokens_in=tokens[0],
         tokens_out=tokens[1],
         cost_usd=batch_price(model, raw.usage),
+        **served_by(body),
     )
