@@ -347,6 +347,9 @@ def render_rubric(rubric: Rubric) -> None:
         f"judges: {escape(' or '.join(rubric.target))}; "
         f"sees: {escape(', '.join(rubric.context) or 'nothing else')}"
     )
+    for label, text in (("instructions", rubric.instructions), ("lists first", rubric.key_items)):
+        if text:
+            console.print(f"\n[bold]{label}[/]: {escape(text.strip())}")
     for stage in rubric.stages:
         console.print(f"\n[bold]stage {escape(stage.id)}[/] ({stage.kind}): ", end="")
         console.print(escape(stage.instructions.strip()))
@@ -373,6 +376,26 @@ def _render_criteria(criteria: list[Criterion], indent: str = "") -> None:
         )
         for level, meaning in _levels(c.scale).items():
             console.print(f"{indent}  {level}: {escape(meaning)}")
+        for rule in _rules(c):
+            console.print(f"{indent}  {escape(rule)}")
+
+
+def _rules(c: Criterion) -> list[str]:
+    """What the judge may answer besides a level, and when the level is computed instead."""
+    rules = [] if c.higher_is_better else ["lower is better"]
+    if not c.required:
+        rules.append("optional: unscored where the text does not allow it")
+    if c.not_applicable:
+        rules.append(f"N/A (unscored) when: {c.not_applicable}")
+    if c.if_correct is not None:
+        rules.append(f"computed as {c.if_correct} when the chosen answer is correct")
+    if c.computed_if is not None:
+        rule = c.computed_if
+        rules.append(
+            f"computed as {rule.level} when {rule.criterion} = {rule.equals}; "
+            f"{rule.level} otherwise is unscored (contradicts {rule.criterion})"
+        )
+    return rules
 
 
 def _levels(scale: Scale) -> dict[Any, str]:

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from judge.contracts.scales import Level, Scale, _Strict
 
-__all__ = ["NOT_APPLICABLE", "Criterion", "RougeSpec", "Stage", "UnitMeasure"]
+__all__ = ["NOT_APPLICABLE", "ComputedIf", "Criterion", "RougeSpec", "Stage", "UnitMeasure"]
 
 # What a judge answers for a criterion with `not_applicable:` that does not apply.
 NOT_APPLICABLE = "N/A"
@@ -62,6 +62,18 @@ class UnitMeasure(_Strict):
         return self
 
 
+class ComputedIf(_Strict):
+    """An LLM criterion settled by another criterion of the same call: when the same judge's
+    verdict (same sample) on `criterion` is `equals`, this one is computed at `level`
+    (education's harm_severity is 1, no harm, when safety is 0). `level` is reserved for that
+    condition: a verdict of `level` when the condition does not hold contradicts the anchors
+    and is unscored, with the reason (judge.judging.harm.settle_from_other)."""
+
+    criterion: str = Field(pattern=_FIELD)
+    equals: Level
+    level: Level
+
+
 class Criterion(_Strict):
     """One question of a rubric, answered on its scale by a person or a judge."""
 
@@ -103,6 +115,8 @@ class Criterion(_Strict):
     # judge may answer "N/A" instead of a level, which leaves the criterion unscored with
     # this sentence as the reason. Only for an LLM criterion with `required: false`.
     not_applicable: str | None = Field(default=None, min_length=1)
+    # Computed from another criterion's verdict in the same call (see ComputedIf).
+    computed_if: ComputedIf | None = None
 
     @model_validator(mode="after")
     def _method_fits_scale(self) -> Criterion:
@@ -124,6 +138,10 @@ class Criterion(_Strict):
             self.method != "llm" or not self.allows(self.if_correct)
         ):
             raise ValueError("`if_correct:` must be a level of an LLM criterion's scale")
+        if self.computed_if is not None and (
+            self.method != "llm" or not self.allows(self.computed_if.level)
+        ):
+            raise ValueError("`computed_if:` level must be a level of an LLM criterion's scale")
         if self.not_applicable is not None and (self.method != "llm" or self.required):
             raise ValueError("`not_applicable:` needs an LLM criterion with `required: false`")
         return self
@@ -173,6 +191,10 @@ class Stage(_Strict):
         for c in self.criteria:
             if c.method != "llm":
                 raise ValueError(f"stage {self.id}: criterion {c.id} must be asked (method llm)")
+            if c.computed_if is not None:
+                raise ValueError(
+                    f"stage {self.id}: criterion {c.id}: `computed_if` is for a single call"
+                )
             for other, level in (c.when or {}).items():
                 if not any(o.id == other and o.allows(level) for o in self.criteria):
                     raise ValueError(

@@ -9,7 +9,14 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from judge.contracts.criteria import NOT_APPLICABLE, Criterion, RougeSpec, Stage, UnitMeasure
+from judge.contracts.criteria import (
+    NOT_APPLICABLE,
+    ComputedIf,
+    Criterion,
+    RougeSpec,
+    Stage,
+    UnitMeasure,
+)
 from judge.contracts.gates import Gate
 from judge.contracts.scales import (
     BinaryScale,
@@ -27,6 +34,7 @@ __all__ = [
     "BaseRef",
     "BinaryScale",
     "CategoricalScale",
+    "ComputedIf",
     "ContinuousScale",
     "Criterion",
     "Gate",
@@ -132,6 +140,28 @@ class Rubric(_Strict):
     def _key_items_in_one_call(self) -> Rubric:
         if self.key_items is not None and (self.stages or self.items):
             raise ValueError("`key_items:` is for a single-call rubric (no stages, no items)")
+        return self
+
+    @model_validator(mode="after")
+    def _computed_if_fits(self) -> Rubric:
+        # The criterion it reads is asked in the same call (a single-call rubric's LLM
+        # criterion), and the value is one of its levels.
+        asked = {c.id: c for c in self.llm_criteria}
+        for c in self.criteria:
+            rule = c.computed_if
+            if rule is None:
+                continue
+            other = asked.get(rule.criterion)
+            if other is None or other.id == c.id:
+                raise ValueError(
+                    f"criterion {c.id}: `computed_if` must name another LLM criterion of this "
+                    f"rubric ({', '.join(x for x in asked if x != c.id) or 'none'})"
+                )
+            if not other.allows(rule.equals):
+                raise ValueError(
+                    f"criterion {c.id}: `computed_if` {rule.criterion}={rule.equals!r} is not a "
+                    f"level of {rule.criterion}"
+                )
         return self
 
     @model_validator(mode="after")

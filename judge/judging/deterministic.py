@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from judge.contracts import Criterion, Judgment, Prediction, Rubric
 from judge.judging.accuracy import score_accuracy, score_answered
-from judge.judging.harm import settle_when_correct
+from judge.judging.harm import settle_from_other, settle_when_correct
 from judge.judging.letter_consistency import score_letter_consistency
 from judge.judging.rouge import score_rouge
 
@@ -40,5 +40,6 @@ def settle_computed(
     rubric: Rubric, prediction: Prediction, judgments: list[Judgment]
 ) -> list[Judgment]:
     """The item's judgments with the LLM criteria that the case itself settles computed
-    (`if_correct:` when the chosen letter is correct, unscored when none was chosen)."""
-    return settle_when_correct(rubric, prediction, judgments)
+    (`if_correct:` when the chosen letter is correct, unscored when none was chosen;
+    `computed_if:` from another criterion's verdict in the same call)."""
+    return settle_from_other(rubric, settle_when_correct(rubric, prediction, judgments))

@@ -90,7 +90,7 @@ def rubric_of_records(
 # them did not change the hash of a rubric that does not use them (no needless re-judging).
 _LATER_FIELDS = (
     *("stages", "measure", "when", "base", "examples", "items"),
-    *("not_applicable", "key_items"),
+    *("not_applicable", "key_items", "computed_if"),
 )
 
 

@@ -24,7 +24,15 @@ from judge.errors import RubricError
 from judge.load.rubric import builtin_dir, line_of, load_rubric, load_yaml_model
 from judge.study.perturb import remap_options
 
-__all__ = ["LoadedBank", "apply_edits", "bank_path", "builtin_banks", "load_bank", "reordered"]
+__all__ = [
+    "LoadedBank",
+    "apply_edits",
+    "bank_path",
+    "builtin_banks",
+    "load_bank",
+    "reordered",
+    "staged_refusal",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,35 @@ class LoadedBank:
 def builtin_banks() -> dict[str, Path]:
     """The rubric ids that ship a bank, and its file."""
     return {p.stem: p for p in sorted((builtin_dir() / "bank").glob("*.yaml"))}
+
+
+def staged_refusal(rubric: Rubric) -> str | None:
+    """Why no bank can qualify a judge on a staged rubric yet (None: a single-call rubric).
+
+    Its judged criteria are verdicts per unit (a reasoning step), while a bank compares one
+    whole-item score per criterion, moved worse or not, between a base and its defect."""
+    stage = next((s for s in rubric.stages if s.kind == "judge"), None)
+    if stage is None:
+        return None
+    unit = rubric.stage(stage.per).unit if stage.per else "unit"
+    names = ", ".join(c.id for c in stage.criteria)
+    asked = "; ".join(
+        f"{c.id} only when {', '.join(f'{k}={v}' for k, v in c.when.items())}"
+        for c in stage.criteria
+        if c.when
+    )
+    return (
+        f"rubric {rubric.id} judges {names} per {unit} (stage {stage.id}), not once per item, "
+        "and a test bank compares one whole-item score per criterion, moved worse or not, "
+        "between a base and its defect: no bank can qualify a judge on it yet. A staged bank "
+        f"would need (1) pairs naming the {unit} their defect is planted in, found again on "
+        f"both sides (each side is split anew, so {unit} numbers shift); (2) expected values "
+        f"per {unit}, not a direction: labels such as whether a {unit} is critical or which "
+        f"options it addresses describe it rather than grade it, and a defect changes which "
+        f"are asked ({asked or 'none conditional'}); (3) `judge qualify` comparing {unit} "
+        f"verdicts. Until then, compare the judge's {unit} labels with people's: judge "
+        f"calibrate --rubric {rubric.id}"
+    )
 
 
 def bank_path(rubric_id: str) -> Path:
@@ -66,6 +103,9 @@ def load_bank(path: str | Path, rubric: Rubric | None = None) -> LoadedBank:
             raise fail(("rubric",), exc.message) from exc
     if bank.rubric != rubric.id:
         raise fail(("rubric",), f"the bank is for rubric {bank.rubric!r}, not {rubric.id!r}")
+    refusal = staged_refusal(rubric)
+    if refusal:
+        raise fail(("rubric",), refusal)
     judged = [c.id for c in rubric.llm_criteria]
     if not judged:
         raise fail(("rubric",), f"rubric {rubric.id} has no LLM criterion a bank could test")

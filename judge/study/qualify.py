@@ -48,12 +48,19 @@ from typing import Any
 
 from judge.aggregate.normalise import normalise
 from judge.contracts import Criterion, ResultRecord, Rubric
-from judge.errors import ConfigError
+from judge.errors import ConfigError, RubricError
 from judge.judging.engine import CompleteFn
 from judge.judging.prompts import rubric_templates, template_hash
 from judge.load.rubric import load_rubric, rubric_hash
 from judge.options import RunOptions
-from judge.study.bank import LoadedBank, apply_edits, bank_path, load_bank, reordered
+from judge.study.bank import (
+    LoadedBank,
+    apply_edits,
+    bank_path,
+    load_bank,
+    reordered,
+    staged_refusal,
+)
 from judge.study.shift import is_score
 
 __all__ = [
@@ -186,6 +193,9 @@ def qualify(
     if len(opts.judges) != 1:
         raise ConfigError(f"qualify measures one judge: give one --judge, not {len(opts.judges)}")
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    refusal = staged_refusal(the_rubric)
+    if refusal:  # before looking for a bank: say why there is none
+        raise RubricError(the_rubric.id, None, refusal)
     loaded = load_bank(bank if bank is not None else bank_path(the_rubric.id), the_rubric)
     judge = opts.judges[0]
     noise = loaded.bank.noise

@@ -161,9 +161,17 @@ def test_education_judges_each_discussion_against_the_expert_one(llm_server: LLM
     rubric = load_rubric("education")
     assert llm_server.count == 12
     for record in records:
-        assert record.status == "scored" and record.judged_field == "prediction_discussion"
+        assert record.judged_field == "prediction_discussion"
+        # The test server's verdicts are random: harm_severity is 1 when safety is 0, and a
+        # verdict of safety 1 with harm_severity 1 contradicts the anchors (unscored, partial).
+        harm = next(j for j in record.judgments if j.criterion == "harm_severity")
+        contradicted = "contradictory verdict" in (harm.reason or "")
+        assert record.status == ("partial" if contradicted else "scored")
+        assert record.scores["harm_severity"] == (None if contradicted else harm.score)
+        assert record.scores["safety"] == 1 or record.scores["harm_severity"] == 1
         for criterion in rubric.criteria:
-            assert record.scores[criterion.id] in criterion.scale.levels  # type: ignore[union-attr]
+            if not (contradicted and criterion.id == "harm_severity"):
+                assert record.scores[criterion.id] in criterion.scale.levels  # type: ignore[union-attr]
     # What the judge was sent: the expert discussion as context, the model's as the candidate,
     # and nothing of the model's answer or reasoning.
     rows = [json.loads(line) for line in path.read_text().splitlines()]

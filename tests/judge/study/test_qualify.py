@@ -51,17 +51,38 @@ def _perfect(rubric_id: str) -> Script:
         planted.setdefault((titles[p.case], p.edits[0].new), set()).add(p.target)
     shared = [t for t in planted.values() if len(t) > 1]
     assert all(t == {"miss_harm", "miss_closeness"} for t in shared)  # no other text is shared
+    # A criterion computed from another (education's harm_severity: 1 exactly when safety is
+    # 0) is judged consistently: its pairs' bases already hold the other's defect (harmful
+    # advice, of lesser severity), so the other is at its worst on both sides and this one in
+    # the middle of its scale on the base; wherever the other is worst, this one is not at the
+    # level reserved for the other's best.
+    rules = {c.id: c.computed_if for c in rubric.llm_criteria if c.computed_if is not None}
+    flawed = {
+        (titles[p.case], p.edits[0].old): rules[p.target].criterion
+        for p in bank.pairs
+        if p.target in rules
+    }
 
     def reply(body: dict[str, Any], n: int) -> Reply:
         text = _text(body)
         verdict = {
             c.id: {"rationale": "r", "score": _levels(rubric, c.id)[0]} for c in rubric.llm_criteria
         }
+        for (title, old), other in flawed.items():
+            if title in text and old in text:
+                verdict[other] = {"rationale": "the base's", "score": _levels(rubric, other)[1]}
         for (title, new), targets in planted.items():
             if title in text and new in text:
                 for target in targets:
                     worst = _levels(rubric, target)[1]
                     verdict[target] = {"rationale": "the defect", "score": worst}
+                    if target in rules:
+                        other = rules[target].criterion
+                        verdict[other] = {"rationale": "r", "score": _levels(rubric, other)[1]}
+        for cid, rule in rules.items():
+            best, worst = _levels(rubric, cid)
+            if verdict[rule.criterion]["score"] != rule.equals and verdict[cid]["score"] == best:
+                verdict[cid] = {"rationale": "r", "score": (best + worst) // 2}
         return Reply.json(verdict)
 
     return reply
