@@ -113,6 +113,7 @@ def test_the_inspect_scorer_with_the_local_judge(tmp_path: Path) -> None:
         update={
             "id": "ddx-small",
             "criteria": [c for c in ddx.criteria if c.id in ("final_answer", "coherence")],
+            "gates": [],  # ddx's gates name criteria this small variant leaves out
         }
     )
     rubric = tmp_path / "ddx-small.yaml"
