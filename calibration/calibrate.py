@@ -9,10 +9,9 @@ from typing import Any
 import pandas as pd
 
 from calibration.agreement_table import agreement
-from calibration.data import unit_ids
-from calibration.errors import CalibrationError
-from calibration.loaders import ITEM_CRITERION, load_human_scores, load_judge_results
+from calibration.loaders import ITEM_CRITERION
 from calibration.step_protocol import step_protocol_table
+from calibration.study import check_overlap, load_study
 
 __all__ = ["calibrate_files", "check_overlap", "scales_from_rubric"]
 
@@ -37,37 +36,6 @@ def scales_from_rubric(rubric: Any) -> tuple[dict[str, str], dict[str, list[Any]
     return levels, domains
 
 
-def _examples(ids: Sequence[str]) -> str:
-    return ", ".join(repr(i) for i in sorted(ids)[:3])
-
-
-def check_overlap(judged: pd.DataFrame, human: pd.DataFrame) -> list[str]:
-    """Refuse files that share no (item, criterion); describe partial mismatches."""
-    j_units, h_units = set(unit_ids(judged)), set(unit_ids(human))
-    if not j_units & h_units:
-        raise CalibrationError(
-            "the judge and human files share no item id: judge ids look like "
-            f"{_examples(list(j_units))}, human ids like {_examples(list(h_units))}"
-        )
-    j_crit, h_crit = set(judged["criterion"]), set(human["criterion"])
-    if not j_crit & h_crit:
-        raise CalibrationError(
-            f"the judge and human files share no criterion: judge {sorted(j_crit)}, "
-            f"human {sorted(h_crit)}"
-        )
-    notes = []
-    if j_units - h_units:
-        only = sorted(j_units - h_units)
-        notes.append(f"{len(only)} judged item(s) have no human score (e.g. {_examples(only)})")
-    if h_units - j_units:
-        only = sorted(h_units - j_units)
-        notes.append(f"{len(only)} human-scored item(s) were not judged (e.g. {_examples(only)})")
-    for name in sorted(j_crit ^ h_crit):
-        side = "judge" if name in j_crit else "human"
-        notes.append(f"criterion {name!r} is only in the {side} file")
-    return notes
-
-
 def calibrate_files(
     judge_path: str | Path,
     human_path: str | Path,
@@ -83,23 +51,11 @@ def calibrate_files(
     ``table.attrs["notes"]``; with step-level scores, the MedThinkVQA protocol's agreement on
     `is_factual` (one dict per judge) is in ``table.attrs["protocol"]``.
     """
-    judged = load_judge_results(judge_path)
-    human = load_human_scores(human_path, judge_results=judge_path)
-    if judged.empty:
-        raise CalibrationError(f"{judge_path}: holds no scored judgment")
-    notes = check_overlap(judged, human)
-    if human.attrs.get("unmatched"):
-        notes.append(f"{human.attrs['unmatched']} labelled rubric item(s) were not judged")
-    if judged.attrs.get("unscored"):
-        notes.insert(0, f"{judged.attrs['unscored']} unscored judgment(s) skipped")
-    if judged.attrs.get("torn_line"):
-        line = judged.attrs["torn_line"]
-        notes.insert(0, f"{judge_path}:{line}: left out a torn last line (a killed run)")
-    both = pd.concat([judged, human], ignore_index=True)
+    study = load_study(judge_path, human_path)
     table = agreement(
-        both, levels=levels, domains=domains, ci=ci, n_boot=n_boot, seed=seed,
+        study.long, levels=levels, domains=domains, ci=ci, n_boot=n_boot, seed=seed,
     )  # fmt: skip
-    table.attrs["notes"] = notes
+    table.attrs["notes"] = study.notes
     # Records, not a frame: pandas compares attrs when it combines frames.
-    table.attrs["protocol"] = step_protocol_table(both).to_dict("records")
+    table.attrs["protocol"] = step_protocol_table(study.long).to_dict("records")
     return table

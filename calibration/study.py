@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.calibrate import check_overlap
 from calibration.data import collapse_repeats, normalize_long, unit_ids
 from calibration.errors import CalibrationError
 from calibration.escalate import agreement_confidence, calibrate_guarantee
@@ -31,6 +30,7 @@ __all__ = [
     "Study",
     "StudySettings",
     "case_field",
+    "check_overlap",
     "guarantee_table",
     "latent_fits",
     "latent_tables",
@@ -63,6 +63,37 @@ class Study:
         return self._meta
 
 
+def _examples(ids: Sequence[str]) -> str:
+    return ", ".join(repr(i) for i in sorted(ids)[:3])
+
+
+def check_overlap(judged: pd.DataFrame, human: pd.DataFrame) -> list[str]:
+    """Refuse files that share no (item, criterion); describe partial mismatches."""
+    j_units, h_units = set(unit_ids(judged)), set(unit_ids(human))
+    if not j_units & h_units:
+        raise CalibrationError(
+            "the judge and human files share no item id: judge ids look like "
+            f"{_examples(list(j_units))}, human ids like {_examples(list(h_units))}"
+        )
+    j_crit, h_crit = set(judged["criterion"]), set(human["criterion"])
+    if not j_crit & h_crit:
+        raise CalibrationError(
+            f"the judge and human files share no criterion: judge {sorted(j_crit)}, "
+            f"human {sorted(h_crit)}"
+        )
+    notes = []
+    if j_units - h_units:
+        only = sorted(j_units - h_units)
+        notes.append(f"{len(only)} judged item(s) have no human score (e.g. {_examples(only)})")
+    if h_units - j_units:
+        only = sorted(h_units - j_units)
+        notes.append(f"{len(only)} human-scored item(s) were not judged (e.g. {_examples(only)})")
+    for name in sorted(j_crit ^ h_crit):
+        side = "judge" if name in j_crit else "human"
+        notes.append(f"criterion {name!r} is only in the {side} file")
+    return notes
+
+
 def load_study(judge_path: str | Path, human_path: str | Path) -> Study:
     """Read both files; refuse files that share no item or criterion (with the reason)."""
     judged = load_judge_scores(judge_path)
@@ -75,7 +106,8 @@ def load_study(judge_path: str | Path, human_path: str | Path) -> Study:
     if judged.attrs.get("unscored"):
         notes.insert(0, f"{judged.attrs['unscored']} unscored judgment(s) skipped")
     if judged.attrs.get("torn_line"):
-        notes.insert(0, f"{judge_path}:{judged.attrs['torn_line']}: left out a torn last line")
+        line = judged.attrs["torn_line"]
+        notes.insert(0, f"{judge_path}:{line}: left out a torn last line (a killed run)")
     both = pd.concat([judged, human], ignore_index=True)
     return Study(both, bool(judged.attrs.get("results_file")), str(judge_path), notes)
 
