@@ -7,6 +7,7 @@ command when it runs, so `judge --help` starts fast.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
@@ -45,6 +46,9 @@ class _Group(click.Group):
             sys.exit(ExitStatus.USER_ERROR)
         except KeyboardInterrupt:
             # What was written stays written: a results file resumes, a server shut down first.
+            # The cleanup is over: a further Ctrl-C while the process exits is ignored, so it
+            # ends with status 130, not killed by the signal mid-exit (-2) on a slow machine.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             click.echo("interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
 
