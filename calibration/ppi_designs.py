@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from ppi_py import ppi_mean_pointestimate
@@ -65,7 +67,7 @@ def ppi_mean_clustered(
     if not 0 < ci < 1:
         raise CalibrationError(f"ci must be between 0 and 1, got {ci}")
     judge = _series(judge, "judge")
-    labeled, y, yhat, unlabeled, everything, notes = _split(judge, human)
+    labeled, y, yhat, unlabeled, _, notes = _split(judge, human)
     if len(unlabeled) == 0:
         raise CalibrationError("every judged item has a human score: there is nothing to correct")
     is_labeled = judge.index.isin(labeled)
@@ -89,19 +91,9 @@ def ppi_mean_clustered(
     half = z * variance**0.5
     plain = ppi_mean(judge, human, ci=ci, power_tuning=power_tuning)
     notes.append(f"cluster-robust interval over {n_clusters} clusters")
-    return PPIResult(
-        estimate=estimate,
-        low=estimate - half,
-        high=estimate + half,
-        naive=float(everything.mean()),
-        classical=plain.classical,
-        classical_low=plain.classical_low,
-        classical_high=plain.classical_high,
-        n=n,
-        N=big_n,
-        ci=ci,
-        power_tuning=power_tuning,
-        notes=tuple(notes),
+    # The plain result's naive, human-only and count figures are this design's too.
+    return replace(
+        plain, estimate=estimate, low=estimate - half, high=estimate + half, notes=tuple(notes)
     )
 
 
@@ -121,7 +113,6 @@ def ppi_mean_stratified(
     labels = pd.Series(_labels_of(judge.index, strata, "stratum"), index=judge.index)
     z = float(stats.norm.ppf(0.5 + ci / 2))
     estimate = variance = 0.0
-    n = big_n = 0
     notes: list[str] = []
     for stratum, items in labels.groupby(labels).groups.items():
         try:
@@ -132,22 +123,10 @@ def ppi_mean_stratified(
         weight = len(items) / len(judge)
         estimate += weight * part.estimate
         variance += (weight * part.width / (2 * z)) ** 2
-        n, big_n = n + part.n, big_n + part.N
         notes.extend(f"stratum {stratum!r}: {note}" for note in part.notes)
     plain = ppi_mean(judge, human, ci=ci, power_tuning=power_tuning)
     half = z * variance**0.5
     notes.append(f"stratified over {labels.nunique()} strata (StratPPI, Fisch et al. 2024)")
-    return PPIResult(
-        estimate=estimate,
-        low=estimate - half,
-        high=estimate + half,
-        naive=plain.naive,
-        classical=plain.classical,
-        classical_low=plain.classical_low,
-        classical_high=plain.classical_high,
-        n=n,
-        N=big_n,
-        ci=ci,
-        power_tuning=power_tuning,
-        notes=tuple(notes),
+    return replace(
+        plain, estimate=estimate, low=estimate - half, high=estimate + half, notes=tuple(notes)
     )
