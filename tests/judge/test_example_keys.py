@@ -127,3 +127,10 @@ def test_the_readme_shows_a_bundled_key_trimmed() -> None:
     items = [i.model_dump(exclude_none=True) for i in key.items]
     assert shown["items"] and all(item in items for item in shown["items"])
     assert "TODO" in readme and "--keys" in readme
+    # The must-not-miss table names each key's option.
+    table = dict(re.findall(r"^\| (\d+) \| ([A-E]), ", readme, re.M))
+    keyed = [
+        next(i.option for i in key.items if i.kind == "must_not_miss")
+        for key in load_keys(KEYS).by_case.values()
+    ]
+    assert table == {str(n): option for n, option in enumerate(keyed)}
