@@ -146,7 +146,8 @@ async def ascore(
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
-        job.summary.missing, job.summary.keys = report.missing, keys and keys.block()
+        job.summary.missing = report.missing
+        job.summary.keys = keys.block() if keys is not None else None
         if opts.batch:  # the providers' batch APIs answer the calls first, into the cache
             from judge.batch import prefill
 

@@ -47,7 +47,7 @@ def key_section(key: CaseKey) -> str:
 
 def _label(item: KeyCheck) -> str:
     """`[discriminator, option B, against]`: the kind, option and stance the judge lists."""
-    parts = [item.kind]
+    parts: list[str] = [item.kind]
     if item.option is not None:
         parts.append(f"option {item.option}")
     if item.stance is not None:
