@@ -140,7 +140,7 @@ async def ascore(
         cluster=opts.cluster,
     )
     report.refuse(opts.skip_invalid)
-    keys = run_keys(predictions, opts, the_rubric, cases, images)
+    keys = run_keys(predictions, opts, the_rubric, cases, images, bool(report.problems))
     scorer = Scorer(opts, complete, use="file")
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)

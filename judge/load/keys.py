@@ -108,10 +108,12 @@ def run_keys(
     rubric: Rubric,
     cases: Cases | None,
     images: ImageRoot | None,
+    skipped: bool = False,
 ) -> Keys | None:
     """A file run's keys (`--keys`; None without), checked against every case it judges
     before any call. A rubric that judges keys needs them; one that uses none refuses them
-    (a ConfigError), rather than ignoring them."""
+    (a ConfigError), rather than ignoring them. `skipped`: --skip-invalid skipped lines, so
+    a key without a case of the run may be a skipped line's, and is not refused."""
     if opts.keys is None:
         if rubric.items == "key":
             raise ConfigError(f"rubric {rubric.id} judges each case's key: give --keys FILE")
@@ -125,7 +127,8 @@ def run_keys(
     found = iter_items(source, opts.id_field, cases, images, fmt=opts.format, rubric=rubric)
     run = ((i.id, i.prediction, name, i.line) for i in found if isinstance(i, Item))
     # A cases file's rows no line predicts are cases of the run too: their keys are known.
-    keys.check(run, known=cases.rows if cases is not None else ())
+    known = keys.by_case if skipped else cases.rows if cases is not None else ()
+    keys.check(run, known=known)
     return keys
 
 

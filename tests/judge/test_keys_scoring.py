@@ -235,6 +235,7 @@ def test_an_edited_key_rejudges_only_its_own_case_on_resume(
     assert len(users) == 1 and CASES[1]["CLINICAL_HISTORY"] in users[0]
     assert "Cites invented finding 2 against Beta disease (edited)" in users[0]
     assert result.judged == 1 and result.resumed == 2
+    assert any("case key" in notice for notice in result.notices)  # the old line is in .bak
     lines = out.read_text().splitlines()
     ids = [json.loads(line)["id"] for line in lines]
     assert sorted(ids) == sorted(row["title"] for row in CASES)  # one each, no duplicate
@@ -356,3 +357,16 @@ def test_serve_without_keys_refuses_the_keys_rubric_and_judges_ddx_as_before(
     assert keyed.status_code == 400 and "give --keys FILE" in keyed.text
     assert ddx.status_code == 200 and ddx.json()["key_hash"] is None
     assert llm_server.count == 1 and KEY_TITLE not in _users(llm_server)[0]
+
+
+def test_skip_invalid_scores_the_rest_without_refusing_the_skipped_lines_keys(
+    llm_server: LLMServer, files: tuple[Path, Path]
+) -> None:
+    preds, keys = files
+    _write(preds, [CASES[0], {**CASES[1], "correct_answer": "Z"}, CASES[2]])
+    run = dict(keys=keys, judges=[MODEL], api_base=llm_server.url, cache=False)
+    with pytest.raises(judge.errors.InputError, match=f"{preds}:2: field 'correct_answer'"):
+        judge.score(preds, "ddx", **run)
+    result = judge.score(preds, "ddx", skip_invalid=True, **run)
+    assert sorted(r.id for r in result.records) == [CASES[0]["title"], CASES[2]["title"]]
+    assert len(result.skipped) == 1 and llm_server.count == 2
