@@ -130,7 +130,8 @@ class Scorer:
         key: object = id(rubric) if isinstance(rubric, Rubric) else str(rubric)
         found = self._prepared.get(key)
         if found is None or (isinstance(rubric, Rubric) and found.rubric is not rubric):
-            found = _Prepared.of(rubric if isinstance(rubric, Rubric) else load_rubric(rubric))
+            the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+            found = _Prepared.of(the_rubric, keyed=self.keys is not None)
             self._prepared[key] = found
             if found.shows_images and self.images is None:
                 self._notice(

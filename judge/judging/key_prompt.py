@@ -10,9 +10,11 @@ they are not items to list, but what the rubric's harm criteria judge.
 
 from __future__ import annotations
 
+import hashlib
+
 from judge.contracts.case_keys import CaseKey, KeyCheck
 
-__all__ = ["KEY_TITLE", "key_section"]
+__all__ = ["KEY_TITLE", "key_section", "keyed_hash"]
 
 # The section's title, beside the case's other context sections.
 KEY_TITLE = "The case's key (its checklist of key items)"
@@ -53,3 +55,11 @@ def _label(item: KeyCheck) -> str:
     if item.stance is not None:
         parts.append(item.stance)
     return f"[{', '.join(parts)}]"
+
+
+def keyed_hash(template_hash: str) -> str:
+    """The prompt hash of a rubric shown keys: its templates' hash with the section's own
+    words, so results judged with keys never pass for results judged without (a calibration
+    on record holds for one prompt hash)."""
+    words = "\0".join((template_hash, KEY_TITLE, _USE, _UNSAFE))
+    return hashlib.sha256(words.encode()).hexdigest()[:16]

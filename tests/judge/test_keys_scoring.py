@@ -21,6 +21,8 @@ from judge.contracts import Prediction
 from judge.contracts.case_keys import KEY_FORMAT, CaseKey, case_material_hash
 from judge.errors import ConfigError
 from judge.judging.key_prompt import KEY_TITLE
+from judge.judging.prompts import rubric_templates, template_hash
+from judge.load.rubric import load_rubric
 from judge.options import RunOptions
 from judge.report.html import build_report
 from judge.serve.app import create_app
@@ -129,6 +131,10 @@ def test_ddx_with_keys_shows_each_case_its_own_key_and_records_its_hash(
         "draft": 0,
     }
     assert result.summary.on_draft_keys == 0
+    # The key section is part of the prompt: its hash differs from a run without keys.
+    plain = template_hash(rubric_templates(load_rubric("ddx")))
+    assert result.prompt_hash != plain
+    assert all(r.prompt_hash == result.prompt_hash for r in records.values())
 
 
 def test_without_keys_the_prompt_and_records_are_as_before(
@@ -139,6 +145,7 @@ def test_without_keys_the_prompt_and_records_are_as_before(
     assert not any(KEY_TITLE in u for u in _users(llm_server))
     assert all(r.key_hash is None and r.key_review is None for r in result.records)
     assert result.summary.keys is None
+    assert result.prompt_hash == template_hash(rubric_templates(load_rubric("ddx")))
 
 
 def test_the_judge_names_the_key_items_it_found_in_details(
@@ -146,8 +153,6 @@ def test_the_judge_names_the_key_items_it_found_in_details(
 ) -> None:
     """education with a key: the key is shown, and the judge's list (the key's items, each
     met or not) is stored in each judgment's details."""
-    from judge.load.rubric import load_rubric
-
     preds, keys = files
     listed = [
         {"kind": "discriminator", "text": "Cites the finding", "option": "B", "met": True},
