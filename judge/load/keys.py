@@ -26,7 +26,7 @@ from judge.load.inputs import Item, iter_items
 from judge.load.lines import first_problem, jsonl_rows, regular
 from judge.options import RunOptions
 
-__all__ = ["Keys", "keys_or_none", "load_keys", "run_keys"]
+__all__ = ["Keys", "checked_keys", "keys_or_none", "load_keys", "run_keys"]
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,27 @@ def run_keys(
     skipped: bool = False,
 ) -> Keys | None:
     """A file run's keys (`--keys`; None without), checked against every case it judges
-    before any call. A rubric that judges keys needs them; one that uses none refuses them
-    (a ConfigError), rather than ignoring them. `skipped`: --skip-invalid skipped lines, so
-    a key without a case of the run may be a skipped line's, and is not refused."""
+    before any call (see `checked_keys`). `skipped`: --skip-invalid skipped lines, so a key
+    without a case of the run may be a skipped line's, and is not refused."""
+    name = str(source) if isinstance(source, str | Path) else "<records>"
+    found = iter_items(source, opts.id_field, cases, images, fmt=opts.format, rubric=rubric)
+    run = ((i.id, i.prediction, name, i.line) for i in found if isinstance(i, Item))
+    # A cases file's rows no line predicts are cases of the run too: their keys are known.
+    known = cases.rows if cases is not None else ()
+    return checked_keys(opts, rubric, run, known, every_key_known=skipped)
+
+
+def checked_keys(
+    opts: RunOptions,
+    rubric: Rubric,
+    cases: Iterable[tuple[str, Case, str, int]],
+    known: Container[str] = (),
+    *,
+    every_key_known: bool = False,
+) -> Keys | None:
+    """The keys `opts` names (None without), checked against `cases` as `Keys.check` checks
+    them (`every_key_known`: no key is refused for having no case). A rubric that judges
+    keys needs them; one that uses none refuses them (a ConfigError), not ignoring them."""
     if opts.keys is None:
         if rubric.items == "key":
             raise ConfigError(f"rubric {rubric.id} judges each case's key: give --keys FILE")
@@ -123,12 +141,7 @@ def run_keys(
             f"--keys: rubric {rubric.id} uses no case key (ddx, education and keys use them)"
         )
     keys = load_keys(opts.keys)
-    name = str(source) if isinstance(source, str | Path) else "<records>"
-    found = iter_items(source, opts.id_field, cases, images, fmt=opts.format, rubric=rubric)
-    run = ((i.id, i.prediction, name, i.line) for i in found if isinstance(i, Item))
-    # A cases file's rows no line predicts are cases of the run too: their keys are known.
-    known = keys.by_case if skipped else cases.rows if cases is not None else ()
-    keys.check(run, known=known)
+    keys.check(cases, known=keys.by_case if every_key_known else known)
     return keys
 
 

@@ -375,3 +375,21 @@ def test_skip_invalid_scores_the_rest_without_refusing_the_skipped_lines_keys(
     result = judge.score(preds, "ddx", skip_invalid=True, **run)
     assert sorted(r.id for r in result.records) == [CASES[0]["title"], CASES[2]["title"]]
     assert len(result.skipped) == 1 and llm_server.count == 2
+
+
+def test_score_frame_takes_keys_and_checks_them_before_any_call(
+    llm_server: LLMServer, files: tuple[Path, Path]
+) -> None:
+    import pandas as pd
+
+    _, keys = files
+    llm_server.script = _met_by_item
+    run = dict(keys=keys, judges=[MODEL], api_base=llm_server.url, cache=False)
+    frame = judge.score_frame(pd.DataFrame(CASES), "keys", **run)
+    assert list(frame["overall"]) == [pytest.approx(-3 / 8)] * 3
+    assert llm_server.count == 9
+    llm_server.reset()
+    stranger = pd.DataFrame([{**CASES[0], "title": "Nobody's case"}])
+    with pytest.raises(judge.errors.InputError, match='no key for case "Nobody\'s case"'):
+        judge.score_frame(stranger, "ddx", **run)
+    assert llm_server.count == 0
