@@ -23,7 +23,6 @@ from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
 from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric, RubricItem
 from judge.contracts.case_keys import CaseKey
-from judge.errors import ConfigError
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.judging.case_items import ItemVerdict, conversation, item_messages
 from judge.judging.deterministic import score_deterministic, settle_computed
@@ -44,7 +43,7 @@ from judge.judging.stages import StageOutcome, run_stages
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
-from judge.load.keys import keys_or_none
+from judge.load.keys import keys_needed, keys_or_none
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions, Use
 from judge.store.cache import open_cache
@@ -176,7 +175,7 @@ class Scorer:
             return None
         if self.keys is None:
             if rubric.items == "key":
-                raise ConfigError(f"rubric {rubric.id} judges each case's key: give --keys FILE")
+                raise keys_needed(rubric)
             return None
         return self.keys.key_for(item.id, item.prediction, "<item>", item.line)
 

@@ -26,7 +26,7 @@ from judge.load.inputs import Item, iter_items
 from judge.load.lines import first_problem, jsonl_rows, regular
 from judge.options import RunOptions
 
-__all__ = ["Keys", "checked_keys", "keys_or_none", "load_keys", "run_keys"]
+__all__ = ["Keys", "checked_keys", "keys_needed", "keys_or_none", "load_keys", "run_keys"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def checked_keys(
     keys needs them; one that uses none refuses them (a ConfigError), not ignoring them."""
     if opts.keys is None:
         if rubric.items == "key":
-            raise ConfigError(f"rubric {rubric.id} judges each case's key: give --keys FILE")
+            raise keys_needed(rubric)
         return None
     if not rubric.uses_keys:
         raise ConfigError(
@@ -143,6 +143,11 @@ def checked_keys(
     keys = load_keys(opts.keys)
     keys.check(cases, known=keys.by_case if every_key_known else known)
     return keys
+
+
+def keys_needed(rubric: Rubric) -> ConfigError:
+    """The error of a rubric that judges keys run without them."""
+    return ConfigError(f"rubric {rubric.id} judges each case's key: give --keys FILE")
 
 
 def keys_or_none(path: str | Path | None) -> Keys | None:
