@@ -20,6 +20,7 @@ from judge.judging.engine import CompleteFn
 from judge.judging.scheduler import run_blocking
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
+from judge.load.keys import checked_keys
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
 from judge.scorer import Scorer
@@ -134,6 +135,7 @@ async def ascore_frame(
         )
         for index, row in zip(df.index, df.to_dict("records"), strict=True)
     ]
+    checked_keys(opts, the_rubric, ((i.id, i.prediction, f"row {i.id!r}", i.line) for i in items))
     scorer = Scorer(opts, complete, use="frame")
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)

@@ -87,7 +87,7 @@ def is_valid(f: dataclasses.Field[Any], value: Any) -> bool:
         return isinstance(value, str | Path) and str(value).strip() != ""
     if f.name == "cache":
         return isinstance(value, bool | str | Path) and value != ""
-    if f.name in ("images", "export_batch", "import_batch"):
+    if f.name in ("images", "export_batch", "import_batch", "keys"):
         return isinstance(value, str | Path) and bool(str(value).strip())
     if f.name == "judges":
         return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)

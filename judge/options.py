@@ -194,6 +194,17 @@ class RunOptions:
         allowed="a cases file or directory path, or none",
         why="a DataFrame's rows or a sample carry their case",
     )
+    # One reviewed checklist per case (judge.contracts.case_keys): ddx's and education's
+    # counting criteria count against it, the `keys` rubric judges each of its items.
+    keys: str | Path | None = option(
+        help="Case keys (JSONL, one per case): ddx and education count against each case's "
+        "key; the keys rubric judges its items. Checked against the cases before any call.",
+        applies=ONE_ITEM,
+        flags=("--keys",),
+        metavar="PATH",
+        allowed="a keys file path, or none",
+        why="an Inspect sample's case has no key",
+    )
     images: str | Path | None = option(
         help="Resolve image_NN_path under this folder (the dataset root or its images/); a "
         "rubric with `images` in its context sends them to vision judges.",

@@ -25,6 +25,7 @@ from judge.judging.scheduler import run_blocking
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, iter_items, validate_items
+from judge.load.keys import run_keys
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
 from judge.scorer import NO_JUDGE, Scorer
@@ -138,20 +139,15 @@ async def ascore(
         rubric=the_rubric,
         cluster=opts.cluster,
     )
-    if report.unclustered is not None:
-        raise report.unclustered
-    if report.problems and not opts.skip_invalid:
-        first = report.problems[0]
-        more = len(report.problems) - 1
-        if more:
-            first.args = (f"{first.args[0]} (and {more} more; --skip-invalid scores the rest)",)
-        raise first
+    report.refuse(opts.skip_invalid)
+    keys = run_keys(predictions, opts, the_rubric, cases, images, bool(report.problems))
     scorer = Scorer(opts, complete, use="file")
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
         job.summary.missing = report.missing
+        job.summary.keys = keys.block() if keys is not None else None
         if opts.batch:  # the providers' batch APIs answer the calls first, into the cache
             from judge.batch import prefill
 
@@ -205,6 +201,7 @@ async def aplan(
     report = validate_items(
         predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric
     )
+    run_keys(predictions, opts, the_rubric, cases, images)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
@@ -290,6 +287,7 @@ class _Job:
             record.get("rubric", {}).get("hash") == self.rubric_hash
             and record.get("prompt_hash") == self.prompt_hash
             and sorted(record.get("judges") or []) == self.scorer.judge_names
+            and record.get("key_hash") == self.scorer.key_hash(str(record["id"]), self.rubric)
         )
 
     def keep(self, record: dict[str, Any]) -> bool:

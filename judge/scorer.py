@@ -21,7 +21,8 @@ from typing import Any
 from judge.aggregate.case_scores import judge_case_items
 from judge.aggregate.measures import measure_judgments
 from judge.aggregate.records import build_record, judgments_from_call, unscored_all
-from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric
+from judge.contracts import CallUsage, Judgment, Prediction, ResultRecord, Rubric, RubricItem
+from judge.contracts.case_keys import CaseKey
 from judge.judging.budget import REPLY_TOKENS_PER_CRITERION, REPLY_TOKENS_PER_UNIT, Estimate
 from judge.judging.case_items import ItemVerdict, conversation, item_messages
 from judge.judging.deterministic import score_deterministic, settle_computed
@@ -42,6 +43,7 @@ from judge.judging.stages import StageOutcome, run_stages
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, make_item
+from judge.load.keys import keys_needed, keys_or_none
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions, Use
 from judge.store.cache import open_cache
@@ -73,6 +75,8 @@ class Scorer:
         self.options.check_use(use)
         # The dataset's rows that items are joined to (`cases`), loaded once per file version.
         self.cases = cases_or_none(self.options.cases, self.options.id_field)
+        # Each case's key (`keys`): shown to rubrics that list key items, judged by `keys`.
+        self.keys = keys_or_none(self.options.keys)
         self.scheduler = Scheduler.for_calls(self.options.concurrency)
         self.notices: list[str] = []
         self.judges: list[JudgeSpec] = []
@@ -125,7 +129,8 @@ class Scorer:
         key: object = id(rubric) if isinstance(rubric, Rubric) else str(rubric)
         found = self._prepared.get(key)
         if found is None or (isinstance(rubric, Rubric) and found.rubric is not rubric):
-            found = _Prepared.of(rubric if isinstance(rubric, Rubric) else load_rubric(rubric))
+            the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+            found = _Prepared.of(the_rubric, keyed=self.keys is not None)
             self._prepared[key] = found
             if found.shows_images and self.images is None:
                 self._notice(
@@ -163,6 +168,23 @@ class Scorer:
         async with self.scheduler.slot():
             return await self.score_item(found, rubric)
 
+    def case_key(self, item: Item, rubric: Rubric) -> CaseKey | None:
+        """The key `rubric` is judged with for `item` (None: it uses none, or no keys were
+        given); an InputError when the case has no key or changed since its key was built."""
+        if not rubric.uses_keys:
+            return None
+        if self.keys is None:
+            if rubric.items == "key":
+                raise keys_needed(rubric)
+            return None
+        return self.keys.key_for(item.id, item.prediction, "<item>", item.line)
+
+    def key_hash(self, item_id: str, rubric: Rubric) -> str | None:
+        """The hash of the key `rubric` would be judged with for case `item_id` (None: none),
+        which a kept record must carry."""
+        key = self.keys.key(item_id) if self.keys is not None and rubric.uses_keys else None
+        return key.key_hash() if key else None
+
     def estimate(self, item: Item, rubric: str | Path | Rubric) -> Estimate:
         """What judging `item` would cost: calls, cache hits, tokens, USD (judge.judging.budget)."""
         if self.engine is None:
@@ -198,17 +220,18 @@ class Scorer:
         text = target_text(the_rubric, item.prediction)[1]
         if not judges or text is None:
             return []
+        key = self.case_key(item, the_rubric)
         if the_rubric.items:
             convo = conversation(the_rubric, item.prediction, text)
             return [
                 _Call(j, item_messages(convo, it), ItemVerdict, s, REPLY_TOKENS_PER_CRITERION)
-                for it in item.prediction.rubrics or []
+                for it in _items(item, key)
                 for j in judges
                 for s in k
             ]
         sight = self.sight(prep, item)
         if not the_rubric.stages:
-            prompt = render_prompt(the_rubric, item.prediction)
+            prompt = render_prompt(the_rubric, item.prediction, key)
             reply = REPLY_TOKENS_PER_CRITERION * len(the_rubric.llm_criteria)
             if prompt is None or not the_rubric.llm_criteria:
                 return []
@@ -274,6 +297,7 @@ class Scorer:
             raise RuntimeError("open the Scorer first (async with Scorer(...) as scorer)")
         prep = self.prepare(rubric)
         the_rubric = prep.rubric
+        key = self.case_key(item, the_rubric)
         judgments: list[Judgment] = [
             score_deterministic(c, item.prediction)
             for c in the_rubric.criteria
@@ -286,7 +310,12 @@ class Scorer:
         if the_rubric.items:
             assert self.engine is not None
             found, calls, tags = await judge_case_items(
-                self.engine, self.judges, self.options, the_rubric, item.prediction
+                self.engine,
+                self.judges,
+                self.options,
+                the_rubric,
+                item.prediction,
+                _items(item, key),
             )
             judgments += found
             segments = {}
@@ -295,7 +324,7 @@ class Scorer:
             judgments += staged.judgments
             calls, segments = staged.calls, staged.segments
         else:
-            found, calls = await self._single(prep, item, sight)
+            found, calls = await self._single(prep, item, sight, key)
             judgments += settle_computed(the_rubric, item.prediction, found)
             segments = {}
         return build_record(
@@ -315,10 +344,11 @@ class Scorer:
             segments=segments,
             saw_images=sorted(sight.saw),
             tag_scores=tags,
+            key=key,
         )
 
     async def _single(
-        self, prep: _Prepared, item: Item, sight: Sight
+        self, prep: _Prepared, item: Item, sight: Sight, key: CaseKey | None
     ) -> tuple[list[Judgment], list[CallUsage]]:
         """A one-call rubric: every judge × sample answers all LLM criteria at once."""
         assert self.engine is not None
@@ -327,7 +357,7 @@ class Scorer:
             return [], []
         if not self.judges:
             return unscored_all(the_rubric, "none", "no judge configured", True), []
-        prompt = render_prompt(the_rubric, item.prediction)
+        prompt = render_prompt(the_rubric, item.prediction, key)
         if prompt is None:
             reason = f"no text to judge at {' or '.join(the_rubric.target)}"
             return [
@@ -379,6 +409,11 @@ class Scorer:
             ]
         outcome.judgments += measured
         return outcome
+
+
+def _items(item: Item, key: CaseKey | None) -> list[RubricItem]:
+    """The checklist a rubric with `items:` judges: the case key's, else the case's own."""
+    return key.rubric_items() if key is not None else list(item.prediction.rubrics or [])
 
 
 async def _no_complete(**_: Any) -> Completion:

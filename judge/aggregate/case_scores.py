@@ -5,7 +5,7 @@ scores, overall and by tag (judge.aggregate.case_items)."""
 from __future__ import annotations
 
 from judge.aggregate.case_items import case_judgment
-from judge.contracts import CallUsage, Judgment, Prediction, Rubric
+from judge.contracts import CallUsage, Judgment, Prediction, Rubric, RubricItem
 from judge.judging.case_items import judge_items
 from judge.judging.engine import Engine, JudgeSpec
 from judge.judging.prompts import target_text
@@ -15,12 +15,17 @@ __all__ = ["judge_case_items"]
 
 
 async def judge_case_items(
-    engine: Engine, judges: list[JudgeSpec], options: RunOptions, rubric: Rubric, p: Prediction
+    engine: Engine,
+    judges: list[JudgeSpec],
+    options: RunOptions,
+    rubric: Rubric,
+    p: Prediction,
+    items: list[RubricItem],
 ) -> tuple[list[Judgment], list[CallUsage], dict[str, float | None]]:
-    """Every item of the case judged by every judge × sample, then the case's scores: the
-    judgments (the items' and the score's), the calls, and the scores by key."""
+    """Every item of the case (its own `rubrics`, or its key's) judged by every judge ×
+    sample, then the case's scores: the judgments (the items' and the score's), the calls,
+    and the scores by key."""
     criterion = next(c for c in rubric.criteria if c.method == "case_items")
-    items = p.rubrics or []
     if not judges or not items or target_text(rubric, p)[1] is None:
         reason = (
             "no judge configured"
@@ -37,7 +42,7 @@ async def judge_case_items(
             retryable=not judges,
         )
         return [missing], [], {}
-    found, calls = await judge_items(engine, judges, options.samples, rubric, p)
+    found, calls = await judge_items(engine, judges, options.samples, rubric, p, items)
     tags_of = (p.model_extra or {}).get("example_tags") or []
     example_tags = [str(t) for t in tags_of] if isinstance(tags_of, list) else []
     overall, scores = case_judgment(criterion, items, found, example_tags, options.aggregate)

@@ -24,6 +24,7 @@ from judge.contracts import (
     RubricRef,
     Segments,
 )
+from judge.contracts.case_keys import CaseKey
 from judge.judging.engine import CallResult
 from judge.options import Aggregate
 from judge.version import __version__
@@ -202,9 +203,10 @@ def build_record(
     segments: dict[str, Segments] | None = None,
     saw_images: list[str] | None = None,
     tag_scores: dict[str, float | None] | None = None,
+    key: CaseKey | None = None,
 ) -> ResultRecord:
     """One record. `tag_scores`: a rubric with `items: case`'s scores by tag, stored beside
-    the criteria's (never in place of one)."""
+    the criteria's (never in place of one). `key`: the case key the judges were shown."""
     scores: dict[str, Any] = {}
     for criterion in rubric.criteria:
         mine = [j for j in judgments if j.criterion == criterion.id]
@@ -232,6 +234,8 @@ def build_record(
         saw_images=saw_images or [],
         rubric=RubricRef(id=rubric.id, version=rubric.version, hash=rubric_hash),
         prompt_hash=prompt_hash,
+        key_hash=key.key_hash() if key else None,
+        key_review=(key.review.role if key.review else "draft") if key else None,
         judge_version=__version__,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )

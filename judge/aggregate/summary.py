@@ -85,6 +85,9 @@ class SummaryBuilder:
         self._cluster_key: Any = None
         # Set by a run with a cases file: the cases no prediction joined.
         self.missing: list[str] = []
+        # Set by a run with case keys: their counts (judge.load.keys.Keys.block).
+        self.keys: dict[str, Any] | None = None
+        self._on_draft_keys = 0
         # One running mean per (slice value, criterion): bounded by the field's distinct values.
         self._slices: dict[str, dict[str, _Running]] = {}
         self._slice_n: Counter[str] = Counter()
@@ -142,6 +145,7 @@ class SummaryBuilder:
     def add(self, record: ResultRecord) -> None:
         self._set_cluster(record)
         self._status[record.status] += 1
+        self._on_draft_keys += record.key_review == "draft"
         if self.by is not None:
             self._add_slice(record)
         for criterion_id, value in record.scores.items():
@@ -306,6 +310,8 @@ class SummaryBuilder:
             judges=judges,
             by=self.by,
             missing=list(self.missing),
+            keys=self.keys,
+            on_draft_keys=self._on_draft_keys,
             slices=[
                 SliceSummary(
                     value=key,

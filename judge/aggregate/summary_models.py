@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from judge.aggregate.answers import AnswerSummary
 from judge.contracts import CallUsage
@@ -154,6 +155,11 @@ class Summary:
     slices: list[SliceSummary] = field(default_factory=list)
     # With a cases file: the ids of the cases no prediction joined (none are dropped silently).
     missing: list[str] = field(default_factory=list)
+    # With case keys (`--keys`): {"file", "keys", "reviewed_by_clinician",
+    # "reviewed_by_author", "draft"} (judge.aggregate.key_counts; `judge methods` reads it),
+    # and how many records were judged with a draft key.
+    keys: dict[str, Any] | None = None
+    on_draft_keys: int = 0
     # A rubric with `items: case` (healthbench): per score key (`overall`, then each tag),
     # HealthBench's run score (judge.aggregate.case_items).
     clipped: list[ClippedScore] = field(default_factory=list)

@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from judge.aggregate.answers import answer_line
+from judge.aggregate.key_counts import draft_warning, keys_sentence
 from judge.aggregate.summary import Interval, SliceSummary, Summary
 from judge.contracts import (
     CategoricalScale,
@@ -106,8 +107,11 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
     )
     for judge, n in summary.failed_calls.items():
         stdout.print(f"[red]failed calls[/] {escape(judge)}: {n}")
-    for warning in summary.serving_changes:
-        stdout.print(f"[yellow]warning:[/] {escape(warning)}")
+    if summary.keys is not None:
+        stdout.print(escape(keys_sentence(summary.keys)))
+    for warning in [*summary.serving_changes, draft_warning(summary.on_draft_keys)]:
+        if warning:
+            stdout.print(f"[yellow]warning:[/] {escape(warning)}")
     if result.stopped:
         stderr.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
     if result.skipped:

@@ -110,6 +110,11 @@ class ResultRecord(BaseModel):
     prompt_hash: str
     judge_version: str
     created_at: str
+    # The case key the judges were shown (`--keys`, judge.contracts.case_keys): its
+    # `key_hash()` (a resume re-judges a record whose case's key has changed since) and its
+    # review then (a reviewer's role, or "draft"). None without a key.
+    key_hash: str | None = None
+    key_review: Literal["clinician", "author", "draft"] | None = None
     # The predictions field the id was read from (`--id-field`), stamped by the results file's
     # writer so a resume with another id field is refused; None in records of earlier versions.
     id_field: str | None = None

@@ -107,8 +107,9 @@ class Rubric(_Strict):
     examples: list[RubricExample] = Field(default_factory=list)
     # `case`: the items judged come from each case's own checklist (its `rubrics`, in
     # HealthBench's format), one met / not met call per item; the rubric's one `case_items`
-    # criterion holds the score. A case without items is an input error.
-    items: Literal["case"] | None = None
+    # criterion holds the score. A case without items is an input error. `key`: the items
+    # are each case's key (`--keys`, judge.contracts.case_keys), judged the same way.
+    items: Literal["case", "key"] | None = None
     # The number of options its anchors count ("all four distractors" is five options): a
     # case with another number is refused before judging. None: any number.
     option_count: int | None = Field(default=None, ge=2, le=10)
@@ -285,6 +286,12 @@ class Rubric(_Strict):
                     f"{of.id} labels no {', '.join(missing)}"
                 )
         return None
+
+    @property
+    def uses_keys(self) -> bool:
+        """Whether a case key (`--keys`) changes what the judges are asked: ddx's and
+        education's list of key items, or the items a `keys` rubric judges."""
+        return self.key_items is not None or self.items == "key"
 
     @property
     def needs_judges(self) -> bool:

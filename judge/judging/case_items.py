@@ -98,10 +98,10 @@ async def judge_items(
     samples: int,
     rubric: Rubric,
     prediction: Prediction,
+    items: list[RubricItem],
 ) -> tuple[list[Judgment], list[CallUsage]]:
-    """Every item × judge × sample of the case's checklist, one call each."""
+    """Every item × judge × sample of the case's checklist (`items`), one call each."""
     text = target_text(rubric, prediction)[1]
-    items = prediction.rubrics or []
     if text is None or not items:
         return [], []
     convo = conversation(rubric, prediction, text)

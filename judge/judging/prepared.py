@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from judge.contracts import Rubric
 from judge.judging.engine import JudgeSpec
+from judge.judging.key_prompt import keyed_hash
 from judge.judging.prompts import (
     response_model,
     rubric_templates,
@@ -48,7 +49,9 @@ class Prepared:
     shows_images: bool = False
 
     @classmethod
-    def of(cls, rubric: Rubric) -> Prepared:
+    def of(cls, rubric: Rubric, keyed: bool = False) -> Prepared:
+        """`keyed`: the run has case keys, which a rubric listing key items is shown (its
+        prompt hash then covers the key section's wording too)."""
         shows = (
             any(wants_images(rubric, stage) for stage in rubric.stages)
             if rubric.stages
@@ -58,7 +61,9 @@ class Prepared:
             rubric,
             rubric_hash(rubric),
             response_model(rubric),
-            template_hash(rubric_templates(rubric)),
+            keyed_hash(template_hash(rubric_templates(rubric)))
+            if keyed and rubric.key_items
+            else template_hash(rubric_templates(rubric)),
             {stage.id: stage_model(rubric, stage) for stage in rubric.stages},
             shows,
         )

@@ -26,7 +26,9 @@ from judge.contracts import (
     Rubric,
     Stage,
 )
+from judge.contracts.case_keys import CaseKey
 from judge.judging.accuracy import extract_letter
+from judge.judging.key_prompt import KEY_TITLE, key_section
 
 __all__ = [
     "CHOSEN_TITLE",
@@ -143,8 +145,11 @@ def wants_images(rubric: Rubric, stage: Stage | None = None) -> bool:
     return "images" in context
 
 
-def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
-    """The chat messages for judging `prediction`, or None when it holds no text to judge."""
+def render_prompt(
+    rubric: Rubric, prediction: Prediction, key: CaseKey | None = None
+) -> Prompt | None:
+    """The chat messages for judging `prediction`, or None when it holds no text to judge;
+    with the case's `key`, a rubric that lists key items is shown it after the case."""
     judged_field, candidate = target_text(rubric, prediction)
     if candidate is None:
         return None
@@ -157,7 +162,8 @@ def render_prompt(rubric: Rubric, prediction: Prediction) -> Prompt | None:
         .get_template("user.j2")
         .render(
             rubric=rubric,
-            context=_context(rubric, prediction),
+            context=_context(rubric, prediction)
+            + ([_Section(KEY_TITLE, key_section(key))] if key and rubric.key_items else []),
             judged_field=judged_field,
             candidate=candidate,
             fence=fence,

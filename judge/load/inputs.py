@@ -71,6 +71,18 @@ class InputReport:
     # every item, so --skip-invalid does not skip it).
     unclustered: InputError | None = None
 
+    def refuse(self, skip_invalid: bool) -> None:
+        """Raise what stops a run: an item --cluster cannot group, or the first problem (with
+        how many more) unless `skip_invalid`."""
+        if self.unclustered is not None:
+            raise self.unclustered
+        if self.problems and not skip_invalid:
+            first = self.problems[0]
+            more = len(self.problems) - 1
+            if more:
+                first.args = (f"{first.args[0]} (and {more} more; --skip-invalid scores the rest)",)
+            raise first
+
 
 # What --cluster needs of every item (judge.contracts.cases: Prediction.metadata).
 _NO_CLUSTER = (

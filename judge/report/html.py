@@ -109,6 +109,7 @@ def build_report(
         "accuracy": [c.id for c in criteria if c.is_accuracy],
         "answers": _answers(the_rubric, records),
         "serving": _serving_changes(records),
+        "keys": _keys_lines(records),
     }
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -121,6 +122,16 @@ def _serving_changes(records: list[ResultRecord]) -> list[str]:
     for record in records:
         add_calls(judges, record.calls)
     return [w for name in sorted(judges) if (w := judges[name].serving_change) is not None]
+
+
+def _keys_lines(records: list[ResultRecord]) -> tuple[str | None, str | None]:
+    """How many of the case keys the records were judged with are reviewed, and by whom,
+    and the flag of results that rest on draft keys (None, None without keys)."""
+    from judge.aggregate.key_counts import draft_warning, keys_block, keys_sentence
+
+    block = keys_block(records)
+    drafts = sum(r.key_review == "draft" for r in records)
+    return (keys_sentence(block) if block else None), draft_warning(drafts)
 
 
 def _environment() -> Any:

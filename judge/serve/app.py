@@ -25,6 +25,7 @@ from judge.judging.engine import CompleteFn
 from judge.judging.providers.sdk import litellm_module
 from judge.load.cases import cases_or_none
 from judge.load.inputs import make_item
+from judge.load.keys import keys_or_none
 from judge.load.rubric import builtin_rubrics, load_rubric
 from judge.options import RunOptions
 from judge.scorer import Scorer
@@ -67,6 +68,7 @@ def create_app(
     With `hosts` (judge.hosts.allowed_hosts), a request with another Host header gets 403."""
     options.check_use("serve")
     cases_or_none(options.cases, options.id_field)  # a bad one stops the start, not a request
+    keys_or_none(options.keys)  # as does a bad keys file
     if token is not None:
         check_token(token)
     served = load_rubrics(rubrics)

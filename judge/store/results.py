@@ -5,8 +5,8 @@ mid-write) is dropped, records that are final for this run's rubric, prompts and
 kept (the first of any id), and everything else (a judge's transport failure, another rubric
 version) is dropped so it is judged again. If anything was dropped the file is rewritten
 atomically first; when what was dropped is not simply this run's own work to redo (records of
-another rubric, prompt or panel, duplicates), the file as it was is kept as `<out>.bak` first
-and a notice says so.
+another rubric, prompt, panel or case key, duplicates), the file as it was is kept as
+`<out>.bak` first and a notice says so.
 
 A file is only ever rewritten or appended to when it is ours: empty, or every complete line a
 result record (see judge/store/resultsfile.py). Anything else, the predictions file included,
@@ -252,8 +252,8 @@ class ResultsWriter:
                 break
         self.backup = backup
         self.notices.append(
-            f"{self.path}: {lost} record(s) of another rubric, prompt or panel (or duplicates) "
-            f"were dropped to judge them again; the file as it was is kept in {backup}"
+            f"{self.path}: {lost} record(s) of another rubric, prompt, panel or case key (or "
+            f"duplicates) were dropped to judge them again; the file as it was is kept in {backup}"
         )
 
 

@@ -95,6 +95,7 @@ def test_bad_requests_name_the_field(llm_server: LLMServer) -> None:
         "ddx-steps-protocol",
         "education",
         "healthbench",
+        "keys",
         "reference",
         "twi",
     ]
@@ -111,7 +112,7 @@ def test_rubrics_and_health(llm_server: LLMServer, tmp_path: Path) -> None:
         missing = httpx.get(f"{url}/v1/rubrics/nope")
         health = httpx.get(f"{url}/healthz").json()
         scored = httpx.post(f"{url}/v1/score", json={"rubric": "my-ddx", "prediction": ROWS[0]})
-    ids = ["accuracy", "ddx-steps-protocol", "ddx-steps", "ddx", "education", "healthbench"]
+    ids = ["accuracy", "ddx-steps-protocol", "ddx-steps", "ddx", "education", "healthbench", "keys"]
     ids += ["reference", "twi", "my-ddx"]
     assert [r["id"] for r in listed] == ids
     assert listed[3]["criteria"] == [c.id for c in load_rubric("ddx").criteria]
