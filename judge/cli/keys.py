@@ -6,7 +6,7 @@
     judge keys export --out reviewed.jsonl
 
 Only click and the run options' declaration are imported at module level; the library
-(judge.study.key_writer, judge.annotate.key_review) loads when a command runs.
+(judge.study.key_writer, judge.annotate.key_app) loads when a command runs.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def review(
 ) -> None:
     """Review KEYS in a local web app: each reviewer reads the case and its drafted items,
     accepts, edits, deletes or adds items and sets their points; every edit is recorded."""
-    from judge.annotate.key_review import run_review
+    from judge.annotate.key_app import run_review
 
     run_review(
         keys_file,

@@ -87,9 +87,9 @@ def read_lines(
             if raw.strip() and not _starts_like(raw, kind.start):
                 raise _not_ours(path, number, kind)
             if raw.strip() and not whole:
-                record = "result record" if kind is RESULTS else f"line of a {kind.name}"
+                what = "result record" if kind is RESULTS else f"line of a {kind.name}"
                 raise ConfigError(
-                    f"{path} is not a {kind.name} (it holds no complete {record}); it "
+                    f"{path} is not a {kind.name} (it holds no complete {what}); it "
                     "was left as it is: choose another --out (or delete it, if it is a run of "
                     "judge killed while writing its first record)"
                 )

@@ -17,7 +17,7 @@ import contextlib
 import json
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from judge.scorer import Scorer
 from judge.store.outputs import refuse_inputs
 from judge.store.results import ResultsWriter, kept_ids
 from judge.store.resultsfile import FileKind
+from judge.store.sqlite import now
 
 __all__ = [
     "KEYS_FILE",
@@ -250,7 +251,7 @@ async def _draft_all(
             drafted=KeyDraft(
                 by=call.judge.name,
                 prompt_hash=template_hash((KEY_WRITER_TEMPLATE,)),
-                at=datetime.now(timezone.utc),
+                at=datetime.fromisoformat(now()),
             ),
             status="draft",
         )
