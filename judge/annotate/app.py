@@ -114,6 +114,7 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
                 else []
             ),
             comment=answer.comment,
+            key=study.keys.key(item.id) if study.keys is not None else None,
             csrf=study.raters[rater].csrf,
             saved=saved,
         )

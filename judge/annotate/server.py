@@ -119,11 +119,12 @@ def run_annotation(
     results: str | Path | None = None,
     cases: str | Path | None = None,
     images: str | Path | None = None,
+    keys: str | Path | None = None,
 ) -> None:
     """Open the study, start the app, call `on_ready(study, links)`, serve until stopped."""
     check_bind(host, allow_remote)
     study = open_study(
-        predictions, rubric, raters, per_item, db, queue, id_field, results, cases, images
+        predictions, rubric, raters, per_item, db, queue, id_field, results, cases, images, keys
     )
     try:
         server = AnnotationServer(study, host, port)

@@ -72,6 +72,11 @@ def annotate() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A judged run's results: a staged rubric's raters rate the steps its judges rated.",
 )
+@click.option(
+    "--keys",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A keys file (judge keys build): each case's key is shown beside the rubric.",
+)
 @run_option("cases")
 @run_option("images")
 def start(
@@ -86,6 +91,7 @@ def start(
     allow_remote: bool,
     id_field: str,
     results: Path | None,
+    keys: Path | None,
     cases: str | None,
     images: str | None,
 ) -> None:
@@ -108,6 +114,7 @@ def start(
         results=results,
         cases=cases,
         images=images,
+        keys=keys,
     )
 
 

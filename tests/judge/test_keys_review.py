@@ -197,3 +197,40 @@ def test_the_review_command_prints_each_reviewers_link(tmp_path: Path) -> None:
         proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert (tmp_path / "keys.annotations.sqlite").exists()
+
+
+def test_annotate_with_keys_shows_each_cases_key_on_the_rating_page(tmp_path: Path) -> None:
+    from test_keys_support import review_case
+
+    from judge.annotate.server import AnnotationServer, rater_links
+    from judge.annotate.study import open_study
+
+    _, keys = write_inputs(tmp_path)
+    predictions = tmp_path / "preds.jsonl"
+    lines = [
+        review_case(i) | {"prediction": "A", "prediction_rationale": f"Flap seen. Final: A {i}"}
+        for i in range(2)
+    ]
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    db = tmp_path / "rating.sqlite"
+    study = open_study(predictions, "ddx", ["alice"], 1, db=db, keys=keys)
+    try:
+        with AnnotationServer(study) as server:
+            link = rater_links(study, server.url)["alice"]
+            page = httpx.get(f"{link}items/2", headers={"Origin": server.url})
+    finally:
+        study.store.close()
+    assert page.status_code == 200
+    shown = page.text.split('id="case-key"', 1)[1].split("</details>", 1)[0]
+    for item in ITEMS:
+        assert f"{item.points:+d}</span> {item.criterion.split('<')[0]}" in shown
+    assert "&lt;script&gt;window.__pwned" in shown and "<script>window" not in shown
+    # A predictions file with a case the keys file does not key is refused before the app.
+    lines.append(review_case(7) | {"prediction": "A"})
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(InputError, match="no key for case 'review case 7'"):
+        open_study(predictions, "ddx", ["alice"], 1, db=tmp_path / "other.sqlite", keys=keys)
+    result = CliRunner().invoke(
+        cli, ["annotate", str(predictions), "--raters", "a", "--keys", str(keys)]
+    )
+    assert result.exit_code == 2 and "no key for case" in result.output

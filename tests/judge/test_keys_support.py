@@ -29,7 +29,13 @@ def review_case(i: int) -> dict[str, Any]:
         "CLINICAL_HISTORY": f"Synthetic patient {i}: sudden chest pain radiating to the back.",
         "IMAGING_FINDINGS": "Widened mediastinum; intimal flap on CT angiography.",
         "image_01_caption": "CT angiogram, axial.",
-        "options": {"A": "Aortic dissection", "B": "Myocardial infarction", "C": "Pneumothorax"},
+        "options": {
+            "A": "Aortic dissection",
+            "B": "Myocardial infarction",
+            "C": "Pneumothorax",
+            "D": "Pulmonary embolism",
+            "E": "Pericarditis",
+        },
         "correct_answer": "A",
         "discussion": "An intimal flap is diagnostic; anticoagulation would be harmful.",
     }
