@@ -250,3 +250,18 @@ def test_a_build_killed_midway_resumes_without_a_call_or_a_key_twice(
         proc.communicate(timeout=120)
         assert proc.returncode == 0 and server.count == before
         assert _lines(out) == lines
+
+
+def test_the_docs_example_key_is_a_valid_key_of_its_case() -> None:
+    import re
+
+    from judge.judging.prompts import template_hash
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "keys.md").read_text()
+    example = doc.split("### An example", 1)[1]
+    case, key = (json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", example, re.S)[:2])
+    parsed = CaseKey.model_validate(key)  # content_hash included: the items are as stamped
+    assert parsed.case_hash == case_material_hash(Case.model_validate(case))
+    assert parsed.drafted.prompt_hash == template_hash(("key_writer.txt",))
+    shown = CliRunner().invoke(cli, ["keys", "schema"])
+    jsonschema.validate(key, json.loads(shown.output))
