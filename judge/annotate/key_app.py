@@ -137,22 +137,18 @@ def run_review(
     keys_file: str | Path,
     raters: str,
     *,
-    predictions: str | Path | None = None,
-    cases: str | Path | None = None,
-    id_field: str = "title",
-    db: str | Path | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     allow_remote: bool = False,
     on_ready: Callable[[KeyReviewStudy, dict[str, str]], Any] | None = None,
+    **sources: Any,
 ) -> None:
-    """Open the review, start the app, call `on_ready(review, links)`, serve until stopped."""
+    """Open the review (`sources`: `open_review`'s keywords), start the app, call
+    `on_ready(review, links)`, serve until stopped."""
     from judge.annotate.server import AnnotationServer, rater_links
 
     check_bind(host, allow_remote)
-    review = open_review(
-        keys_file, raters, predictions=predictions, cases=cases, id_field=id_field, db=db
-    )
+    review = open_review(keys_file, raters, **sources)
     try:
         server = AnnotationServer(review, host, port, create=create_review_app)
         if on_ready is not None:

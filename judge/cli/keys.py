@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from judge.cli.annotate import app_options, db_option
 from judge.cli.options import options_from, run_option, run_options
 
 __all__ = ["keys"]
@@ -101,13 +102,7 @@ def build(cases_file: str | None, out: Path, dry_run: bool, **values: Any) -> No
     type=click.Path(dir_okay=False, path_type=Path),
     help="The review database (default: <keys>.annotations.sqlite beside it).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=0, show_default="a free port", type=click.IntRange(0, 65535))
-@click.option(
-    "--allow-remote",
-    is_flag=True,
-    help="Allow a --host other machines can reach (plain HTTP: trusted networks only).",
-)
+@app_options
 @click.option("--id-field", default="title", show_default=True, help="The field naming a case.")
 @click.option(
     "--predictions",
@@ -133,14 +128,14 @@ def review(
     run_review(
         keys_file,
         raters,
-        predictions=predictions,
-        cases=cases,
-        id_field=id_field,
-        db=db,
         host=host,
         port=port,
         allow_remote=allow_remote,
         on_ready=_print_links,
+        predictions=predictions,
+        cases=cases,
+        id_field=id_field,
+        db=db,
     )
 
 
@@ -152,11 +147,7 @@ def review(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The reviewed keys file (JSONL).",
 )
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The review database (default: the one *.annotations.sqlite here).",
-)
+@db_option("review")
 def export(out: Path, db: Path | None) -> None:
     """Write the keys as reviewed: edited items, the edits, and who finished each review."""
     from judge.annotate.export import find_db
