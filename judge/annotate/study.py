@@ -192,6 +192,8 @@ def _check_meta(store: AnnotationStore, rubric: Rubric, id_field: str) -> None:
     # Scores from two different rubrics (or item identities) must never mix in one study.
     wanted = {"rubric_id": rubric.id, "rubric_hash": rubric_hash(rubric), "id_field": id_field}
     found = store.meta()
+    if "mode" in found:  # `judge keys review`'s database (judge.annotate.key_review)
+        raise ConfigError(f"{store.path} is a review of case keys; use another --db")
     for key, value in wanted.items():
         if key in found and found[key] != value:
             raise ConfigError(

@@ -62,16 +62,10 @@ def build(cases_file: str | None, out: Path, dry_run: bool, **values: Any) -> No
     from judge.cli.exits import ExitStatus
     from judge.study.key_writer import build_keys
 
-    result = build_keys(cases_file, out, options=options_from(values), dry_run=dry_run)
+    options = options_from(values)
+    result = build_keys(cases_file, out, options=options, dry_run=dry_run, on_plan=_print_plan)
     for notice in result.notices:
         click.echo(f"notice: {notice}", err=True)
-    cost = result.estimate.cost_usd
-    priced = "unknown (no price)" if cost is None else f"${cost:.4f}"
-    todo = result.cases - result.kept
-    click.echo(
-        f"{result.cases} cases: {result.kept} keyed already, {todo} to draft "
-        f"({result.estimate.cached} calls cached); estimated cost {priced}"
-    )
     if dry_run:
         return
     click.echo(
@@ -157,6 +151,17 @@ def export(out: Path, db: Path | None) -> None:
     click.echo(
         f"{summary.path}: {summary.keys} keys, {summary.reviewed} reviewed "
         f"({summary.edits} edits) from {summary.db}"
+    )
+
+
+def _print_plan(result: Any) -> None:
+    """What the build will do and cost, before any call."""
+    cost = result.estimate.cost_usd
+    priced = "unknown (no price)" if cost is None else f"${cost:.4f}"
+    todo = result.cases - result.kept
+    click.echo(
+        f"{result.cases} cases: {result.kept} keyed already, {todo} to draft "
+        f"({result.estimate.cached} calls cached); estimated cost {priced}"
     )
 
 

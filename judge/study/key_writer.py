@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -137,9 +137,13 @@ def build_keys(
     options: RunOptions | None = None,
     complete: CompleteFn | None = None,
     dry_run: bool = False,
+    on_plan: Callable[[BuildResult], Any] | None = None,
 ) -> BuildResult:
-    """Draft a key for every case of `source` (see `keyed_cases`) not keyed in `out` yet."""
-    return run_blocking(_build(source, Path(out), options or RunOptions(), complete, dry_run))
+    """Draft a key for every case of `source` (see `keyed_cases`) not keyed in `out` yet.
+    `on_plan(result)` is called once the cost is estimated, before any call."""
+    return run_blocking(
+        _build(source, Path(out), options or RunOptions(), complete, dry_run, on_plan)
+    )
 
 
 async def _build(
@@ -148,6 +152,7 @@ async def _build(
     opts: RunOptions,
     complete: CompleteFn | None,
     dry_run: bool,
+    on_plan: Callable[[BuildResult], Any] | None,
 ) -> BuildResult:
     if len(opts.judges) != 1:
         raise ConfigError("judge keys build takes one key writer: --judge MODEL, once")
@@ -178,6 +183,8 @@ async def _build(
         calls = {c: _planned(judge, cases[c]) for c in todo}
         for call in calls.values():
             result.estimate.add(scorer.estimate_calls([call]))
+        if on_plan is not None:
+            on_plan(result)
         if dry_run:
             return result
         budget = _budget(opts, result.estimate)

@@ -123,6 +123,25 @@ def test_each_edit_action_is_recorded_and_exported(keys_live: KeysLive, tmp_path
     export_keys(live.db, out)  # over its own earlier export: fine
 
 
+def test_a_rating_study_and_a_key_review_never_share_a_database(
+    keys_live: KeysLive, tmp_path: Path
+) -> None:
+    from test_keys_support import review_case
+
+    from judge.annotate.study import open_study
+
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(json.dumps(review_case(0) | {"prediction": "A"}) + "\n")
+    with pytest.raises(ConfigError, match="review of case keys"):
+        open_study(predictions, "ddx", ["alice"], 1, db=keys_live.db)
+    rating = tmp_path / "rating.sqlite"
+    open_study(predictions, "ddx", ["alice"], 1, db=rating).store.close()
+    (tmp_path / "other").mkdir()
+    cases, keys = write_inputs(tmp_path / "other")
+    with pytest.raises(ConfigError, match="rating study"):
+        open_review(keys, "ana:clinician", cases=cases, db=rating)
+
+
 def test_an_edit_after_finishing_makes_the_key_a_draft_again(keys_live: KeysLive) -> None:
     live = keys_live
     store = live.review.store
