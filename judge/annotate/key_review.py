@@ -89,9 +89,11 @@ def open_review(
     cases: str | Path | None = None,
     id_field: str = "title",
     db: str | Path | None = None,
+    per_key: int = 1,
 ) -> KeyReviewStudy:
     """Load the keys and their cases (each key's case must be there, its material unchanged
-    since the key was built), open the database, and give each key a reviewer."""
+    since the key was built), open the database, and give each key `per_key` reviewers
+    (annotate's balanced assignment)."""
     roles = parse_roles(raters)
     loaded = load_keys(keys_file)
     opts = RunOptions(cases=cases, id_field=id_field)
@@ -107,7 +109,7 @@ def open_review(
         store.set_roles(roles)
         differ = store.add_keys(list(loaded.by_case.values()))
         order = list(loaded.by_case)
-        store.add_assignments(assign(order, list(roles), 1, store.assignments()))
+        store.add_assignments(assign(order, list(roles), per_key, store.assignments()))
     except BaseException:
         store.close()
         raise

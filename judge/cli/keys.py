@@ -96,6 +96,14 @@ def build(cases_file: str | None, out: Path, dry_run: bool, **values: Any) -> No
     type=click.Path(dir_okay=False, path_type=Path),
     help="The review database (default: <keys>.annotations.sqlite beside it).",
 )
+@click.option(
+    "--per-key",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many reviewers see each key (they share its one state; the last to finish is "
+    "its reviewer).",
+)
 @app_options
 @click.option("--id-field", default="title", show_default=True, help="The field naming a case.")
 @click.option(
@@ -108,6 +116,7 @@ def review(
     keys_file: Path,
     raters: str,
     db: Path | None,
+    per_key: int,
     host: str,
     port: int,
     allow_remote: bool,
@@ -130,6 +139,7 @@ def review(
         cases=cases,
         id_field=id_field,
         db=db,
+        per_key=per_key,
     )
 
 

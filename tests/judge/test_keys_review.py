@@ -253,3 +253,25 @@ def test_annotate_with_keys_shows_each_cases_key_on_the_rating_page(tmp_path: Pa
         cli, ["annotate", str(predictions), "--raters", "a", "--keys", str(keys)]
     )
     assert result.exit_code == 2 and "no key for case" in result.output
+
+
+def test_keys_from_a_predictions_file_each_seen_by_every_reviewer(tmp_path: Path) -> None:
+    from test_keys_support import review_case
+
+    _, keys = write_inputs(tmp_path)
+    predictions = tmp_path / "preds.jsonl"
+    lines = [review_case(i) | {"prediction": "B"} for i in (1, 0, 1)]  # a case twice
+    lines[2]["title"] = "review case 1"
+    predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    review = open_review(
+        keys, "ana:clinician,bob:author", predictions=predictions, db=tmp_path / "r.sqlite",
+        per_key=2,
+    )  # fmt: skip
+    try:
+        assert review.queues == {
+            "ana": ["review case 0", "review case 1"],
+            "bob": ["review case 0", "review case 1"],
+        }
+        assert review.cases["review case 1"].discussion is not None
+    finally:
+        review.store.close()
