@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -187,12 +188,16 @@ class Scorer:
 
     def estimate(self, item: Item, rubric: str | Path | Rubric) -> Estimate:
         """What judging `item` would cost: calls, cache hits, tokens, USD (judge.judging.budget)."""
+        return self.estimate_calls(self._planned(self.prepare(rubric), item))
+
+    def estimate_calls(self, calls: Iterable[PlannedCall]) -> Estimate:
+        """What `calls` would cost: cache hits are free, the rest priced (judge.judging.budget)."""
         if self.engine is None:
             raise RuntimeError("open the Scorer first (async with Scorer(...) as scorer)")
         from judge.judging.providers import llm
 
         total = Estimate()
-        for call in self._planned(self.prepare(rubric), item):
+        for call in calls:
             one = Estimate(calls=1)
             if self.engine.is_cached(call.judge, call.messages, call.model, call.sample):
                 one.cached = 1

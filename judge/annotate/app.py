@@ -43,7 +43,7 @@ from judge.annotate.security import (
 from judge.annotate.steps import read_step_answers, step_views
 from judge.annotate.study import Study
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "guarded", "templates"]
 
 _HERE = Path(__file__).parent
 _STATIC = {"annotate.js": "text/javascript", "annotate.css": "text/css"}
@@ -51,7 +51,8 @@ _MAX_COMMENT = 5000
 _MAX_BODY = 64_000
 
 
-def _templates() -> jinja2.Environment:
+def templates() -> jinja2.Environment:
+    """The app's page templates (the review of case keys shares them)."""
     # autoescape=True for every template: model output is untrusted HTML.
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
@@ -65,7 +66,7 @@ def _templates() -> jinja2.Environment:
 def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
     """The app serving `study`. `hosts`: the Host headers accepted (None: any)."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    env = _templates()
+    env = templates()
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = env.get_template(name).render(rubric=study.rubric, **context)
@@ -73,7 +74,7 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
-        response = await _guarded(request, call_next, study, hosts, page)
+        response = await guarded(request, call_next, study, hosts, page)
         response.headers.update(SECURITY_HEADERS)
         return response
 
@@ -113,6 +114,7 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
                 else []
             ),
             comment=answer.comment,
+            key=study.keys.key(item.id) if study.keys is not None else None,
             csrf=study.raters[rater].csrf,
             saved=saved,
         )
@@ -169,8 +171,8 @@ def create_app(study: Study, hosts: set[str] | None = None) -> FastAPI:
     return app
 
 
-async def _guarded(
-    request: Request, call_next: Any, study: Study, hosts: set[str] | None, page: Any
+async def guarded(
+    request: Request, call_next: Any, study: Any, hosts: set[str] | None, page: Any
 ) -> Response:
     """403 unless the Host is ours, the path carries a rater's token and a POST is
     same-origin; otherwise hand the request on with `request.state.rater` set."""

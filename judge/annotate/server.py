@@ -28,9 +28,16 @@ _START_TIMEOUT_S = 60.0  # a loaded 2-core machine
 
 
 class AnnotationServer:
-    """A uvicorn server for a study's app, bound to `host`:`port` (0: a free port)."""
+    """A uvicorn server for a study's app, bound to `host`:`port` (0: a free port).
+    `create` makes the app (default: the rating app; `judge keys review` passes its own)."""
 
-    def __init__(self, study: Study, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        study: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        create: Callable[[Any, set[str] | None], Any] | None = None,
+    ):
         import uvicorn
 
         from judge.annotate.app import create_app
@@ -38,7 +45,7 @@ class AnnotationServer:
         self.host = host
         self.sock = listen(host, port)
         self.port = int(self.sock.getsockname()[1])
-        app = create_app(study, allowed_hosts(host, self.port))
+        app = (create or create_app)(study, allowed_hosts(host, self.port))
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -91,7 +98,7 @@ class AnnotationServer:
         self.stop()
 
 
-def rater_links(study: Study, base_url: str) -> dict[str, str]:
+def rater_links(study: Study | Any, base_url: str) -> dict[str, str]:
     """Each active rater's personal link (it carries their token)."""
     return {name: f"{base_url}/r/{keys.token}/" for name, keys in study.raters.items()}
 
@@ -112,11 +119,12 @@ def run_annotation(
     results: str | Path | None = None,
     cases: str | Path | None = None,
     images: str | Path | None = None,
+    keys: str | Path | None = None,
 ) -> None:
     """Open the study, start the app, call `on_ready(study, links)`, serve until stopped."""
     check_bind(host, allow_remote)
     study = open_study(
-        predictions, rubric, raters, per_item, db, queue, id_field, results, cases, images
+        predictions, rubric, raters, per_item, db, queue, id_field, results, cases, images, keys
     )
     try:
         server = AnnotationServer(study, host, port)

@@ -103,8 +103,27 @@ def _m2_steps(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m3_case_keys(conn: sqlite3.Connection) -> None:
+    # `judge keys review` (judge.annotate.key_store): a reviewer's role; each key as loaded
+    # (`draft`, a CaseKey's JSON) and its items now; every edit; who finished which key.
+    conn.execute("ALTER TABLE raters ADD COLUMN role TEXT")
+    conn.execute(
+        "CREATE TABLE case_keys (item TEXT PRIMARY KEY, draft TEXT NOT NULL,"
+        " items TEXT NOT NULL, loaded_at TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE key_edits (seq INTEGER PRIMARY KEY AUTOINCREMENT, item TEXT NOT NULL,"
+        " rater TEXT NOT NULL, at TEXT NOT NULL, action TEXT NOT NULL,"
+        " position INTEGER NOT NULL, before TEXT, after TEXT)"
+    )
+    conn.execute(
+        "CREATE TABLE key_reviews (item TEXT PRIMARY KEY, rater TEXT NOT NULL,"
+        " role TEXT NOT NULL, at TEXT NOT NULL)"
+    )
+
+
 # Schema changes are appended here, never edited: each runs once, recorded in `migrations`.
-MIGRATIONS: list[Migration] = [_m1_tables, _m2_steps]
+MIGRATIONS: list[Migration] = [_m1_tables, _m2_steps, _m3_case_keys]
 
 
 class AnnotationStore:
@@ -161,7 +180,8 @@ class AnnotationStore:
         with self._transaction() as conn:
             for name in names:
                 conn.execute(
-                    "INSERT INTO raters VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                    "INSERT INTO raters (name, token, csrf, created_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO NOTHING",
                     (name, secrets.token_urlsafe(24), secrets.token_urlsafe(24), _now()),
                 )
         return self.raters()

@@ -18,6 +18,7 @@ from judge.errors import ConfigError, InputError
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
 from judge.load.inputs import Item, read_items
+from judge.load.keys import Keys, load_keys
 from judge.load.lines import decoded, regular
 from judge.load.rubric import load_rubric, rubric_hash
 
@@ -42,6 +43,8 @@ class Study:
     images: ImageRoot | None = None
     # What the command says before the links (e.g. steps kept from an earlier start).
     notices: list[str] = field(default_factory=list)
+    # `--keys`: each case's key, shown beside the rubric (the checklist the judges tick).
+    keys: Keys | None = None
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -99,6 +102,7 @@ def open_study(
     results: str | Path | None = None,
     cases: str | Path | None = None,
     images: str | Path | None = None,
+    keys: str | Path | None = None,
 ) -> Study:
     """Load and check everything, assign new work, and open the database.
 
@@ -106,7 +110,8 @@ def open_study(
     rate (items it does not split are split into sentences). `cases`: a cases file each
     prediction is joined to by `id_field` (judge.load.cases), as in `judge score --cases`.
     `images`: the folder the cases' `image_NN_path` files are in (a missing one is an error
-    naming its line and field).
+    naming its line and field). `keys`: a keys file with a key for every item's case, each
+    built from that case's material (judge.load.keys), shown on the rating page.
     """
     loaded = load_rubric(rubric)
     plan = step_plan(loaded)
@@ -118,10 +123,13 @@ def open_study(
         item.id: item for item in read_items(predictions, id_field, joined, root, rubric=loaded)
     }
     order = read_queue(queue, set(items)) if queue is not None else list(items)
+    keyed = load_keys(keys) if keys is not None else None
+    if keyed is not None:
+        keyed.check((i.id, i.prediction, str(predictions), i.line) for i in items.values())
     store = AnnotationStore(db if db is not None else default_db(predictions))
     try:
         _check_meta(store, loaded, id_field)
-        keys = store.ensure_raters(raters)
+        tokens = store.ensure_raters(raters)
         notices: list[str] = []
         units = _units(
             store, plan, loaded, {i: items[i] for i in order}, results, predictions, notices
@@ -135,13 +143,14 @@ def open_study(
     return Study(
         rubric=loaded,
         items={i: items[i] for i in order},
-        raters={r: keys[r] for r in raters},
+        raters={r: tokens[r] for r in raters},
         queues=queues,
         store=store,
         plan=plan,
         units=units,
         images=root,
         notices=notices,
+        keys=keyed,
     )
 
 
@@ -183,6 +192,8 @@ def _check_meta(store: AnnotationStore, rubric: Rubric, id_field: str) -> None:
     # Scores from two different rubrics (or item identities) must never mix in one study.
     wanted = {"rubric_id": rubric.id, "rubric_hash": rubric_hash(rubric), "id_field": id_field}
     found = store.meta()
+    if "mode" in found:  # `judge keys review`'s database (judge.annotate.key_review)
+        raise ConfigError(f"{store.path} is a review of case keys; use another --db")
     for key, value in wanted.items():
         if key in found and found[key] != value:
             raise ConfigError(

@@ -8,14 +8,17 @@ declaration (for `--cases`) are imported here; the app's modules load when a com
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from judge.cli.options import run_option
 
-__all__ = ["annotate"]
+__all__ = ["annotate", "app_options", "db_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _DefaultToStart(click.Group):
@@ -26,6 +29,30 @@ class _DefaultToStart(click.Group):
         if args and args[0] not in self.commands and args[0] not in help_names:
             args = ["start", *args]
         return super().parse_args(ctx, args)
+
+
+def app_options(command: F) -> F:
+    """--host, --port and --allow-remote: where the app listens (`judge keys review` too)."""
+    command = click.option(
+        "--allow-remote",
+        is_flag=True,
+        help="Allow a --host other machines can reach (plain HTTP: trusted networks only).",
+    )(command)
+    command = click.option(
+        "--port", default=0, show_default="a free port", type=click.IntRange(0, 65535)
+    )(command)
+    return click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+    )(command)
+
+
+def db_option(what: str) -> Callable[[F], F]:
+    """--db for an export: the database (default: the one *.annotations.sqlite here)."""
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The {what} database (default: the one *.annotations.sqlite here).",
+    )
 
 
 @click.group(cls=_DefaultToStart)
@@ -59,18 +86,17 @@ def annotate() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The annotation database (default: <predictions>.annotations.sqlite beside it).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=0, show_default="a free port", type=click.IntRange(0, 65535))
-@click.option(
-    "--allow-remote",
-    is_flag=True,
-    help="Allow a --host other machines can reach (plain HTTP: trusted networks only).",
-)
+@app_options
 @click.option("--id-field", default="title", show_default=True, help="The field naming an item.")
 @click.option(
     "--results",
     type=click.Path(dir_okay=False, path_type=Path),
     help="A judged run's results: a staged rubric's raters rate the steps its judges rated.",
+)
+@click.option(
+    "--keys",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A keys file (judge keys build): each case's key is shown beside the rubric.",
 )
 @run_option("cases")
 @run_option("images")
@@ -86,6 +112,7 @@ def start(
     allow_remote: bool,
     id_field: str,
     results: Path | None,
+    keys: Path | None,
     cases: str | None,
     images: str | None,
 ) -> None:
@@ -108,6 +135,7 @@ def start(
         results=results,
         cases=cases,
         images=images,
+        keys=keys,
     )
 
 
@@ -119,11 +147,7 @@ def start(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the scores: .csv, .tsv or .jsonl.",
 )
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The annotation database (default: the one *.annotations.sqlite here).",
-)
+@db_option("annotation")
 def export(out: Path, db: Path | None) -> None:
     """Write every human score in the long format `judge calibrate --human` reads."""
     from judge.annotate.export import export_scores, find_db

@@ -18,6 +18,7 @@ from judge.cli.annotate import annotate
 from judge.cli.calibrate import calibrate_command
 from judge.cli.compare import compare_command
 from judge.cli.exits import ExitStatus
+from judge.cli.keys import keys
 from judge.cli.probe import probe_command
 from judge.cli.qualify import qualify_command
 from judge.cli.report import report_command
@@ -70,6 +71,7 @@ cli.add_command(route_command, "route")
 cli.add_command(probe_command, "probe")
 cli.add_command(align_command, "align")
 cli.add_command(qualify_command, "qualify")
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -26,13 +26,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from judge.contracts import ResultRecord
 from judge.errors import ConfigError, InputError, OutputError
 from judge.store.idset import IdSet
 from judge.store.outputs import create_beside, create_new
-from judge.store.resultsfile import Keep, Line, read_lines
+from judge.store.resultsfile import RESULTS, FileKind, Keep, Line, read_lines
 
 __all__ = ["Keep", "ResultsWriter", "iter_records", "kept_ids"]
 
@@ -59,7 +59,8 @@ class ResultsWriter:
     `keep` says which earlier records are final; `redo` which of the others are this run's
     own to judge again (dropping any other line keeps a backup). `id_field` is stamped on
     every record written and must match the file's; `inputs` are files `path` must not be,
-    each with what it is ("the predictions file", "the cases file") for the refusal.
+    each with what it is ("the predictions file", "the cases file") for the refusal. `kind`:
+    the kind of file (a results file, or another JSONL file resumed so: a keys file).
     """
 
     def __init__(
@@ -70,8 +71,10 @@ class ResultsWriter:
         redo: Keep | None = None,
         id_field: str | None = None,
         inputs: Iterable[tuple[str, str | Path]] = (),
+        kind: FileKind = RESULTS,
     ):
         self.path = Path(path)
+        self.kind = kind
         # Every read, write and lock goes to the file a symlink names, not the link.
         self.real = Path(os.path.realpath(self.path))
         self._keep = keep
@@ -124,9 +127,9 @@ class ResultsWriter:
                 return out
             out.close()
 
-    def write(self, record: ResultRecord) -> None:
+    def write(self, record: BaseModel) -> None:
         assert self._out is not None, "open() first"
-        if self.id_field is not None and record.id_field is None:
+        if isinstance(record, ResultRecord) and self.id_field and record.id_field is None:
             record.id_field = self.id_field
         data = (record.model_dump_json() + "\n").encode()
         # One unbuffered write per line: a SIGKILL or a full disk can tear at most the line
@@ -186,7 +189,8 @@ class ResultsWriter:
         lost = 0  # dropped lines that are not this run's to redo
         try:
             with self.real.open("rb") as src:
-                for line in read_lines(src, self.path, self._keep, self.kept, self.id_field):
+                lines = read_lines(src, self.path, self._keep, self.kept, self.id_field, self.kind)
+                for line in lines:
                     if dst is None and line.kept:
                         clean_bytes += len(line.raw)
                         continue
@@ -257,7 +261,9 @@ class ResultsWriter:
         )
 
 
-def kept_ids(path: str | Path, keep: Keep, id_field: str | None = None) -> IdSet:
+def kept_ids(
+    path: str | Path, keep: Keep, id_field: str | None = None, kind: FileKind = RESULTS
+) -> IdSet:
     """The ids of an existing results file that a run would keep, without changing the file
     (what a dry run reports as done). Refuses a file that is not a results file, as a run
     would. The caller closes the IdSet."""
@@ -266,7 +272,7 @@ def kept_ids(path: str | Path, keep: Keep, id_field: str | None = None) -> IdSet
     if path.is_file():
         try:
             with path.open("rb") as handle:
-                for _ in read_lines(handle, path, keep, kept, id_field):
+                for _ in read_lines(handle, path, keep, kept, id_field, kind):
                     pass
         except BaseException:
             kept.close()

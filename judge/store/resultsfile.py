@@ -19,7 +19,7 @@ from typing import Any
 from judge.errors import ConfigError
 from judge.store.idset import IdSet
 
-__all__ = ["RECORD_FIELDS", "Keep", "Line", "read_lines"]
+__all__ = ["RECORD_FIELDS", "RESULTS", "FileKind", "Keep", "Line", "read_lines"]
 
 Keep = Callable[[dict[str, Any]], bool]
 
@@ -42,6 +42,21 @@ RECORD_FIELDS = frozenset(
 _RECORD_START = b'{"id":'
 
 
+@dataclass(frozen=True)
+class FileKind:
+    """A kind of JSONL file judge appends to and resumes: what it is called, the fields
+    every line of it has, how its lines start (a torn last line of ours starts so), and the
+    field that names a line (one line per name is kept)."""
+
+    name: str
+    fields: frozenset[str]
+    start: bytes
+    id_key: str
+
+
+RESULTS = FileKind("results file", RECORD_FIELDS, _RECORD_START, "id")
+
+
 @dataclass
 class Line:
     """One line of a results file and what a run does with it."""
@@ -53,7 +68,12 @@ class Line:
 
 
 def read_lines(
-    lines: Iterable[bytes], path: Path, keep: Keep, kept: IdSet, id_field: str | None = None
+    lines: Iterable[bytes],
+    path: Path,
+    keep: Keep,
+    kept: IdSet,
+    id_field: str | None = None,
+    kind: FileKind = RESULTS,
 ) -> Iterator[Line]:
     """Each line of a results file and whether a run keeps it: a complete line holding a
     record that `keep` accepts, the first with its id. Adds the kept ids to `kept`. Raises
@@ -64,11 +84,12 @@ def read_lines(
     whole = False  # a complete record was read: the file is ours
     for number, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):  # the last line, torn by a killed run
-            if raw.strip() and not _starts_like_a_record(raw):
-                raise _not_ours(path, number)
+            if raw.strip() and not _starts_like(raw, kind.start):
+                raise _not_ours(path, number, kind)
             if raw.strip() and not whole:
+                what = "result record" if kind is RESULTS else f"line of a {kind.name}"
                 raise ConfigError(
-                    f"{path} is not a results file (it holds no complete result record); it "
+                    f"{path} is not a {kind.name} (it holds no complete {what}); it "
                     "was left as it is: choose another --out (or delete it, if it is a run of "
                     "judge killed while writing its first record)"
                 )
@@ -77,9 +98,9 @@ def read_lines(
         if not raw.strip():
             yield Line(raw, None)
             continue
-        record = _record(raw)
+        record = _record(raw, kind.fields)
         if record is None:
-            raise _not_ours(path, number)
+            raise _not_ours(path, number, kind)
         whole = True
         found = record.get("id_field")
         if id_field is not None and found is not None and found != id_field:
@@ -89,28 +110,29 @@ def read_lines(
             )
         line = Line(raw, record)
         if keep(record):
-            line.kept = kept.add(str(record["id"]))
+            line.kept = kept.add(str(record[kind.id_key]))
             line.duplicate = not line.kept
         yield line
 
 
-def _starts_like_a_record(raw: bytes) -> bool:
-    start = raw.translate(None, b" \t\r\n")[: len(_RECORD_START)]
-    return _RECORD_START.startswith(start)
+def _starts_like(raw: bytes, start: bytes) -> bool:
+    found = raw.translate(None, b" \t\r\n")[: len(start)]
+    return start.startswith(found)
 
 
-def _record(raw: bytes) -> dict[str, Any] | None:
+def _record(raw: bytes, fields: frozenset[str]) -> dict[str, Any] | None:
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: hostile nesting
         return None
-    if not isinstance(record, dict) or not record.keys() >= RECORD_FIELDS:
+    if not isinstance(record, dict) or not record.keys() >= fields:
         return None
     return record
 
 
-def _not_ours(path: Path, number: int) -> ConfigError:
+def _not_ours(path: Path, number: int, kind: FileKind) -> ConfigError:
+    what = "a result record" if kind is RESULTS else f"a line of a {kind.name}"
     return ConfigError(
-        f"{path} is not a results file (line {number} is not a result record); it was left "
+        f"{path} is not a {kind.name} (line {number} is not {what}); it was left "
         "as it is: choose another --out"
     )

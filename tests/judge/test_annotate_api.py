@@ -177,10 +177,10 @@ def test_non_loopback_host_needs_allow_remote() -> None:
 
 def test_store_records_its_migrations(tmp_path: Path) -> None:
     store = AnnotationStore(tmp_path / "a.sqlite")
-    assert store.version == len(MIGRATIONS) == 2
+    assert store.version == len(MIGRATIONS) == 3
     store.close()
     again = AnnotationStore(tmp_path / "a.sqlite")  # reopening applies nothing twice
-    assert again.version == 2
+    assert again.version == 3
     again.close()
 
 
@@ -190,7 +190,7 @@ def test_a_database_of_the_first_schema_opens_and_keeps_its_scores(tmp_path: Pat
     conn.execute("INSERT INTO scores VALUES ('alice', 'case', 'coherence', '4', 'then')")
     conn.close()
     store = AnnotationStore(path)
-    assert store.version == 2
+    assert store.version == 3
     assert store.answer("alice", "case").scores == {"coherence": 4}
     assert store.units() == {} and not store.has_steps()
     store.close()
