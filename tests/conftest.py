@@ -3,6 +3,7 @@ and requests to the servers the tests start wait as long as a loaded machine nee
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,24 @@ HTTP_TIMEOUT_S = 120.0
 _default = httpx.Timeout(HTTP_TIMEOUT_S)
 for _phase in ("connect", "read", "write", "pool"):
     setattr(httpx._config.DEFAULT_TIMEOUT_CONFIG, _phase, getattr(_default, _phase))
+
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def nothing_written_to_the_checkout() -> Iterator[None]:
+    """Fail a test that leaves a file at the repository's top level (a command run without
+    --out writes its default output into the working directory): it would be committed."""
+    before = _top_level()
+    yield
+    new = sorted(_top_level() - before)
+    assert not new, f"the test left {new} in {_ROOT}: give the command --out in tmp_path"
+
+
+def _top_level() -> set[str]:
+    # Tools' caches (.hypothesis, .pytest_cache) are hidden and ignored by git.
+    return {p.name for p in _ROOT.iterdir() if not p.name.startswith(".")}
 
 
 @pytest.fixture(autouse=True)

@@ -115,7 +115,7 @@ def test_ci_is_checked_and_shown_in_the_summary(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(EXAMPLES.read_text())
     args = ["score", str(path), "--rubric", "accuracy", "--ci", "0.9", "--cluster", "modality"]
-    result = CliRunner().invoke(cli, args)
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "r.jsonl")])
     assert result.exit_code == 0, result.output
     assert "90% CI (cl.)" in result.output
     modalities = {json.loads(line).get("modality") for line in EXAMPLES.read_text().splitlines()}
