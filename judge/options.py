@@ -256,6 +256,16 @@ class RunOptions:
         is_flag=True,
         why="it skips invalid lines of a predictions file",
     )
+    # A trial run (the README's demo, a new judge tried on a few items): the first N valid
+    # items; the lines after them are not read. A rerun without it judges the rest.
+    limit: int | None = option(
+        help="Judge only the first N valid items of the file; run again without it for the rest.",
+        applies=FILE,
+        flags=("--limit",),
+        minimum=1,
+        metavar="N",
+        why="it limits a file run",
+    )
     retry_unscored: bool = option(
         False,
         help="Judge again items an earlier run left (partly) unscored.",

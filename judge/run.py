@@ -138,10 +138,16 @@ async def ascore(
         fmt=opts.format,
         rubric=the_rubric,
         cluster=opts.cluster,
+        limit=opts.limit,
     )
     report.refuse(opts.skip_invalid)
     keys = run_keys(predictions, opts, the_rubric, cases, images, bool(report.problems))
     scorer = Scorer(opts, complete, use="file")
+    if opts.limit is not None:
+        scorer.notices.append(
+            f"--limit {opts.limit}: only the first {opts.limit} valid items of the file are "
+            "judged; run again without --limit to judge the rest"
+        )
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
@@ -199,7 +205,13 @@ async def aplan(
     images = ImageRoot.of(opts.images)
     cases = cases_or_none(opts.cases, opts.id_field)
     report = validate_items(
-        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric
+        predictions,
+        opts.id_field,
+        cases,
+        images,
+        fmt=opts.format,
+        rubric=the_rubric,
+        limit=opts.limit,
     )
     run_keys(predictions, opts, the_rubric, cases, images)
     # A stand-in completion: nothing is sent, and local servers need not start.
@@ -211,7 +223,13 @@ async def aplan(
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
             result.missing = report.missing
             for item in iter_items(
-                predictions, opts.id_field, scorer.cases, images, fmt=opts.format, rubric=the_rubric
+                predictions,
+                opts.id_field,
+                scorer.cases,
+                images,
+                fmt=opts.format,
+                rubric=the_rubric,
+                limit=opts.limit,
             ):
                 if isinstance(item, InputError) or item.id in done:
                     continue
@@ -375,6 +393,7 @@ class _Job:
                 self.scorer.images,
                 fmt=self.opts.format,
                 rubric=self.rubric,
+                limit=self.opts.limit,
             )
             if not isinstance(item, InputError)
             and item.id not in done

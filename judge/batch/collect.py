@@ -193,6 +193,7 @@ async def collect_pass(
             scorer.images,
             fmt=scorer.options.format,
             rubric=rubric,
+            limit=scorer.options.limit,
         ):
             if isinstance(item, InputError) or item.id in skip:
                 continue

@@ -99,6 +99,7 @@ def iter_items(
     *,
     fmt: Format = "auto",
     rubric: Rubric | None = None,
+    limit: int | None = None,
 ) -> Iterator[Item | InputError]:
     """Yield each line of `source` as an Item, or as the InputError that describes it.
 
@@ -107,10 +108,15 @@ def iter_items(
     With `cases`, each line is joined to its case first (`Cases.join`'s rules); with
     `images`, an `image_NN_path` with no file under that root is the line's problem.
     `fmt` is the rows' format (`--format`); with `rubric`, a case it cannot judge is an error.
+    With `limit` (`--limit`), it stops after that many valid items: the lines after them are
+    not read.
     """
     name, rows = _rows(source)
+    valid = 0
     with IdSet() as seen:  # closed when the generator ends or is closed early
         for line, row in rows:
+            if limit is not None and valid >= limit:
+                return
             if isinstance(row, InputError):
                 yield row
                 continue
@@ -119,6 +125,7 @@ def iter_items(
                 item = InputError(name, line, f"duplicate id {item.id!r}", field=id_field)
             if isinstance(item, Item) and images is not None:
                 item = _with_images(name, item, images)
+            valid += isinstance(item, Item)
             yield item
 
 
@@ -131,14 +138,16 @@ def validate_items(
     fmt: Format = "auto",
     rubric: Rubric | None = None,
     cluster: str | None = None,
+    limit: int | None = None,
 ) -> InputReport:
     """Validate every line without keeping the items (with `cases`: and list the cases no
     valid line predicts, their ids held, as many as the cases at most; with `images`: and
     check their image files; with `rubric`: and that it can judge each line; with `cluster`:
-    and that each has that case metadata field)."""
+    and that each has that case metadata field; with `limit`: the first that many valid items
+    only, and no case is listed as missing, since the lines after them are not read)."""
     report = InputReport(path=str(source) if isinstance(source, str | Path) else "<records>")
     predicted: set[str] = set()
-    for item in iter_items(source, id_field, cases, images, fmt=fmt, rubric=rubric):
+    for item in iter_items(source, id_field, cases, images, fmt=fmt, rubric=rubric, limit=limit):
         if isinstance(item, InputError):
             report.problems.append(item)
         else:
@@ -151,7 +160,7 @@ def validate_items(
                 report.unclustered = InputError(report.path, item.line, _NO_CLUSTER, cluster)
             if cases is not None:
                 predicted.add(item.id)
-    if cases is not None:
+    if cases is not None and limit is None:
         report.missing = cases.missing(predicted)
     return report
 
