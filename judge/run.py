@@ -24,7 +24,7 @@ from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
-from judge.load.inputs import Item, iter_items, validate_items
+from judge.load.inputs import Item, run_items, validate_items
 from judge.load.keys import run_keys
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
@@ -44,6 +44,8 @@ __all__ = [
     "score",
 ]
 
+# The notice of a --limit run (a trial run): what was left, and how to judge it.
+LIMITED = "--limit {n}: only the first {n} valid items are judged; rerun without it for the rest"
 Source = str | Path | Iterable[dict[str, Any] | Prediction]
 
 
@@ -131,23 +133,14 @@ async def ascore(
     cases = cases_or_none(opts.cases, opts.id_field)
     images = ImageRoot.of(opts.images)
     report = validate_items(
-        predictions,
-        opts.id_field,
-        cases,
-        images,
-        fmt=opts.format,
-        rubric=the_rubric,
-        cluster=opts.cluster,
-        limit=opts.limit,
-    )
+        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric,
+        cluster=opts.cluster, limit=opts.limit,
+    )  # fmt: skip
     report.refuse(opts.skip_invalid)
     keys = run_keys(predictions, opts, the_rubric, cases, images, bool(report.problems))
     scorer = Scorer(opts, complete, use="file")
     if opts.limit is not None:
-        scorer.notices.append(
-            f"--limit {opts.limit}: only the first {opts.limit} valid items of the file are "
-            "judged; run again without --limit to judge the rest"
-        )
+        scorer.notices.append(LIMITED.format(n=opts.limit))
     # A rubric with no LLM criterion (twi) needs no judge: none is started or asked for.
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
@@ -205,14 +198,9 @@ async def aplan(
     images = ImageRoot.of(opts.images)
     cases = cases_or_none(opts.cases, opts.id_field)
     report = validate_items(
-        predictions,
-        opts.id_field,
-        cases,
-        images,
-        fmt=opts.format,
-        rubric=the_rubric,
+        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric,
         limit=opts.limit,
-    )
+    )  # fmt: skip
     run_keys(predictions, opts, the_rubric, cases, images)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
@@ -222,15 +210,7 @@ async def aplan(
         with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
             result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
             result.missing = report.missing
-            for item in iter_items(
-                predictions,
-                opts.id_field,
-                scorer.cases,
-                images,
-                fmt=opts.format,
-                rubric=the_rubric,
-                limit=opts.limit,
-            ):
+            for item in run_items(predictions, opts, scorer.cases, images, the_rubric):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 result.estimate.add(scorer.estimate(item, the_rubric))
@@ -386,14 +366,8 @@ class _Job:
         """Judge every valid item not already done, a bounded number at a time."""
         todo = (
             item
-            for item in iter_items(
-                source,
-                self.opts.id_field,
-                self.scorer.cases,
-                self.scorer.images,
-                fmt=self.opts.format,
-                rubric=self.rubric,
-                limit=self.opts.limit,
+            for item in run_items(
+                source, self.opts, self.scorer.cases, self.scorer.images, self.rubric
             )
             if not isinstance(item, InputError)
             and item.id not in done

@@ -19,7 +19,7 @@ from judge.contracts import Prediction, Rubric
 from judge.errors import InputError
 from judge.judging.engine import CallResult, Engine, JudgeSpec
 from judge.judging.providers import llm
-from judge.load.inputs import iter_items
+from judge.load.inputs import run_items
 from judge.scorer import Scorer
 
 __all__ = [
@@ -186,15 +186,7 @@ async def collect_pass(
     scorer.engine = collector
     stopped: set[str] = set()
     try:
-        for item in iter_items(
-            source,
-            scorer.options.id_field,
-            scorer.cases,
-            scorer.images,
-            fmt=scorer.options.format,
-            rubric=rubric,
-            limit=scorer.options.limit,
-        ):
+        for item in run_items(source, scorer.options, scorer.cases, scorer.images, rubric):
             if isinstance(item, InputError) or item.id in skip:
                 continue
             collector.item = item.id

@@ -42,6 +42,7 @@ __all__ = [
     "iter_items",
     "make_item",
     "read_items",
+    "run_items",
     "validate_items",
 ]
 
@@ -163,6 +164,15 @@ def validate_items(
     if cases is not None and limit is None:
         report.missing = cases.missing(predicted)
     return report
+
+
+def run_items(
+    source: Source, opts: RunOptions, cases: Cases | None, images: ImageRoot | None, rubric: Rubric
+) -> Iterator[Item | InputError]:
+    """`iter_items` as a run's options say: --id-field, --format, --limit."""
+    return iter_items(
+        source, opts.id_field, cases, images, fmt=opts.format, rubric=rubric, limit=opts.limit
+    )
 
 
 def read_items(

@@ -35,7 +35,7 @@ def test_limit_judges_the_first_items_and_a_rerun_the_rest(
     assert code == 0, output
     assert [r.id for r in iter_records(out)] == ids[:4]
     assert llm_server.count == 4  # one ddx call per item, and none for the others
-    assert "--limit 4: only the first 4 valid items" in " ".join(output.split())
+    assert "--limit 4: only the first 4 valid items are judged" in " ".join(output.split())
     code, output = _score(llm_server, str(EXAMPLE), "--out", str(out))
     assert code == 0, output
     assert sorted(r.id for r in iter_records(out)) == sorted(ids)
