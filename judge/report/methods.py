@@ -189,7 +189,8 @@ def _read_run(path: Path, records: Iterator[ResultRecord], rubric: Rubric) -> Me
         samples={j: samples[j] for j in llm},
         judged=sorted(judged),
         panel_missing=missing,
-        reasons=reasons.most_common(3),
+        # Ties by name: the records' order (the order calls finished) must not choose.
+        reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3],
         db=None,
     )
 

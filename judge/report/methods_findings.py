@@ -132,7 +132,7 @@ def _estimate(p: Paragraph, t: Tables, rows: list[dict[str, Any]], cite: Cite) -
         if r["estimate"] is None or r["low"] is None:
             continue
         where: list[Part] = [Name(r["criterion"]), " (", Name(r["judge"])]
-        if r.get("slice"):
+        if r.get("slice") and r["slice"] != "(all)":  # calibrate's slice without --by
             where += [", ", Name(str(r["slice"]))]
         shown.append([
             *where, ") ", cite(r, "estimate", "PPI++ mean"), " [", cite(r, "low", "low"),

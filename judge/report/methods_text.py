@@ -241,7 +241,9 @@ def _qualification(p: Paragraph, m: Methods) -> None:
         row = mine[0].row
         assert row is not None
         p.say(
-            "On the qualification record, the test bank ", Name(row["bank"]), " (version ",
+            # The bank's file name: the record keeps the path on the machine that ran it.
+            "On the qualification record, the test bank ", Name(Path(row["bank"]).name),
+            " (version ",
             _record(p, m, mine[0], "q.bank", "bank_version", "bank version"), ") found ",
             Name(judge), *listed(said),
         )  # fmt: skip

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -47,7 +49,9 @@ def _humans(results: Path, out: Path) -> Path:
     items to correct), each a judge's score moved now and then (seeded)."""
     rng = random.Random(7)
     rows = []
-    for record in [json.loads(line) for line in results.read_text().splitlines()][:8]:
+    # By id: a run writes its records as they finish, in no fixed order.
+    records = sorted(_records(results), key=lambda r: str(r["id"]))
+    for record in records[:8]:
         for criterion, score in record["scores"].items():
             if not isinstance(score, int | float):
                 continue
@@ -320,3 +324,39 @@ def test_a_run_without_a_judge_says_so(tmp_path: Path) -> None:
     body = methods_text(found).split("###")[0]
     assert "No LLM judge was used" in body and "final\\_answer" in body
     assert found.llm_judges == [] and "not calibrated against clinicians" in body
+
+
+DOCS = ROOT / "docs" / "methods.md"
+_START, _END = "<!-- example: start -->", "<!-- example: end -->"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _excerpt(text: str, rows: int = 14) -> str:
+    """The paragraph, the first rows of the trace table and the checklist, as the docs show."""
+    lines = text.splitlines()
+    cut = lines.index("### Where each number comes from") + 4 + rows
+    rest = lines.index(
+        "### TRIPOD-LLM (Gallifant et al., Nat Med 2025) items this paragraph covers"
+    )
+    return "\n".join([*lines[:cut], "| … | | | |", "", *lines[rest:]])
+
+
+def test_the_docs_example_is_the_commands_output(
+    study: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/methods.md shows what `judge methods` writes for the run above (its dates aside);
+    JUDGE_WRITE_DOCS=1 writes it there."""
+    where = study["results"].parent
+    (where / "home").mkdir(exist_ok=True)
+    shutil.copy(study["both"] / "calibrations.sqlite", where / "home")
+    monkeypatch.chdir(where)
+    monkeypatch.setenv("JUDGE_HOME", "home")
+    done = _invoke("methods", "results.jsonl", "--tables", "tables")
+    assert done.exit_code == 0, done.output
+    example = f"{_START}\n\n````markdown\n{_excerpt(done.stdout)}\n````\n\n{_END}"
+    page = DOCS.read_text()
+    shown = page[page.index(_START) : page.index(_END) + len(_END)]
+    if os.environ.get("JUDGE_WRITE_DOCS"):
+        DOCS.write_text(page.replace(shown, example))
+        return
+    assert _DATE.sub("DATE", shown) == _DATE.sub("DATE", example)
