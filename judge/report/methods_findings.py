@@ -128,6 +128,7 @@ def _ceiling(p: Paragraph, t: Tables, rows: list[dict[str, Any]], cite: Cite) ->
 
 def _estimate(p: Paragraph, t: Tables, rows: list[dict[str, Any]], cite: Cite) -> None:
     shown: list[list[Part]] = []
+    others = " items judged (inverse-probability weighted)" if t.routed else " judged only"
     for r in rows:
         if r["estimate"] is None or r["low"] is None:
             continue
@@ -137,8 +138,7 @@ def _estimate(p: Paragraph, t: Tables, rows: list[dict[str, Any]], cite: Cite) -
         shown.append([
             *where, ") ", cite(r, "estimate", "PPI++ mean"), " [", cite(r, "low", "low"),
             ", ", cite(r, "high", "high"), "], ", cite(r, "n", "items rated by clinicians"),
-            " items rated by clinicians and ", cite(r, "N", "items judged only"),
-            " judged only",
+            " items rated by clinicians and ", cite(r, "N", others.strip()), others,
         ])  # fmt: skip
     if shown:
         p.say(

@@ -59,6 +59,9 @@ class Tables:
     # one the paragraph describes (its sha256 in run.json).
     judged: str | None
     same_results: bool
+    # With `judge route`'s weights (--weights), PPI's N counts every judged item, else only
+    # those without a human score (judge/cli/calibration_render.py's header says the same).
+    routed: bool = False
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def path(self, name: str) -> Path:
@@ -80,6 +83,7 @@ def read_tables(folder: Path, results: Path) -> Tables:
         epsilon=float(settings["epsilon"]) if settings.get("alt_test") else None,
         judged=judged.get("path"),
         same_results=judged.get("sha256") == _sha256(results),
+        routed=bool((run.get("inputs") or {}).get("weights")),
     )
     for name in _COLUMNS:
         path = folder / f"{name}.csv"

@@ -103,7 +103,8 @@ def _judges(p: Paragraph, m: Methods) -> None:
         "Each judge gave ",
         *listed([[p.n(f"samples.{k}", k, "judgments per judge, item and criterion", src,
                        _SCORE)] for k in samples]),
-        " judgment(s) per item and criterion; the sampling temperature, the maximum output "
+        " judgment" + "s" * (samples != [1]) + " per item and criterion; the sampling "
+        "temperature, the maximum output "
         "tokens and the seed are not recorded in the results file",
     )  # fmt: skip
 

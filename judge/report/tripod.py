@@ -94,8 +94,8 @@ def checklist(m: Methods) -> list[Item]:
         _item(
             "Results / Performance",
             "performance by the pre-specified metrics and/or human evaluation",
-            ("covered", "means with intervals" + (", PPI-corrected estimates" if "estimate"
-             in tables else "")),
+            ("covered", "means with intervals" + (", PPI-corrected estimates" if any(
+                r["estimate"] is not None for r in tables.get("estimate", [])) else "")),
         ),
     ]  # fmt: skip
 

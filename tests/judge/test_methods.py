@@ -360,3 +360,21 @@ def test_the_docs_example_is_the_commands_output(
         DOCS.write_text(page.replace(shown, example))
         return
     assert _DATE.sub("DATE", shown) == _DATE.sub("DATE", example)
+
+
+def test_the_cost_is_traced_to_the_calls(tmp_path: Path, judge_home: Path) -> None:
+    """A judge litellm has a price for (its token counts from the local test server)."""
+    out = tmp_path / "r.jsonl"
+    with LLMServer() as server:
+        done = _invoke("score", str(ROOT / "tests" / "fixtures" / "predictions.jsonl"), "-r",
+                       "ddx", "-j", "openai/gpt-4o-mini", "--api-base", server.url, "-o",
+                       str(out))  # fmt: skip
+        assert done.exit_code == 0, done.output
+    calls = [c for r in _records(out) for c in r["calls"]]
+    paid = sum(c["cost_usd"] for c in calls if not c["cached"])
+    paragraph = compose(gather_methods(out))
+    (cost,) = [t for t in paragraph.traces if t.key == "cost"]
+    assert paid > 0 and cost.value == pytest.approx(paid) and cost.number == f"{paid:.4f}"
+    body = methods_text(gather_methods(out)).split("###")[0]
+    assert f"and cost {paid:.4f} USD" in body and "no cost was recorded" not in body
+    assert "Each judge gave 1 judgment per item" in body
