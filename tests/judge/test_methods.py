@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from judge.cli.group import cli
-from judge.report.methods import gather_methods
+from judge.report.methods import KeysFacts, gather_methods, keys_facts
 from judge.report.methods_text import compose, methods_text
 from judge.report.methods_words import Num, latex_escape, markdown_escape
 from tests.llm_server import LLMServer
@@ -306,6 +306,7 @@ def test_latex_escapes_names_from_the_data(tmp_path: Path, judge_home: Path) -> 
     )
     assert hostile not in latex.stdout and "95\\% intervals" in latex.stdout
     assert "$\\alpha$" not in latex.stdout  # no tables: no α
+    assert latex.stdout.count("\\begin{longtable}") == 2  # the trace breaks across pages
     markdown = _invoke("methods", str(out)).stdout
     assert r"snap%\_\&\#\$1\~^{x}\\" in markdown
 
@@ -378,3 +379,28 @@ def test_the_cost_is_traced_to_the_calls(tmp_path: Path, judge_home: Path) -> No
     body = methods_text(gather_methods(out)).split("###")[0]
     assert f"and cost {paid:.4f} USD" in body and "no cost was recorded" not in body
     assert "Each judge gave 1 judgment per item" in body
+
+
+def test_verdicts_for_another_prompt_are_named_and_not_used(
+    study: dict[str, Path], tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from calibration.record import save_verdicts
+
+    db = tmp_path / "calibrations.sqlite"
+    rubric_hash = _records(study["results"])[0]["rubric"]["hash"]
+    table = pd.DataFrame([{"criterion": "coherence", "judge": MODEL, "passed": True,
+                           "omega": 0.9, "advantage": 0.1}])  # fmt: skip
+    save_verdicts(db, table, rubric_hash=rubric_hash, prompt_hash="an-older-prompt",
+                  rubric="ddx v1.1", epsilon=0.2, counts={"coherence": (40, 3)})  # fmt: skip
+    body = methods_text(gather_methods(study["results"], db=db)).split("###")[0]
+    assert "not calibrated against clinicians" in body
+    assert "on record for coherence were for another rubric or prompt version" in body
+    assert "0.90" not in body and "passed" not in body
+
+
+def test_the_keys_block_shape() -> None:
+    assert keys_facts(None) is None and keys_facts({"total": 0}) is None
+    facts = keys_facts({"total": 12, "reviewed": 9, "by_role": {"author": 9}})
+    assert facts == KeysFacts(total=12, reviewed=9, by_clinician=0, by_author=9, drafts=3)
