@@ -34,6 +34,7 @@ __all__ = [
     "save_qualification",
     "save_verdicts",
     "status_lines",
+    "verdicts",
 ]
 
 DB_NAME = "calibrations.sqlite"
@@ -191,11 +192,23 @@ def _each(
 ) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
     """("criterion / judge", kind, row) per criterion and judge, sorted, as `_latest` finds
     them."""
-    for criterion in sorted(set(criteria)):
-        for judge in sorted(set(judges)):
-            kind, row = _latest(rows, rubric_hash=rubric_hash, prompt_hash=prompt_hash,
-                                criterion=criterion, judge=judge)  # fmt: skip
-            yield f"{criterion} / {judge}", kind, row
+    for criterion, judge, kind, row in _pairs(rows, rubric_hash, prompt_hash, criteria, judges):
+        yield f"{criterion} / {judge}", kind, row
+
+
+def _pairs(
+    rows: list[dict[str, Any]],
+    rubric_hash: str,
+    prompt_hash: str,
+    criteria: Iterable[str],
+    judges: Iterable[str],
+) -> list[tuple[str, str, str, dict[str, Any] | None]]:
+    return [
+        (c, j, *_latest(rows, rubric_hash=rubric_hash, prompt_hash=prompt_hash, criterion=c,
+                        judge=j))
+        for c in sorted(set(criteria))
+        for j in sorted(set(judges))
+    ]  # fmt: skip
 
 
 def _latest(
@@ -217,6 +230,22 @@ def lookup(
         _rows(db), rubric_hash=rubric_hash, prompt_hash=prompt_hash, criterion=criterion,
         judge=judge,
     )  # fmt: skip
+
+
+def verdicts(
+    db: Path,
+    *,
+    rubric_hash: str,
+    prompt_hash: str,
+    criteria: Iterable[str],
+    judges: Iterable[str],
+    qualification: bool = False,
+) -> list[tuple[str, str, str, dict[str, Any] | None]]:
+    """(criterion, judge, kind, row) per criterion and judge, sorted, as `lookup` finds them
+    (`kind`: "verdict", "other" or "none"), from one read of the record: alt-test verdicts,
+    or `judge qualify`'s with `qualification`."""
+    rows = _rows(db, "qualifications" if qualification else "calibrations")
+    return _pairs(rows, rubric_hash, prompt_hash, criteria, judges)
 
 
 def status_lines(

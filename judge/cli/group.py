@@ -19,6 +19,7 @@ from judge.cli.calibrate import calibrate_command
 from judge.cli.compare import compare_command
 from judge.cli.exits import ExitStatus
 from judge.cli.keys import keys
+from judge.cli.methods import methods_command
 from judge.cli.probe import probe_command
 from judge.cli.qualify import qualify_command
 from judge.cli.report import report_command
@@ -66,6 +67,7 @@ cli.add_command(calibrate_command, "calibrate")
 cli.add_command(compare_command, "compare")
 cli.add_command(annotate)
 cli.add_command(report_command, "report")
+cli.add_command(methods_command, "methods")
 cli.add_command(serve)
 cli.add_command(route_command, "route")
 cli.add_command(probe_command, "probe")

@@ -1,5 +1,6 @@
 """`judge report`: a self-contained HTML report of a results file, and the aggregations behind
-it (`judge.report.data`), reusable in a terminal or a notebook.
+it (`judge.report.data`), reusable in a terminal or a notebook; `judge methods`: a run's
+methods paragraph with every number traced (`judge.report.methods_text`).
 
 Imported lazily: `judge.cli.report` is loaded by the CLI on every start, so this package
 must not pull in pandas or matplotlib until a report is built.
@@ -10,13 +11,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["build_report", "slice_scores", "write_report"]
+__all__ = ["build_report", "gather_methods", "slice_scores", "write_methods", "write_report"]
 
-_HOMES = {"build_report": "html", "write_report": "html", "slice_scores": "data"}
+_HOMES = {
+    "build_report": "html",
+    "write_report": "html",
+    "slice_scores": "data",
+    "gather_methods": "methods",
+    "write_methods": "methods_text",
+}
 
 if TYPE_CHECKING:
     from judge.report.data import slice_scores
     from judge.report.html import build_report, write_report
+    from judge.report.methods import gather_methods
+    from judge.report.methods_text import write_methods
 
 
 def __getattr__(name: str) -> Any:
