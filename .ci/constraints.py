@@ -4,9 +4,10 @@ Run it in the environment the test suite just passed in (see README, Development
 
     python .ci/constraints.py > constraints.txt
 
-It walks pyproject.toml's dependencies and the `dev`, `docs`, `inspect` and `local` extras through the
-installed packages' own requirements (markers evaluated for this machine), so the file pins
-what judge needs and nothing else that happens to be installed. pyproject.toml keeps ranges.
+It walks pyproject.toml's dependencies and the `dev`, `docs`, `inspect` and `local` extras
+through the installed packages' own requirements (markers evaluated for this machine), so the
+file pins what judge needs and nothing else that happens to be installed. pyproject.toml keeps
+ranges.
 """
 
 from __future__ import annotations

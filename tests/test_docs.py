@@ -62,7 +62,7 @@ def test_there_are_the_tutorials_the_nav_lists() -> None:
 def test_every_tutorial_block_is_run_or_visibly_not_run(page: Path) -> None:
     blocks = _blocks(page)
     assert _runnable(page), f"{page.name}: no block the tests run"
-    for lang, info, body in blocks:
+    for lang, info, _body in blocks:
         # A shell or Python block that is not run says so in the title the site shows.
         assert lang in ("bash", "python", "yaml", "json", "text"), (page.name, info)
         if NOT_RUN in info.lower():
@@ -131,7 +131,7 @@ def test_the_api_page_documents_every_public_name() -> None:
     wanted |= {f"calibration.{home}.{name}" for name, home in calibration._HOMES.items()}
     assert set(judge.__all__) - {"__version__"} == set(judge._LAZY)
     assert set(calibration.__all__) == set(calibration._HOMES)
-    assert documented == wanted, (documented ^ wanted)
+    assert documented == wanted, documented ^ wanted
 
 
 def test_the_readme_is_a_front_page_whose_links_resolve() -> None:
