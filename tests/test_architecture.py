@@ -1,7 +1,7 @@
-"""The package's shape, as the README's Architecture section describes it: no import cycle and
+"""The package's shape, as docs/architecture.md describes it: no import cycle and
 no import from a lower layer to a higher one (lazy and type-only imports included), no module
 over the size guideline, every command in `judge/cli/`, no click outside it, and every folder
-of `judge/` named in the README's table."""
+of `judge/` named in its table."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 # it, importing nothing of `judge` but `judge.errors` and the SQLite runner
 # (test_calibration_imports_only_errors_and_the_sqlite_runner), so the run summary's α
 # (aggregate) and every front end may use it. `batch` is listed with the front ends in the
-# README, but `judge.run` drives a batch run, so it sits with the orchestration.
+# architecture page, but `judge.run` drives a batch run, so it sits with the orchestration.
 # Sideways imports within a layer are allowed (report uses frame, run uses scorer).
 LAYERS: tuple[tuple[str, ...], ...] = (
     (
@@ -199,9 +199,8 @@ def test_no_module_over_the_size_guideline() -> None:
     assert not long, f"modules over {MAX_LINES} lines: {long}"
 
 
-def test_the_readme_architecture_table_names_every_folder() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+def test_the_architecture_page_names_every_folder() -> None:
+    section = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     named = set(re.findall(r"`(judge/[a-z_]+)/`", section))
     folders = {
         f"judge/{p.name}"
@@ -209,5 +208,5 @@ def test_the_readme_architecture_table_names_every_folder() -> None:
         if p.is_dir() and (p / "__init__.py").exists()
     }
     assert folders == named, (
-        f"in the tree only: {folders - named}; in the README only: {named - folders}"
+        f"in the tree only: {folders - named}; in docs/architecture.md only: {named - folders}"
     )

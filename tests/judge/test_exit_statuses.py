@@ -1,5 +1,5 @@
 """The CLI's one error boundary: every user error is one line and exit status 2, Ctrl-C is 130,
-and the README's table of exit statuses says what `judge.cli.exits.ExitStatus` does."""
+and the table of docs/exit-statuses.md says what `judge.cli.exits.ExitStatus` does."""
 
 from __future__ import annotations
 
@@ -188,9 +188,8 @@ def test_ctrl_c_stops_serve_with_130(tmp_path: Path) -> None:
     assert b"Traceback" not in out and out.decode().strip().splitlines()[-1] == "interrupted"
 
 
-def test_the_readme_table_is_the_exit_statuses() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Exit statuses", 1)[1].split("\n## ", 1)[0]
+def test_the_exit_statuses_page_is_the_exit_statuses() -> None:
+    section = (ROOT / "docs" / "exit-statuses.md").read_text(encoding="utf-8")
     documented = {int(n) for n in re.findall(r"^\| `?(\d+)`? +\|", section, re.MULTILINE)}
     assert documented == {int(status) for status in ExitStatus}
 
