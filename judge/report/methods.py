@@ -4,8 +4,8 @@ record and nowhere else.
 The sources are the results file (its records, and the run summary built from them as `judge
 score` builds it), the calibration record of this rubric, prompt and judges (alt-test verdicts
 of `judge calibrate --save`, qualifications of `judge qualify`), the tables of a `judge
-calibrate --out-dir` run (judge.report.methods_tables) and, once case keys exist, the run
-summary's `keys` block (`keys_facts`). What is not found is kept as missing, so the text can
+calibrate --out-dir` run (judge.report.methods_tables) and the case keys the records were
+judged with (`keys_facts`). What is not found is kept as missing, so the text can
 say so instead of guessing. judge.report.methods_text writes the paragraph.
 """
 
@@ -84,24 +84,21 @@ class Methods:
 
 
 def keys_facts(block: Mapping[str, Any] | None) -> KeysFacts | None:
-    """The keys part, read from the run summary's `keys` block when there is one (None: no
-    case keys were used). The integrator of issue #25 ("case keys") wires the summary's block
-    here; the shape expected, as #25 describes it ("9 of 12 keys reviewed: 0 by a clinician,
-    9 by their author"):
+    """The keys part, from a keys block as a run's summary carries it and the records give
+    it (judge.aggregate.key_counts.keys_block), or None when no case keys were used:
 
-        {"total": 12, "reviewed": 9, "by_role": {"clinician": 0, "author": 9}, "drafts": 3}
-
-    `drafts` defaults to total - reviewed. A block without `total` counts as no keys."""
-    if not block or not block.get("total"):
+        {"file": …, "keys": 12, "reviewed_by_clinician": 0, "reviewed_by_author": 9,
+         "draft": 3}
+    """
+    if not block or not block.get("keys"):
         return None
-    total, reviewed = int(block["total"]), int(block.get("reviewed", 0))
-    roles = block.get("by_role") or {}
+    clinician, author = int(block["reviewed_by_clinician"]), int(block["reviewed_by_author"])
     return KeysFacts(
-        total=total,
-        reviewed=reviewed,
-        by_clinician=int(roles.get("clinician", 0)),
-        by_author=int(roles.get("author", 0)),
-        drafts=int(block.get("drafts", total - reviewed)),
+        total=int(block["keys"]),
+        reviewed=clinician + author,
+        by_clinician=clinician,
+        by_author=author,
+        drafts=int(block["draft"]),
     )
 
 
@@ -117,6 +114,7 @@ def gather_methods(
     `db` (None: none consulted), the `judge calibrate --out-dir` folder `tables`, and a
     `keys` block (else the summary's own, when it has one). A bad file is an InputError
     naming its file, line and field."""
+    from judge.aggregate.key_counts import keys_block
     from judge.load.lines import regular
     from judge.load.rubric import rubric_of_records
     from judge.store.results import iter_records
@@ -138,7 +136,8 @@ def gather_methods(
         found.qualification = _verdicts(found, db, qualification=True)
     if tables is not None:
         found.tables = read_tables(Path(tables), path)
-    found.keys = keys_facts(keys if keys is not None else getattr(found.summary, "keys", None))
+    # The records say which key each was judged with, and its review then.
+    found.keys = keys_facts(keys if keys is not None else keys_block(iter_records(path)))
     return found
 
 

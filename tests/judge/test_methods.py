@@ -33,9 +33,11 @@ from tests.llm_server import LLMServer
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples" / "predictions.jsonl"
+EXAMPLE_KEYS = ROOT / "examples" / "keys.jsonl"
 MODEL = "openai/test-judge"
 SNAPSHOT = "test-judge-2026-01-15"
-KEYS = {"total": 12, "reviewed": 9, "by_role": {"clinician": 0, "author": 9}, "drafts": 3}
+KEYS = {"file": "k.jsonl", "keys": 12, "reviewed_by_clinician": 0, "reviewed_by_author": 9,
+        "draft": 3}  # fmt: skip
 _BINARY = {"final_answer", "answered", "letter_consistency", "hallucination", "unsupported_fact",
            "unsafe_advice"}  # fmt: skip
 
@@ -401,6 +403,24 @@ def test_verdicts_for_another_prompt_are_named_and_not_used(
 
 
 def test_the_keys_block_shape() -> None:
-    assert keys_facts(None) is None and keys_facts({"total": 0}) is None
-    facts = keys_facts({"total": 12, "reviewed": 9, "by_role": {"author": 9}})
+    assert keys_facts(None) is None and keys_facts({**KEYS, "keys": 0}) is None
+    facts = keys_facts(KEYS)
     assert facts == KeysFacts(total=12, reviewed=9, by_clinician=0, by_author=9, drafts=3)
+
+
+def test_a_run_scored_with_the_example_keys_says_who_reviewed_them(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # The keys come from the records themselves: a real `judge score --keys` run.
+    out = tmp_path / "keyed.jsonl"
+    done = CliRunner().invoke(
+        cli,
+        ["score", str(EXAMPLES), "--rubric", "ddx", "--keys", str(EXAMPLE_KEYS), "--judge",
+         "openai/test-judge", "--api-base", llm_server.url, "--out", str(out)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    body = CliRunner().invoke(cli, ["methods", str(out)]).output
+    assert "12 of 12 case keys were reviewed, 0 by a clinician and 12 by their author" in " ".join(
+        body.split()
+    )
+    assert "No case keys were used." not in body
