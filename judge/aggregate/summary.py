@@ -11,6 +11,7 @@ import math
 import re
 import statistics
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from judge.aggregate.answers import AnswerTally
@@ -224,7 +225,13 @@ class SummaryBuilder:
         found = self._clipped or {}
         keys = sorted(found, key=lambda k: (k != "overall", k))
         return [
-            ClippedScore(k, len(found[k]), clipped_mean(found[k]), bootstrap_std(found[k]))
+            ClippedScore(
+                k,
+                len(found[k]),
+                clipped_mean(found[k]),
+                bootstrap_std(found[k]),
+                _clipped_interval(found[k], self.ci),
+            )
             for k in keys
         ]
 
@@ -358,3 +365,16 @@ def _unit_reason(reason: str) -> str:
 
 def _label(value: float | int) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+def _clipped_interval(values: list[float], ci: float) -> Interval | None:
+    """The interval of HealthBench's clipped mean: the mean's bootstrap interval, clipped to
+    [0, 1] as the mean is (clipping is monotone, so it clips each resample's mean alike)."""
+    mean = MeanInterval(binary=False)
+    for value in values:
+        mean.add(value)
+    found = mean.interval(ci)
+    if found is None:
+        return None
+    # min/max keep a NaN bound (no interval from one score) as it is.
+    return replace(found, low=min(max(found.low, 0.0), 1.0), high=min(max(found.high, 0.0), 1.0))

@@ -179,12 +179,15 @@ class Summary:
 @dataclass
 class ClippedScore:
     """One score key over a run, as HealthBench reports it: the mean over the records that
-    have it, clipped to [0, 1], and the bootstrap standard deviation of that clipped mean."""
+    have it, clipped to [0, 1], and the bootstrap standard deviation of that clipped mean; and,
+    as every mean in a summary, its interval."""
 
     key: str
     n: int
     mean: float
     bootstrap_std: float
+    # The clipped mean's interval at the run's --ci level (a bootstrap over items, clipped).
+    interval: Interval | None = None
 
 
 @dataclass

@@ -298,10 +298,12 @@ def _clipped_table(summary: Summary) -> Table:
     # HealthBench's run scores: the mean clipped to [0, 1] and its bootstrap std (README).
     table = Table(title="HealthBench scores (mean clipped to [0, 1], bootstrap std)")
     table.add_column("score", overflow="fold")
-    for column in ("mean", "bootstrap std", "n"):
+    level = f"{summary.ci:.0%} CI"
+    for column in ("mean", level, "bootstrap std", "n"):
         table.add_column(column, justify="right", no_wrap=True)
     for c in summary.clipped:
-        table.add_row(escape(c.key), f"{c.mean:.4f}", f"{c.bootstrap_std:.4f}", str(c.n))
+        shown = c.interval.text() if c.interval is not None else "—"
+        table.add_row(escape(c.key), f"{c.mean:.4f}", shown, f"{c.bootstrap_std:.4f}", str(c.n))
     return table
 
 

@@ -238,6 +238,7 @@ def test_scored_one_call_per_item_with_the_item_text_in_the_cache_key(tmp_path: 
     clipped = {c.key: c for c in result.summary.clipped}
     assert clipped["overall"].mean == 0.75 and clipped["overall"].n == 2
     assert clipped["overall"].bootstrap_std == bootstrap_std([0.5, 1.0])
+    assert clipped["overall"].interval is not None and clipped["overall"].interval.n == 2
     # Rerun: every item answered from the cache, so every item had its own key.
     again = Scripted()
     rerun = score(FIXTURE, "healthbench", options=opts, complete=again)
@@ -390,6 +391,8 @@ def test_judge_score_healthbench_over_http(llm_server: LLMServer, tmp_path: Path
     assert [r["scores"]["overall"] for r in records] == [0.5, 1.0]
     assert records[0]["scores"]["axis:accuracy"] == 1.0
     assert "HealthBench scores" in result.output and "0.7500" in result.output
+    # Every mean with its interval (#29 §0), HealthBench's clipped mean too.
+    assert "95% CI" in result.output and "[0.50, 1.00]" in result.output
     sent = [r.body for r in llm_server.requests]
     assert len(sent) == 7
     assert all(b["messages"][0]["content"] == "You are a helpful assistant." for b in sent)
@@ -439,3 +442,21 @@ def test_a_row_without_completion_is_unscored_without_a_call() -> None:
     record = result.records[0]
     assert fake.calls == [] and record.status == "unscored"
     assert record.judgments[0].reason == "no text to judge at prediction"
+
+
+def test_the_clipped_means_interval_is_the_bootstrap_interval_clipped() -> None:
+    # scipy.stats.bootstrap's percentile interval of the mean, then clipped to [0, 1] as
+    # HealthBench clips the mean (clipping is monotone, so it commutes with the percentiles).
+    from scipy.stats import bootstrap
+
+    from judge.aggregate.summary import _clipped_interval
+
+    values = [1.4, 0.9, 1.2, -0.3, 0.8, 1.1, 0.2, 1.3]
+    found = _clipped_interval(values, 0.9)
+    assert found is not None and found.high == 1.0  # the mean's upper bound is above 1
+    ref = bootstrap((values,), np.mean, confidence_level=0.9, method="percentile",
+                    n_resamples=20_000, random_state=1)  # fmt: skip
+    low = float(np.clip(ref.confidence_interval.low, 0, 1))
+    assert found.low == pytest.approx(low, abs=0.05)
+    assert _clipped_interval([0.5], 0.95) is not None
+    assert _clipped_interval([0.5], 0.95).text() == "—"  # type: ignore[union-attr]
