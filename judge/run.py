@@ -146,7 +146,7 @@ async def ascore(
     try:
         job = _Job(the_rubric, scorer)
         job.summary.missing = report.missing
-        job.summary.keys = keys.block() if keys is not None else None
+        job.summary.keys_file = keys.path if keys is not None else None
         if opts.batch:  # the providers' batch APIs answer the calls first, into the cache
             from judge.batch import prefill
 

@@ -86,9 +86,10 @@ class SummaryBuilder:
         self._cluster_key: Any = None
         # Set by a run with a cases file: the cases no prediction joined.
         self.missing: list[str] = []
-        # Set by a run with case keys: their counts (judge.load.keys.Keys.block).
-        self.keys: dict[str, Any] | None = None
-        self._on_draft_keys = 0
+        # Set by a run with case keys: the keys file. The counts are the records' own (each
+        # record's key review), so a --limit run counts the keys it used, as the report does.
+        self.keys_file: str | None = None
+        self._key_roles: Counter[str] = Counter()
         # One running mean per (slice value, criterion): bounded by the field's distinct values.
         self._slices: dict[str, dict[str, _Running]] = {}
         self._slice_n: Counter[str] = Counter()
@@ -143,10 +144,24 @@ class SummaryBuilder:
             )
         self._cluster_key = str(value)
 
+    def _keys_block(self) -> dict[str, Any] | None:
+        # judge.aggregate.key_counts.keys_block's shape.
+        if not self._key_roles:
+            return None
+        roles = self._key_roles
+        return {
+            "file": self.keys_file,
+            "keys": sum(roles.values()),
+            "reviewed_by_clinician": roles["clinician"],
+            "reviewed_by_author": roles["author"],
+            "draft": roles["draft"],
+        }
+
     def add(self, record: ResultRecord) -> None:
         self._set_cluster(record)
         self._status[record.status] += 1
-        self._on_draft_keys += record.key_review == "draft"
+        if record.key_review is not None:
+            self._key_roles[record.key_review] += 1
         if self.by is not None:
             self._add_slice(record)
         for criterion_id, value in record.scores.items():
@@ -317,8 +332,8 @@ class SummaryBuilder:
             judges=judges,
             by=self.by,
             missing=list(self.missing),
-            keys=self.keys,
-            on_draft_keys=self._on_draft_keys,
+            keys=self._keys_block(),
+            on_draft_keys=self._key_roles["draft"],
             slices=[
                 SliceSummary(
                     value=key,

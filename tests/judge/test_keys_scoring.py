@@ -393,3 +393,16 @@ def test_score_frame_takes_keys_and_checks_them_before_any_call(
     with pytest.raises(judge.errors.InputError, match='no key for case "Nobody\'s case"'):
         judge.score_frame(stranger, "ddx", **run)
     assert llm_server.count == 0
+
+
+def test_a_limited_run_counts_the_keys_it_judged_with(llm_server: LLMServer) -> None:
+    # The bundled example and its 12 keys, judged on its first 2 items (--limit 2): the summary
+    # says 2 keys, as the report and `judge methods` count them from the records.
+    root = Path(__file__).resolve().parents[2] / "examples"
+    result = judge.score(
+        root / "predictions.jsonl", "ddx", keys=root / "keys.jsonl", limit=2, judges=[MODEL],
+        api_base=llm_server.url, cache=False,
+    )  # fmt: skip
+    assert result.summary.keys is not None
+    assert (result.summary.keys["keys"], result.summary.keys["reviewed_by_author"]) == (2, 2)
+    assert result.summary.keys["file"] == str(root / "keys.jsonl")
