@@ -172,6 +172,11 @@ def test_a_thumbnail_opens_the_viewer_and_arrows_step_through(image_live: ImageL
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(image_live.links["alice"] + "items/1")
             page.wait_for_load_state("load")
+            # Thumbnails are lazy (loading="lazy"): the load event does not wait for them, so
+            # wait until each has loaded or failed (on a busy machine they came after it).
+            page.wait_for_function(
+                "[...document.querySelectorAll('a.thumb img')].every(i => i.complete)"
+            )
             # Every thumbnail loaded (CSP img-src 'self' lets them in).
             widths = page.eval_on_selector_all("a.thumb img", "els => els.map(e => e.naturalWidth)")
             assert widths == [360, 400, 440]
