@@ -126,7 +126,10 @@ def test_the_readme_shows_a_bundled_key_trimmed() -> None:
     assert shown["content_hash"] == key.content_hash
     items = [i.model_dump(exclude_none=True) for i in key.items]
     assert shown["items"] and all(item in items for item in shown["items"])
-    assert "TODO" in readme and "--keys" in readme
+    # The record judged with that key carries its content hash.
+    record = json.loads(re.findall(r"```json\n(.*?)```", readme, re.S)[1])
+    assert record["id"] == shown["case"] and record["key_hash"] == key.content_hash
+    assert record["rubric"]["id"] == "keys" and "--keys" in readme
     # The must-not-miss table names each key's option.
     table = dict(re.findall(r"^\| (\d+) \| ([A-E]), ", readme, re.M))
     keyed = [
