@@ -35,6 +35,11 @@ The verdict (documented in the README, "Qualifying a judge"):
 With 5 pairs, 5 of 5 detected gives a lower bound of 0.566; with 3 pairs, 3 of 3 gives 0.438:
 both reach "qualified"; 4 of 5 (0.376) is inconclusive; 2 of 5 (upper 0.769) and 1 of 3
 (upper 0.792) are not qualified.
+
+A subset (`criteria`, `pairs`: the first N pairs of each criterion, in bank order) runs only
+the cases those pairs use, with their controls and noise floor. It is stated in the verdict
+("qualified on a sample") and the record: a judge qualified on a sample is not qualified on
+the bank.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +75,7 @@ __all__ = [
     "FALSE_MOVE_MARGIN",
     "MAX_NOISE",
     "QUALIFY_LOWER",
+    "SAMPLE",
     "TARGET",
     "CriterionVerdict",
     "Qualification",
@@ -89,6 +97,8 @@ MAX_NOISE = 0.2
 # shift a borderline answer by a level now and then).
 FALSE_MOVE_MARGIN = 0.1
 _ID = "bank_item"
+# The verdict "qualified" becomes this when only a subset of the bank was run.
+SAMPLE = "qualified on a sample"
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class Qualification:
     criteria: list[CriterionVerdict] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     stopped: str | None = None
+    # What part of the bank ran, when not all of it (None: the whole bank).
+    subset: str | None = None
 
     def count(self, verdict: str) -> int:
         return sum(1 for c in self.criteria if c.verdict == verdict)
@@ -183,10 +195,13 @@ def qualify(
     bank: str | Path | None = None,
     complete: CompleteFn | None = None,
     options: RunOptions | None = None,
+    criteria: Sequence[str] | None = None,
+    pairs: int | None = None,
     **overrides: Any,
 ) -> Qualification:
     """Judge `rubric`'s test bank (`bank`: a file; default the rubric's built-in bank) with the
-    one judge of `options` / `overrides` (RunOptions fields, as for `judge.score`), blocking."""
+    one judge of `options` / `overrides` (RunOptions fields, as for `judge.score`), blocking.
+    `criteria` and `pairs` (per criterion) run a subset, stated in every verdict."""
     from judge.run import score
 
     opts = RunOptions.of(options, overrides)
@@ -197,6 +212,9 @@ def qualify(
     if refusal:  # before looking for a bank: say why there is none
         raise RubricError(the_rubric.id, None, refusal)
     loaded = load_bank(bank if bank is not None else bank_path(the_rubric.id), the_rubric)
+    judged = [c for c in the_rubric.llm_criteria if not criteria or c.id in criteria]
+    full_hash = _bank_hash(loaded)
+    loaded, subset = _subset(loaded, [c.id for c in judged], criteria, pairs)
     judge = opts.judges[0]
     noise = loaded.bank.noise
     out = Qualification(
@@ -207,9 +225,10 @@ def qualify(
         prompt_hash=template_hash(rubric_templates(the_rubric)),
         bank=str(loaded.path),
         bank_version=loaded.bank.version,
-        bank_hash=_bank_hash(loaded),
+        bank_hash=full_hash,
         samples=noise.samples,
         temperature=noise.temperature,
+        subset=subset,
     )
     # The rows carry their case: no cases file is joined by the private id.
     main = RunOptions.of(opts, {"id_field": _ID, "cases": None})
@@ -233,8 +252,50 @@ def qualify(
             out.stopped = run.stopped
             return out
         records.update({prefix + r.id: r for r in run.records})
-    out.criteria = [_criterion(c, loaded, records, judge) for c in the_rubric.llm_criteria]
+    out.criteria = [_criterion(c, loaded, records, judge, subset) for c in judged]
     return out
+
+
+def _subset(
+    loaded: LoadedBank, judged: list[str], criteria: Sequence[str] | None, pairs: int | None
+) -> tuple[LoadedBank, str | None]:
+    """The part of the bank a subset runs (the pairs of `judged`, at most `pairs` each, their
+    cases, and the controls on those cases), and how to state it (None: the whole bank)."""
+    if not criteria and pairs is None:
+        return loaded, None
+    known = [c.id for c in loaded.rubric.llm_criteria]
+    unknown = [c for c in criteria or () if c not in known]
+    if unknown:
+        raise ConfigError(
+            f"--criteria: {', '.join(unknown)} not judged by {loaded.rubric.id}: {known}"
+        )
+    if pairs is not None and pairs < 1:
+        raise ConfigError(f"--pairs must be at least 1, not {pairs}")
+    bank = loaded.bank
+    taken: dict[str, int] = {}
+    kept = []
+    for pair in bank.pairs:
+        if pair.target in judged and taken.get(pair.target, 0) < (pairs or len(bank.pairs)):
+            taken[pair.target] = taken.get(pair.target, 0) + 1
+            kept.append(pair)
+    cases = {p.case for p in kept}
+    part = bank.model_copy(
+        update={
+            "pairs": kept,
+            "cases": [c for c in bank.cases if c.id in cases],
+            "controls": [c for c in bank.controls if c.case in cases],
+        }
+    )
+    whole = Counter(p.target for p in bank.pairs)
+    said = (
+        f"a sample of the bank: {len(kept)} of {len(bank.pairs)} pairs "
+        f"({', '.join(f'{c} {taken.get(c, 0)}/{whole[c]}' for c in judged)}), "
+        f"{len(part.cases)} of {len(bank.cases)} cases, {len(part.controls)} of "
+        f"{len(bank.controls)} controls"
+    )
+    if len(judged) < len(known):
+        said += f"; {len(judged)} of {len(known)} criteria"
+    return LoadedBank(part, loaded.path, loaded.rubric), said
 
 
 def _bank_hash(loaded: LoadedBank) -> str:
@@ -281,7 +342,11 @@ def _judged(record: ResultRecord | None, judge: str) -> dict[str, Any] | None:
 
 
 def _criterion(
-    criterion: Criterion, loaded: LoadedBank, records: dict[str, ResultRecord], judge: str
+    criterion: Criterion,
+    loaded: LoadedBank,
+    records: dict[str, ResultRecord],
+    judge: str,
+    subset: str | None = None,
 ) -> CriterionVerdict:
     cid = criterion.id
     unscored = 0
@@ -338,6 +403,8 @@ def _criterion(
         noise_moves,
         noise_total,
     )
+    if subset is not None and said == "qualified":
+        said, reason = SAMPLE, f"{reason}, on {subset}; not on the whole bank"
     return CriterionVerdict(
         cid,
         pairs,
