@@ -88,18 +88,19 @@ def render(result: Qualification) -> str:
     """The qualification as plain text: one line per criterion, then the judge's standing."""
     from judge.study.qualify import SAMPLE
 
+    width = max([24, *(len(c.criterion) for c in result.criteria)])
     lines = [
         f"qualify: judge {result.judge}, rubric {result.rubric} v{result.rubric_version}, "
         f"bank v{result.bank_version} ({result.bank}); noise floor: {result.samples} samples "
         f"at temperature {result.temperature}",
         *([f"run on {result.subset}"] if result.subset else []),
-        f"{'criterion':<24} {'detected':>8} {'95% CI':>12} {'false':>7} {'controls':>8} "
+        f"{'criterion':<{width}} {'detected':>8} {'95% CI':>12} {'false':>7} {'controls':>8} "
         f"{'noise':>7} {'unscored':>8}  verdict",
     ]
     for c in result.criteria:
         interval = "-" if math.isnan(c.low) else f"{c.low:.2f}-{c.high:.2f}"
         lines.append(
-            f"{c.criterion:<24} {_share(c.detected, c.pairs):>8} {interval:>12} "
+            f"{c.criterion:<{width}} {_share(c.detected, c.pairs):>8} {interval:>12} "
             f"{_share(c.false_moves, c.false_total):>7} "
             f"{_share(c.control_moves, c.control_total):>8} "
             f"{_share(c.noise_moves, c.noise_total):>7} {c.unscored:>8}  {c.verdict}: {c.reason}"
@@ -123,6 +124,10 @@ def render(result: Qualification) -> str:
             f"The judge {result.judge} is NOT QUALIFIED for rubric {result.rubric}: "
             f"qualified on {good} of {n} criteria, not qualified on {bad}, inconclusive on "
             f"{n - good - bad}; do not use its scores where it is not qualified."
+        )
+    if result.untested:
+        lines.append(
+            f"Not tested by the bank, so no verdict either way: {', '.join(result.untested)}."
         )
     return "\n".join(lines) + "\n"
 
