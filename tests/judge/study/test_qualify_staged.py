@@ -226,3 +226,14 @@ def test_a_single_call_bank_is_worse_on_its_target_only(tmp_path: Path) -> None:
     with pytest.raises(RubricError, match="'worse' on its target only, not also on") as caught:
         load_bank(path)
     assert caught.value.line == text.count("\n", 0, text.index(old)) + 1
+
+
+def test_a_sample_names_criteria_the_bank_tests(home: Path) -> None:
+    done = CliRunner().invoke(
+        cli,
+        ["qualify", "--rubric", "ddx-steps", "--judge", "openai/j", "--criteria", "step_count"],
+    )
+    assert done.exit_code == 2
+    assert "--criteria: step_count not tested by the bank of ddx-steps: ['factual_ratio'," in (
+        done.output
+    )
