@@ -104,6 +104,7 @@ def render(result: Qualification) -> str:
             f"{_share(c.false_moves, c.false_total):>7} "
             f"{_share(c.control_moves, c.control_total):>8} "
             f"{_share(c.noise_moves, c.noise_total):>7} {c.unscored:>8}  {c.verdict}: {c.reason}"
+            + (" (a sample)" if result.subset and c.verdict != SAMPLE else "")
         )
     n = len(result.criteria)
     bad, good = result.count("not qualified"), result.count("qualified")
@@ -123,7 +124,9 @@ def render(result: Qualification) -> str:
         lines.append(
             f"The judge {result.judge} is NOT QUALIFIED for rubric {result.rubric}: "
             f"qualified on {good} of {n} criteria, not qualified on {bad}, inconclusive on "
-            f"{n - good - bad}; do not use its scores where it is not qualified."
+            f"{n - good - bad}"
+            + (" (on a sample of the bank)" if result.subset else "")
+            + "; do not use its scores where it is not qualified."
         )
     if result.untested:
         lines.append(

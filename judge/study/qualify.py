@@ -267,7 +267,24 @@ def qualify(
             return out
         records.update({prefix + r.id: r for r in run.records})
     out.criteria = [_criterion(c, loaded, records, judge, subset) for c in judged]
+    why = _unscored(records)
+    if why:  # the comparisons it leaves out are counted per criterion; say why once
+        out.notices.append(why)
     return out
+
+
+def _unscored(records: dict[str, ResultRecord]) -> str | None:
+    """Which bank items were left unscored, and the first reason of each (three at most)."""
+    failed = {
+        key: next((j.reason for j in r.judgments if j.status != "scored" and j.reason), "")
+        for key, r in records.items()
+        if r.status != "scored"
+    }
+    if not failed:
+        return None
+    shown = "; ".join(f"{k}: {(v or 'no reason given')[:160]}" for k, v in list(failed.items())[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} of {len(records)} bank items not fully scored: {shown}{more}"
 
 
 def _bases(loaded: LoadedBank) -> list[dict[str, Any]]:

@@ -367,6 +367,8 @@ def test_a_judge_whose_replies_never_validate_is_said_plainly_not_qualified(
     assert result.exit_code == 0, result.output  # it ran: exit 0 whatever the verdict
     lines = [x for x in result.output.splitlines() if x.startswith("clarity ")]
     assert "inconclusive: no planted defect could be compared" in lines[0]
+    # Why, said once: which bank items were left unscored, and the first reason of each.
+    assert re.search(r"notice: \d+ of \d+ bank items not fully scored: base/\S+: ", result.output)
     assert re.search(r" [1-9]\d*  inconclusive", lines[0])  # its unscored comparisons, counted
     assert "The judge openai/test-judge is NOT QUALIFIED for rubric education: qualified on 0" in (
         result.output

@@ -177,7 +177,9 @@ def test_a_sample_of_the_bank_is_stated_in_the_verdict_and_the_record(
     assert "qualified on a sample: 3 of 3 planted defects detected, on a sample of the bank" in said
     assert "not on the whole bank" in said
     one = _qualify(llm_server, "--criteria", "distractors_ruled_out", "--pairs", "1", "--no-save")
-    assert "1 of 21 pairs" in one.output and "inconclusive" in one.output  # 1 of 1: too few
+    assert "1 of 21 pairs" in one.output  # 1 of 1 detected: too few, and said to be a sample
+    assert "inconclusive: 1 of 1 detected: too few to tell (a sample)" in one.output
+    assert "inconclusive on 1 (on a sample of the bank); do not use" in one.output
     assert "is NOT QUALIFIED for rubric ddx-steps: it ran on a sample of the bank" in (
         cli_run.output
     )
