@@ -277,7 +277,7 @@ def _unscored(records: dict[str, ResultRecord]) -> str | None:
     """Which bank items were left unscored, and the first reason of each (three at most)."""
     failed = {
         key: next((j.reason for j in r.judgments if j.status != "scored" and j.reason), "")
-        for key, r in records.items()
+        for key, r in sorted(records.items())
         if r.status != "scored"
     }
     if not failed:
