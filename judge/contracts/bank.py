@@ -1,8 +1,13 @@
 """A rubric's test bank (`rubrics/bank/<rubric>.yaml`): synthetic cases with single-defect
 pairs, negative controls and a noise floor, against which `judge qualify` runs a judge.
 
+A pair is 'worse' on its target alone, or 'either' where the clinical review names a double
+effect. On a staged rubric one planted step is counted by several measures (a false premise
+lowers `factual_ratio` and raises its error type's count): those are 'worse' too, each with
+why in `because`; the loader allows that only on a staged rubric.
+
 User-authored, so every model forbids unknown keys. What needs the rubric (criterion names,
-texts that an edit replaces) is checked by the loader, judge/load/bank.py, at file:line.
+texts that an edit replaces) is checked by the loader, judge/study/bank.py, at file:line.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from judge.contracts.scales import _Strict
 
@@ -58,24 +63,29 @@ class BankPair(_Strict):
         if self.expect.get(self.target) != "worse":
             raise ValueError(f"the target {self.target!r} must be expected 'worse' in expect")
         worse = sorted(c for c, m in self.expect.items() if m == "worse" and c != self.target)
-        if worse:
+        unexplained = [c for c in worse if c not in self.because]
+        if unexplained:
             raise ValueError(
-                f"a single-defect pair is 'worse' on its target only, not also on {worse}; "
-                "declare a double effect 'either' with the review finding in `because`"
+                f"a single-defect pair is 'worse' on its target only, not also on "
+                f"{unexplained}; declare a double effect 'either' with the review finding in "
+                "`because` (a staged rubric's measures that count the planted unit too: "
+                "'worse', with why in `because`)"
             )
         either = {c for c, m in self.expect.items() if m == "either"}
-        if set(self.because) != either:
+        if set(self.because) != either | set(worse):
             raise ValueError(
-                "`because` names the review finding for each 'either' criterion and nothing "
-                f"else: 'either' on {sorted(either)}, `because` on {sorted(self.because)}"
+                "`because` names the review finding for each 'either' criterion (and why for "
+                "each 'worse' besides the target) and nothing else: 'either' on "
+                f"{sorted(either)}, `because` on {sorted(self.because)}"
             )
         return self
 
     @field_validator("because")
     @classmethod
-    def _findings(cls, because: dict[str, str]) -> dict[str, str]:
+    def _findings(cls, because: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        expect = info.data.get("expect") or {}
         for criterion, finding in because.items():
-            if not _FINDING.match(finding):
+            if expect.get(criterion) != "worse" and not _FINDING.match(finding):
                 raise ValueError(
                     f"because.{criterion}: name the review's finding (M1, M2, …) that predicts "
                     f"the double effect, not {finding!r}"
@@ -120,6 +130,10 @@ class Bank(_Strict):
     rubric: str
     version: str
     description: str = Field(min_length=1)
+    # The criteria the bank tests. A single-call rubric's bank tests every LLM criterion and
+    # leaves this out; a staged rubric's names the measures (item-level numbers computed from
+    # its judge stages' verdicts per unit) that its pairs move (judge/study/bank.py).
+    criteria: list[str] | None = None
     min_pairs: int = Field(default=MIN_PAIRS, ge=MIN_PAIRS)
     noise: Noise
     cases: list[BankCase] = Field(min_length=1)

@@ -2,15 +2,20 @@
 rubric: every mistake is a RubricError at the bank file's line.
 
 Beyond the contract (judge/contracts/bank.py), the loader checks what needs the rubric: each
-criterion a pair names exists in the rubric and is judged by an LLM; each pair declares every
-judged criterion; each judged criterion has at least `min_pairs` pairs targeting it; each case
+criterion a pair names exists in the rubric and is one the bank tests (a single-call rubric's
+LLM criteria; on a staged rubric, the measures computed from its judge stages that the bank
+names in `criteria`); each pair declares every tested criterion; each has at least
+`min_pairs` pairs targeting it; each case
 is a valid predictions line; each edit's `old` text occurs exactly once where it points; an
 order control's letters are the case's own, and the chosen letter survives the reordering.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,20 +23,23 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from judge.contracts import Prediction, Rubric
+from judge.contracts import Criterion, Prediction, Rubric
 from judge.contracts.bank import Bank, BankControl, BankPair, Edit
-from judge.errors import RubricError
+from judge.errors import ConfigError, RubricError
 from judge.load.rubric import builtin_dir, line_of, load_rubric, load_yaml_model
 from judge.study.perturb import remap_options
 
 __all__ = [
     "LoadedBank",
     "apply_edits",
+    "bank_hash",
     "bank_path",
     "builtin_banks",
     "load_bank",
     "reordered",
-    "staged_refusal",
+    "sample_bank",
+    "staged_measures",
+    "tested_criteria",
 ]
 
 
@@ -49,33 +57,19 @@ def builtin_banks() -> dict[str, Path]:
     return {p.stem: p for p in sorted((builtin_dir() / "bank").glob("*.yaml"))}
 
 
-def staged_refusal(rubric: Rubric) -> str | None:
-    """Why no bank can qualify a judge on a staged rubric yet (None: a single-call rubric).
+def tested_criteria(bank: Bank, rubric: Rubric) -> list[Criterion]:
+    """The criteria a bank tests: a single-call rubric's LLM criteria; on a staged rubric, the
+    measures the bank names (`criteria:`), each computed from a judge stage's verdicts, so that
+    `judge qualify` compares them as a real run computes them."""
+    if not rubric.stages:
+        return list(rubric.llm_criteria)
+    return [rubric.criterion(c) for c in bank.criteria or []]
 
-    Its judged criteria are verdicts per unit (a reasoning step), while a bank compares one
-    whole-item score per criterion, moved worse or not, between a base and its defect."""
-    stage = next((s for s in rubric.stages if s.kind == "judge"), None)
-    if stage is None:
-        return None
-    unit = rubric.stage(stage.per).unit if stage.per else "unit"
-    names = ", ".join(c.id for c in stage.criteria)
-    asked = "; ".join(
-        f"{c.id} only when {', '.join(f'{k}={v}' for k, v in c.when.items())}"
-        for c in stage.criteria
-        if c.when
-    )
-    return (
-        f"rubric {rubric.id} judges {names} per {unit} (stage {stage.id}), not once per item, "
-        "and a test bank compares one whole-item score per criterion, moved worse or not, "
-        "between a base and its defect: no bank can qualify a judge on it yet. A staged bank "
-        f"would need (1) pairs naming the {unit} their defect is planted in, found again on "
-        f"both sides (each side is split anew, so {unit} numbers shift); (2) expected values "
-        f"per {unit}, not a direction: labels such as whether a {unit} is critical or which "
-        f"options it addresses describe it rather than grade it, and a defect changes which "
-        f"are asked ({asked or 'none conditional'}); (3) `judge qualify` comparing {unit} "
-        f"verdicts. Until then, compare the judge's {unit} labels with people's: judge "
-        f"calibrate --rubric {rubric.id}"
-    )
+
+def staged_measures(rubric: Rubric) -> list[str]:
+    """A staged rubric's measures fed by a judge stage (those a bank may test)."""
+    judging = {s.id for s in rubric.stages if s.kind == "judge"}
+    return [c.id for c in rubric.criteria if c.measure is not None and c.measure.stage in judging]
 
 
 def bank_path(rubric_id: str) -> Path:
@@ -103,16 +97,21 @@ def load_bank(path: str | Path, rubric: Rubric | None = None) -> LoadedBank:
             raise fail(("rubric",), exc.message) from exc
     if bank.rubric != rubric.id:
         raise fail(("rubric",), f"the bank is for rubric {bank.rubric!r}, not {rubric.id!r}")
-    refusal = staged_refusal(rubric)
-    if refusal:
-        raise fail(("rubric",), refusal)
-    judged = [c.id for c in rubric.llm_criteria]
+    _check_criteria(bank, rubric, fail)
+    judged = [c.id for c in tested_criteria(bank, rubric)]
     if not judged:
         raise fail(("rubric",), f"rubric {rubric.id} has no LLM criterion a bank could test")
     _check_ids(bank, fail)
     items = _check_cases(bank, rubric, fail)
     for i, pair in enumerate(bank.pairs):
         _check_pair(i, pair, judged, fail)
+        also = [c for c, m in pair.expect.items() if m == "worse" and c != pair.target]
+        if also and not rubric.stages:
+            raise fail(
+                ("pairs", i, "expect", also[0]),
+                f"a single-defect pair is 'worse' on its target only, not also on {also}; "
+                "declare a double effect 'either' with the review finding in `because`",
+            )
         _check_edits(("pairs", i), pair.edits, items[pair.case], fail)
     for i, control in enumerate(bank.controls):
         _check_control(i, control, items[control.case], fail)
@@ -129,6 +128,31 @@ def load_bank(path: str | Path, rubric: Rubric | None = None) -> LoadedBank:
             ("pairs",), f"each judged criterion needs {bank.min_pairs} pairs or more: {counts}"
         )
     return LoadedBank(bank, where, rubric)
+
+
+def _check_criteria(bank: Bank, rubric: Rubric, fail: Any) -> None:
+    """A staged rubric's bank names the measures it tests; a single-call rubric's names none."""
+    if not rubric.stages:
+        if bank.criteria is not None:
+            raise fail(
+                ("criteria",),
+                f"rubric {rubric.id} is judged in one call: its bank tests every LLM criterion "
+                "and names none",
+            )
+        return
+    allowed = staged_measures(rubric)
+    if not bank.criteria:
+        raise fail(
+            ("rubric",),
+            f"rubric {rubric.id} judges per unit: name the measures the bank tests in "
+            f"`criteria` (of {allowed})",
+        )
+    for i, name in enumerate(bank.criteria):
+        if name not in allowed:
+            raise fail(
+                ("criteria", i),
+                f"{name!r} is not a measure computed from a judge stage of {rubric.id}: {allowed}",
+            )
 
 
 def _check_ids(bank: Bank, fail: Any) -> None:
@@ -235,3 +259,55 @@ def reordered(item: dict[str, Any], order: list[str]) -> dict[str, Any]:
     letter mention remapped (judge.study.perturb.remap_options)."""
     letters = sorted(order)
     return remap_options(item, dict(zip(order, letters, strict=True)))
+
+
+def sample_bank(
+    loaded: LoadedBank,
+    known: list[str],
+    judged: list[str],
+    criteria: Sequence[str] | None,
+    pairs: int | None,
+) -> tuple[LoadedBank, str | None]:
+    """The part of the bank a subset runs (the pairs of `judged`, at most `pairs` each, their
+    cases, and the controls on those cases), and how to state it (None: the whole bank)."""
+    if not criteria and pairs is None:
+        return loaded, None
+    unknown = [c for c in criteria or () if c not in known]
+    if unknown:
+        raise ConfigError(
+            f"--criteria: {', '.join(unknown)} not tested by the bank of {loaded.rubric.id}: "
+            f"{known}"
+        )
+    if pairs is not None and pairs < 1:
+        raise ConfigError(f"--pairs must be at least 1, not {pairs}")
+    bank = loaded.bank
+    taken: dict[str, int] = {}
+    kept = []
+    for pair in bank.pairs:
+        if pair.target in judged and taken.get(pair.target, 0) < (pairs or len(bank.pairs)):
+            taken[pair.target] = taken.get(pair.target, 0) + 1
+            kept.append(pair)
+    cases = {p.case for p in kept}
+    part = bank.model_copy(
+        update={
+            "pairs": kept,
+            "cases": [c for c in bank.cases if c.id in cases],
+            "controls": [c for c in bank.controls if c.case in cases],
+        }
+    )
+    whole = Counter(p.target for p in bank.pairs)
+    said = (
+        f"a sample of the bank: {len(kept)} of {len(bank.pairs)} pairs "
+        f"({', '.join(f'{c} {taken.get(c, 0)}/{whole[c]}' for c in judged)}), "
+        f"{len(part.cases)} of {len(bank.cases)} cases, {len(part.controls)} of "
+        f"{len(bank.controls)} controls"
+    )
+    if len(judged) < len(known):
+        said += f"; {len(judged)} of {len(known)} criteria"
+    return LoadedBank(part, loaded.path, loaded.rubric), said
+
+
+def bank_hash(loaded: LoadedBank) -> str:
+    """A short hash of the bank's content, recorded beside a `judge qualify` verdict."""
+    canonical = json.dumps(loaded.bank.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

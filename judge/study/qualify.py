@@ -13,9 +13,10 @@ A criterion "moves" when its score differs between the two sides; "worse" is a l
 on the [0, 1] scale (`judge.aggregate.normalise`, 1 the best answer). A side that is unscored
 leaves the comparison out (counted in `unscored`). Per criterion:
 
-- sensitivity: of the pairs planted for it, the share whose score moved worse (defect against
-  base), with the Wilson score 95% interval (Wilson 1927, JASA 22:209-212; Newcombe 1998,
-  Stat Med 17:857-872, method 3; scipy's `binomtest(...).proportion_ci(method="wilson")`);
+- sensitivity: of the pairs planted for it (those that expect it "worse"), the share whose
+  score moved worse (defect against base), with the Wilson score 95% interval (Wilson 1927,
+  JASA 22:209-212; Newcombe 1998, Stat Med 17:857-872, method 3; scipy's
+  `binomtest(...).proportion_ci(method="wilson")`);
 - false moves: moves on the controls (paraphrase, padding, option order, against the base;
   not those that exempt the criterion) plus moves on the other pairs that declare this
   criterion "same" (a pair that declares it "either" counts nowhere);
@@ -35,20 +36,34 @@ The verdict (documented in the README, "Qualifying a judge"):
 With 5 pairs, 5 of 5 detected gives a lower bound of 0.566; with 3 pairs, 3 of 3 gives 0.438:
 both reach "qualified"; 4 of 5 (0.376) is inconclusive; 2 of 5 (upper 0.769) and 1 of 3
 (upper 0.792) are not qualified.
+
+A staged rubric (ddx-steps: a split into steps, then verdicts per step) is run as `judge
+score` runs it (judge/judging/stages.py, then judge.aggregate.measures); its bank tests the
+item-level measures it names (`factual_ratio`, error counts, ...), each computed from the
+judge's verdicts per step, so a judge wrong on a stage's verdict is not qualified on the
+measures that verdict feeds. One planted step counts in several measures: each pair that
+expects a measure "worse" is a planted defect for it. The noise floor's samples rate the one
+split of their case (a split is made once per item); each sample's measures are computed from
+its own verdicts.
+
+A subset (`criteria`, `pairs`: the first N pairs of each criterion, in bank order) runs only
+the cases those pairs use, with their controls and noise floor. It is stated in the verdict
+("qualified on a sample") and the record: a judge qualified on a sample is not qualified on
+the bank.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judge.aggregate.measures import measure_judgments
 from judge.aggregate.normalise import normalise
-from judge.contracts import Criterion, ResultRecord, Rubric
-from judge.errors import ConfigError, RubricError
+from judge.contracts import Criterion, Prediction, ResultRecord, Rubric
+from judge.errors import ConfigError
 from judge.judging.engine import CompleteFn
 from judge.judging.prompts import rubric_templates, template_hash
 from judge.load.rubric import load_rubric, rubric_hash
@@ -56,10 +71,13 @@ from judge.options import RunOptions
 from judge.study.bank import (
     LoadedBank,
     apply_edits,
+    bank_hash,
     bank_path,
     load_bank,
     reordered,
-    staged_refusal,
+    sample_bank,
+    staged_measures,
+    tested_criteria,
 )
 from judge.study.shift import is_score
 
@@ -68,6 +86,7 @@ __all__ = [
     "FALSE_MOVE_MARGIN",
     "MAX_NOISE",
     "QUALIFY_LOWER",
+    "SAMPLE",
     "TARGET",
     "CriterionVerdict",
     "Qualification",
@@ -89,6 +108,8 @@ MAX_NOISE = 0.2
 # shift a borderline answer by a level now and then).
 FALSE_MOVE_MARGIN = 0.1
 _ID = "bank_item"
+# The verdict "qualified" becomes this when only a subset of the bank was run.
+SAMPLE = "qualified on a sample"
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,10 @@ class Qualification:
     criteria: list[CriterionVerdict] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     stopped: str | None = None
+    # What part of the bank ran, when not all of it (None: the whole bank).
+    subset: str | None = None
+    # A staged rubric's measures its bank does not test (no verdict on them either way).
+    untested: list[str] = field(default_factory=list)
 
     def count(self, verdict: str) -> int:
         return sum(1 for c in self.criteria if c.verdict == verdict)
@@ -183,20 +208,26 @@ def qualify(
     bank: str | Path | None = None,
     complete: CompleteFn | None = None,
     options: RunOptions | None = None,
+    criteria: Sequence[str] | None = None,
+    pairs: int | None = None,
     **overrides: Any,
 ) -> Qualification:
     """Judge `rubric`'s test bank (`bank`: a file; default the rubric's built-in bank) with the
-    one judge of `options` / `overrides` (RunOptions fields, as for `judge.score`), blocking."""
+    one judge of `options` / `overrides` (RunOptions fields, as for `judge.score`), blocking.
+    `criteria` and `pairs` (per criterion) run a subset, stated in every verdict."""
     from judge.run import score
 
     opts = RunOptions.of(options, overrides)
     if len(opts.judges) != 1:
         raise ConfigError(f"qualify measures one judge: give one --judge, not {len(opts.judges)}")
     the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    refusal = staged_refusal(the_rubric)
-    if refusal:  # before looking for a bank: say why there is none
-        raise RubricError(the_rubric.id, None, refusal)
     loaded = load_bank(bank if bank is not None else bank_path(the_rubric.id), the_rubric)
+    tested = tested_criteria(loaded.bank, the_rubric)
+    judged = [c for c in tested if not criteria or c.id in criteria]
+    full_hash = bank_hash(loaded)
+    loaded, subset = sample_bank(
+        loaded, [c.id for c in tested], [c.id for c in judged], criteria, pairs
+    )
     judge = opts.judges[0]
     noise = loaded.bank.noise
     out = Qualification(
@@ -207,9 +238,11 @@ def qualify(
         prompt_hash=template_hash(rubric_templates(the_rubric)),
         bank=str(loaded.path),
         bank_version=loaded.bank.version,
-        bank_hash=_bank_hash(loaded),
+        bank_hash=full_hash,
         samples=noise.samples,
         temperature=noise.temperature,
+        subset=subset,
+        untested=[m for m in staged_measures(the_rubric) if m not in {c.id for c in tested}],
     )
     # The rows carry their case: no cases file is joined by the private id.
     main = RunOptions.of(opts, {"id_field": _ID, "cases": None})
@@ -233,13 +266,25 @@ def qualify(
             out.stopped = run.stopped
             return out
         records.update({prefix + r.id: r for r in run.records})
-    out.criteria = [_criterion(c, loaded, records, judge) for c in the_rubric.llm_criteria]
+    out.criteria = [_criterion(c, loaded, records, judge, subset) for c in judged]
+    why = _unscored(records)
+    if why:  # the comparisons it leaves out are counted per criterion; say why once
+        out.notices.append(why)
     return out
 
 
-def _bank_hash(loaded: LoadedBank) -> str:
-    canonical = json.dumps(loaded.bank.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+def _unscored(records: dict[str, ResultRecord]) -> str | None:
+    """Which bank items were left unscored, and the first reason of each (three at most)."""
+    failed = {
+        key: next((j.reason for j in r.judgments if j.status != "scored" and j.reason), "")
+        for key, r in sorted(records.items())
+        if r.status != "scored"
+    }
+    if not failed:
+        return None
+    shown = "; ".join(f"{k}: {(v or 'no reason given')[:160]}" for k, v in list(failed.items())[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} of {len(records)} bank items not fully scored: {shown}{more}"
 
 
 def _bases(loaded: LoadedBank) -> list[dict[str, Any]]:
@@ -260,28 +305,49 @@ def _rows(loaded: LoadedBank) -> list[dict[str, Any]]:
     return rows
 
 
-def _scores(record: ResultRecord | None, judge: str) -> dict[int, dict[str, Any]]:
+def _scores(
+    record: ResultRecord | None, judge: str, rubric: Rubric, item: dict[str, Any]
+) -> dict[int, dict[str, Any]]:
     """Per sample, this judge's score per criterion (None where that sample was unscored).
     A score computed in the judge's place (ddx's `miss_harm` when the chosen letter is right)
-    is not among them: no change to the text could move it, so it is no evidence."""
+    is not among them: no change to the text could move it, so it is no evidence. On a staged
+    rubric, the measures computed from that sample's verdicts alone, as a run computes them
+    (judge.aggregate.measures), over the units all samples rated."""
     found: dict[int, dict[str, Any]] = {}
-    for j in record.judgments if record is not None else []:
+    if record is None:
+        return found
+    if rubric.stages:
+        mine = [j for j in record.judgments if j.judge == judge and j.step is not None]
+        prediction = Prediction.model_validate(item)
+        for k in sorted({j.sample for j in mine}):
+            one = [j for j in mine if j.sample == k]
+            measured = measure_judgments(rubric, one, record.segments, prediction=prediction)
+            found[k] = {m.criterion: m.score if m.status == "scored" else None for m in measured}
+        return found
+    for j in record.judgments:
         if j.judge == judge and j.step is None:
             found.setdefault(j.sample, {})[j.criterion] = j.score if j.status == "scored" else None
     return found
 
 
-def _judged(record: ResultRecord | None, judge: str) -> dict[str, Any] | None:
+def _judged(record: ResultRecord | None, judge: str, rubric: Rubric) -> dict[str, Any] | None:
     """The record's score per criterion the judge was asked about (None where it gave none),
-    without those computed in its place (None when the item was not judged)."""
+    without those computed in its place (None when the item was not judged). On a staged
+    rubric, every measure of its judge stages, as the run computed it."""
     if record is None:
         return None
+    if rubric.stages:
+        return {c: record.scores.get(c) for c in staged_measures(rubric)}
     asked = {j.criterion for j in record.judgments if j.judge == judge and j.step is None}
     return {c: record.scores.get(c) for c in asked}
 
 
 def _criterion(
-    criterion: Criterion, loaded: LoadedBank, records: dict[str, ResultRecord], judge: str
+    criterion: Criterion,
+    loaded: LoadedBank,
+    records: dict[str, ResultRecord],
+    judge: str,
+    subset: str | None = None,
 ) -> CriterionVerdict:
     cid = criterion.id
     unscored = 0
@@ -299,15 +365,20 @@ def _criterion(
             return None
         return normalise(criterion, float(y)) - normalise(criterion, float(x))
 
+    rubric = loaded.rubric
+
+    def judged(key: str) -> dict[str, Any] | None:
+        return _judged(records.get(key), judge, rubric)
+
     def base(case: str) -> dict[str, Any] | None:
-        return _judged(records.get(f"base/{case}"), judge)
+        return judged(f"base/{case}")
 
     detected = pairs = false_moves = false_total = 0
     for pair in loaded.bank.pairs:
-        move = compare(base(pair.case), _judged(records.get(f"pair/{pair.id}"), judge))
+        move = compare(base(pair.case), judged(f"pair/{pair.id}"))
         if move is None:
             continue
-        if pair.target == cid:
+        if pair.expect[cid] == "worse":  # its target, or a measure counting the same unit
             pairs += 1
             detected += move < 0
         elif pair.expect[cid] == "same":
@@ -317,13 +388,13 @@ def _criterion(
     for control in loaded.bank.controls:
         if cid in control.exempt:
             continue
-        move = compare(base(control.case), _judged(records.get(f"control/{control.id}"), judge))
+        move = compare(base(control.case), judged(f"control/{control.id}"))
         if move is not None:
             control_total += 1
             control_moves += move != 0
     noise_moves = noise_total = 0
     for case in loaded.bank.cases:
-        samples = _scores(records.get(f"noise/base/{case.id}"), judge)
+        samples = _scores(records.get(f"noise/base/{case.id}"), judge, rubric, case.item)
         for a, b in itertools.combinations(sorted(samples), 2):
             move = compare(samples[a], samples[b])
             if move is not None:
@@ -338,6 +409,8 @@ def _criterion(
         noise_moves,
         noise_total,
     )
+    if subset is not None and said == "qualified":
+        said, reason = SAMPLE, f"{reason}, on {subset}; not on the whole bank"
     return CriterionVerdict(
         cid,
         pairs,

@@ -117,12 +117,6 @@ def _by_length(rubric_id: str) -> Script:
     return reply
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("JUDGE_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _qualify(server: LLMServer, *args: str) -> Any:
     return CliRunner().invoke(
         cli, ["qualify", *args, "--judge", MODEL, "--api-base", server.url, "-c", "8"]
@@ -258,10 +252,12 @@ def test_builtin_banks_cover_every_judged_criterion() -> None:
         assert loaded.bank.noise.samples >= 3 and loaded.bank.noise.temperature > 0
 
 
-def _broken(tmp_path: Path, old: str, new: str, count: int = 1) -> tuple[Path, int]:
-    """The ddx bank with `old` replaced by `new` (the first `count` times), and the line of
-    the first change."""
-    text = bank_path("ddx").read_text()
+def _broken(
+    tmp_path: Path, old: str, new: str, count: int = 1, rubric: str = "ddx"
+) -> tuple[Path, int]:
+    """The rubric's bank with `old` replaced by `new` (the first `count` times), and the line
+    of the first change."""
+    text = bank_path(rubric).read_text()
     at = text.index(old)
     path = tmp_path / "bank.yaml"
     path.write_text(text.replace(old, new, count))
@@ -269,21 +265,44 @@ def _broken(tmp_path: Path, old: str, new: str, count: int = 1) -> tuple[Path, i
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "message"),
+    ("rubric", "old", "new", "message"),
     [
-        ("    distractor_elimination: same\n", "    distractor_eliminaton: same\n", "not a judged"),
-        ("    miss_harm: same\n", "", "declare every judged criterion; missing ['miss_harm']"),
-        ("  because:\n", "  becaus:\n", "Extra inputs are not permitted"),
-        ("M1: a distractor dismissed", "as it does: a distractor", "name the review's finding"),
-        ("old: >-\n      Option D (malrotation", "old: >-\n      Option D (malrotaton", "found 0"),
-        ("order: [C, E, A, D, B]", "order: [C, E, A, D]", "give the case's letters"),
-        ("samples: 3", "samples: 2", "greater than or equal to 3"),
+        (
+            "ddx",
+            "    distractor_elimination: same\n",
+            "    distractor_eliminaton: same\n",
+            "not a judged",
+        ),
+        (
+            "ddx",
+            "    miss_harm: same\n",
+            "",
+            "declare every judged criterion; missing ['miss_harm']",
+        ),
+        ("ddx", "  because:\n", "  becaus:\n", "Extra inputs are not permitted"),
+        (
+            "ddx",
+            "M1: a distractor dismissed",
+            "as it does: a distractor",
+            "name the review's finding",
+        ),
+        (
+            "ddx",
+            "old: >-\n      Option D (malrotation",
+            "old: >-\n      Option D (malrotaton",
+            "found 0",
+        ),
+        ("ddx", "order: [C, E, A, D, B]", "order: [C, E, A, D]", "give the case's letters"),
+        ("ddx", "samples: 3", "samples: 2", "greater than or equal to 3"),
+        ("ddx-steps", "- distractors_ruled_out\n", "- step_countt\n", "not a measure computed"),
+        ("ddx-steps", "- distractors_ruled_out\n", "- final_answer\n", "'final_answer' is not"),
+        ("ddx-steps", "criteria:\n", "criteria_:\n", "Extra inputs are not permitted"),
     ],
 )
 def test_a_bad_bank_is_refused_at_its_line(
-    tmp_path: Path, old: str, new: str, message: str
+    tmp_path: Path, rubric: str, old: str, new: str, message: str
 ) -> None:
-    path, line = _broken(tmp_path, old, new)
+    path, line = _broken(tmp_path, old, new, rubric=rubric)
     with pytest.raises(RubricError) as caught:
         load_bank(path)
     assert message in str(caught.value)
@@ -348,6 +367,8 @@ def test_a_judge_whose_replies_never_validate_is_said_plainly_not_qualified(
     assert result.exit_code == 0, result.output  # it ran: exit 0 whatever the verdict
     lines = [x for x in result.output.splitlines() if x.startswith("clarity ")]
     assert "inconclusive: no planted defect could be compared" in lines[0]
+    # Why, said once: which bank items were left unscored, and the first reason of each.
+    assert re.search(r"notice: \d+ of \d+ bank items not fully scored: base/\S+: ", result.output)
     assert re.search(r" [1-9]\d*  inconclusive", lines[0])  # its unscored comparisons, counted
     assert "The judge openai/test-judge is NOT QUALIFIED for rubric education: qualified on 0" in (
         result.output
