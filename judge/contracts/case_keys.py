@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from judge.contracts.cases import Case, RubricItem
+from judge.contracts.cases import Case, RubricItem, not_blank_criterion
 
 __all__ = [
     "KEY_FORMAT",
@@ -74,12 +74,7 @@ class KeyCheck(BaseModel):
     # A discriminator argues for or against its option.
     stance: Literal["for", "against"] | None = None
 
-    @field_validator("criterion")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("criterion is empty")
-        return value
+    _not_blank = field_validator("criterion")(classmethod(lambda cls, v: not_blank_criterion(v)))
 
     @model_validator(mode="after")
     def _consistent(self) -> KeyCheck:

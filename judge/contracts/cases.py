@@ -97,6 +97,14 @@ def _span(letters: list[str]) -> str:
 # --------------------------------------------------------------------------- cases
 
 
+def not_blank_criterion(value: str) -> str:
+    """A checklist item's criterion text, refused when it is only whitespace (a case's own
+    items, RubricItem, and a case key's, judge.contracts.case_keys.KeyCheck)."""
+    if not value.strip():
+        raise ValueError("criterion is empty")
+    return value
+
+
 class RubricItem(BaseModel):
     """One item of a case's own checklist, as openai/simple-evals `healthbench_eval.py`'s
     `RubricItem`: a criterion, its points (negative for an undesirable behaviour) and tags
@@ -125,12 +133,7 @@ class RubricItem(BaseModel):
             )
         return value
 
-    @field_validator("criterion")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("criterion is empty")
-        return value
+    _not_blank = field_validator("criterion")(classmethod(lambda cls, v: not_blank_criterion(v)))
 
     @field_validator("tags")
     @classmethod
