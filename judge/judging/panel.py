@@ -66,8 +66,9 @@ async def _route(
     if local.is_local(model):
         # Started here, stopped when the exit stack closes (also on error or Ctrl-C).
         endpoint = await stack.enter_async_context(local.local_judge(model))
+        slots = endpoint.max_concurrency
         notices.append(
-            f"local judge {model}: {endpoint.max_concurrency} slots, {endpoint.threads} "
+            f"local judge {model}: {slots} slot{'s' if slots != 1 else ''}, {endpoint.threads} "
             "thread(s) (the cores idle at start)"
         )
         if model == local.DEMO:
@@ -82,6 +83,7 @@ async def _route(
                 opts.validation_retries,
                 lenient=True,
                 json_object=True,
+                shape=endpoint.shape,
             )
             stack.push_async_callback(client.aclose)
             inner = client

@@ -504,7 +504,11 @@ async def test_a_local_judges_calls_get_the_timeout_once_per_call_sharing_its_se
     from judge.options import RunOptions
 
     # And a looping reply is cut off at MAX_REPLY_TOKENS unless --max-tokens says otherwise.
-    cases = (({}, DEFAULT_SLOTS, None, MAX_REPLY_TOKENS), ({SMOL: 2}, 2, 50, 50))
+    # (A --judge-concurrency above the server's slots does not raise the bound.)
+    cases = (
+        ({}, DEFAULT_SLOTS, None, MAX_REPLY_TOKENS),
+        ({SMOL: 2}, min(2, DEFAULT_SLOTS), 50, 50),
+    )
     for limits, expected_bound, max_tokens, expected_tokens in cases:
         opts = RunOptions(
             judges=[SMOL], timeout=30.0, judge_concurrency=limits, max_tokens=max_tokens

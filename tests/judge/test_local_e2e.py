@@ -65,6 +65,11 @@ def test_real_local_judge_scores_or_says_why(tmp_path: Path) -> None:
             else:
                 assert j.reason
     assert _servers() == before  # the server judge started is gone
+    # The demo judge's reply bounds (reply_shape.py) let its ddx reply finish: every
+    # criterion is scored, where before the reply looped to the token cap and none was.
+    assert [j.status for r in records for j in r.judgments] == ["scored"] * len(
+        records[0].judgments
+    )
 
     # A rerun is answered by the cache without starting to pay again.
     answered = sum(call.error is None for record in records for call in record.calls)

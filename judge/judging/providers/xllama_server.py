@@ -244,6 +244,16 @@ class XllamaServer:
             f"{tail or '(empty)'}"
         )
 
+    def tokenize(self, text: str) -> list[int]:
+        """The model's token ids for `text` (the server's /tokenize, no special tokens)."""
+        request = urllib.request.Request(
+            f"{self.base_url}/tokenize",
+            data=json.dumps({"content": text, "add_special": False}).encode(),
+            headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return [int(token) for token in json.loads(reply.read())["tokens"]]
+
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the server wrote (stdout and stderr together)."""
         if self._log is None:
