@@ -34,6 +34,7 @@ from judge.contracts import (
     Rubric,
     Scale,
 )
+from judge.errors import InputError
 from judge.run import Plan, RunResult
 
 __all__ = ["ProgressBar", "render_rubric", "render_rubric_list", "render_run"]
@@ -114,10 +115,7 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
             stdout.print(f"[yellow]warning:[/] {escape(warning)}")
     if result.stopped:
         stderr.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
-    if result.skipped:
-        stderr.print(f"[yellow]skipped {len(result.skipped)} invalid lines:[/]")
-        for problem in result.skipped[:20]:
-            stderr.print(f"  {escape(str(problem))}")
+    _skipped(result.skipped, "skipped", stderr)
     if summary.missing:
         stdout.print(_missing(summary.missing))
     if result.out is not None:
@@ -138,8 +136,17 @@ def render_plan(plan: Plan) -> None:
     )
     if e.unpriced:
         err_console.print("[yellow]no price known for:[/] " + escape(", ".join(sorted(e.unpriced))))
+    _skipped(plan.skipped, "--skip-invalid would skip", err_console)
     if plan.missing:
         console.print(_missing(plan.missing))
+
+
+def _skipped(problems: list[InputError], verb: str, stderr: Console) -> None:
+    """The invalid lines --skip-invalid skips, the first 20 each named by file, line, field."""
+    if problems:
+        stderr.print(f"[yellow]{verb} {len(problems)} invalid lines:[/]")
+        for problem in problems[:20]:
+            stderr.print(f"  {escape(str(problem))}")
 
 
 # Ids of missing cases listed by name; the rest are counted.
