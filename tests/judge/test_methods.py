@@ -442,6 +442,16 @@ def test_the_sampling_parameters_sent_are_stated_and_traced(
     assert sum(counts) == len([c for r in records for c in r["calls"]])
     checklist = methods_text(gather_methods(out)).split("items this paragraph covers")[1]
     assert "and prompting | partly: samples per item" in checklist
+    # A file of an earlier version only: said once, with no count.
+    for record in records:
+        for call in record["calls"]:
+            call.pop("params", None)
+    out.write_text("".join(json.dumps(r) + "\n" for r in records))
+    body = methods_text(gather_methods(out)).split("###")[0]
+    assert (
+        f"For the calls of {MODEL}, recorded by an earlier version, the sampling parameters "
+        "were not recorded. Each judge gave 1 judgment" in body
+    )
 
 
 def test_verdicts_for_another_prompt_are_named_and_not_used(
