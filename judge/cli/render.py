@@ -199,7 +199,7 @@ def _criteria_columns(summary: Summary, *, reason: bool, scale: bool, std: bool 
     if scale:
         table.add_column("scale", no_wrap=True)
     # Short headers, so none wraps: n scored, n unscored, Krippendorff's α among the judges,
-    # the spread of a judge's samples (README, "Panels, samples and cost"), and a multi-stage
+    # the spread of a judge's samples (docs/panels.md), and a multi-stage
     # rubric's ratios pooled over all units (the MedThinkVQA protocol's figures).
     headers = ["mean", _ci_header(summary), *(["std"] if std else []), "scored", "unscored"]
     headers += ["α"] if panel else []
@@ -302,7 +302,7 @@ def _slice_cell(piece: SliceSummary, criterion: str) -> str:
 
 
 def _clipped_table(summary: Summary) -> Table:
-    # HealthBench's run scores: the mean clipped to [0, 1] and its bootstrap std (README).
+    # HealthBench's run scores: the mean clipped to [0, 1] and its bootstrap std (docs/rubrics.md).
     table = Table(title="HealthBench scores (mean clipped to [0, 1], bootstrap std)")
     table.add_column("score", overflow="fold")
     level = f"{summary.ci:.0%} CI"

