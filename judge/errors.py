@@ -1,7 +1,7 @@
 """One error hierarchy for everything the user can get wrong or the judges can do wrong.
 
-The CLI turns any `JudgeError` into a one-line message and exit status 2 (the README's
-"Exit statuses"). `calibration`'s errors derive from `JudgeError` too: this module imports
+The CLI turns any `JudgeError` into a one-line message and exit status 2
+(docs/exit-statuses.md). `calibration`'s errors derive from `JudgeError` too: this module imports
 only the standard library, so `calibration` can use it without loading the judge engine.
 """
 

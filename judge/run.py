@@ -24,8 +24,8 @@ from judge.judging.heap import frozen_heap
 from judge.judging.scheduler import run_blocking
 from judge.load.cases import cases_or_none
 from judge.load.images import ImageRoot
-from judge.load.inputs import Item, run_items, validate_items
-from judge.load.keys import run_keys
+from judge.load.inputs import InputReport, Item, run_items, validate_items
+from judge.load.keys import Keys, run_keys
 from judge.load.rubric import load_rubric
 from judge.options import RunOptions
 from judge.scorer import NO_JUDGE, Scorer
@@ -129,15 +129,7 @@ async def ascore(
         from judge.batch.files import check_file_options
 
         check_file_options(opts)
-    the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    cases = cases_or_none(opts.cases, opts.id_field)
-    images = ImageRoot.of(opts.images)
-    report = validate_items(
-        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric,
-        cluster=opts.cluster, limit=opts.limit,
-    )  # fmt: skip
-    report.refuse(opts.skip_invalid)
-    keys = run_keys(predictions, opts, the_rubric, cases, images, bool(report.problems))
+    the_rubric, report, keys = _checked(predictions, rubric, opts)
     scorer = Scorer(opts, complete, use="file")
     if opts.limit is not None:
         scorer.notices.append(LIMITED.format(n=opts.limit))
@@ -194,23 +186,16 @@ async def aplan(
 ) -> Plan:
     """Async `plan`. Local judges are not started: their calls are counted, and free."""
     opts = RunOptions.of(options, overrides)
-    the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    images = ImageRoot.of(opts.images)
-    cases = cases_or_none(opts.cases, opts.id_field)
-    report = validate_items(
-        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric,
-        limit=opts.limit,
-    )  # fmt: skip
-    run_keys(predictions, opts, the_rubric, cases, images)
+    the_rubric, report, _ = _checked(predictions, rubric, opts)
     # A stand-in completion: nothing is sent, and local servers need not start.
     scorer = Scorer(opts, complete or _never_called, use="file")
     await scorer.open(needs_judges=the_rubric.needs_judges)
     try:
         job = _Job(the_rubric, scorer)
         with job.kept_ids(Path(out)) if out is not None else IdSet() as done:
-            result = Plan(n_items=report.n_valid, n_done=len(done), invalid=len(report.problems))
+            result = Plan(n_items=report.n_valid, n_done=len(done), skipped=report.problems)
             result.missing = report.missing
-            for item in run_items(predictions, opts, scorer.cases, images, the_rubric):
+            for item in run_items(predictions, opts, scorer.cases, scorer.images, the_rubric):
                 if isinstance(item, InputError) or item.id in done:
                     continue
                 result.estimate.add(scorer.estimate(item, the_rubric))
@@ -226,11 +211,35 @@ class Plan:
 
     n_items: int
     n_done: int
-    invalid: int
+    # The invalid lines a run with --skip-invalid skips (without it, the plan is refused).
+    skipped: list[InputError] = field(default_factory=list)
     estimate: Estimate = field(default_factory=Estimate)
     notices: list[str] = field(default_factory=list)
     # With cases: the ids of the cases no prediction names.
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> int:
+        """How many lines are invalid."""
+        return len(self.skipped)
+
+
+def _checked(
+    predictions: Source, rubric: str | Path | Rubric, opts: RunOptions
+) -> tuple[Rubric, InputReport, Keys | None]:
+    """The rubric, every line validated and the keys checked, before any judge is called: the
+    same checks for a run and its dry run, so both refuse the same input (the first invalid
+    line, without --skip-invalid) with the same one-line error and exit status."""
+    the_rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    cases = cases_or_none(opts.cases, opts.id_field)
+    images = ImageRoot.of(opts.images)
+    report = validate_items(
+        predictions, opts.id_field, cases, images, fmt=opts.format, rubric=the_rubric,
+        cluster=opts.cluster, limit=opts.limit,
+    )  # fmt: skip
+    report.refuse(opts.skip_invalid)
+    keys = run_keys(predictions, opts, the_rubric, cases, images, bool(report.problems))
+    return the_rubric, report, keys
 
 
 class _Job:

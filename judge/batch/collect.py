@@ -71,7 +71,7 @@ class Collector(Engine):
     ) -> CallResult:
         key = self.key(judge, messages, response_model, sample)
         self.seen.add(key)
-        found = self.lookup(key, sample)
+        found = self.lookup(key, judge, sample)
         if found is None and self.answers is not None:
             found = self.answers(key, judge, sample)
         if found is not None:

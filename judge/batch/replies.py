@@ -78,6 +78,7 @@ def keep_reply(cache: Cache, key: str, judge: JudgeSpec, reply: Completion) -> C
         attempts=1,
         served_model=reply.served_model,
         system_fingerprint=reply.system_fingerprint,
+        params=judge.params,
     )
     value = {"verdict": reply.verdict, "usage": usage.model_dump(exclude={"cached", "sample"})}
     cache.put(key, judge.model, {**value, "redacted": True})  # batch_reply redacted it
@@ -94,6 +95,7 @@ def failed_call(judge: JudgeSpec, sample: int, failure: Failure) -> CallResult:
         cost_usd=failure.cost_usd,
         attempts=1,
         error=redact(failure.reason)[:500],
+        params=judge.params,
     )
     return CallResult(verdict=None, usage=usage, error=usage.error, retryable=failure.retryable)
 

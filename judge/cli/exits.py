@@ -1,4 +1,4 @@
-"""The exit statuses of every `judge` command (the README's "Exit statuses" table).
+"""The exit statuses of every `judge` command (docs/exit-statuses.md's table).
 
 One boundary sets them, `judge.cli.group`' group, for every subcommand alike: a
 `JudgeError` (anything the user can fix; click's usage errors too) is one line and

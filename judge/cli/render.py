@@ -34,6 +34,7 @@ from judge.contracts import (
     Rubric,
     Scale,
 )
+from judge.errors import InputError
 from judge.run import Plan, RunResult
 
 __all__ = ["ProgressBar", "render_rubric", "render_rubric_list", "render_run"]
@@ -114,10 +115,7 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
             stdout.print(f"[yellow]warning:[/] {escape(warning)}")
     if result.stopped:
         stderr.print(f"[yellow]stopped early:[/] {escape(result.stopped)}")
-    if result.skipped:
-        stderr.print(f"[yellow]skipped {len(result.skipped)} invalid lines:[/]")
-        for problem in result.skipped[:20]:
-            stderr.print(f"  {escape(str(problem))}")
+    _skipped(result.skipped, "skipped", stderr)
     if summary.missing:
         stdout.print(_missing(summary.missing))
     if result.out is not None:
@@ -138,8 +136,17 @@ def render_plan(plan: Plan) -> None:
     )
     if e.unpriced:
         err_console.print("[yellow]no price known for:[/] " + escape(", ".join(sorted(e.unpriced))))
+    _skipped(plan.skipped, "--skip-invalid would skip", err_console)
     if plan.missing:
         console.print(_missing(plan.missing))
+
+
+def _skipped(problems: list[InputError], verb: str, stderr: Console) -> None:
+    """The invalid lines --skip-invalid skips, the first 20 each named by file, line, field."""
+    if problems:
+        stderr.print(f"[yellow]{verb} {len(problems)} invalid lines:[/]")
+        for problem in problems[:20]:
+            stderr.print(f"  {escape(str(problem))}")
 
 
 # Ids of missing cases listed by name; the rest are counted.
@@ -192,7 +199,7 @@ def _criteria_columns(summary: Summary, *, reason: bool, scale: bool, std: bool 
     if scale:
         table.add_column("scale", no_wrap=True)
     # Short headers, so none wraps: n scored, n unscored, Krippendorff's α among the judges,
-    # the spread of a judge's samples (README, "Panels, samples and cost"), and a multi-stage
+    # the spread of a judge's samples (docs/panels.md), and a multi-stage
     # rubric's ratios pooled over all units (the MedThinkVQA protocol's figures).
     headers = ["mean", _ci_header(summary), *(["std"] if std else []), "scored", "unscored"]
     headers += ["α"] if panel else []
@@ -295,7 +302,7 @@ def _slice_cell(piece: SliceSummary, criterion: str) -> str:
 
 
 def _clipped_table(summary: Summary) -> Table:
-    # HealthBench's run scores: the mean clipped to [0, 1] and its bootstrap std (README).
+    # HealthBench's run scores: the mean clipped to [0, 1] and its bootstrap std (docs/rubrics.md).
     table = Table(title="HealthBench scores (mean clipped to [0, 1], bootstrap std)")
     table.add_column("score", overflow="fold")
     level = f"{summary.ci:.0%} CI"

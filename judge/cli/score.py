@@ -30,7 +30,11 @@ __all__ = ["score"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results JSONL (default: <predictions>.<rubric>.results.jsonl here).",
 )
-@click.option("--dry-run", is_flag=True, help="Count calls and estimate the cost; call no judge.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the input as the run does, count calls and estimate the cost; call no judge.",
+)
 @run_options("file")
 def score(predictions: Path, rubric: str, out: Path | None, dry_run: bool, **values: Any) -> None:
     """Score every prediction in PREDICTIONS (JSONL) against a rubric."""

@@ -65,6 +65,10 @@ class CallUsage(BaseModel):
     # the provider gives one): the last reply's. None in records of earlier versions.
     served_model: str | None = None
     system_fingerprint: str | None = None
+    # The sampling parameters the request carried (`judge.options.RunOptions.params`:
+    # temperature, max_tokens, seed where given; one absent was left to the provider's
+    # default). None in records of earlier versions.
+    params: dict[str, int | float] | None = None
 
 
 class Segments(BaseModel):

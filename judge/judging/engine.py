@@ -238,7 +238,7 @@ class Engine:
         """Judge one prompt: from the cache, or from the judge with retries. Never raises
         for a judge's failure: the result carries the error and whether to retry later."""
         key = self.key(judge, messages, response_model, sample)
-        found = self.lookup(key, sample)
+        found = self.lookup(key, judge, sample)
         if found is not None:
             return found
         # Identical calls in flight at once are made once. The call runs as its own task so
@@ -252,12 +252,14 @@ class Engine:
             shared.add_done_callback(lambda done: self._finished(key, done))
         return await asyncio.shield(shared)
 
-    def lookup(self, key: str, sample: int = 0) -> CallResult | None:
-        """The cache's answer to the call with this key (counted as cached), or None."""
+    def lookup(self, key: str, judge: JudgeSpec, sample: int = 0) -> CallResult | None:
+        """The cache's answer to `judge`'s call with this key (counted as cached), or None;
+        made with the judge's params, which the key holds (also in entries without them)."""
         if self.cache is None or (hit := self.cache.get(key)) is None:
             return None
         self.stats.cached += 1
-        usage = CallUsage.model_validate({**hit["usage"], "cached": True, "sample": sample})
+        cached = {"cached": True, "sample": sample, "params": judge.params}
+        usage = CallUsage.model_validate({**hit["usage"], **cached})
         verdict = hit["verdict"]
         # An entry written before replies were redacted (no mark) may hold a key; the others
         # were redacted as they were stored, and are not redacted again (reruns from the
@@ -315,7 +317,7 @@ class Engine:
     ) -> CallResult:
         """`held` is given the slot of the call that succeeds, to free once it is stored."""
         policy = self.policy
-        usage = CallUsage(judge=judge.name, sample=sample)
+        usage = CallUsage(judge=judge.name, sample=sample, params=judge.params)
         started = time.monotonic()
         attempt = 0
         while True:

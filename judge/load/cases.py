@@ -9,7 +9,7 @@ naming file:row:field before anything is judged.
 The cases are held in memory (each row's plain values, by id): a benchmark split is small
 (MedThinkVQA's test split is about 1,000 rows); the predictions still stream.
 
-Join rules (README, "Cases and predictions in separate files"): a predictions line names its
+Join rules (docs/run.md, "Cases and predictions in separate files"): a predictions line names its
 case by `--id-field`, compared as text (an int 7 in parquet is the id "7" in JSON); an id that
 is not among the cases is an error naming the predictions file and line. The line's own fields
 are added to the case's; a field both carry must agree (after validation, so options given

@@ -23,10 +23,13 @@ from judge.contracts import ResultRecord, Rubric, RubricRef
 from judge.errors import InputError
 from judge.report.methods_tables import Tables, read_tables
 
-__all__ = ["KeysFacts", "Methods", "Verdict", "gather_methods", "keys_facts"]
+__all__ = ["KeysFacts", "Methods", "Sent", "Verdict", "gather_methods", "keys_facts"]
 
 # Judges that are not LLMs: computed criteria, and the placeholder of a run with no judge.
 _NOT_LLM = frozenset({"deterministic", "none"})
+
+# The sampling parameters one call was sent with (CallUsage.params), as sorted pairs.
+Sent = tuple[tuple[str, int | float], ...]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class Methods:
     qualification: list[Verdict] = field(default_factory=list)
     tables: Tables | None = None
     keys: KeysFacts | None = None
+    # Per LLM judge, its calls per the sampling parameters they were sent with (None: calls
+    # of records of earlier versions, which do not say).
+    params: dict[str, dict[Sent | None, int]] = field(default_factory=dict)
 
     @property
     def calibrated(self) -> list[Verdict]:
@@ -150,6 +156,7 @@ def _read_run(path: Path, records: Iterator[ResultRecord], rubric: Rubric) -> Me
     first: str | None = None
     last: str | None = None
     samples: Counter[str] = Counter()
+    sent: dict[str, Counter[Sent | None]] = {}
     judged: set[str] = set()
     missing = 0
     for number, record in enumerate(records, start=1):
@@ -167,6 +174,9 @@ def _read_run(path: Path, records: Iterator[ResultRecord], rubric: Rubric) -> Me
             samples[j.judge] = max(samples[j.judge], j.sample + 1)
             if j.judge not in _NOT_LLM:
                 judged.add(j.criterion)
+        for call in record.calls:
+            params = None if call.params is None else tuple(sorted(call.params.items()))
+            sent.setdefault(call.judge, Counter())[params] += 1
     if len(refs) != 1 or len(prompts) != 1:
         message = "mixes rubric or prompt versions; a methods paragraph describes one of each"
         raise InputError(str(path), None, message)
@@ -191,6 +201,12 @@ def _read_run(path: Path, records: Iterator[ResultRecord], rubric: Rubric) -> Me
         # Ties by name: the records' order (the order calls finished) must not choose.
         reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3],
         db=None,
+        # The most calls first; ties by the parameters, not by the order calls finished.
+        params={
+            j: dict(sorted(sent[j].items(), key=lambda kv: (-kv[1], repr(kv[0]))))
+            for j in llm
+            if j in sent
+        },
     )
 
 

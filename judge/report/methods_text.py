@@ -98,15 +98,61 @@ def _judges(p: Paragraph, m: Methods) -> None:
         else:
             parts.append("; the provider did not report which model served them")
         p.say(*parts)
+        _sampling(p, m, j.judge)
     samples = sorted(set(m.samples.values()))
     p.say(
         "Each judge gave ",
         *listed([[p.n(f"samples.{k}", k, "judgments per judge, item and criterion", src,
                        _SCORE)] for k in samples]),
-        " judgment" + "s" * (samples != [1]) + " per item and criterion; the sampling "
-        "temperature, the maximum output "
-        "tokens and the seed are not recorded in the results file",
+        " judgment" + "s" * (samples != [1]) + " per item and criterion",
     )  # fmt: skip
+
+
+# Each sampling parameter a call records (judge.options.RunOptions.params): the words before
+# and after its value, and its name where the provider's default was used.
+_PARAMS = (
+    ("temperature", "temperature ", "", "sampling temperature"),
+    ("max_tokens", "at most ", " output tokens", "maximum output tokens"),
+    ("seed", "seed ", "", "seed"),
+)
+
+
+def _sampling(p: Paragraph, m: Methods, judge: str) -> None:
+    """The sampling parameters `judge`'s calls were sent with: one sentence when all its
+    calls had the same, else one per set with its calls (and the calls that do not say)."""
+    src, sets = m.results, m.params.get(judge, {})
+    for i, (sent, n) in enumerate(sets.items()):
+        counted = f"calls of {judge} " + ("without recorded parameters" if sent is None else
+                                          "with these parameters")  # fmt: skip
+        calls: list[Part] = []
+        if len(sets) > 1:
+            calls = [p.n(f"params.{judge}.{i}.calls", n, counted, src, _SCORE)]
+            calls.append(" call" + "s" * (n != 1))
+        if sent is None:
+            which: list[Part] = ["For ", *calls, " of "] if calls else ["For the calls of "]
+            p.say(*which, Name(judge), ", recorded by an earlier version, the sampling "
+                  "parameters were not recorded")  # fmt: skip
+            continue
+        given = dict(sent)
+        said: list[list[Part]] = [
+            [before, p.n(f"params.{judge}.{i}.{key}", given[key], f"{judge}: {what} sent",
+                         src, _SCORE, digits=_decimals(given[key])), after]
+            for key, before, after, what in _PARAMS if key in given
+        ]  # fmt: skip
+        left: list[list[Part]] = [[what] for key, _, _, what in _PARAMS if key not in given]
+        parts: list[Part] = [*listed(said), ", and " * bool(said and left)]
+        parts += ["the provider's default ", *listed(left)] if left else []
+        if calls:
+            p.say("In ", *calls, ", the judge ", Name(judge), " was called with ", *parts)
+        else:
+            p.say("The judge ", Name(judge), " was called with ", *parts)
+
+
+def _decimals(value: float) -> int:
+    """As many decimals as the value was given with (a temperature of 0.25 is not 0.2)."""
+    if not isinstance(value, float):
+        return 0
+    return len(f"{value:.10f}".rstrip("0").partition(".")[2]) or 1
 
 
 def _items(p: Paragraph, m: Methods) -> None:

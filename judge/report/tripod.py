@@ -42,6 +42,8 @@ def checklist(m: Methods) -> list[Item]:
     tables = m.tables.rows if m.tables is not None else {}
     humans = "agreement" in tables or bool(m.calibrated)
     cost = m.summary.cost_usd is not None
+    # Every call of every LLM judge says what it was sent (earlier versions' records do not).
+    sampling = llm and all(None not in m.params.get(j, {None: 0}) for j in m.llm_judges)
     return [
         _item(
             "Methods / Analytical methods",
@@ -53,9 +55,12 @@ def checklist(m: Methods) -> list[Item]:
         _item(
             "Methods / Analytical methods",
             "inference settings (temperature, maximum tokens, seed) and prompting",
-            ("partly", "samples per item and the prompt-template hash; temperature, maximum "
-             "tokens and seed are not in the results file") if llm
-            else ("not covered", "no LLM judge was used"),
+            ("covered", "the temperature, maximum tokens and seed each judge was sent (or "
+             "that the provider's default was used), samples per item and the prompt-template "
+             "hash") if sampling
+            else ("partly", "samples per item and the prompt-template hash; calls recorded by "
+                  "an earlier version do not say their temperature, maximum tokens and seed")
+            if llm else ("not covered", "no LLM judge was used"),
         ),
         _item(
             "Methods / Data",

@@ -19,8 +19,9 @@ limits), as one run, so a rerun of the same probe is answered by the cache. The 
 
 The unchanged baseline (length, injection, self) is the results file's own record when that
 record was made by exactly this judge alone, with this rubric hash and prompt hash, and holds
-no transport failure (`fresh_baseline=True` re-judges it anyway: the records do not say which
-temperature or samples made them); otherwise it is judged again with the treated items.
+no transport failure (`fresh_baseline=True` re-judges it anyway: the reuse does not check
+which temperature or samples made the records); otherwise it is judged again with the treated
+items.
 
 Statistics, on each criterion's [0, 1] scale (judge.aggregate.normalise: 1 the best answer)
 and in its own units: the mean paired shift with a percentile bootstrap interval over items

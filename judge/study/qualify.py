@@ -25,7 +25,7 @@ leaves the comparison out (counted in `unscored`). Per criterion:
 A score computed in the judge's place (ddx's `miss_harm` on a correct answer) is no evidence
 either way: a comparison where the judge was asked on neither side is left out.
 
-The verdict (documented in the README, "Qualifying a judge"):
+The verdict (documented in docs/calibration.md, "Qualifying a judge"):
 
 - not qualified: the noise floor moves in more than MAX_NOISE of its comparisons; or false
   moves are more frequent than the noise floor's moves by more than FALSE_MOVE_MARGIN; or the

@@ -188,6 +188,31 @@ def test_ctrl_c_stops_serve_with_130(tmp_path: Path) -> None:
     assert b"Traceback" not in out and out.decode().strip().splitlines()[-1] == "interrupted"
 
 
+def test_a_dry_run_names_invalid_lines_and_exits_as_the_run_would(tmp_path: Path) -> None:
+    """Defect: `judge score --dry-run` counted invalid lines without naming them and exited 0,
+    where the run itself exits 2 on the first with its file, line and field."""
+    good = (FIXTURES / "predictions.jsonl").read_text().splitlines()
+    predictions = tmp_path / "preds.jsonl"
+    # Line 2 has no id (field 'title'); line 4 is not JSON.
+    predictions.write_text("\n".join([good[0], '{"prediction": "A"}', good[1], "{oops"]) + "\n")
+    base = ["score", str(predictions), "--rubric", "twi", "--out", str(tmp_path / "r.jsonl")]
+    real = CliRunner().invoke(cli, base)
+    dry = CliRunner().invoke(cli, [*base, "--dry-run"])
+    assert real.exit_code == dry.exit_code == ExitStatus.USER_ERROR, (real.output, dry.output)
+    errors = [line for line in dry.output.splitlines() if line.startswith("error:")]
+    assert errors == [line for line in real.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {predictions}:2: field 'title'")
+    assert "(and 1 more; --skip-invalid scores the rest)" in errors[0]
+    assert "Traceback" not in dry.output and not (tmp_path / "r.jsonl").exists()
+    # With --skip-invalid the run scores the rest (exit 0) and so does the dry run, naming
+    # each line it would skip.
+    skip = CliRunner().invoke(cli, [*base, "--dry-run", "--skip-invalid"], env={"COLUMNS": "300"})
+    assert skip.exit_code == 0, skip.output
+    said = " ".join(skip.output.split())  # rich wraps long lines
+    assert "2 of 2 items to judge" in said and "--skip-invalid would skip 2 invalid lines" in said
+    assert f"{predictions}:2: field 'title'" in said and f"{predictions}:4: not valid JSON" in said
+
+
 def test_the_exit_statuses_page_is_the_exit_statuses() -> None:
     section = (ROOT / "docs" / "exit-statuses.md").read_text(encoding="utf-8")
     documented = {int(n) for n in re.findall(r"^\| `?(\d+)`? +\|", section, re.MULTILINE)}

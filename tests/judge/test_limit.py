@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 import judge
 from judge.cli import cli
+from judge.errors import InputError
 from judge.store.results import iter_records
 from tests.llm_server import LLMServer
 
@@ -48,11 +51,13 @@ def test_limit_counts_valid_items_and_reads_no_further(tmp_path: Path) -> None:
     # An invalid line among the first, and one after the limit that would stop the run.
     source = tmp_path / "p.jsonl"
     source.write_text("\n".join([lines[0], "{not json", *lines[1:3], "{not json either"]) + "\n")
-    plan = judge.run.plan(
-        source, "ddx", judges=[MODEL], api_base="http://127.0.0.1:9", limit=2, skip_invalid=True
-    )
+    options: dict[str, Any] = {"judges": [MODEL], "api_base": "http://127.0.0.1:9"}
+    plan = judge.run.plan(source, "ddx", **options, limit=2, skip_invalid=True)
     assert plan.n_items == 2 and plan.invalid == 1 and plan.estimate.calls == 2
-    assert judge.run.plan(source, "ddx", judges=[MODEL], api_base="http://127.0.0.1:9").invalid == 2
+    # Without --skip-invalid the dry run refuses the first invalid line, as the run does.
+    with pytest.raises(InputError, match=r":2: not valid JSON .*\(and 1 more; --skip-invalid"):
+        judge.run.plan(source, "ddx", judges=[MODEL], api_base="http://127.0.0.1:9")
+    assert judge.run.plan(source, "ddx", **options, skip_invalid=True).invalid == 2
 
 
 def test_limit_is_checked_like_every_option() -> None:

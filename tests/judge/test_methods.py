@@ -177,6 +177,9 @@ def _check_values(study: dict[str, Path], traces: list[Any], db: Path, tables: b
         c["served_model"] == SNAPSHOT for c in calls
     )
     assert values["tokens.in"].value == sum(c["tokens_in"] or 0 for c in calls)
+    # The study's run set no sampling option: --temperature's default, 0, was sent.
+    assert {json.dumps(c["params"]) for c in calls} == {'{"temperature": 0.0}'}
+    assert values[f"params.{MODEL}.0.temperature"].value == calls[0]["params"]["temperature"]
     assert values["rubric.hash"].value == records[0]["rubric"]["hash"]
     assert values["prompt.hash"].value == records[0]["prompt_hash"]
     assert values["version.0"].value == records[0]["judge_version"]
@@ -218,6 +221,10 @@ def _check_values(study: dict[str, Path], traces: list[Any], db: Path, tables: b
 def test_the_served_model_and_fingerprint_are_named(study: dict[str, Path]) -> None:
     body = methods_text(gather_methods(study["results"])).split("###")[0]
     assert f"{SNAPSHOT} (12 calls) served them, with system fingerprint fp\\_one" in body
+    assert (
+        "The judge openai/test-judge was called with temperature 0.0, and the provider's "
+        "default maximum output tokens and seed." in body
+    )
     assert "The rubric was ddx, version 1.1" in body
     assert "no cost was recorded" in body
 
@@ -381,6 +388,70 @@ def test_the_cost_is_traced_to_the_calls(tmp_path: Path, judge_home: Path) -> No
     body = methods_text(gather_methods(out)).split("###")[0]
     assert f"and cost {paid:.4f} USD" in body and "no cost was recorded" not in body
     assert "Each judge gave 1 judgment per item" in body
+
+
+def test_the_sampling_parameters_sent_are_stated_and_traced(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    """Defect: the records did not keep the temperature, maximum tokens or seed the judges
+    were sent, and the paragraph could only say so."""
+    out = tmp_path / "r.jsonl"
+    fixture = str(ROOT / "tests" / "fixtures" / "predictions.jsonl")
+    run = ["score", fixture, "-r", "ddx", "-j", MODEL, "--api-base", llm_server.url, "-o",
+           str(out), "--no-cache"]  # fmt: skip
+    done = _invoke(*run, "--temperature", "0.25", "--max-tokens", "300", "--seed", "7")
+    assert done.exit_code == 0, done.output
+    paragraph = compose(gather_methods(out))
+    text = methods_text(gather_methods(out))
+    body = text.split("###")[0]
+    assert (
+        f"The judge {MODEL} was called with temperature 0.25, at most 300 output tokens and "
+        "seed 7." in body
+    )
+    values = {t.key: t.value for t in paragraph.traces}
+    sent = _records(out)[0]["calls"][0]["params"]
+    assert sent == {"temperature": 0.25, "max_tokens": 300, "seed": 7}
+    assert {k: values[f"params.{MODEL}.0.{k}"] for k in sent} == sent
+    assert "| 0.25 | openai/test-judge: sampling temperature sent |" in text
+    assert "inference settings (temperature, maximum tokens, seed) and prompting | covered" in text
+
+    # A resume with another temperature (the records kept say what they were sent), and a
+    # record of an earlier version, which says nothing.
+    out.write_text("".join(out.read_text().splitlines(keepends=True)[:2]))
+    done = _invoke(*run, "--temperature", "0.7")
+    assert done.exit_code == 0 and "kept 2 from before" in done.output, done.output
+    records = _records(out)
+    for call in records[0]["calls"]:
+        del call["params"]
+    out.write_text("".join(json.dumps(r) + "\n" for r in records))
+    paragraph = compose(gather_methods(out))
+    body = methods_text(gather_methods(out)).split("###")[0]
+    sets = [json.dumps(r["calls"][0].get("params")) for r in records]
+    assert len(set(sets)) == 3  # one each: 0.25 and friends, 0.7, not recorded
+    assert f"In 1 call, the judge {MODEL} was called with temperature 0.25, at most 300" in body
+    assert (
+        f"In 1 call, the judge {MODEL} was called with temperature 0.7, and the provider's "
+        "default maximum output tokens and seed." in body
+    )
+    assert (
+        f"For 1 call of {MODEL}, recorded by an earlier version, the sampling parameters were "
+        "not recorded." in body
+    )
+    counts = [t.value for t in paragraph.traces if t.key.startswith(f"params.{MODEL}.")
+              and t.key.endswith(".calls")]  # fmt: skip
+    assert sum(counts) == len([c for r in records for c in r["calls"]])
+    checklist = methods_text(gather_methods(out)).split("items this paragraph covers")[1]
+    assert "and prompting | partly: samples per item" in checklist
+    # A file of an earlier version only: said once, with no count.
+    for record in records:
+        for call in record["calls"]:
+            call.pop("params", None)
+    out.write_text("".join(json.dumps(r) + "\n" for r in records))
+    body = methods_text(gather_methods(out)).split("###")[0]
+    assert (
+        f"For the calls of {MODEL}, recorded by an earlier version, the sampling parameters "
+        "were not recorded. Each judge gave 1 judgment" in body
+    )
 
 
 def test_verdicts_for_another_prompt_are_named_and_not_used(

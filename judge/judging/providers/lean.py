@@ -4,7 +4,7 @@ instructor.
 
 litellm and instructor cost 4-6 ms of client CPU per call here, more than the 2 cores can spare
 at 64+ calls in flight; this path costs a fraction of that (benchmarks/bench_throughput.py,
-README "Measured"). It keeps their semantics:
+docs/measured.md). It keeps their semantics:
 
 - structured output as `response_format` json_schema (a local llama.cpp judge gets
   `{"type": "json_object", "schema": S}`, which its server turns into a grammar);
