@@ -23,9 +23,13 @@ from calibration.errors import CalibrationError
 from calibration.ppi import ppi_by, ppi_mean, ppi_plan
 from calibration.ppi_designs import ppi_mean_clustered, ppi_mean_stratified
 
-__all__ = ["alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
+__all__ = ["COMPUTED", "alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
 
 _LABEL_KINDS = ("binary", "categorical", "labels", "nominal")
+# The judge name of a computed score in a results file (judge.judging.accuracy.DETERMINISTIC:
+# final_answer, and an LLM criterion the case settles, such as ddx's miss_harm when the answer
+# is correct). Spelt here: calibration reads results as JSON, without judge's modules.
+COMPUTED = "deterministic"
 _CEILING = {"binary": "balanced_f1", "ordinal": "kappa_quadratic"}
 
 
@@ -74,34 +78,45 @@ def alt_test_table(
     an instance, as the alt-test paper runs it on multi-aspect data (SummEval's four aspects);
     the criteria must then share one kind of scale.
 
-    Columns criterion, judge, metric, omega, advantage, passed, tested, skipped, notes.
+    Columns criterion, judge, metric, omega, advantage, passed, verdict ("passed", "failed" or
+    "not tested"), reason (why not tested), tested, skipped, notes. Computed scores (judge
+    `COMPUTED`) are no annotator to replace: they are left out, their criteria named in
+    ``table.attrs["computed"]`` (the agreement table compares them with the humans).
     """
+    long = normalize_long(long_df)
+    by_computed = (long["rater"] == COMPUTED) & (long["rater_kind"] == "judge")
+    computed = sorted(set(long.loc[by_computed, "criterion"].astype(str)))
     if pool:
         long_df, levels = _pooled(long_df, levels)
     rows = []
     for p in _pairs(long_df, levels, domains):
+        if p.judge == COMPUTED:
+            continue
         metric = "accuracy" if p.kind in _LABEL_KINDS else "neg_rmse"
         row: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge, "metric": metric}
         try:
             result = alt_test(p.judged, p.humans, epsilon=epsilon, q=q, metric=metric)
         except CalibrationError as err:  # this criterion's scores cannot be tested: say why
-            rows.append(
-                {**row, "passed": False, "notes": "; ".join(filter(None, [p.note, str(err)]))}
-            )
+            notes = "; ".join(filter(None, [p.note, str(err)]))
+            rows.append({**row, "passed": False, "verdict": "not tested", "reason": str(err),
+                         "notes": notes})  # fmt: skip
             continue
-        skipped = result.annotators["skipped"]
         rows.append(
             {
                 **row,
                 "omega": result.omega,
                 "advantage": result.advantage,
                 "passed": result.passed,
-                "tested": int((~skipped).sum()),
-                "skipped": int(skipped.sum()),
+                "verdict": result.verdict,
+                "reason": result.reason,
+                "tested": result.tested,
+                "skipped": len(result.annotators) - result.tested,
                 "notes": "; ".join(filter(None, [p.note, *result.notes])),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=None if rows else ["criterion", "judge", "verdict"])
+    table.attrs["computed"] = computed
+    return table
 
 
 def _pooled(
