@@ -18,18 +18,20 @@ import pandas as pd
 from calibration.agreement_table import level_of
 from calibration.annotator_test import alt_test
 from calibration.ceiling import human_ceiling
-from calibration.data import collapse_repeats, drop_off_scale, normalize_long, unit_ids
+from calibration.data import (
+    COMPUTED,
+    collapse_repeats,
+    drop_off_scale,
+    normalize_long,
+    unit_ids,
+)
 from calibration.errors import CalibrationError
 from calibration.ppi import ppi_by, ppi_mean, ppi_plan
 from calibration.ppi_designs import ppi_mean_clustered, ppi_mean_stratified
 
-__all__ = ["COMPUTED", "alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
+__all__ = ["alt_test_table", "ceiling_table", "estimate_table", "plan_table"]
 
 _LABEL_KINDS = ("binary", "categorical", "labels", "nominal")
-# The judge name of a computed score in a results file (judge.judging.accuracy.DETERMINISTIC:
-# final_answer, and an LLM criterion the case settles, such as ddx's miss_harm when the answer
-# is correct). Spelt here: calibration reads results as JSON, without judge's modules.
-COMPUTED = "deterministic"
 _CEILING = {"binary": "balanced_f1", "ordinal": "kappa_quadratic"}
 
 

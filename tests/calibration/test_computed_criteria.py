@@ -71,7 +71,7 @@ def _humans(path: Path) -> Path:
 
 
 def test_the_computed_judge_name_is_judges() -> None:
-    from calibration.validity import COMPUTED  # spelt there: calibration reads JSON only
+    from calibration.data import COMPUTED  # spelt there: calibration reads JSON only
 
     assert COMPUTED == DETERMINISTIC
 
@@ -106,3 +106,18 @@ def test_calibrate_says_once_that_computed_scores_are_left_out(
     with sqlite3.connect(judge_home / DB_NAME) as connection:
         saved = connection.execute("SELECT criterion, judge FROM calibrations").fetchall()
     assert saved == [("miss_harm", JUDGE)]
+
+
+def test_computed_scores_are_no_panel_member_for_trust_or_escalate(
+    tmp_path: Path, judge_home: Path
+) -> None:
+    """miss_harm has one LLM judge: its confidence is constant, whatever the computed values
+    beside it (they never score the items it judges)."""
+    results, human = _results(tmp_path / "r.jsonl"), _humans(tmp_path / "h.csv")
+    done = CliRunner().invoke(
+        cli,
+        ["calibrate", "--judge", str(results), "--human", str(human), "--rubric", "ddx",
+         "--n-boot", "0", "--guarantee", "0.8"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "miss_harm: one judge with one sample: its confidence is constant" in done.output
