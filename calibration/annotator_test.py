@@ -41,7 +41,8 @@ class AltTestResult:
     """ω (winning rate), the average advantage probability, the verdict, and per-human rows.
 
     `annotators` has one row per human: rater, n, rho_judge, rho_human, t, p_value, rejected,
-    skipped (bool) and reason (why skipped, else ""). `notes` says what was dropped and why.
+    skipped (bool) and reason (why skipped, else ""). `notes` says what was dropped and why;
+    `reason`, why the judge was not tested when no annotator could be (else "").
     """
 
     omega: float
@@ -52,13 +53,26 @@ class AltTestResult:
     q: float
     metric: str
     notes: tuple[str, ...] = field(default=())
+    reason: str = ""
+
+    @property
+    def tested(self) -> int:
+        """How many annotators were tested (0: there is no verdict, only `reason`)."""
+        return int((~self.annotators["skipped"]).sum()) if len(self.annotators) else 0
+
+    @property
+    def verdict(self) -> str:
+        """The verdict: "passed", "failed", or "not tested" when no annotator could be: no
+        evidence either way, never a failure."""
+        return "passed" if self.passed else "failed" if self.tested else "not tested"
 
     def __str__(self) -> str:
-        verdict = "passed" if self.passed else "failed"
-        tested = int((~self.annotators["skipped"]).sum()) if len(self.annotators) else 0
+        if not self.tested:
+            return f"alt-test not tested: {self.reason}"
         return (
-            f"alt-test {verdict}: ω = {self.omega:.2f}, advantage = {self.advantage:.2f} "
-            f"({tested} annotator(s) tested, ε = {self.epsilon}, q = {self.q}, {self.metric})"
+            f"alt-test {self.verdict}: ω = {self.omega:.2f}, advantage = {self.advantage:.2f} "
+            f"({self.tested} annotator(s) tested, ε = {self.epsilon}, q = {self.q}, "
+            f"{self.metric})"
         )
 
 
@@ -159,8 +173,8 @@ def alt_test(
     `judge`: columns item, score. `humans`: columns item, rater, score. `metric`: "accuracy"
     (binary / categorical labels) or "neg_rmse" (ordinal / continuous scores). `epsilon`: the
     cost-benefit margin (0.2 is the paper's advice for expert annotators; 0.1 for crowd
-    workers). Skipped humans are listed with the reason; ω is NaN (and the test fails) when no
-    human could be tested.
+    workers). Skipped humans are listed with the reason; when no human could be tested, ω is
+    NaN, `passed` is False and the verdict is "not tested", with the reason.
     """
     if metric not in _SCORERS:
         raise CalibrationError(f"unknown alt-test metric {metric!r}; use one of {list(METRICS)}")
@@ -190,17 +204,23 @@ def alt_test(
             continue
         rows.append({**row, **_one_human(j, h, k, _SCORERS[metric], metric, epsilon)})
         rows[-1].update(skipped=False, reason="")
-    return _verdict(rows, epsilon, q, metric, notes)
+    return _verdict(rows, epsilon, q, metric, notes, min_items)
 
 
 def _verdict(
-    rows: list[dict[str, Any]], epsilon: float, q: float, metric: str, notes: list[str]
+    rows: list[dict[str, Any]],
+    epsilon: float,
+    q: float,
+    metric: str,
+    notes: list[str],
+    min_items: int,
 ) -> AltTestResult:
     columns = ["rater", "n", "rho_judge", "rho_human", "t", "p_value", "rejected", "skipped"]
     table = pd.DataFrame(rows, columns=[*columns, "reason"])
     table["skipped"] = table["skipped"].astype(bool)
     tested = ~table["skipped"]
     table["rejected"] = False
+    reason = ""
     if tested.any():
         # NaN p-values (undefined t-tests) still count in BY's m and are never rejected.
         p = table.loc[tested, "p_value"].fillna(1.0).to_numpy(dtype=float)
@@ -210,7 +230,9 @@ def _verdict(
         advantage = float(table.loc[tested, "rho_judge"].mean())
     else:
         omega = advantage = float("nan")
-        notes.append("no annotator had enough items to test; the alt-test cannot pass")
+        # How many each rated is in the notes above, annotator by annotator.
+        reason = f"no annotator rated the {min_items} items each needs"
+        notes.append(f"not tested: {reason}")
     table["rejected"] = table["rejected"].astype(bool)
     return AltTestResult(
         omega=omega,
@@ -221,4 +243,5 @@ def _verdict(
         q=q,
         metric=metric,
         notes=tuple(notes),
+        reason=reason,
     )

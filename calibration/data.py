@@ -17,6 +17,7 @@ import pandas as pd
 from calibration.errors import CalibrationError
 
 __all__ = [
+    "COMPUTED",
     "LONG_COLUMNS",
     "NO_LABELS",
     "RATER_KINDS",
@@ -32,6 +33,11 @@ __all__ = [
 
 LONG_COLUMNS = ("item", "criterion", "rater", "rater_kind", "score")
 RATER_KINDS = ("human", "judge")
+# The judge name of a computed score in a results file (judge.judging.accuracy.DETERMINISTIC:
+# final_answer, and an LLM criterion the case settles, such as ddx's miss_harm when the answer
+# is correct): no LLM judge to test or to count in a panel. Spelt here: calibration reads
+# results as JSON, without judge's modules.
+COMPUTED = "deterministic"
 
 
 # An empty label set ("no error types") is an answer, compared like any other set; "" would

@@ -82,8 +82,23 @@ def _guarantees(connection: sqlite3.Connection) -> None:
     )
 
 
+def _alt_test_verdicts(connection: sqlite3.Connection) -> None:
+    # `passed` alone read an alt-test in which no annotator could be tested (ω undefined) as a
+    # failure: the verdict is kept as words, with the reason when there is none. Rows saved
+    # before: ω is NULL exactly when nobody was tested, whose reason they did not keep.
+    connection.execute("ALTER TABLE calibrations ADD COLUMN verdict TEXT")
+    connection.execute("ALTER TABLE calibrations ADD COLUMN reason TEXT")
+    connection.execute(
+        """UPDATE calibrations SET
+            verdict = CASE WHEN passed THEN 'passed' WHEN omega IS NULL THEN 'not tested'
+                      ELSE 'failed' END,
+            reason = CASE WHEN NOT passed AND omega IS NULL THEN ? END""",
+        ("no annotator could be tested (saved before the reason was kept)",),
+    )
+
+
 # Numbered by position, run once each by judge's one migration runner (judge.store.sqlite).
-MIGRATIONS = [_create, _create_qualifications, _guarantees]
+MIGRATIONS = [_create, _create_qualifications, _guarantees, _alt_test_verdicts]
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -111,17 +126,29 @@ def save_verdicts(
     when: str | None = None,
 ) -> int:
     """Store the rows of an `alt_test_table`; `counts`: criterion → (items, humans). Returns
-    how many rows were stored."""
+    how many rows were stored. A row without a `verdict` (a table made by hand) is "passed",
+    "failed" when ω is defined, else "not tested"."""
     created = when or sqlite.now()
-    rows = [
-        (rubric_hash, prompt_hash, rubric, str(r["criterion"]), str(r["judge"]),
-         int(bool(r["passed"])), _number(r.get("omega")), _number(r.get("advantage")), epsilon,
-         *counts.get(str(r["criterion"]), (0, 0)), created)
-        for r in table.to_dict("records")
-    ]  # fmt: skip
+    rows = []
+    for r in table.to_dict("records"):
+        omega = _number(r.get("omega"))
+        verdict = r.get("verdict")
+        if not isinstance(verdict, str):
+            verdict = "passed" if r["passed"] else "failed" if omega is not None else "not tested"
+        reason = None
+        if verdict == "not tested":
+            reason = str(r.get("reason") or "no annotator could be tested")
+        rows.append(
+            (rubric_hash, prompt_hash, rubric, str(r["criterion"]), str(r["judge"]),
+             int(verdict == "passed"), omega, _number(r.get("advantage")), epsilon,
+             *counts.get(str(r["criterion"]), (0, 0)), created, verdict, reason)
+        )  # fmt: skip
     with closing(_connect(db)) as connection, sqlite.transaction(connection):
         connection.executemany(
-            "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            "INSERT INTO calibrations (rubric_hash, prompt_hash, rubric, criterion, judge, "
+            "passed, omega, advantage, epsilon, n_items, n_humans, created_at, verdict, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
     return len(rows)
 
@@ -251,13 +278,14 @@ def verdicts(
 def status_lines(
     db: Path, *, rubric_hash: str, prompt_hash: str, criteria: Iterable[str], judges: Iterable[str]
 ) -> list[str]:
-    """One line per criterion and judge: the latest verdict, "not calibrated", or
-    "calibrated on another rubric/prompt version"."""
-    lines, rows = [], _rows(db)  # one read of the record for every criterion and judge
+    """One line per criterion and judge with a verdict on record: the latest ("passed",
+    "failed", or "not tested" with the reason), or "calibrated on another rubric/prompt
+    version"; the pairs never calibrated share one line (`_collapsed`)."""
+    lines, missing, rows = [], [], _rows(db)  # one read of the record for every pair
     criteria, judges = sorted(set(criteria)), sorted(set(judges))
     for where, kind, row in _each(rows, rubric_hash, prompt_hash, criteria, judges):
         if kind == "none" or row is None:
-            lines.append(f"{where}: not calibrated")
+            missing.append(where)
         elif kind == "other":
             what = "rubric" if row["rubric_hash"] != rubric_hash else "prompt"
             lines.append(
@@ -265,19 +293,29 @@ def status_lines(
                 f"{row['created_at'][:10]}); not valid for this run"
             )
         else:
-            verdict = "passed" if row["passed"] else "failed"
             omega = "—" if row["omega"] is None else f"{row['omega']:.2f}"
+            verdict = f"{row['verdict']}, ω = {omega}"
+            if row["verdict"] == "not tested":  # no ω to speak of: why there is no verdict
+                verdict = f"not tested: {row['reason']}"
             lines.append(
-                f"{where}: alt-test {verdict}, ω = {omega} (ε = {row['epsilon']}, "
-                f"{row['n_items']} items, {row['n_humans']} humans, {row['created_at'][:10]})"
+                f"{where}: alt-test {verdict} (ε = {row['epsilon']}, {row['n_items']} items, "
+                f"{row['n_humans']} humans, {row['created_at'][:10]})"
             )
-    if len(lines) > 1 and all(line.endswith(": not calibrated") for line in lines):
-        # A first run calibrates nothing: one line, not one per criterion and judge.
-        return [
-            f"none of the {len(criteria)} criteria × {len(judges)} judge(s) is "
-            "calibrated (judge calibrate --alt-test --save records a verdict)"
-        ]
-    return lines
+    how = "(judge calibrate --alt-test --save records a verdict)"
+    return _collapsed(
+        lines, missing, "not calibrated",
+        f"none of the {len(criteria)} criteria × {len(judges)} judge(s) is calibrated {how}",
+        f"not calibrated: {{}} {how}",
+    )  # fmt: skip
+
+
+def _collapsed(lines: list[str], missing: list[str], one: str, none: str, some: str) -> list[str]:
+    """`lines` (the pairs on record) and the pairs with nothing on record: "pair: `one`" for
+    a single one, `none` when no pair has a record, else one line `some` naming them (a first
+    run records nothing: one line, not one per criterion and judge)."""
+    if len(missing) < 2:
+        return [*lines, *(f"{where}: {one}" for where in missing)]
+    return [*lines, some.format(", ".join(missing))] if lines else [none]
 
 
 def results_status(results: Path, db: Path) -> list[str]:
@@ -331,13 +369,14 @@ def save_qualification(db: Path, rows: list[dict[str, Any]], when: str | None = 
 def qualification_lines(
     db: Path, *, rubric_hash: str, prompt_hash: str, criteria: Iterable[str], judges: Iterable[str]
 ) -> list[str]:
-    """One line per criterion and judge: the latest `judge qualify` verdict for this rubric
-    and prompt, "not qualified on record", or "qualified on another rubric/prompt version"."""
-    lines, rows = [], _rows(db, "qualifications")
+    """One line per criterion and judge with a record: the latest `judge qualify` verdict for
+    this rubric and prompt, or "qualified on another rubric/prompt version"; the pairs with no
+    qualification on record share one line (`_collapsed`)."""
+    lines, missing, rows = [], [], _rows(db, "qualifications")
     criteria, judges = sorted(set(criteria)), sorted(set(judges))
     for where, kind, row in _each(rows, rubric_hash, prompt_hash, criteria, judges):
         if kind == "none" or row is None:
-            lines.append(f"{where}: no qualification on record")
+            missing.append(where)
         elif kind == "other":
             what = "rubric" if row["rubric_hash"] != rubric_hash else "prompt"
             lines.append(
@@ -352,12 +391,13 @@ def qualification_lines(
                 f"false moves; noise {row['noise_moves']}/{row['noise_total']}; bank "
                 f"v{row['bank_version']}, {row['created_at'][:10]})"
             )
-    if len(lines) > 1 and all(line.endswith(": no qualification on record") for line in lines):
-        return [
-            f"none of the {len(criteria)} criteria × {len(judges)} judge(s) has a "
-            "qualification on record (judge qualify records one)"
-        ]
-    return lines
+    how = "(judge qualify records one)"
+    return _collapsed(
+        lines, missing, "no qualification on record",
+        f"none of the {len(criteria)} criteria × {len(judges)} judge(s) has a qualification on "
+        f"record {how}",
+        f"no qualification on record for {{}} {how}",
+    )  # fmt: skip
 
 
 def results_qualification(results: Path, db: Path) -> list[str]:

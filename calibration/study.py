@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.data import collapse_repeats, normalize_long, unit_ids
+from calibration.data import COMPUTED, collapse_repeats, normalize_long, unit_ids
 from calibration.errors import CalibrationError
 from calibration.escalate import agreement_confidence, calibrate_guarantee
 from calibration.latent import LatentResult, dawid_skene, error_correlation, mace
@@ -166,7 +166,8 @@ def study_levels(
 def _labels(sub: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, pd.Series]:
     """Items × judges labels (samples kept as columns judge#k), and the human majority."""
     units = sub.assign(unit=unit_ids(sub))
-    judged = units[units["rater_kind"] == "judge"]
+    # A computed score is certain by construction, not a judge's vote: it is no panel member.
+    judged = units[(units["rater_kind"] == "judge") & (units["rater"] != COMPUTED)]
     if "sample" in judged.columns:
         samples = judged["sample"].fillna(0).astype(int)
         judged = judged.assign(rater=judged["rater"].where(samples == 0, judged["rater"] + "#" +

@@ -18,7 +18,13 @@ import pandas as pd
 from calibration.agreement_table import level_of
 from calibration.annotator_test import alt_test
 from calibration.ceiling import human_ceiling
-from calibration.data import collapse_repeats, drop_off_scale, normalize_long, unit_ids
+from calibration.data import (
+    COMPUTED,
+    collapse_repeats,
+    drop_off_scale,
+    normalize_long,
+    unit_ids,
+)
 from calibration.errors import CalibrationError
 from calibration.ppi import ppi_by, ppi_mean, ppi_plan
 from calibration.ppi_designs import ppi_mean_clustered, ppi_mean_stratified
@@ -74,34 +80,45 @@ def alt_test_table(
     an instance, as the alt-test paper runs it on multi-aspect data (SummEval's four aspects);
     the criteria must then share one kind of scale.
 
-    Columns criterion, judge, metric, omega, advantage, passed, tested, skipped, notes.
+    Columns criterion, judge, metric, omega, advantage, passed, verdict ("passed", "failed" or
+    "not tested"), reason (why not tested), tested, skipped, notes. Computed scores (judge
+    `COMPUTED`) are no annotator to replace: they are left out, their criteria named in
+    ``table.attrs["computed"]`` (the agreement table compares them with the humans).
     """
+    long = normalize_long(long_df)
+    by_computed = (long["rater"] == COMPUTED) & (long["rater_kind"] == "judge")
+    computed = sorted(set(long.loc[by_computed, "criterion"].astype(str)))
     if pool:
         long_df, levels = _pooled(long_df, levels)
     rows = []
     for p in _pairs(long_df, levels, domains):
+        if p.judge == COMPUTED:
+            continue
         metric = "accuracy" if p.kind in _LABEL_KINDS else "neg_rmse"
         row: dict[str, Any] = {"criterion": p.criterion, "judge": p.judge, "metric": metric}
         try:
             result = alt_test(p.judged, p.humans, epsilon=epsilon, q=q, metric=metric)
         except CalibrationError as err:  # this criterion's scores cannot be tested: say why
-            rows.append(
-                {**row, "passed": False, "notes": "; ".join(filter(None, [p.note, str(err)]))}
-            )
+            notes = "; ".join(filter(None, [p.note, str(err)]))
+            rows.append({**row, "passed": False, "verdict": "not tested", "reason": str(err),
+                         "notes": notes})  # fmt: skip
             continue
-        skipped = result.annotators["skipped"]
         rows.append(
             {
                 **row,
                 "omega": result.omega,
                 "advantage": result.advantage,
                 "passed": result.passed,
-                "tested": int((~skipped).sum()),
-                "skipped": int(skipped.sum()),
+                "verdict": result.verdict,
+                "reason": result.reason,
+                "tested": result.tested,
+                "skipped": len(result.annotators) - result.tested,
                 "notes": "; ".join(filter(None, [p.note, *result.notes])),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=None if rows else ["criterion", "judge", "verdict"])
+    table.attrs["computed"] = computed
+    return table
 
 
 def _pooled(

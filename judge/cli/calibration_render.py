@@ -71,7 +71,7 @@ def render_alt_test(table: Any, epsilon: float, q: float) -> None:
             str(r["judge"]),
             number(r.get("omega")),
             number(r.get("advantage")),
-            "passed" if r["passed"] else ("failed" if r.get("tested") else "not tested"),
+            str(r["verdict"]),
             f"{count(r.get('tested'))} tested, {count(r.get('skipped'))} skipped",
             r["metric"],
         ]
@@ -81,6 +81,14 @@ def render_alt_test(table: Any, epsilon: float, q: float) -> None:
     print_table(
         f"Alternative annotator test (ε = {epsilon}, BY q = {q}; pass at ω ≥ 0.5)", headers, rows
     )
+    computed = table.attrs.get("computed")
+    if computed:  # once, not a "cannot pass" row per criterion for a judge that is not one
+        names = ", ".join(computed)
+        console().print(
+            f"{names}: computed scores, not an LLM judge's: left out of the alt-test (the "
+            "agreement table compares them with the humans as computed values)",
+            markup=False, highlight=False,
+        )  # fmt: skip
     _notes(table)
 
 

@@ -237,10 +237,14 @@ def _calibration(p: Paragraph, m: Methods) -> None:
         if not mine:
             continue
         said = []
-        for passed in (True, False):
-            rows = [_alt_row(p, m, v) for v in mine if bool(v.row and v.row["passed"]) == passed]
-            if rows:
-                said.append([" passed" if passed else " did not pass", " on ", *listed(rows)])
+        # An alt-test in which no clinician could be tested has no verdict: never "did not pass".
+        for verdict, words in _ALT_VERDICTS:
+            chosen = [v for v in mine if v.row and v.row["verdict"] == verdict]
+            if chosen:
+                said.append([words, " on ", *listed([_alt_row(p, m, v) for v in chosen])])
+            if chosen and verdict == "not tested":  # why, once per distinct reason
+                why = sorted({str(v.row["reason"]) for v in chosen if v.row})
+                said[-1] += [", as ", *listed([[Name(reason)] for reason in why])]
         p.say(
             "On the calibration record, in the alternative annotator test (ε = ",
             _record(p, m, mine[0], "c.epsilon", "epsilon", "alt-test ε"), ", saved ",
@@ -249,14 +253,20 @@ def _calibration(p: Paragraph, m: Methods) -> None:
         )  # fmt: skip
 
 
+_ALT_VERDICTS = (("passed", " passed"), ("failed", " did not pass"),
+                 ("not tested", " was not tested"))  # fmt: skip
+
+
 def _alt_row(p: Paragraph, m: Methods, v: Verdict) -> list[Part]:
     assert v.row is not None
     omega: list[Part] = (
-        ["ω = ", _record(p, m, v, "c.omega", "omega", "alt-test ω")]
-        if v.row["omega"] is not None else ["ω undefined"]
+        ["ω = ", _record(p, m, v, "c.omega", "omega", "alt-test ω"), "; "]
+        if v.row["omega"] is not None
+        else [] if v.row["verdict"] == "not tested"  # no ω to speak of: the reason follows
+        else ["ω undefined; "]
     )  # fmt: skip
     return [
-        Name(v.criterion), " (", *omega, "; ",
+        Name(v.criterion), " (", *omega,
         _record(p, m, v, "c.items", "n_items", "items with human scores"), " items, ",
         _record(p, m, v, "c.humans", "n_humans", "clinicians"), " clinicians)",
     ]  # fmt: skip

@@ -322,12 +322,14 @@ def test_an_annotator_below_the_minimum_is_skipped_and_said() -> None:
     assert result.omega == rows.loc[["a", "b"], "rejected"].mean()
 
 
-def test_no_testable_annotator_fails_with_the_reason() -> None:
+def test_no_testable_annotator_is_not_tested_with_the_reason() -> None:
     humans = _synthetic(10, ("a", "b"))
     result = calibration.alt_test(humans[humans["rater"] == "a"][["item", "score"]], humans)
     assert np.isnan(result.omega) and result.passed is False
     assert result.annotators["skipped"].all()
-    assert any("cannot pass" in note for note in result.notes)
+    assert result.verdict == "not tested" and result.tested == 0
+    assert result.reason == "no annotator rated the 30 items each needs"
+    assert f"not tested: {result.reason}" in result.notes and "failed" not in str(result)
 
 
 def test_items_with_one_human_are_left_out_and_counted() -> None:

@@ -118,3 +118,96 @@ def test_another_rubric_or_prompt_version_is_not_a_pass(tmp_path: Path) -> None:
     assert status_lines(tmp_path / "none.sqlite", rubric_hash="r1", prompt_hash="p1", **common) == [
         "c / j: not calibrated"
     ]
+
+
+def _untestable(judge: str = "j") -> pd.DataFrame:
+    """The alt-test table of 8 items rated by 3 clinicians: fewer than the 30 items each
+    annotator needs, so no annotator can be tested (synthetic scores)."""
+    from calibration.validity import alt_test_table
+
+    rows = [
+        {"item": f"i{i}", "criterion": "c", "rater": rater, "rater_kind": kind,
+         "score": 1 + i % 3}
+        for i in range(8)
+        for rater, kind in (("dr_a", "human"), ("dr_b", "human"), ("dr_c", "human"),
+                            (judge, "judge"))
+    ]  # fmt: skip
+    return alt_test_table(pd.DataFrame(rows))
+
+
+def test_an_alt_test_without_a_testable_annotator_is_not_tested_not_failed(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / DB_NAME
+    table = _untestable()
+    save_verdicts(db, table, rubric_hash="r1", prompt_hash="p1", rubric="ddx v1", epsilon=0.2,
+                  counts={"c": (8, 3)}, when="2026-11-30T10:00:00+00:00")  # fmt: skip
+    (line,) = status_lines(db, rubric_hash="r1", prompt_hash="p1", criteria=["c"], judges=["j"])
+    assert "failed" not in line
+    assert line == (
+        "c / j: alt-test not tested: no annotator rated the 30 items each needs "
+        "(ε = 0.2, 8 items, 3 humans, 2026-11-30)"
+    )
+
+
+def test_old_records_load_and_an_untested_one_is_not_shown_as_failed(tmp_path: Path) -> None:
+    """A record written before the verdict was kept (migrations 1-3): passed = 0 with ω NULL
+    was an alt-test nobody could be tested in; with ω, a failure."""
+    from contextlib import closing
+
+    from calibration.record import MIGRATIONS
+    from judge.store import sqlite
+
+    db = tmp_path / DB_NAME
+    with closing(sqlite.open_migrated(db, MIGRATIONS[:3])) as connection:
+        connection.executemany(
+            "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [("r1", "p1", "ddx v1", "c", "j", 0, None, None, 0.2, 8, 3, "2026-11-30T10:00:00"),
+             ("r1", "p1", "ddx v1", "d", "j", 0, 0.0, 0.4, 0.2, 40, 3, "2026-11-30T10:00:00"),
+             ("r1", "p1", "ddx v1", "e", "j", 1, 1.0, 0.9, 0.2, 40, 3, "2026-11-30T10:00:00")],
+        )  # fmt: skip
+    lines = status_lines(
+        db, rubric_hash="r1", prompt_hash="p1", criteria=["c", "d", "e"], judges=["j"]
+    )
+    assert lines[0].startswith("c / j: alt-test not tested: ")
+    assert lines[1].startswith("d / j: alt-test failed, ω = 0.00")
+    assert lines[2].startswith("e / j: alt-test passed, ω = 1.00")
+
+
+def test_qualification_lines_without_a_record_collapse_to_one(tmp_path: Path) -> None:
+    """Criteria with no qualification on record are named on one line; one with a record
+    keeps its own line."""
+    from calibration.record import qualification_lines, save_qualification
+
+    db = tmp_path / DB_NAME
+    common = {"rubric_hash": "r1", "prompt_hash": "p1", "judges": ["j"]}
+    criteria = ["a", "b", "c", "d"]
+    assert qualification_lines(db, criteria=criteria, **common) == [
+        "none of the 4 criteria × 1 judge(s) has a qualification on record (judge qualify "
+        "records one)"
+    ]
+    row = {
+        "rubric_hash": "r1", "prompt_hash": "p1", "rubric": "ddx v1", "criterion": "b",
+        "judge": "j", "verdict": "qualified", "reason": "", "pairs": 5, "detected": 5,
+        "low": 0.5, "high": 1.0, "false_moves": 0, "false_total": 5, "noise_moves": 0,
+        "noise_total": 5, "noise_samples": 3, "noise_temperature": 0.7, "bank": "ddx.yaml",
+        "bank_version": "1.1", "bank_hash": "h",
+    }  # fmt: skip
+    save_qualification(db, [row], when="2026-11-30T10:00:00+00:00")
+    lines = qualification_lines(db, criteria=criteria, **common)
+    assert lines == [
+        "b / j: QUALIFIED (5/5 defects detected, 95% CI 0.50-1.00; 0/5 false moves; noise "
+        "0/5; bank v1.1, 2026-11-30)",
+        "no qualification on record for a / j, c / j, d / j (judge qualify records one)",
+    ]
+    # The calibration status reads the same way.
+    assert status_lines(db, criteria=criteria, **common) == [
+        "none of the 4 criteria × 1 judge(s) is calibrated (judge calibrate --alt-test --save "
+        "records a verdict)"
+    ]
+    table = pd.DataFrame([{"criterion": "b", "judge": "j", "passed": True, "omega": 1.0}])
+    save_verdicts(db, table, rubric_hash="r1", prompt_hash="p1", rubric="ddx v1",
+                  epsilon=0.2, counts={"b": (40, 3)}, when="2026-11-30T10:00:00+00:00")  # fmt: skip
+    assert status_lines(db, criteria=criteria, **common)[1:] == [
+        "not calibrated: a / j, c / j, d / j (judge calibrate --alt-test --save records a verdict)"
+    ]

@@ -495,3 +495,34 @@ def test_a_run_scored_with_the_example_keys_says_who_reviewed_them(
         body.split()
     )
     assert "No case keys were used." not in body
+
+
+def test_an_alt_test_nobody_could_be_tested_in_is_not_said_to_fail(
+    tmp_path: Path, judge_home: Path, llm_server: LLMServer
+) -> None:
+    """A saved alt-test with no testable clinician (too few items each) is "not tested", with
+    its reason; a failure on record is still "did not pass"."""
+    import pandas as pd
+
+    from calibration.record import save_verdicts
+
+    out = tmp_path / "r.jsonl"
+    done = _invoke("score", str(ROOT / "tests" / "fixtures" / "predictions.jsonl"), "-r", "ddx",
+                   "-j", MODEL, "--api-base", llm_server.url, "-o", str(out))  # fmt: skip
+    assert done.exit_code == 0, done.output
+    record = _records(out)[0]
+    db = tmp_path / "calibrations.sqlite"
+    reason = "no annotator rated the 30 items each needs"
+    table = pd.DataFrame([
+        {"criterion": "coherence", "judge": MODEL, "passed": False, "omega": float("nan"),
+         "verdict": "not tested", "reason": reason},
+        {"criterion": "evidence_grounding", "judge": MODEL, "passed": False, "omega": 0.0,
+         "verdict": "failed", "reason": ""},
+    ])  # fmt: skip
+    save_verdicts(db, table, rubric_hash=record["rubric"]["hash"],
+                  prompt_hash=record["prompt_hash"], rubric="ddx v1.1", epsilon=0.2,
+                  counts={"coherence": (8, 3), "evidence_grounding": (40, 3)})  # fmt: skip
+    body = methods_text(gather_methods(out, db=db)).split("###")[0]
+    assert f"was not tested on coherence (8 items, 3 clinicians), as {reason}" in body
+    assert "did not pass on evidence\\_grounding (ω = 0.00; 40 items" in body
+    assert "did not pass on coherence" not in body
