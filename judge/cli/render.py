@@ -85,10 +85,9 @@ def render_run(result: RunResult, out: Console | None = None, err: Console | Non
         stderr.print(f"[yellow]note:[/] {escape(notice)}")
     criteria = _criteria_table(summary, stdout.width)
     stdout.print(criteria)
-    if criteria.caption:
-        stdout.print("top unscored reason:")
-        for line in _reasons_below(summary):
-            stdout.print(line)
+    reasons = _reasons_below(summary) if criteria.caption else []
+    for line in ["top unscored reason:", *reasons] if reasons else []:
+        stdout.print(line)
     if summary.answers is not None:
         stdout.print(escape(answer_line(summary.answers)))
     if summary.cluster is not None:

@@ -140,3 +140,13 @@ def test_slices_with_long_names_keep_every_mean_readable_in_80_columns() -> None
     [_, by_slice] = _header_lines(wide)
     assert by_slice[0][:2] == ["chapter", "n"]
     assert any(" [" in line and "Chapter 0" in line for line in wide)
+
+
+def test_a_narrow_table_with_nothing_unscored_lists_no_reasons() -> None:
+    # Everything scored (answer accuracy needs no judge), and too narrow for the scale: the
+    # caption names the scale only, and no empty "top unscored reason:" heading follows.
+    rows = [json.loads(line) for line in EXAMPLES.read_text().splitlines()]
+    lines = _render(judge.score(rows, "accuracy"), width=70)
+    text = "\n".join(lines)
+    assert "(no room at 70 columns for the scale)" in text
+    assert "top unscored reason" not in text
