@@ -70,8 +70,10 @@ DEMO = "local/smollm2-135m"
 # What every run with the bundled demo judge says: its scores show the pipeline, not quality.
 DEMO_NOTICE = (
     "local/smollm2-135m is a 135M-parameter demo judge: its scores show the pipeline working "
-    "and say nothing about the reasoning judged (`judge qualify --rubric ddx --judge "
-    "local/smollm2-135m` finds it not qualified). For research, point judge at a real judge: "
+    "and say nothing about the reasoning judged (its grammar holds each string to "
+    f"{DEMO_MAX_CHARS} characters so that its replies finish; `judge qualify --rubric ddx "
+    "--judge local/smollm2-135m` finds it not qualified). For research, point judge at a "
+    "real judge: "
     "judge score PREDICTIONS --rubric ddx --judge openai/gpt-4o-mini (or --judge "
     "hosted_vllm/MODEL --api-base URL)"
 )
