@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from calibration.bootstrap import cluster_codes
-from calibration.data import collapse_repeats, drop_off_scale, normalize_long, to_wide, unit_ids
+from calibration.data import (
+    COMPUTED,
+    collapse_repeats,
+    drop_off_scale,
+    normalize_long,
+    to_wide,
+    unit_ids,
+)
 from calibration.errors import CalibrationError
 from calibration.levels import level_of
 from calibration.multirater import ICC_FORMS, fleiss, icc
@@ -96,6 +103,10 @@ class _Criterion:
         self.level = level
         self.humans = sorted(long.loc[long["rater_kind"] == "human", "rater"].unique())
         self.judges = sorted(long.loc[long["rater_kind"] == "judge", "rater"].unique())
+        # The panel: the LLM judges. A computed score (COMPUTED) gets its own row, compared
+        # with the humans, but is no panel member: on ddx's miss_harm it covers the correct
+        # answers and the judge the wrong ones, so a "panel" of the two was two halves.
+        self.panel = [j for j in self.judges if j != COMPUTED]
         clash = set(self.humans) & set(self.judges)
         if clash:
             raise CalibrationError(f"rater(s) {sorted(clash)} appear as both human and judge")
@@ -134,7 +145,7 @@ class _Criterion:
 def _judge_row(c: _Criterion, judge: str, settings: dict[str, Any], notes: list[str]) -> dict:
     ci, n_boot, seed = settings["ci"], settings["n_boot"], settings["seed"]
     h = c.cols(c.humans)
-    x_raw = c.cols(c.judges if judge == PANEL else [judge])
+    x_raw = c.cols(c.panel if judge == PANEL else [judge])
     x = _consensus(x_raw, c.values, c.level)
     x_mean = x if judge != PANEL or c.level == "nominal" else _nanmean(x_raw)
     rated = (~np.isnan(h)).any(axis=1)
@@ -174,7 +185,7 @@ def _judge_row(c: _Criterion, judge: str, settings: dict[str, Any], notes: list[
 def _criterion_rows(c: _Criterion, settings: dict[str, Any]) -> list[dict[str, Any]]:
     ci, n_boot, seed = settings["ci"], settings["n_boot"], settings["seed"]
     base: dict[str, Any] = {"level": c.level, "n_humans": len(c.humans)}
-    base["n_judges"] = len(c.judges)
+    base["n_judges"] = len(c.panel)
     notes: list[str] = []
     if c.problem:
         return [{**base, "judge": None, "notes": c.problem}]
@@ -184,8 +195,8 @@ def _criterion_rows(c: _Criterion, settings: dict[str, Any]) -> list[dict[str, A
     if not c.humans:
         notes.append("no human scores for this criterion")
     base.update(_alpha_cols("alpha_humans", a_h, notes))
-    multi = len(c.judges) >= 2
-    a_j = c.alpha(c.cols(c.judges), ci, n_boot, seed) if multi else None
+    multi = len(c.panel) >= 2
+    a_j = c.alpha(c.cols(c.panel), ci, n_boot, seed) if multi else None
     base.update(_alpha_cols("alpha_judges", a_j, notes if multi else []))
     base.update(_many_rater_cols("humans", h, c.level, notes))
     if not c.judges or not c.humans:
@@ -213,8 +224,9 @@ def agreement(
     `long_df`: item, criterion, rater, rater_kind (human/judge), score (+ optional step).
     `levels`: criterion → nominal/ordinal/interval/ratio or a rubric scale type
     (ordinal/binary/categorical); others get `default_level`. `domains`: criterion → the
-    scale's levels in order. With two or more judges an extra row, judge "panel", scores the
-    judges' consensus. Criteria without judges give one human-only row (judge = None).
+    scale's levels in order. With two or more LLM judges an extra row, judge "panel", scores
+    their consensus (a computed score has its own row and is no panel member). Criteria
+    without judges give one human-only row (judge = None).
     Undefined statistics are NaN, and the row's `notes` says why. `clusters`: item → case;
     the intervals of α, κ and the correlations then resample whole cases (a cluster
     bootstrap), since several items of one case are not independent.

@@ -121,3 +121,22 @@ def test_computed_scores_are_no_panel_member_for_trust_or_escalate(
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "miss_harm: one judge with one sample: its confidence is constant" in done.output
+
+
+def test_computed_scores_are_no_panel_member_in_the_agreement_table(tmp_path: Path) -> None:
+    """The computed miss_harm covers the correct answers and the judge the wrong ones: each
+    keeps its own row, and with one LLM judge there is no "panel" row made of the two halves."""
+    from calibration.agreement_table import PANEL, agreement
+
+    results, human = _results(tmp_path / "r.jsonl"), _humans(tmp_path / "h.csv")
+    long = pd.concat([load_judge_results(results), load_human_scores(human)])
+    table = agreement(long, {"final_answer": "nominal", "miss_harm": "ordinal"}, n_boot=0)
+    harm = table[table["criterion"] == "miss_harm"]
+    assert sorted(harm["judge"]) == sorted([DETERMINISTIC, JUDGE])
+    assert PANEL not in set(table["judge"]) and set(harm["n_judges"]) == {1}
+    # With a second LLM judge the panel is the two LLM judges, never the computed scores.
+    twin = long[(long["rater"] == JUDGE)].assign(rater="judge-b")
+    both = agreement(pd.concat([long, twin]), {"miss_harm": "ordinal"}, n_boot=0)
+    panel = both[(both["criterion"] == "miss_harm") & (both["judge"] == PANEL)]
+    assert len(panel) == 1 and panel["n_judges"].item() == 2
+    assert panel["n_items"].item() == N // 2  # the wrong answers, which the judges scored
