@@ -31,6 +31,7 @@ from judge.options import RunOptions
 from judge.scorer import NO_JUDGE, Scorer
 from judge.store.idset import IdSet
 from judge.store.results import ResultsWriter, iter_records, kept_ids
+from judge.store.sent_params import params_changed
 
 __all__ = [
     "NO_JUDGE",
@@ -283,18 +284,18 @@ class _Job:
         return None
 
     def kept_ids(self, out: Path) -> IdSet:
-        """Ids of an existing results file's records that this run would keep (read-only; the
-        caller closes the set)."""
+        """Ids of an earlier results file's records this run keeps (read-only; caller closes)."""
         return kept_ids(out, self.keep, self.opts.id_field)
 
     def same_run(self, record: dict[str, Any]) -> bool:
-        """Whether an earlier run's record was made by this run's rubric, prompts and panel
-        (if it is not final, redoing it is this run's work: no backup is kept of it)."""
+        """Whether an earlier run's record was made by this run's rubric, prompts, panel and
+        sampling parameters (if not final, redoing it is this run's work: no backup of it)."""
         return (
             record.get("rubric", {}).get("hash") == self.rubric_hash
             and record.get("prompt_hash") == self.prompt_hash
             and sorted(record.get("judges") or []) == self.scorer.judge_names
             and record.get("key_hash") == self.scorer.key_hash(str(record["id"]), self.rubric)
+            and params_changed(record, self.scorer.judges) is None
         )
 
     def keep(self, record: dict[str, Any]) -> bool:
@@ -315,6 +316,7 @@ class _Job:
                 out,
                 self.keep,
                 redo=self.same_run,
+                why=lambda record: params_changed(record, self.scorer.judges),
                 id_field=self.opts.id_field,
                 inputs=[
                     *([("the predictions file", source)] if isinstance(source, str | Path) else []),

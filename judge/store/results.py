@@ -6,7 +6,8 @@ kept (the first of any id), and everything else (a judge's transport failure, an
 version) is dropped so it is judged again. If anything was dropped the file is rewritten
 atomically first; when what was dropped is not simply this run's own work to redo (records of
 another rubric, prompt, panel or case key, duplicates), the file as it was is kept as
-`<out>.bak` first and a notice says so.
+`<out>.bak` first and a notice says so (and why, where the caller can say: records sent
+other sampling parameters, judge/store/sent_params.py).
 
 A file is only ever rewritten or appended to when it is ours: empty, or every complete line a
 result record (see judge/store/resultsfile.py). Anything else, the predictions file included,
@@ -22,9 +23,10 @@ import fcntl
 import io
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,7 +36,12 @@ from judge.store.idset import IdSet
 from judge.store.outputs import create_beside, create_new
 from judge.store.resultsfile import RESULTS, FileKind, Keep, Line, read_lines
 
-__all__ = ["Keep", "ResultsWriter", "iter_records", "kept_ids"]
+__all__ = ["Keep", "ResultsWriter", "Why", "iter_records", "kept_ids"]
+
+# Why a dropped record is not this run's own work to redo, in words for the notice ("sent
+# other sampling parameters (…)"); None: the general words (_LOST).
+Why = Callable[[dict[str, Any]], str | None]
+_LOST = "of another rubric, prompt, panel or case key (or duplicates)"
 
 
 def iter_records(path: str | Path) -> Iterator[ResultRecord]:
@@ -57,7 +64,8 @@ class ResultsWriter:
     """Appends records to a results file, keeping what an earlier run finished.
 
     `keep` says which earlier records are final; `redo` which of the others are this run's
-    own to judge again (dropping any other line keeps a backup). `id_field` is stamped on
+    own to judge again (dropping any other line keeps a backup); `why` says why one of the
+    others was dropped, for the backup's notice. `id_field` is stamped on
     every record written and must match the file's; `inputs` are files `path` must not be,
     each with what it is ("the predictions file", "the cases file") for the refusal. `kind`:
     the kind of file (a results file, or another JSONL file resumed so: a keys file).
@@ -69,6 +77,7 @@ class ResultsWriter:
         keep: Keep,
         *,
         redo: Keep | None = None,
+        why: Why | None = None,
         id_field: str | None = None,
         inputs: Iterable[tuple[str, str | Path]] = (),
         kind: FileKind = RESULTS,
@@ -79,6 +88,7 @@ class ResultsWriter:
         self.real = Path(os.path.realpath(self.path))
         self._keep = keep
         self._redo = redo
+        self._why = why
         self.id_field = id_field
         self._inputs = [(what, Path(p)) for what, p in inputs]
         self._out: io.RawIOBase | None = None
@@ -186,7 +196,7 @@ class ResultsWriter:
         dst: io.BufferedWriter | None = None
         replaced = False
         clean_bytes = 0  # the length of the lines before the first one dropped
-        lost = 0  # dropped lines that are not this run's to redo
+        lost: Counter[str] = Counter()  # dropped lines not this run's to redo, by why
         try:
             with self.real.open("rb") as src:
                 lines = read_lines(src, self.path, self._keep, self.kept, self.id_field, self.kind)
@@ -205,7 +215,8 @@ class ResultsWriter:
                         dst.write(line.raw)
                     elif line.raw.strip():
                         self.dropped += 1
-                        lost += not self._redone(line)
+                        if not self._redone(line):
+                            lost[self._reason(line)] += 1
             if dst is not None:
                 dst.flush()
                 os.fsync(dst.fileno())
@@ -231,7 +242,12 @@ class ResultsWriter:
             return True  # a torn last line: nothing was written in full
         return self._redo is not None and not line.duplicate and self._redo(line.record)
 
-    def _back_up(self, lost: int) -> None:
+    def _reason(self, line: Line) -> str:
+        """Why a dropped line that is not this run's to redo was dropped, in words."""
+        why = self._why(line.record) if self._why and line.record and not line.duplicate else None
+        return why or _LOST
+
+    def _back_up(self, lost: Counter[str]) -> None:
         """Keep the file as it is under a new `.bak` name (a hard link where the filesystem
         allows, so even a large file costs nothing to keep; else a copy). A name already
         taken, by a file or a link, is never touched: the next number is tried."""
@@ -255,9 +271,10 @@ class ResultsWriter:
                     os.fsync(dst.fileno())
                 break
         self.backup = backup
+        what = "; ".join(f"{n} record(s) {why}" for why, n in lost.items())
         self.notices.append(
-            f"{self.path}: {lost} record(s) of another rubric, prompt, panel or case key (or "
-            f"duplicates) were dropped to judge them again; the file as it was is kept in {backup}"
+            f"{self.path}: {what} were dropped to judge them again; the file as it was is kept "
+            f"in {backup}"
         )
 
 

@@ -1,7 +1,9 @@
 """The sampling parameters each judge was called with (temperature, max_tokens, seed where
 given) are in each call's record, as the request carried them: on both paths (lean, litellm),
 through the cache (old entries included), through a batch; records of earlier versions, which
-lack them, load and resume without paying again. No API key lands in the records.
+lack them, load and resume without paying again. No API key lands in the records. A resume
+with other parameters re-judges the records sent others (the file kept in `<out>.bak`), so one
+results file never mixes settings.
 
 The local test server (tests/llm_server.py) keeps every request body it received, so what is
 recorded is compared with what was sent.
@@ -85,23 +87,27 @@ def test_a_cache_hit_records_the_params_of_its_call(
     assert _params(again) == [SAMPLING] * 3
 
 
+@pytest.mark.parametrize("temperature", [0.0, 0.7])
 def test_records_without_params_load_and_resume_without_paying_again(
-    llm_server: LLMServer, tmp_path: Path
+    llm_server: LLMServer, tmp_path: Path, temperature: float
 ) -> None:
+    """Whatever this run sends (the params it was run with, or others): what records of an
+    earlier version were sent cannot be known, so they are kept, and not paid for again."""
     out = tmp_path / "r.jsonl"
     _score(llm_server, out, cache=False)
     lines = []
-    for line in out.read_text().splitlines():  # as an earlier version wrote them
+    for line in out.read_text().splitlines()[:2]:  # as an earlier version wrote them
         record = json.loads(line)
         for call in record["calls"]:
             call.pop("params", None)
         lines.append(json.dumps(record))
-    out.write_text("".join(f"{line}\n" for line in lines[:2]))
+    out.write_text("".join(f"{line}\n" for line in lines))
     assert _params(out) == [None, None]
     llm_server.reset()
-    result = _score(llm_server, out, cache=False)
+    result = _score(llm_server, out, cache=False, temperature=temperature)
     assert (result.resumed, result.judged, llm_server.count) == (2, 1, 1)
-    assert sorted(_params(out), key=str) == [None, None, {"temperature": 0.0}]
+    assert sorted(_params(out), key=str) == [None, None, {"temperature": temperature}]
+    assert not list(tmp_path.glob("*.bak*"))
 
 
 def test_a_batch_call_records_its_params(llm_server: LLMServer, tmp_path: Path) -> None:
@@ -111,3 +117,60 @@ def test_a_batch_call_records_its_params(llm_server: LLMServer, tmp_path: Path) 
     assert done.exit_code == 0, done.output
     assert "answered by 1 batch(es)" in done.output and llm_server.count == 0
     assert _params(out) == [{"temperature": 0.0, "seed": 7}] * 3
+
+
+def _ids(out: Path) -> list[str]:
+    return [record.id for record in iter_records(out)]
+
+
+def test_a_resume_with_other_params_judges_the_records_again(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    """Defect: a resume with another --temperature kept the old records and judged only the
+    new items, so one file mixed settings."""
+    out = tmp_path / "r.jsonl"
+    _score(llm_server, out)
+    before = out.read_text()
+    llm_server.reset()
+    result = _score(llm_server, out, temperature=0.7)
+    # Every old record judged again, over HTTP: the cache key holds the params.
+    assert (result.resumed, result.judged, llm_server.count) == (0, 3, 3)
+    assert _sent(llm_server) == [{"temperature": 0.7}] * 3
+    assert _params(out) == [{"temperature": 0.7}] * 3
+    assert sorted(_ids(out)) == sorted(set(_ids(out))) and len(_ids(out)) == 3
+    assert (tmp_path / "r.jsonl.bak").read_text() == before
+    assert (
+        f"{out}: 3 record(s) sent other sampling parameters (temperature 0.0, now 0.7) were "
+        f"dropped to judge them again; the file as it was is kept in {out}.bak"
+    ) in result.notices
+
+    # Exactly the records sent others: one of the three, put back as it was.
+    lines = out.read_text().splitlines(keepends=True)
+    old = next(line for line in before.splitlines(keepends=True) if _id(line) == _id(lines[0]))
+    out.write_text(old + "".join(lines[1:]))
+    llm_server.reset()
+    result = _score(llm_server, out, temperature=0.7)
+    # Its call at 0.7 was paid for above: the cache answers it.
+    assert (result.resumed, result.judged, result.summary.cached_calls) == (2, 1, 1)
+    assert _params(out) == [{"temperature": 0.7}] * 3 and len(set(_ids(out))) == 3
+    assert (tmp_path / "r.jsonl.bak2").exists()
+    assert any("1 record(s) sent other sampling parameters" in n for n in result.notices)
+
+
+def _id(line: str) -> str:
+    return str(json.loads(line)["id"])
+
+
+def test_a_resume_with_the_same_params_sends_nothing(llm_server: LLMServer, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    _score(llm_server, out, **SAMPLING)
+    llm_server.reset()
+    result = _score(llm_server, out, cache=False, **SAMPLING)  # not even the cache is asked
+    assert (result.resumed, result.judged, llm_server.count) == (3, 0, 0)
+    assert not list(tmp_path.glob("*.bak*")) and _params(out) == [SAMPLING] * 3
+    # Back to the first params after other ones: the cache answers the first ones again.
+    _score(llm_server, out, temperature=0.7)
+    llm_server.reset()
+    result = _score(llm_server, out, **SAMPLING)
+    assert (result.judged, llm_server.count, result.summary.cached_calls) == (3, 0, 3)
+    assert _params(out) == [SAMPLING] * 3

@@ -415,13 +415,26 @@ def test_the_sampling_parameters_sent_are_stated_and_traced(
     assert "| 0.25 | openai/test-judge: sampling temperature sent |" in text
     assert "inference settings (temperature, maximum tokens, seed) and prompting | covered" in text
 
-    # A resume with another temperature (the records kept say what they were sent), and a
-    # record of an earlier version, which says nothing.
+    # A resume with another temperature judges the records again (the file as it was kept in
+    # .bak), so one file never mixes settings...
     out.write_text("".join(out.read_text().splitlines(keepends=True)[:2]))
     done = _invoke(*run, "--temperature", "0.7")
-    assert done.exit_code == 0 and "kept 2 from before" in done.output, done.output
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())  # as rich wrapped it
+    assert "this run judged 3, kept 0 from before" in said
+    assert (
+        "2 record(s) sent other sampling parameters (max_tokens 300, now the provider's default; "
+        "seed 7, now the provider's default; temperature 0.25, now 0.7) were dropped to judge "
+        "them again; the file as it was is kept in" in said  # (a long path is folded)
+    )
+    backup = _records(out.with_name("r.jsonl.bak"))
     records = _records(out)
-    for call in records[0]["calls"]:
+    assert [r["calls"][0]["params"] for r in records] == [{"temperature": 0.7}] * 3
+    assert len({r["id"] for r in records}) == 3
+    # ...and a file mixed by hand (one record sent 0.25, and a record of an earlier version,
+    # which says nothing) is stated as it is.
+    records = [backup[0], *(r for r in records if r["id"] != backup[0]["id"])]
+    for call in records[1]["calls"]:
         del call["params"]
     out.write_text("".join(json.dumps(r) + "\n" for r in records))
     paragraph = compose(gather_methods(out))
