@@ -241,8 +241,8 @@ class LatentFit:
 
 
 def latent_fits(study: Study, levels: Mapping[str, str], method: str) -> dict[str, LatentFit]:
-    """Dawid–Skene or MACE over the judges' labels of each nominal (binary, categorical)
-    criterion that two or more judges labelled, by criterion."""
+    """Dawid–Skene or MACE over the LLM judges' labels of each nominal (binary, categorical)
+    criterion that two or more of them labelled, by criterion."""
     fits: dict[str, Callable[[pd.DataFrame], LatentResult]] = {
         "dawid-skene": dawid_skene,
         "mace": mace,
@@ -256,7 +256,7 @@ def latent_fits(study: Study, levels: Mapping[str, str], method: str) -> dict[st
         if level_of(kind) != "nominal":
             continue
         sub, _ = collapse_repeats(sub, "nominal")
-        judges = sub[sub["rater_kind"] == "judge"]
+        judges = sub[(sub["rater_kind"] == "judge") & (sub["rater"] != COMPUTED)]
         if judges["rater"].nunique() < 2:
             continue
         frame = judges.assign(item=unit_ids(judges))[["item", "rater", "score"]]

@@ -140,3 +140,21 @@ def test_computed_scores_are_no_panel_member_in_the_agreement_table(tmp_path: Pa
     panel = both[(both["criterion"] == "miss_harm") & (both["judge"] == PANEL)]
     assert len(panel) == 1 and panel["n_judges"].item() == 2
     assert panel["n_items"].item() == N // 2  # the wrong answers, which the judges scored
+
+
+def test_computed_scores_are_no_judge_in_the_latent_model(tmp_path: Path) -> None:
+    """Dawid–Skene models judges' errors; the computed miss_harm values (the correct answers)
+    are no judge's votes: with one LLM judge there is nothing to fit, with two the fit's
+    raters are the two."""
+    from calibration.study import Study, latent_fits
+
+    results, human = _results(tmp_path / "r.jsonl"), _humans(tmp_path / "h.csv")
+    long = pd.concat([load_judge_results(results), load_human_scores(human)])
+    nominal = {"miss_harm": "categorical", "final_answer": "binary"}
+    one = Study(long=long, results_file=True, judge_path=str(results))
+    assert latent_fits(one, nominal, "dawid-skene") == {}
+    twin = long[(long["rater"] == JUDGE)].assign(rater="judge-b")
+    two = Study(long=pd.concat([long, twin]), results_file=True, judge_path=str(results))
+    (fit,) = latent_fits(two, nominal, "dawid-skene").values()
+    assert set(fit.labels["rater"]) == {JUDGE, "judge-b"}
+    assert fit.labels["item"].nunique() == N // 2
