@@ -2,20 +2,22 @@
 bundled demo judge, short strings and short lists.
 
 A local judge decodes on this machine's CPU, so every token of its reply costs time, and on
-the README's first command the reply was almost all of it (measured with
-`benchmarks/bench_first_command.py` and the ddx 1.1 prompt, 3,600-3,900 tokens: a 1,024-token
-reply took 29 s to decode, its prompt 12 s). Two things shorten it without changing what a
-reply may say:
+the README's first command the reply was most of it (`benchmarks/bench_local_rubric.py
+--no-shape`, the ddx 1.1 prompt of 3,600-3,900 tokens: each reply ran to the 1,024-token cap
+in 32-35 s of decoding, the first prompt was read in 13 s, the later ones in 4 s). The first
+change below shortens a reply without changing what it says; the second, for the demo judge
+only, bounds what it may say:
 
 - **Layout.** llama.cpp's JSON grammar allows a newline and up to 20 spaces or tabs between
-  tokens, and chat models lay their JSON out: SmolLM2-135M's valid ddx replies were about 490
-  tokens of which most were indentation. Inside a JSON string a raw newline is not allowed
-  (it must be written `\\n`), so a token that holds a newline can only ever be layout. The
-  server is asked which of its tokens are such (`layout_tokens`), and the request gives them
-  a logit bias of -100: the reply is compact JSON with the same content.
+  tokens, and chat models lay their JSON out, a newline and indentation before every key:
+  tokens that say nothing. Inside a JSON string a raw newline is not allowed (it must be
+  written `\\n`), so a token that holds a newline can only ever be layout. The server is asked
+  which of its tokens are such (`layout_tokens`), and the request gives them a logit bias of
+  -100: the reply is compact JSON with the same content.
 - **Length, for the demo judge only.** A 135M model decoding greedily does not end its strings:
-  its rationales ran "C.A.A.D.A.D…" to the rubric's 800-character bound and its `key_items`
-  list to 30 entries, until the reply hit the 1,024-token cap and was unscored. The demo
+  its rationales ran on ("C.A.A.D.A.D…", within the rubric's 800-character bound) or its
+  `key_items` list repeated one entry (within 30), until the reply hit the 1,024-token cap
+  and was unscored. The demo
   judge's grammar bounds every string at `DEMO_MAX_CHARS` characters and every list at
   `DEMO_MAX_ITEMS` items (the rubric's own bounds still apply where they are lower). Its
   replies are then valid and finish (4 of 4 on the README's command, against 0 of 4), and they
